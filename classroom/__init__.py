@@ -1,0 +1,98 @@
+"""Worker Classroom (职工学堂): the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+import config as settings
+from classroom.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    """Build the app: settings, extensions, blueprints, error pages, commands."""
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=os.environ.get("CLASSROOM_INSTANCE_PATH", str(settings.ROOT / "instance")))
+    load_config(app, config_name, overrides)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
+    name = config_name or os.environ.get("CLASSROOM_ENV", "development")
+    app.config.from_object(settings.CONFIGS[name])
+    app.config.from_prefixed_env(prefix="CLASSROOM")
+    app.config.update(overrides)
+    settings.finish(app.config, app.instance_path)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from classroom import i18n, security
+    from classroom.database import configure_engine
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = None  # the server-side log-in session does this job
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from classroom.accounts import admin_views, me_views
+    from classroom.accounts import views as auth_views
+    from classroom.main import views as main_views
+    from classroom.notifications import views as notification_views
+    from classroom.unions import views as union_views
+
+    for module in (main_views, auth_views, me_views, admin_views, union_views, notification_views):
+        app.register_blueprint(module.bp)
+    app.context_processor(notification_views.inject_unread_count)
+    app.context_processor(_navigation)
+    import_models()
+
+
+def import_models() -> None:
+    """Every model module, so that metadata (and Alembic) sees all tables."""
+    import classroom.accounts.models  # noqa: F401
+    import classroom.audit  # noqa: F401
+    import classroom.notifications.models  # noqa: F401
+    import classroom.unions.models  # noqa: F401
+
+
+def _navigation() -> dict:
+    from flask_login import current_user
+
+    from classroom.unions.scope import is_union_admin
+
+    if not current_user.is_authenticated:
+        return {"nav": {}}
+    return {"nav": {"union_admin": is_union_admin(current_user), "site_admin": current_user.is_site_admin,
+                    "instructor": current_user.has_role("instructor")}}
+
+
+def register_error_handlers(app: Flask) -> None:
+    from classroom import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from classroom import cli
+
+    cli.init_app(app)

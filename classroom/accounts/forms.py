@@ -1,0 +1,105 @@
+"""Account forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from classroom.accounts.models import SKILL_LEVELS, WORKER_GROUPS
+from classroom.i18n import LOCALE_NAMES
+from classroom.personal_data import is_id_card, is_mobile, normalize_mobile
+
+COMMON_TIMEZONES = ["Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei",
+                    "Asia/Tokyo", "Asia/Singapore", "Europe/London", "UTC"]
+
+
+def mainland_mobile(form, field) -> None:
+    field.data = normalize_mobile(field.data)
+    if not is_mobile(field.data):
+        raise ValidationError(_l("Enter an 11-digit mainland mobile number."))
+
+
+def id_card_number(form, field) -> None:
+    if field.data:
+        field.data = field.data.strip().upper()
+        if not is_id_card(field.data):
+            raise ValidationError(_l("This ID card number is not valid: check its 18 characters."))
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
+                             filters=[strip], render_kw={"autocomplete": "username", "inputmode": "email"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+    remember = BooleanField(_l("Keep me logged in on this device"))
+
+
+class UnionChoiceMixin:
+    union_query = StringField(_l("Find your grassroots union"), validators=[Optional(), Length(max=100)],
+                              filters=[strip], render_kw={"placeholder": _l("Employer or union name"),
+                                                          "data-union-search": "union_id"})
+    union_id = SelectField(_l("Grassroots union"), coerce=int, validate_choice=False,
+                           validators=[InputRequired(_l("Choose your grassroots union."))])
+
+
+class RegisterForm(UnionChoiceMixin, FlaskForm):
+    real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=50)], filters=[strip],
+                            render_kw={"autocomplete": "name"})
+    mobile = StringField(_l("Mobile number"), validators=[DataRequired(), mainland_mobile],
+                         render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "new-password"},
+                             description=_l("At least 8 characters; avoid common passwords."))
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+    consent = BooleanField(_l("I have read and agree to the privacy notice"),
+                           validators=[DataRequired(_l("Registration needs your consent to the privacy notice."))])
+
+
+class MembershipApplicationForm(UnionChoiceMixin, FlaskForm):
+    id_card = StringField(_l("ID card number (optional)"), validators=[Optional(), id_card_number],
+                          filters=[strip], description=_l("Stored encrypted and shown only masked."))
+    id_card_consent = BooleanField(_l("I agree that the union stores my ID card number for member records"))
+
+    def validate_id_card_consent(self, field) -> None:
+        if self.id_card.data and not field.data:
+            raise ValidationError(_l("Agree to the use of your ID card number, or leave it empty."))
+
+
+def _level_choices():
+    return [("", _l("Not set"))] + [(str(level), label) for level, label in SKILL_LEVELS.items()]
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "") else None
+
+
+class ProfileForm(FlaskForm):
+    email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=254)], filters=[strip])
+    employer = StringField(_l("Employer"), validators=[Optional(), Length(max=100)], filters=[strip])
+    trade = StringField(_l("Trade"), validators=[Optional(), Length(max=50)], filters=[strip],
+                        description=_l("For example 电工, 焊工, 数控车工"))
+    skill_level = SelectField(_l("Skill level"), choices=_level_choices, coerce=_optional_int)
+    years_in_trade = IntegerField(_l("Years in the trade"), validators=[Optional(), NumberRange(0, 60)])
+    birth_year = IntegerField(_l("Birth year (optional)"), validators=[Optional(), NumberRange(1930, 2020)])
+    worker_group = SelectField(_l("Worker group"), coerce=lambda v: v or None,
+                               choices=lambda: [("", _l("None"))] + list(WORKER_GROUPS.items()))
+    locale = SelectField(_l("Language"), choices=list(LOCALE_NAMES.items()))
+    timezone = SelectField(_l("Timezone"), choices=[(name, name) for name in COMMON_TIMEZONES])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})

@@ -1,0 +1,162 @@
+"""People: users, their role grants, consents and log-in sessions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from classroom.database import utcnow
+from classroom.extensions import db
+
+SKILL_LEVELS = {
+    5: _l("Level 5 · Junior worker"),
+    4: _l("Level 4 · Intermediate worker"),
+    3: _l("Level 3 · Senior worker"),
+    2: _l("Level 2 · Technician"),
+    1: _l("Level 1 · Senior technician"),
+}
+
+WORKER_GROUPS = {
+    "truck_driver": _l("Truck driver"),
+    "courier": _l("Courier"),
+    "caregiver": _l("Caregiver"),
+    "domestic": _l("Domestic worker"),
+    "mall_info": _l("Mall information worker"),
+    "food_delivery": _l("Food delivery rider"),
+    "realty_agent": _l("Real-estate agent"),
+    "security_guard": _l("Security guard"),
+    "ride_hailing": _l("Ride-hailing driver"),
+    "migrant": _l("Migrant worker"),
+}
+
+
+class Role(enum.StrEnum):
+    INSTRUCTOR = "instructor"
+    UNION_ADMIN = "union_admin"
+    SITE_ADMIN = "site_admin"
+
+
+ROLE_LABELS = {
+    Role.INSTRUCTOR: _l("Instructor"),
+    Role.UNION_ADMIN: _l("Union administrator"),
+    Role.SITE_ADMIN: _l("Site administrator"),
+}
+
+
+class User(db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    real_name: Mapped[str] = mapped_column(String(50))
+    mobile: Mapped[str | None] = mapped_column(String(11), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    employer: Mapped[str | None] = mapped_column(String(100))
+    trade: Mapped[str | None] = mapped_column(String(50), index=True)
+    skill_level: Mapped[int | None] = mapped_column(SmallInteger)
+    years_in_trade: Mapped[int | None] = mapped_column(SmallInteger)
+    birth_year: Mapped[int | None] = mapped_column(SmallInteger)
+    worker_group: Mapped[str | None] = mapped_column(String(20))
+    locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    timezone: Mapped[str] = mapped_column(String(50), default="Asia/Shanghai")
+    notification_prefs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", foreign_keys="RoleGrant.user_id"
+    )
+
+    # Flask-Login protocol; the session id is the log-in session's token, not the user id.
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.login_token
+
+    login_token: str = ""
+
+    def has_role(self, role: str) -> bool:
+        return any(grant.role == role for grant in self.grants)
+
+    @property
+    def is_site_admin(self) -> bool:
+        return self.has_role(Role.SITE_ADMIN)
+
+    @property
+    def skill_level_label(self) -> str:
+        return str(SKILL_LEVELS.get(self.skill_level, "")) if self.skill_level else ""
+
+    @property
+    def worker_group_label(self) -> str:
+        return str(WORKER_GROUPS.get(self.worker_group, "")) if self.worker_group else ""
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.mobile}>"
+
+
+class RoleGrant(db.Model):
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("user_id", "role", "union_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    union_id: Mapped[int] = mapped_column(ForeignKey("trade_union.id", ondelete="CASCADE"), index=True)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="grants", foreign_keys=[user_id])
+    union = relationship("TradeUnion", lazy="joined")
+
+    @property
+    def role_label(self) -> str:
+        return str(ROLE_LABELS.get(Role(self.role), self.role))
+
+    def __repr__(self) -> str:
+        return f"<RoleGrant {self.role} user={self.user_id} union={self.union_id}>"
+
+
+class Consent(db.Model):
+    """A consent a person gave (what, which version, when) and its withdrawal."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_user_what", "user_id", "what"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    what: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(20))
+    given_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<Consent {self.what}@{self.version} user={self.user_id}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. Its token (hashed here) is the session's user id for Flask-Login,
+    so logging out, a password change or disabling the user ends it on the server."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<LoginSession {self.id} user={self.user_id}>"

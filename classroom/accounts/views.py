@@ -1,0 +1,118 @@
+"""Log in, log out, register."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from classroom.accounts.forms import LoginForm, RegisterForm
+from classroom.accounts.services import (
+    authenticate,
+    end_login_session,
+    load_session_user,
+    register_user,
+    start_login_session,
+)
+from classroom.database import utcnow
+from classroom.domain import DomainError
+from classroom.extensions import db, limiter, login_manager
+from classroom.http import form_error, safe_next
+from classroom.i18n import locale_code
+from classroom.personal_data import normalize_identifier
+from classroom.unions.models import TradeUnion
+from classroom.unions.services import union_choices
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+LOGIN_FAILED = _l("The mobile number, email or password is not right.")
+TOO_MANY_FOR_ACCOUNT = _l("Too many failed log-ins for this account. Wait 15 minutes, then try again.")
+TOO_MANY_FROM_HERE = _l("Too many log-in attempts from this network. Wait a while, then try again.")
+
+
+@login_manager.user_loader
+def load_user(token: str):
+    touch = timedelta(seconds=current_app.config["LOGIN_SESSION_TOUCH_SECONDS"])
+    return load_session_user(token, now=utcnow(), touch_after=touch)
+
+
+def _identifier_key() -> str:
+    return "login-id:" + normalize_identifier(request.form.get("identifier", ""))[:254]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IDENTIFIER"], key_func=_identifier_key,
+               methods=["POST"], deduct_when=_failed, error_message=lambda: str(TOO_MANY_FOR_ACCOUNT))
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
+               error_message=lambda: str(TOO_MANY_FROM_HERE))
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(url_for("main.home")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.identifier.data, form.password.data, now=utcnow())
+        if user is not None:
+            _sign_in(user, remember=form.remember.data)
+            return redirect(safe_next(url_for("main.home")))
+        form.password.errors.append(LOGIN_FAILED)
+    return render_template("auth/login.html", form=form)
+
+
+def _sign_in(user, *, remember: bool) -> None:
+    """Start a fresh session (a new server-side token) for this user and commit."""
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    start_login_session(user, ip=request.remote_addr, user_agent=request.user_agent.string, now=utcnow())
+    db.session.commit()
+    login_user(user, remember=remember)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    end_login_session(current_user.login_token, now=utcnow())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("main.home"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["REGISTER_LIMIT_PER_IP"], methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    form.union_id.choices = union_choices(form.union_query.data, selected=form.union_id.data)
+    if "search" not in request.form and form.validate_on_submit():
+        union = db.session.get(TradeUnion, form.union_id.data)
+        try:
+            user = register_user(
+                real_name=form.real_name.data, mobile=form.mobile.data, password=form.password.data,
+                union=union, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+                locale=locale_code(), now=utcnow())
+        except DomainError as error:
+            form_error(form, error, default="password")
+        else:
+            _sign_in(user, remember=False)
+            flash(_("Welcome! Your application to %(union)s is waiting for its approval.", union=union.name),
+                  "success")
+            return redirect(url_for("me.overview"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/unions.json")
+@limiter.limit("120 per minute")
+def union_search():
+    """Grassroots unions matching ?q=, for the union picker."""
+    return jsonify([{"id": union_id, "label": label} for union_id, label in union_choices(request.args.get("q", ""))])

@@ -1,0 +1,41 @@
+"""What /healthz reports: the database, the migrations, the version (and later the scheduler)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from alembic.script import ScriptDirectory
+from flask import current_app
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from classroom.extensions import db
+
+HEALTH_CHECKS: list = []  # features append callables returning {name: value}
+
+
+@lru_cache(maxsize=4)
+def migration_heads(directory: str) -> tuple[str, ...]:
+    return tuple(sorted(ScriptDirectory(directory).get_heads()))
+
+
+def health_report() -> dict:
+    report: dict = {"version": current_app.config["VERSION"]}
+    current: tuple[str, ...] = ()
+    try:
+        db.session.execute(text("SELECT 1"))
+        report["database"] = "ok"
+    except SQLAlchemyError:
+        db.session.rollback()
+        report["database"] = "unreachable"
+    if report["database"] == "ok":
+        try:
+            current = tuple(sorted(db.session.scalars(text("SELECT version_num FROM alembic_version"))))
+        except SQLAlchemyError:  # never migrated
+            db.session.rollback()
+    heads = migration_heads(current_app.extensions["migrate"].directory)
+    report["migrations"] = {"current": list(current), "head": list(heads), "at_head": current == heads}
+    for check in HEALTH_CHECKS:
+        report.update(check())
+    report["status"] = "ok" if report["database"] == "ok" and report["migrations"]["at_head"] else "error"
+    return report

@@ -1,0 +1,59 @@
+"""Small request helpers shared by the views."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, request
+from flask_login import current_user, login_required
+
+from classroom.extensions import db
+
+
+def safe_next(default: str = "/") -> str:
+    """The ?next= target when it stays on this site, else ``default``."""
+    target = request.args.get("next") or request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc \
+            and "\\" not in target:
+        return target
+    return default
+
+
+def role_required(check):
+    """Allow the view only when ``check(current_user)`` holds; otherwise 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not check(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def paginate(statement, per_page: int | None = None):
+    """db.paginate with the page from the query string and a sane size."""
+    return db.paginate(statement, page=page_number(), per_page=per_page or current_app.config["PAGE_SIZE"],
+                       max_per_page=100, error_out=False)
+
+
+def form_error(form, error, default: str | None = None) -> None:
+    """Show a service's DomainError next to its field (or ``default``), else as a flash."""
+    name = error.field if error.field in form else default
+    if name in form:
+        form[name].errors = [*form[name].errors, str(error)]
+    else:
+        flash(str(error), "danger")

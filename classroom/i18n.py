@@ -1,0 +1,92 @@
+"""Locale and timezone selection, and the Jinja filters that format per locale."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, available_timezones
+
+from flask import current_app, has_request_context, request, session
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+from classroom.extensions import db
+
+LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
+
+
+def remember_language_switch() -> None:
+    """A ?lang= switch is remembered in the session, and in the profile of a signed-in user."""
+    asked = request.args.get("lang")
+    if asked not in current_app.config["LANGUAGES"]:
+        return
+    session["lang"] = asked
+    if current_user.is_authenticated and current_user.locale != asked:
+        current_user.locale = asked
+        db.session.commit()
+
+
+def select_locale() -> str:
+    """The user's setting, then the session's ?lang= switch, then Accept-Language, then zh_CN."""
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    best = request.accept_languages.best_match(["zh_CN", "zh", "zh-CN", "en", "en-US", "en-GB"])
+    if best:
+        return "zh_CN" if best.lower().startswith("zh") else "en"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    if not has_request_context():
+        return current_app.config["DEFAULT_TIMEZONE"]
+    if current_user and current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def valid_timezone(name: str) -> bool:
+    return name in _timezones()
+
+
+_TZ_CACHE: set[str] = set()
+
+
+def _timezones() -> set[str]:
+    if not _TZ_CACHE:
+        _TZ_CACHE.update(available_timezones())
+    return _TZ_CACHE
+
+
+def zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or "Asia/Shanghai")
+
+
+def locale_code() -> str:
+    """The current language as our settings name it: "zh_CN" or "en"."""
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
+
+
+def html_lang() -> str:
+    return "zh-CN" if locale_code() == "zh_CN" else "en"
+
+
+def credit_hours(minutes: int | None) -> str:
+    """Minutes shown as 学时 (one unit = MINUTES_PER_CREDIT_HOUR minutes), per locale."""
+    unit = current_app.config["MINUTES_PER_CREDIT_HOUR"]
+    return format_decimal(round((minutes or 0) / unit, 1), format="#,##0.#")
+
+
+def init_app(app) -> None:
+    app.before_request(remember_language_switch)
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters.update(
+        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        number=lambda value: format_decimal(value or 0),
+        credit_hours=credit_hours,
+    )
+    app.jinja_env.globals.update(html_lang=html_lang, LOCALE_NAMES=LOCALE_NAMES, locale_code=locale_code)

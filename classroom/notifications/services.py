@@ -1,0 +1,53 @@
+"""notify(): the one way any feature tells a person something."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import force_locale
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from classroom.database import utcnow
+from classroom.extensions import db
+from classroom.notifications.models import Notification
+
+
+def render_for(user, text, params: dict | None = None) -> str:
+    """Render a lazily translated text in the recipient's language."""
+    with force_locale(user.locale or "zh_CN"):
+        rendered = str(text)
+        return rendered % params if params else rendered
+
+
+def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None = None,
+           params: dict | None = None, now: datetime | None = None) -> bool:
+    """Create an in-app notification once per dedup key; True when it was new.
+
+    Runs inside the caller's transaction; a repeat with the same key changes nothing.
+    """
+    values = dict(
+        user_id=user.id, kind=kind, dedup_key=dedup_key[:200],
+        title=render_for(user, title, params)[:200], body=render_for(user, body, params) if body else "",
+        link=link, created_at=now or utcnow(),
+    )
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return db.session.execute(statement).rowcount == 1
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def mark_read(user_id: int, notification_id: int | None = None, *, now: datetime) -> int:
+    """Mark one (or, with no id, every) unread notification of this user read."""
+    statement = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        statement = statement.where(Notification.id == notification_id)
+    return db.session.execute(statement.values(read_at=now)).rowcount

@@ -1,0 +1,145 @@
+"""Settings for Worker Classroom.
+
+Every setting can be overridden by an environment variable named ``CLASSROOM_<NAME>``
+(JSON values are parsed, so ``CLASSROOM_MAX_CONTENT_LENGTH=1048576`` is an int).
+``CLASSROOM_ENV`` picks the class: development (default), testing or production.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent
+VERSION = "0.1.0"
+
+
+class Config:
+    VERSION = VERSION
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Secrets for personal data: Fernet key for ID-card numbers, HMAC key for their look-up hash.
+    FERNET_KEY: str | None = None
+    LOOKUP_HASH_KEY: str | None = None
+
+    # Languages and time
+    LANGUAGES = ["zh_CN", "en"]
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    DEFAULT_TIMEZONE = "Asia/Shanghai"
+    MINUTES_PER_CREDIT_HOUR = 45  # one 学时
+
+    # Cookies and requests
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "classroom_session"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    REMEMBER_COOKIE_NAME = "classroom_remember"
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    HSTS = False
+    PREFERRED_URL_SCHEME = "http"
+
+    # Passwords (argon2id): cost parameters; tests lower them.
+    PASSWORD_TIME_COST = 3
+    PASSWORD_MEMORY_COST = 65536
+    PASSWORD_PARALLELISM = 4
+    PASSWORD_MIN_LENGTH = 8
+    PASSWORD_MAX_LENGTH = 128
+
+    # Rate limits (Flask-Limiter); Redis in production via CLASSROOM_RATELIMIT_STORAGE_URL.
+    RATELIMIT_STORAGE_URL = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_IDENTIFIER = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_IP = "60 per 15 minutes"
+    REGISTER_LIMIT_PER_IP = "20 per hour"
+
+    PRIVACY_NOTICE_VERSION = "2026-11"
+    LOGIN_SESSION_TOUCH_SECONDS = 300
+    PAGE_SIZE = 20
+
+    SCHEDULER = "off"
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    FERNET_KEY = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="
+    LOOKUP_HASH_KEY = "test-lookup-key"
+    DATABASE_URL = "sqlite://"
+    PASSWORD_TIME_COST = 1
+    PASSWORD_MEMORY_COST = 1024
+    PASSWORD_PARALLELISM = 1
+    RATELIMIT_STORAGE_URL = "memory://"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY")
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the app safely."""
+
+
+def instance_secrets(instance_path: str | os.PathLike) -> dict[str, str]:
+    """Secrets generated once into ``instance/secrets.json`` and reused (development only)."""
+    path = Path(instance_path) / "secrets.json"
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(48),
+        "FERNET_KEY": lambda: Fernet.generate_key().decode(),
+        "LOOKUP_HASH_KEY": lambda: secrets.token_urlsafe(32),
+    }
+    missing = {name: make() for name, make in wanted.items() if not stored.get(name)}
+    if missing:
+        stored.update(missing)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=2))
+        path.chmod(0o600)
+    return stored
+
+
+def finish(config: dict, instance_path: str) -> None:
+    """Fill derived settings once the class and the environment have been read."""
+    env = config.get("ENV_NAME")
+    if env == "development":
+        for name, value in instance_secrets(instance_path).items():
+            config[name] = config.get(name) or value
+        if not config.get("DATABASE_URL"):
+            config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'classroom.db'}"
+    if env == "production":
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not config.get(name)]
+        if missing:
+            names = ", ".join(f"CLASSROOM_{name}" for name in missing)
+            raise ConfigurationError(f"Production needs these settings: {names}")
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
+    config["RATELIMIT_ENABLED"] = config.get("RATELIMIT_ENABLED", True)

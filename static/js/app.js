@@ -1,0 +1,42 @@
+// Worker Classroom: progressive enhancements. No inline scripts (the CSP forbids them).
+(function () {
+  "use strict";
+
+  // Ask before destructive actions: <button data-confirm="...">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+
+  // The grassroots-union picker: search as you type, replace the select's options.
+  document.querySelectorAll("[data-union-search]").forEach(function (input) {
+    var select = document.getElementById(input.getAttribute("data-union-search"));
+    var url = input.getAttribute("data-search-url");
+    if (!select || !url) { return; }
+    var timer = null;
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); }
+    });
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        fetch(url + "?q=" + encodeURIComponent(input.value), { headers: { "Accept": "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(function (unions) {
+            var chosen = select.value;
+            select.innerHTML = "";
+            unions.forEach(function (union) {
+              var option = document.createElement("option");
+              option.value = union.id;
+              option.textContent = union.label;
+              option.selected = String(union.id) === chosen;
+              select.appendChild(option);
+            });
+            if (unions.length === 1) { select.value = String(unions[0].id); }
+          });
+      }, 250);
+    });
+  });
+})();
