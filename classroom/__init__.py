@@ -38,6 +38,7 @@ def register_extensions(app: Flask) -> None:
     from classroom.database import configure_engine
 
     db.init_app(app)
+    app.teardown_request(lambda _error: db.session.remove())
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, registry, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -84,6 +84,8 @@ def begin_write(session) -> None:
     ended first; objects read in it are expired and reload under the lock. PostgreSQL
     needs nothing here: services lock rows or use conditional updates.
     """
+    if isinstance(session, scoped_session):
+        session = session()
     if session.get_bind().dialect.name != "sqlite":
         return
     if session.in_transaction():

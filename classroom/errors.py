@@ -5,9 +5,7 @@ from __future__ import annotations
 from flask import jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
-
-from classroom.extensions import db
+from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Go back, reload the page and try again.")),
@@ -51,12 +49,7 @@ def _detail(error: HTTPException, code: int):
     return None
 
 
-def handle_unexpected(error: Exception):
-    db.session.rollback()
-    return handle_http_error(InternalServerError())
-
-
 def init_app(app) -> None:
+    # Unhandled exceptions reach this handler as a 500 (Flask logs them first); the
+    # request's session is removed (rolled back) at teardown.
     app.register_error_handler(HTTPException, handle_http_error)
-    if not app.debug and not app.testing:
-        app.register_error_handler(Exception, handle_unexpected)

@@ -1,5 +1,6 @@
 """Extensions, created unbound; the factory binds them to the app."""
 
+from flask.globals import _cv_app, _cv_request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -10,7 +11,14 @@ from flask_wtf.csrf import CSRFProtect
 
 from classroom.database import Base
 
-db = SQLAlchemy(model_class=Base)
+def _session_scope() -> int:
+    """One database session per request (else per app context), so that a request never
+    shares a session with the code around it: CLI commands, jobs, or a test's own body."""
+    context = _cv_request.get(None) or _cv_app.get(None)
+    return id(context)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"scopefunc": _session_scope})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

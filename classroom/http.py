@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, flash, request
 from flask_login import current_user, login_required
 
+from flask_sqlalchemy.pagination import SelectPagination
+
 from classroom.extensions import db
 
 
@@ -44,10 +46,22 @@ def page_number() -> int:
         return 1
 
 
-def paginate(statement, per_page: int | None = None):
-    """db.paginate with the page from the query string and a sane size."""
-    return db.paginate(statement, page=page_number(), per_page=per_page or current_app.config["PAGE_SIZE"],
-                       max_per_page=100, error_out=False)
+class RowPagination(SelectPagination):
+    """Pages of rows (tuples) for a SELECT of several entities or columns."""
+
+    def _query_items(self) -> list:
+        statement = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(statement).all())
+
+
+def paginate(statement, per_page: int | None = None, *, rows: bool = False):
+    """A page of the statement's results (objects, or row tuples with ``rows=True``),
+    numbered from the query string's ?page=."""
+    size = per_page or current_app.config["PAGE_SIZE"]
+    if rows:
+        return RowPagination(select=statement, session=db.session(), page=page_number(), per_page=size,
+                             max_per_page=100, error_out=False, count=True)
+    return db.paginate(statement, page=page_number(), per_page=size, max_per_page=100, error_out=False)
 
 
 def form_error(form, error, default: str | None = None) -> None:

@@ -3,6 +3,7 @@ factory fixtures, an auth helper, and a guard against real network and SMTP."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import socket
@@ -10,6 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from flask_migrate import stamp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -116,6 +119,7 @@ def app(database_url, app_config):
     settings = {"DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False, "SERVER_NAME": None,
                 **app_config}
     application = create_app("testing", **settings)
+    application.test_client_class = Client
     context = application.app_context()
     context.push()
     yield application
@@ -126,6 +130,18 @@ def app(database_url, app_config):
     else:
         with application.app_context():
             db.engine.dispose()
+
+
+class Client(FlaskClient):
+    """A test client whose requests run as in production, each in its own app context
+    (an empty contextvars context), never sharing the test body's session or ``g``. The test
+    body's session is committed first, so the request sees what the test set up and the test
+    reads fresh data afterwards."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():  # not in a thread of a concurrency test
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ def password_hash(app) -> str:
 
 
 @pytest.fixture
-def make_union():
+def make_union(app):
     def make(name: str, kind: str = UnionKind.GRASSROOTS, parent: TradeUnion | None = None, **fields):
         union = create_union(parent, name, kind, **fields)
         db.session.commit()

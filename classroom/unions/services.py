@@ -207,6 +207,14 @@ def approve_membership(membership: Membership, *, actor, now: datetime) -> Membe
     """Approve an application: allocate the union's next member number, race-free, and close
     the person's earlier active membership as transferred."""
     begin_write(db.session)
+    # A transfer: the earlier active membership closes first (one active row per person).
+    db.session.execute(
+        update(Membership)
+        .where(Membership.user_id == membership.user_id, Membership.status == MembershipStatus.ACTIVE,
+               Membership.id != membership.id)
+        .values(status=MembershipStatus.TRANSFERRED, ended_at=now)
+        .execution_options(synchronize_session=False)
+    )
     claimed = db.session.execute(
         update(Membership)
         .where(Membership.id == membership.id, Membership.status == MembershipStatus.APPLIED)
@@ -220,13 +228,6 @@ def approve_membership(membership: Membership, *, actor, now: datetime) -> Membe
         update(TradeUnion).where(TradeUnion.id == membership.union_id)
         .values(member_seq=TradeUnion.member_seq + 1).returning(TradeUnion.member_seq)
     ).scalar_one()
-    db.session.execute(
-        update(Membership)
-        .where(Membership.user_id == membership.user_id, Membership.status == MembershipStatus.ACTIVE,
-               Membership.id != membership.id)
-        .values(status=MembershipStatus.TRANSFERRED, ended_at=now)
-        .execution_options(synchronize_session=False)
-    )
     db.session.refresh(membership)
     membership.member_no = f"{membership.union.code}-{seq:06d}"
     record_event(actor, "membership.approve", membership, union_id=membership.union_id,

@@ -46,7 +46,7 @@ def members(union_id: int):
     union = scope.managed_union_or_404(current_user, union_id)
     filters = MemberFilterForm(formdata=request.args)
     filters.validate()
-    page = paginate(unions.member_listing(union, **_filter_values(filters)))
+    page = paginate(unions.member_listing(union, **_filter_values(filters)), rows=True)
     return render_template("unions/members.html", union=union, filters=filters, page=page)
 
 
@@ -74,7 +74,7 @@ def member(union_id: int, user_id: int):
 @union_admin_required
 def applications(union_id: int):
     union = scope.managed_union_or_404(current_user, union_id)
-    page = paginate(unions.pending_applications(union))
+    page = paginate(unions.pending_applications(union), rows=True)
     return render_template("unions/applications.html", union=union, page=page, reject_form=RejectForm())
 
 

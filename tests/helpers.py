@@ -1,0 +1,51 @@
+"""Assertions shared by the tests."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+
+
+def xss_payloads() -> list[str]:
+    extra = ['<img src=x onerror="alert(1)">标题', "javascript:alert(1)", "</script><script>alert(1)</script>"]
+    lines = (TESTDATA / "xss-payloads.txt").read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip()] + extra
+
+
+def formula_payloads() -> list[str]:
+    return json.loads((TESTDATA / "formula-payloads.json").read_text(encoding="utf-8"))
+
+
+class _ActiveContent(HTMLParser):
+    """Collects what a browser would run: scripts, event handlers, javascript: URLs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            value = (value or "").strip().lower().replace("\t", "").replace("\n", "")
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=…>")
+            if name in ("href", "src", "action", "formaction", "data", "xlink:href") and (
+                value.startswith("javascript:") or value.startswith("data:text/html")
+            ):
+                self.found.append(f"<{tag} {name}={value[:30]}>")
+        if tag == "script" and not dict(attrs).get("src", "").startswith("/static/"):
+            self.found.append("<script> without a /static/ source")
+        if tag in ("iframe", "object", "embed", "base", "meta") and tag != "meta":
+            self.found.append(f"<{tag}>")
+        if tag == "meta" and dict(attrs).get("http-equiv"):
+            self.found.append("<meta http-equiv>")
+
+
+def assert_inert(html: str) -> None:
+    """The page carries no script, handler or javascript: URL beyond the app's own."""
+    parser = _ActiveContent()
+    parser.feed(html)
+    assert not parser.found, f"active content in the page: {parser.found}"
+    assert "{{" not in html or "49" not in html.split("{{", 1)[1][:10]
