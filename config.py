@@ -69,6 +69,7 @@ class Config:
     PAGE_SIZE = 20
 
     SCHEDULER = "off"
+    PROXY_COUNT = 0  # reverse proxies in front of the app (X-Forwarded-For hops to trust)
 
 
 class DevelopmentConfig(Config):

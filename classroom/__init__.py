@@ -6,6 +6,7 @@ import logging
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from classroom.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -37,6 +38,9 @@ def register_extensions(app: Flask) -> None:
     from classroom import i18n, security
     from classroom.database import configure_engine
 
+    if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     db.init_app(app)
     app.teardown_request(lambda _error: db.session.remove())
     with app.app_context():

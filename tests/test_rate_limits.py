@@ -63,3 +63,31 @@ def test_per_ip_limit_across_identifiers(client):
     statuses = [attempts(client, f"1370000{index:04d}", 1, ip="10.1.1.1")[0][0] for index in range(11)]
     assert statuses == [200] * 10 + [429]
     assert attempts(client, "13700009999", 1, ip="10.1.1.2")[0][0] == 200
+
+
+def test_limits_are_shared_through_redis(database_url):
+    """With CLASSROOM_RATELIMIT_STORAGE_URL pointing at Redis, two app processes share counts."""
+    import os
+    import uuid
+
+    from classroom import create_app
+    from tests.conftest import IN_CI
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if IN_CI:
+            pytest.fail("CI=true but TEST_REDIS_URL is not set")
+        pytest.skip("needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
+    settings = {"DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URL": url,
+                "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    first, second = create_app("testing", **settings), create_app("testing", **settings)
+    statuses = []
+    for app in (first, second, first, second, first, second):
+        with app.app_context():
+            response = app.test_client().post("/auth/login", data={"identifier": "13700001111", "password": "x"})
+            statuses.append(response.status_code)
+    assert statuses == [200] * 5 + [429]
+    import redis
+
+    stored = redis.Redis.from_url(url).keys(f"*{settings['RATELIMIT_KEY_PREFIX']}*")
+    assert stored, "the counts were not kept in Redis"

@@ -34,8 +34,11 @@ def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None 
     )
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Notification).values(**values).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return db.session.execute(statement).rowcount == 1
+    statement = (
+        insert(Notification).values(**values)
+        .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id)
+    )
+    return db.session.execute(statement).scalar() is not None
 
 
 def unread_count(user_id: int) -> int:

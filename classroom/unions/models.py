@@ -39,7 +39,7 @@ class TradeUnion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    code: Mapped[str] = mapped_column(String(20), unique=True)
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)  # set from the id when not given
     kind: Mapped[str] = mapped_column(String(12))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("trade_union.id"), index=True)
     path: Mapped[str] = mapped_column(String(255), default="")

@@ -1,8 +1,8 @@
 """foundation: unions, people, memberships, notifications, audit
 
-Revision ID: bdf6b340e818
+Revision ID: ba62c3a0d688
 Revises: 
-Create Date: 2026-11-26 08:36:02.602521
+Create Date: 2026-11-26 08:44:52.715970
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'bdf6b340e818'
+revision = 'ba62c3a0d688'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -21,7 +21,7 @@ def upgrade():
     op.create_table('trade_union',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=True),
     sa.Column('kind', sa.String(length=12), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('path', sa.String(length=255), nullable=False),

@@ -1,0 +1,69 @@
+"""Settings: classes, CLASSROOM_* overrides, development secrets, production refusals; /healthz."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from classroom import create_app
+from config import ConfigurationError
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch):
+    for name in ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY"):
+        monkeypatch.delenv(f"CLASSROOM_{name}", raising=False)
+    with pytest.raises(ConfigurationError, match="CLASSROOM_SECRET_KEY"):
+        create_app("production")
+
+
+def test_every_setting_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CLASSROOM_PAGE_SIZE", "7")
+    monkeypatch.setenv("CLASSROOM_LOGIN_LIMIT_PER_IP", "3 per minute")
+    app = create_app("testing", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    assert app.config["PAGE_SIZE"] == 7 and app.config["LOGIN_LIMIT_PER_IP"] == "3 per minute"
+
+
+def test_development_secrets_are_generated_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("CLASSROOM_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("CLASSROOM_SECRET_KEY", raising=False)
+    monkeypatch.delenv("CLASSROOM_DATABASE_URL", raising=False)
+    first = create_app("development")
+    second = create_app("development")
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"] and len(first.config["SECRET_KEY"]) > 40
+    assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'classroom.db'}"
+    stored = json.loads((tmp_path / "secrets.json").read_text())
+    assert stored["FERNET_KEY"] == first.config["FERNET_KEY"]
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_sqlite_pragmas(tmp_path):
+    from classroom.extensions import db
+
+    app = create_app("testing", DATABASE_URL=f"sqlite:///{tmp_path / 'pragmas.db'}")
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_healthz_reports_database_migrations_and_version(client):
+    body = client.get("/healthz").json
+    assert body["status"] == "ok" and body["database"] == "ok" and body["migrations"]["at_head"]
+    assert body["version"]
+
+
+def test_healthz_says_when_the_database_is_behind(app, client):
+    from sqlalchemy import text
+
+    from classroom.extensions import db
+
+    head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+    db.session.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    db.session.commit()
+    try:
+        response = client.get("/healthz")
+        assert response.status_code == 503 and response.json["migrations"]["at_head"] is False
+    finally:  # the PostgreSQL database lives for the whole session
+        db.session.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+        db.session.commit()

@@ -1,0 +1,94 @@
+"""The union tree (site admins), role grants, member listings."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from classroom.accounts.models import RoleGrant
+from classroom.audit import AuditEvent
+from classroom.extensions import db
+from classroom.unions.models import TradeUnion
+from tests.factories import PASSWORD
+
+
+def login(app, user):
+    client = app.test_client()
+    client.post("/auth/login", data={"identifier": user.mobile, "password": PASSWORD})
+    return client
+
+
+def test_add_rename_and_move_update_paths(app, tree, site_admin):
+    client = login(app, site_admin)
+    response = client.post(f"/unions/{tree.a1.id}/children/new", data={"name": "x", "kind": "grassroots"})
+    assert response.status_code == 200 and "cannot have unions below" in response.get_data(as_text=True)
+    client.post(f"/unions/{tree.district_a.id}/children/new",
+                data={"name": "新厂工会", "kind": "grassroots", "code": "A3", "employer": "新厂"})
+    a3 = db.session.scalar(select(TradeUnion).where(TradeUnion.code == "A3"))
+    assert a3.path == f"{tree.district_a.path}{a3.id}/" and a3.depth == 2
+    client.post(f"/unions/{a3.id}/edit", data={"name": "新厂联合工会", "employer": "新厂"})
+    db.session.refresh(a3)
+    assert a3.name == "新厂联合工会"
+    # move district A (with its three grassroots unions) under the industry union
+    client.post(f"/unions/{tree.district_a.id}/move", data={"move-parent_id": tree.industry.id})
+    moved = db.session.scalars(select(TradeUnion).where(TradeUnion.code.in_(["DA", "A1", "A2", "A3"]))).all()
+    for union in moved:
+        db.session.refresh(union)
+        assert union.path.startswith(f"/{tree.city.id}/{tree.industry.id}/{tree.district_a.id}/")
+    assert {u.code: u.depth for u in moved} == {"DA": 2, "A1": 3, "A2": 3, "A3": 3}
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"union.create", "union.rename", "union.move"} <= actions
+
+
+def test_a_union_cannot_move_below_itself(app, tree, site_admin):
+    client = login(app, site_admin)
+    page = client.post(f"/unions/{tree.district_a.id}/move", data={"move-parent_id": tree.a1.id},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "cannot be moved below itself" in page or "cannot have unions below" in page
+    db.session.refresh(tree.district_a)
+    assert tree.district_a.parent_id == tree.city.id
+
+
+def test_grant_and_revoke_roles_are_audited(app, tree, site_admin, make_user):
+    person = make_user("未来管理员", union=tree.b1)
+    client = login(app, site_admin)
+    client.post("/admin/roles", data={"mobile": person.mobile, "role": "union_admin", "union_code": "DB"})
+    grant = db.session.scalar(select(RoleGrant).where(RoleGrant.user_id == person.id))
+    assert (grant.role, grant.union_id) == ("union_admin", tree.district_b.id)
+    page = login(app, person).get(f"/unions/{tree.district_b.id}/members").get_data(as_text=True)
+    assert person.real_name in page
+    duplicate = client.post("/admin/roles", data={"mobile": person.mobile, "role": "union_admin", "union_code": "DB"})
+    assert "already holds" in duplicate.get_data(as_text=True)
+    grant_id = grant.id
+    client.post(f"/admin/roles/{grant_id}/revoke")
+    assert db.session.scalar(select(RoleGrant.id).where(RoleGrant.id == grant_id)) is None
+    actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions[-2:] == ["role.grant", "role.revoke"]
+    assert login(app, person).get(f"/unions/{tree.district_b.id}/members").status_code == 403
+
+
+def test_member_listing_filters_and_paginates(app, tree, make_admin, make_user):
+    for index in range(25):
+        make_user(f"电工{index:02d}", union=tree.a1, trade="电工", skill_level=3, worker_group="courier")
+    make_user("焊工甲", union=tree.a2, trade="焊工", skill_level=5)
+    make_user("外区人", union=tree.b1, trade="电工")
+    client = login(app, make_admin(tree.district_a))
+    page1 = client.get(f"/unions/{tree.district_a.id}/members?trade=电工").get_data(as_text=True)
+    assert "25 found" in page1 and "外区人" not in page1 and "Page 1 of 2" in page1
+    page2 = client.get(f"/unions/{tree.district_a.id}/members?trade=电工&page=2").get_data(as_text=True)
+    assert page2.count("电工0") + page2.count("电工1") + page2.count("电工2") >= 5
+    assert "焊工甲" in client.get(f"/unions/{tree.district_a.id}/members?level=5").get_data(as_text=True)
+    assert "1 found" in client.get(f"/unions/{tree.district_a.id}/members?q=焊工").get_data(as_text=True)
+    grouped = client.get(f"/unions/{tree.district_a.id}/members?group=courier").get_data(as_text=True)
+    assert "25 found" in grouped
+    weird = client.get(f"/unions/{tree.district_a.id}/members?level=abc&status=zzz&q=%25_")
+    assert weird.status_code == 200
+
+
+def test_overview_counts_the_subtree(app, tree, make_admin, make_user):
+    for _ in range(3):
+        make_user(union=tree.a1)
+    make_user(union=tree.a2, status="applied")
+    make_user(union=tree.b1)
+    page = login(app, make_admin(tree.city)).get(f"/unions/{tree.city.id}").get_data(as_text=True)
+    assert 'data-count="active">4<' in page and ">1</a></div>" in page
+    assert "东城区总工会" in page and "西城区总工会" in page
