@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from classroom.database import Base
 
+
 def _session_scope() -> int:
     """One database session per request (else per app context), so that a request never
     shares a session with the code around it: CLI commands, jobs, or a test's own body."""

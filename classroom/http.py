@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, request
 from flask_login import current_user, login_required
-
 from flask_sqlalchemy.pagination import SelectPagination
 
 from classroom.extensions import db

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, available_timezones
 
+from babel import support
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Domain, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
 from classroom.extensions import db
@@ -37,6 +38,20 @@ def select_locale() -> str:
     if best:
         return "zh_CN" if best.lower().startswith("zh") else "en"
     return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+class CatalogueDomain(Domain):
+    """Finds translations/zh_CN for Babel's name of Simplified Chinese (zh_Hans_CN), which
+    gettext's own search (zh_Hans_CN, then zh) would never try."""
+
+    def get_translations(self):
+        locale = get_locale()
+        if locale is None:
+            return support.NullTranslations()
+        name = "zh_CN" if locale.language == "zh" else str(locale)
+        if name not in self.cache:
+            self.cache[name] = support.Translations.load(self.translation_directories[0], [name], self.domain[0])
+        return self.cache[name]
 
 
 def select_timezone() -> str:
@@ -81,6 +96,8 @@ def credit_hours(minutes: int | None) -> str:
 
 
 def init_app(app) -> None:
+    babel = app.extensions["babel"].instance
+    babel.__dict__["domain_instance"] = CatalogueDomain()  # replaces Flask-Babel's cached default
     app.before_request(remember_language_switch)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(

@@ -138,6 +138,11 @@ class Client(FlaskClient):
     body's session is committed first, so the request sees what the test set up and the test
     reads fresh data afterwards."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Tests read English; test_i18n and the browser tests check Chinese explicitly.
+        self.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+
     def open(self, *args, **kwargs):
         if has_app_context():  # not in a thread of a concurrency test
             db.session.commit()

@@ -69,6 +69,7 @@ def make_user(password_hash):
 
     def make(name: str = "张三", *, union: TradeUnion | None = None, status: str = MembershipStatus.ACTIVE,
              role: tuple[str, TradeUnion] | None = None, mobile: str | None = None, **fields) -> User:
+        fields.setdefault("locale", "en")  # tests read English unless they ask for Chinese
         user = User(real_name=name, mobile=mobile or str(next(_mobiles)), password_hash=password_hash,
                     created_at=utcnow(), **fields)
         db.session.add(user)

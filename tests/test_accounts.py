@@ -12,7 +12,6 @@ from tests.factories import PASSWORD
 from tests.helpers import assert_inert, xss_payloads
 
 
-
 def register(client, union, **overrides):
     data = {"real_name": "李四", "mobile": "13912345678", "password": "Steel-Worker-2026",
             "confirm": "Steel-Worker-2026", "union_id": union.id, "consent": "y", **overrides}

@@ -21,8 +21,11 @@ def lang_of(response) -> str:
     return html.split('<html lang="', 1)[1].split('"', 1)[0]
 
 
+NO_LANGUAGE = {"HTTP_ACCEPT_LANGUAGE": ""}
+
+
 def test_chinese_is_the_default(client):
-    response = client.get("/")
+    response = client.get("/", environ_overrides=NO_LANGUAGE)
     assert lang_of(response) == "zh-CN"
     assert "职工学堂" in response.get_data(as_text=True)
 
@@ -33,6 +36,8 @@ def test_accept_language_english(client):
 
 
 def test_lang_switch_is_remembered_in_the_session(client):
+    client.environ_base.update(NO_LANGUAGE)
+    assert lang_of(client.get("/")) == "zh-CN"
     assert lang_of(client.get("/?lang=en")) == "en"
     assert lang_of(client.get("/auth/login")) == "en"
     assert lang_of(client.get("/auth/login", headers={"Accept-Language": "zh-CN"})) == "en"

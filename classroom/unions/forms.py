@@ -15,7 +15,7 @@ CODE_RE = r"^[A-Za-z0-9\-]{2,20}$"
 
 
 class UnionForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)], filters=[strip])
+    name = StringField(_l("Union name"), validators=[DataRequired(), Length(max=100)], filters=[strip])
     kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in UNION_KIND_LABELS.items()
                                             if k != "city"])
     code = StringField(_l("Code (optional)"), filters=[strip],
@@ -24,7 +24,7 @@ class UnionForm(FlaskForm):
 
 
 class EditUnionForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)], filters=[strip])
+    name = StringField(_l("Union name"), validators=[DataRequired(), Length(max=100)], filters=[strip])
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=100)], filters=[strip])
 
 
