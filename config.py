@@ -22,7 +22,9 @@ class Config:
     VERSION = VERSION
     SECRET_KEY: str | None = None
     DATABASE_URL: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # No pre-ping (a round trip on every request); connections are recycled instead, and a
+    # request that meets a dead connection fails once while the pool replaces it.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": False, "pool_recycle": 1800}
     SQLALCHEMY_RECORD_QUERIES = False
 
     # Secrets for personal data: Fernet key for ID-card numbers, HMAC key for their look-up hash.
@@ -45,7 +47,7 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
     REMEMBER_COOKIE_NAME = "classroom_remember"
-    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 24 * 1024 * 1024  # a little above UPLOAD_MAX_BYTES: larger bodies get 413
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     HSTS = False
     PREFERRED_URL_SCHEME = "http"
@@ -69,6 +71,14 @@ class Config:
     PAGE_SIZE = 20
 
     SCHEDULER = "off"
+    # Courses
+    CATALOGUE_CACHE_SECONDS = 30  # the rendered course list, shared by one union's members
+    DROP_AFTER_START = False  # may an enrolled worker drop once the course has started?
+    LESSON_COMPLETE_SHARE = 0.5  # share of a lesson's credited minutes studied before "complete"
+    HEARTBEAT_SECONDS = 30
+    VIDEO_EMBED_HOSTS = ["player.bilibili.com", "www.youtube-nocookie.com"]
+    UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    UPLOAD_MAX_BYTES = 20 * 1024 * 1024
     PROXY_COUNT = 0  # reverse proxies in front of the app (X-Forwarded-For hops to trust)
 
 
@@ -83,6 +93,7 @@ class TestingConfig(Config):
     FERNET_KEY = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="
     LOOKUP_HASH_KEY = "test-lookup-key"
     DATABASE_URL = "sqlite://"
+    CATALOGUE_CACHE_SECONDS = 0
     PASSWORD_TIME_COST = 1
     PASSWORD_MEMORY_COST = 1024
     PASSWORD_PARALLELISM = 1
@@ -142,5 +153,6 @@ def finish(config: dict, instance_path: str) -> None:
             names = ", ".join(f"CLASSROOM_{name}" for name in missing)
             raise ConfigurationError(f"Production needs these settings: {names}")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["UPLOAD_FOLDER"] = config.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads")
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
     config["RATELIMIT_ENABLED"] = config.get("RATELIMIT_ENABLED", True)

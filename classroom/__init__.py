@@ -70,6 +70,20 @@ def register_blueprints(app: Flask) -> None:
     app.context_processor(notification_views.inject_unread_count)
     app.context_processor(_navigation)
     import_models()
+    register_course_blueprints(app)
+
+
+def register_course_blueprints(app: Flask) -> None:
+    """The learning domain's pages (courses/ imports classroom/, never the other way at import time)."""
+    from courses.catalog import review_views, teach_views
+    from courses.catalog import views as catalog_views
+    from courses.enrollment import views as enrollment_views
+    from courses.study import attachment_views, exam_views
+    from courses.study import views as study_views
+
+    for module in (catalog_views, teach_views, review_views, enrollment_views, study_views, exam_views,
+                   attachment_views):
+        app.register_blueprint(module.bp)
 
 
 def import_models() -> None:
@@ -78,6 +92,9 @@ def import_models() -> None:
     import classroom.audit  # noqa: F401
     import classroom.notifications.models  # noqa: F401
     import classroom.unions.models  # noqa: F401
+    import courses.catalog.models  # noqa: F401
+    import courses.enrollment.models  # noqa: F401
+    import courses.study.models  # noqa: F401
 
 
 def _navigation() -> dict:
@@ -99,5 +116,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from classroom import cli
+    from courses import cli as course_cli
 
     cli.init_app(app)
+    course_cli.init_app(app)

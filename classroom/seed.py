@@ -58,6 +58,16 @@ GIVEN_PARTS = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "�
                "嘉怡", "子轩", "雨涵", "浩然", "欣怡", "俊杰", "文博", "志明", "秀珍", "桂芳", "长青", "金凤"]
 
 
+# Features add their own demo data (courses, hours …) without the shell importing them:
+# each is called as extension(now=..., rng=...) after the people exist.
+demo_extensions: list = []
+
+
+def register_demo_extension(extension) -> None:
+    if extension not in demo_extensions:
+        demo_extensions.append(extension)
+
+
 @dataclass
 class DemoLogin:
     role: str
@@ -121,6 +131,8 @@ def seed_demo(*, workers: int = 320, rng_seed: int = 2026) -> list[DemoLogin]:
         status = MembershipStatus.APPLIED if index % 17 == 0 else MembershipStatus.ACTIVE
         person(_name(rng), mobile, union, trades, group, status=status)
     db.session.flush()
+    for extension in demo_extensions:
+        extension(now=now, rng=rng)
     return logins
 
 

@@ -126,3 +126,54 @@ class Auth:
 @pytest.fixture
 def auth(client) -> Auth:
     return Auth(client)
+
+
+# ---- courses ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def instructor(make_user, tree) -> User:
+    return make_user("王建国", union=tree.a1, role=(Role.INSTRUCTOR, tree.a1))
+
+
+@pytest.fixture
+def make_course(instructor, tree):
+    """make_course(scope=tree.district_a, capacity=10, lessons=2, sessions=1) → a published course
+    (status="draft" for a draft) taught by ``instructor``."""
+    from datetime import timedelta
+
+    from courses.catalog.models import ClassSession, Course, CourseInstructor, Lesson
+
+    counter = itertools.count(1)
+
+    def make(title: str | None = None, *, scope: TradeUnion | None = None, status: str = "published",
+             lessons: int = 2, sessions: int = 0, teacher: User | None = None, **fields) -> Course:
+        now = utcnow()
+        fields.setdefault("credit_minutes", 90)
+        fields.setdefault("category", "电工")
+        fields.setdefault("summary", "安全生产与技能提升")
+        course = Course(title=title or f"课程{next(counter)}", status=status,
+                        host_union_id=(scope or tree.city).id, scope_union_id=(scope or tree.city).id,
+                        published_at=now if status == "published" else None, created_at=now, updated_at=now,
+                        **fields)
+        db.session.add(course)
+        db.session.flush()
+        db.session.add(CourseInstructor(course_id=course.id, user_id=(teacher or instructor).id))
+        for position in range(1, lessons + 1):
+            db.session.add(Lesson(course_id=course.id, position=position, title=f"第{position}课",
+                                  body=f"# 第{position}课\n\n内容", credit_minutes=10))
+        for index in range(sessions):
+            starts = now + timedelta(days=7 * (index + 1))
+            db.session.add(ClassSession(course_id=course.id, starts_at=starts, ends_at=starts + timedelta(hours=2),
+                                        venue_name="东城区职工服务站", credit_minutes=90))
+        db.session.commit()
+        return course
+
+    return make
+
+
+def login_client(app, user, password: str = PASSWORD):
+    """A new test client logged in as ``user``."""
+    client = app.test_client()
+    response = client.post("/auth/login", data={"identifier": user.mobile, "password": password})
+    assert response.status_code == 302, "log-in failed"
+    return client

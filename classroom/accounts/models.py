@@ -81,7 +81,8 @@ class User(db.Model):
     def get_id(self) -> str:
         return self.login_token
 
-    login_token: str = ""
+    login_token = ""  # this request's log-in session token (not a column)
+    unread_count = None  # unread notifications, loaded with the log-in session (not a column)
 
     def has_role(self, role: str) -> bool:
         return any(grant.role == role for grant in self.grants)

@@ -10,14 +10,16 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import WORKER_GROUPS, Consent, LoginSession, User
 from classroom.audit import record_event
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.i18n import valid_timezone
+from classroom.notifications.models import Notification
 from classroom.personal_data import is_mobile, normalize_identifier, normalize_mobile
 from classroom.security import hash_password, password_needs_rehash, verify_password
 from classroom.unions.services import apply_for_membership
@@ -101,13 +103,16 @@ def start_login_session(user: User, *, ip: str | None, user_agent: str | None, n
 
 def load_session_user(token: str, *, now: datetime, touch_after: timedelta) -> User | None:
     """The active user of a live log-in session, or None (ended, unknown or disabled)."""
+    unread = (select(func.count()).select_from(Notification)
+              .where(Notification.user_id == User.id, Notification.read_at.is_(None)).scalar_subquery())
     row = db.session.execute(
-        select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+        select(LoginSession, User, unread).join(User, User.id == LoginSession.user_id)
         .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
-    ).first()
+        .options(joinedload(User.grants))  # the navigation shows roles and the bell on every page
+    ).unique().first()
     if row is None or not row.User.is_active:
         return None
-    login_session, user = row
+    login_session, user, user.unread_count = row
     if now - login_session.last_seen_at > touch_after:
         login_session.last_seen_at = now
         db.session.commit()

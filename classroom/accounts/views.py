@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from classroom.accounts.forms import LoginForm, RegisterForm
+from classroom.accounts.models import SKILL_LEVELS
 from classroom.accounts.services import (
     authenticate,
     end_login_session,
@@ -116,3 +117,8 @@ def register():
 def union_search():
     """Grassroots unions matching ?q=, for the union picker."""
     return jsonify([{"id": union_id, "label": label} for union_id, label in union_choices(request.args.get("q", ""))])
+
+
+@bp.app_template_global()
+def skill_level_label(level: int | None) -> str:
+    return str(SKILL_LEVELS.get(level, "")) if level else ""

@@ -12,11 +12,24 @@ from classroom.unions.services import current_memberships, subtree_counts
 
 bp = Blueprint("main", __name__)
 
+# Features add panels to the home page without the shell importing them: each entry is a
+# callable(user) returning (template name, context) or None.
+home_sections: list = []
+
+
+def register_home_section(section) -> None:
+    if section not in home_sections:
+        home_sections.append(section)
+
+
+def _sections(user) -> list[tuple[str, dict]]:
+    return [panel for panel in (section(user) for section in home_sections) if panel]
+
 
 @bp.route("/")
 def home():
     if not current_user.is_authenticated:
-        return render_template("main/home_visitor.html")
+        return render_template("main/home_visitor.html", sections=_sections(current_user))
     managed = db.session.scalars(scope.visible_unions(current_user).order_by("depth").limit(1)).first() \
         if scope.is_union_admin(current_user) else None
     return render_template(
@@ -24,12 +37,19 @@ def home():
         open_memberships=current_memberships(current_user.id),
         managed_union=managed,
         managed_counts=subtree_counts(managed) if managed else {},
+        sections=_sections(current_user),
     )
 
 
 @bp.route("/privacy")
 def privacy():
     return render_template("main/privacy.html", version=current_app.config["PRIVACY_NOTICE_VERSION"])
+
+
+@bp.route("/ping")
+def ping():
+    """A bare answer, no database: for load balancers, and the baseline of the benchmarks."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 @bp.route("/healthz")

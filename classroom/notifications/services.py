@@ -41,6 +41,28 @@ def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None 
     return db.session.execute(statement).scalar() is not None
 
 
+def notify_many(users, kind: str, dedup_key: str, title, body="", *, link: str | None = None,
+                params: dict | None = None, now: datetime | None = None) -> int:
+    """notify() for many people in one statement; each person's key is ``dedup_key:user_id``.
+    Texts are rendered once per language. Returns how many notifications were new."""
+    now = now or utcnow()
+    rendered: dict[str, tuple[str, str]] = {}
+    rows = []
+    for user in users:
+        if user.locale not in rendered:
+            rendered[user.locale] = (render_for(user, title, params)[:200],
+                                     render_for(user, body, params) if body else "")
+        title_text, body_text = rendered[user.locale]
+        rows.append(dict(user_id=user.id, kind=kind, dedup_key=f"{dedup_key}:{user.id}"[:200], title=title_text,
+                         body=body_text, link=link, created_at=now))
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id)
+    return len(db.session.execute(statement, rows).all())
+
+
 def unread_count(user_id: int) -> int:
     return db.session.scalar(
         select(func.count()).select_from(Notification)

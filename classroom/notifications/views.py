@@ -40,6 +40,7 @@ def read(notification_id: int):
         abort(404)
     mark_read(current_user.id, notification.id, now=utcnow())
     db.session.commit()
+    current_user.unread_count = None
     link = notification.link or ""
     return redirect(link if link.startswith("/") and not link.startswith("//") else url_for("notifications.index"))
 
@@ -48,11 +49,15 @@ def read(notification_id: int):
 def read_all():
     count = mark_read(current_user.id, now=utcnow())
     db.session.commit()
+    current_user.unread_count = None
     flash(_("Marked %(count)d notifications read.", count=count), "success")
     return redirect(safe_next(url_for("notifications.index")))
 
 
 def inject_unread_count() -> dict:
-    if current_user.is_authenticated:
-        return {"unread_notifications": unread_count(current_user.id)}
-    return {"unread_notifications": 0}
+    """The bell's number: loaded with the user at the start of the request, counted after a change."""
+    if not current_user.is_authenticated:
+        return {"unread_notifications": 0}
+    if current_user.unread_count is None:
+        current_user.unread_count = unread_count(current_user.id)
+    return {"unread_notifications": current_user.unread_count}

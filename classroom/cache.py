@@ -1,0 +1,40 @@
+"""A small in-process cache with a time to live, for rendered fragments that many people share.
+
+Each gunicorn worker keeps its own; entries are short-lived, so workers never disagree for long.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+
+
+class TTLCache:
+    def __init__(self, max_entries: int = 1024) -> None:
+        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def get_or_set(self, key: Hashable, ttl: float, make: Callable[[], object]):
+        """The cached value for ``key``, or ``make()`` stored for ``ttl`` seconds (0 = no caching)."""
+        if ttl <= 0:
+            return make()
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] > now:
+                self._entries.move_to_end(key)
+                return entry[1]
+        value = make()
+        with self._lock:
+            self._entries[key] = (now + ttl, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

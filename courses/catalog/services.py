@@ -1,0 +1,458 @@
+"""Courses: authoring, review, revisions, visibility and the public catalogue."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from classroom.accounts.models import Role, RoleGrant, User
+from classroom.audit import record_event
+from classroom.database import begin_write
+from classroom.domain import Conflict, Invalid, NotAllowed
+from classroom.extensions import db
+from classroom.i18n import zone
+from classroom.notifications.services import notify, notify_many
+from classroom.unions.models import Membership, MembershipStatus, TradeUnion
+from classroom.unions.scope import can_manage_union
+from courses.catalog.hooks import course_changed
+from courses.catalog.models import (
+    MATERIAL_FIELDS,
+    ClassSession,
+    Course,
+    CourseInstructor,
+    CourseMode,
+    CourseRevision,
+    CourseStatus,
+    Lesson,
+    RevisionStatus,
+)
+
+COURSE_FIELDS = ("title", "summary", "description", "category", "target_level", "mode", "credit_minutes",
+                 "host_union_id", "studio", "scope_union_id", "enroll_opens_at", "enroll_closes_at", "starts_on",
+                 "ends_on", "capacity", "requires_approval", "min_lesson_share", "min_attendance_share",
+                 "min_exam_score", "certificate_months")
+
+
+# ---- who may do what ---------------------------------------------------------------------
+
+def is_instructor_of(user, course: Course) -> bool:
+    if not user.is_authenticated:
+        return False
+    return db.session.scalar(
+        select(CourseInstructor.user_id).filter_by(course_id=course.id, user_id=user.id)
+    ) is not None
+
+
+def can_edit(user, course: Course) -> bool:
+    return user.is_authenticated and (user.is_site_admin or is_instructor_of(user, course))
+
+
+def can_review(user, course: Course) -> bool:
+    """Admins of the course's visibility scope (its node or above) review and publish it."""
+    return user.is_authenticated and can_manage_union(user, course.scope_union)
+
+
+def require(condition: bool) -> None:
+    if not condition:
+        raise NotAllowed(_l("You may not change this course."))
+
+
+# ---- visibility -----------------------------------------------------------------------------
+
+def member_union_path(user) -> str | None:
+    """The path of the union a person belongs to now: active membership, else the applied one."""
+    if not user.is_authenticated:
+        return None
+    rows = db.session.execute(
+        select(Membership.status, TradeUnion.path).join(TradeUnion, TradeUnion.id == Membership.union_id)
+        .where(Membership.user_id == user.id,
+               Membership.status.in_([MembershipStatus.ACTIVE, MembershipStatus.APPLIED]))
+    ).all()
+    by_status = dict(rows)
+    return by_status.get(MembershipStatus.ACTIVE) or by_status.get(MembershipStatus.APPLIED)
+
+
+def in_scope_clause(user_path: str | None):
+    """SQL over Course: the course's scope covers this person, i.e. its scope union is the
+    person's union or one above it (the ids in the person's path). City-wide courses (scope =
+    the root) are for everyone, visitors included. One indexed IN, no join."""
+    if not user_path:
+        return Course.scope_union_id == select(TradeUnion.id).where(TradeUnion.parent_id.is_(None)).scalar_subquery()
+    return Course.scope_union_id.in_([int(part) for part in user_path.strip("/").split("/") if part])
+
+
+def visible_clause(user_path: str | None):
+    """Published, and in the scope of a person whose union has this path (None: a visitor)."""
+    return and_(Course.status == CourseStatus.PUBLISHED, in_scope_clause(user_path))
+
+
+def can_view(user, course: Course) -> bool:
+    """Published courses in the person's scope; any status for its instructors and reviewers.
+    (The enrollment feature widens this to people enrolled in an archived course.)"""
+    if course.status == CourseStatus.PUBLISHED:
+        if course.scope_union.parent_id is None:
+            return True
+        path = member_union_path(user)
+        if path and path.startswith(course.scope_union.path):
+            return True
+    return user.is_authenticated and (can_edit(user, course) or can_review(user, course))
+
+
+def course_with_outline(course_id: int) -> Course | None:
+    """A course with its unions and instructors (one query), lessons and sessions (one each)."""
+    return db.session.scalars(
+        select(Course).where(Course.id == course_id)
+        .options(joinedload(Course.host_union), joinedload(Course.scope_union), joinedload(Course.instructors),
+                 selectinload(Course.lessons), selectinload(Course.sessions))
+    ).unique().one_or_none()
+
+
+def lock_course(course_id: int) -> Course:
+    """Take the course row's lock for the rest of the transaction and return it fresh: seats,
+    waitlist and revisions of one course change one transaction at a time."""
+    begin_write(db.session)
+    return db.session.scalars(
+        select(Course).where(Course.id == course_id).with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+# ---- the catalogue ----------------------------------------------------------------------------
+
+@dataclass
+class CatalogueFilters:
+    q: str = ""
+    category: str = ""
+    level: int | None = None
+    mode: str = ""
+    union_id: int | None = None
+    has_seats: bool = False
+    starts_within_days: int | None = None
+    sort: str = "newest"
+
+
+def catalogue(user_path: str | None, filters: CatalogueFilters, *, today: date):
+    """SELECT of the published courses a person of this union path may see, filtered and sorted."""
+    statement = select(Course).where(visible_clause(user_path)).options(
+        joinedload(Course.host_union), selectinload(Course.instructors))
+    if filters.q:
+        pattern = f"%{_escape_like(filters.q)}%"
+        statement = statement.where(or_(Course.title.ilike(pattern, escape="\\"),
+                                        Course.summary.ilike(pattern, escape="\\")))
+    if filters.category:
+        statement = statement.where(Course.category == filters.category)
+    if filters.level:
+        statement = statement.where(Course.target_level == filters.level)
+    if filters.mode:
+        statement = statement.where(Course.mode == filters.mode)
+    if filters.union_id:
+        statement = statement.where(Course.host_union_id == filters.union_id)
+    if filters.has_seats:
+        statement = statement.where(or_(Course.capacity.is_(None), Course.enrolled_count < Course.capacity))
+    if filters.starts_within_days is not None:
+        statement = statement.where(Course.starts_on >= today,
+                                    Course.starts_on <= today + timedelta(days=filters.starts_within_days))
+    order = {
+        "starting": (Course.starts_on.is_(None), Course.starts_on, Course.id),
+        "popular": (Course.enrolled_count.desc(), Course.id.desc()),
+    }.get(filters.sort, (Course.published_at.desc(), Course.id.desc()))
+    return statement.order_by(*order)
+
+
+def categories() -> list[str]:
+    return list(db.session.scalars(
+        select(Course.category).where(Course.status == CourseStatus.PUBLISHED).distinct().order_by(Course.category)
+    ))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# ---- authoring ----------------------------------------------------------------------------------
+
+def create_course(author: User, data: dict, *, now: datetime) -> Course:
+    """A new draft course; its author is its first instructor."""
+    if not (author.has_role(Role.INSTRUCTOR) or author.is_site_admin):
+        raise NotAllowed(_l("Only instructors write courses."))
+    course = Course(created_by_id=author.id, created_at=now, updated_at=now, status=CourseStatus.DRAFT)
+    _apply(course, _validated(data, course))
+    db.session.add(course)
+    db.session.flush()
+    db.session.add(CourseInstructor(course_id=course.id, user_id=author.id))
+    record_event(author, "course.create", course, union_id=course.scope_union_id)
+    return course
+
+
+def _validated(data: dict, course: Course) -> dict:
+    data = {key: value for key, value in data.items() if key in COURSE_FIELDS}
+    if data.get("mode", course.mode) not in set(CourseMode):
+        raise Invalid(_l("Unknown course mode."), field="mode")
+    opens, closes = data.get("enroll_opens_at", course.enroll_opens_at), data.get("enroll_closes_at",
+                                                                                   course.enroll_closes_at)
+    if opens and closes and closes <= opens:
+        raise Invalid(_l("Enrollment must close after it opens."), field="enroll_closes_at")
+    starts, ends = data.get("starts_on", course.starts_on), data.get("ends_on", course.ends_on)
+    if starts and ends and ends < starts:
+        raise Invalid(_l("The course cannot end before it starts."), field="ends_on")
+    capacity = data.get("capacity", course.capacity)
+    if capacity is not None and capacity < (course.enrolled_count or 0):
+        raise Conflict(_l("Capacity cannot drop below the %(count)d people enrolled."), field="capacity",
+                       count=course.enrolled_count)
+    for union_field in ("host_union_id", "scope_union_id"):
+        if union_field in data and db.session.get(TradeUnion, data[union_field]) is None:
+            raise Invalid(_l("Choose a union."), field=union_field)
+    return data
+
+
+def _apply(course: Course, data: dict) -> None:
+    for name, value in data.items():
+        setattr(course, name, value)
+
+
+def update_course(course: Course, data: dict, *, actor, now: datetime) -> CourseRevision | None:
+    """Edit a course. A published course takes summary, description and the like at once, while
+    a change to hours, schedule, capacity or completion rule waits as a pending revision."""
+    require(can_edit(actor, course))
+    if course.status == CourseStatus.ARCHIVED:
+        raise Conflict(_l("An archived course cannot be changed."))
+    data = _validated(data, course)
+    if course.status != CourseStatus.PUBLISHED:
+        _apply(course, data)
+        course.updated_at = now
+        return None
+    material = {name: value for name, value in data.items()
+                if name in MATERIAL_FIELDS and getattr(course, name) != value}
+    _apply(course, {name: value for name, value in data.items() if name not in MATERIAL_FIELDS})
+    course.updated_at = now
+    if not material:
+        return None
+    return _propose_revision(course, material, actor=actor, now=now)
+
+
+def _propose_revision(course: Course, material: dict, *, actor, now: datetime) -> CourseRevision:
+    revision = db.session.scalar(select(CourseRevision).filter_by(course_id=course.id,
+                                                                   status=RevisionStatus.PENDING))
+    changes = {name: _json_value(value) for name, value in material.items()}
+    if revision is None:
+        revision = CourseRevision(course_id=course.id, changes=changes, submitted_by_id=actor.id, submitted_at=now)
+        db.session.add(revision)
+    else:
+        revision.changes = {**revision.changes, **changes}
+        revision.submitted_at = now
+    db.session.flush()
+    record_event(actor, "course.revision.propose", course, union_id=course.scope_union_id, changes=changes)
+    _notify_reviewers(course, "course.revision", f"course.revision:{revision.id}:{now.isoformat()}",
+                      _l("A change to %(title)s waits for review"), now=now)
+    return revision
+
+
+def _json_value(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _python_value(name: str, value):
+    if value is None:
+        return None
+    if name in ("enroll_opens_at", "enroll_closes_at"):
+        return datetime.fromisoformat(value)
+    if name in ("starts_on", "ends_on"):
+        return date.fromisoformat(value)
+    return value
+
+
+def submit_for_review(course: Course, *, actor, now: datetime) -> None:
+    require(can_edit(actor, course))
+    if course.status != CourseStatus.DRAFT:
+        raise Conflict(_l("Only a draft can be submitted."))
+    has_content = db.session.scalar(
+        select(exists().where(Lesson.course_id == course.id))
+    ) or db.session.scalar(select(exists().where(ClassSession.course_id == course.id)))
+    if not has_content:
+        raise Invalid(_l("Add at least one lesson or class session before submitting."))
+    course.status, course.submitted_at, course.review_note = CourseStatus.PENDING, now, None
+    record_event(actor, "course.submit", course, union_id=course.scope_union_id)
+    _notify_reviewers(course, "course.review", f"course.review:{course.id}:{now.isoformat()}",
+                      _l("%(title)s waits for your review"), now=now)
+
+
+def publish(course: Course, *, actor, now: datetime) -> None:
+    if not can_review(actor, course):
+        raise NotAllowed(_l("Only the administrators of the course's scope publish it."))
+    if course.status != CourseStatus.PENDING:
+        raise Conflict(_l("Only a course waiting for review can be published."))
+    course.status, course.published_at = CourseStatus.PUBLISHED, now
+    record_event(actor, "course.publish", course, union_id=course.scope_union_id)
+    _notify_instructors(course, "course.published", f"course.published:{course.id}",
+                        _l("%(title)s is published"), now=now)
+
+
+def send_back(course: Course, reason: str, *, actor, now: datetime) -> None:
+    if not can_review(actor, course):
+        raise NotAllowed(_l("Only the administrators of the course's scope review it."))
+    if course.status != CourseStatus.PENDING:
+        raise Conflict(_l("Only a course waiting for review can be sent back."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(_l("Say what to change."), field="reason")
+    course.status, course.review_note = CourseStatus.DRAFT, reason[:500]
+    record_event(actor, "course.send_back", course, union_id=course.scope_union_id, reason=reason)
+    _notify_instructors(course, "course.sent_back", f"course.sent_back:{course.id}:{now.isoformat()}",
+                        _l("%(title)s was sent back: %(reason)s"), now=now, reason=reason)
+
+
+def decide_revision(revision: CourseRevision, approve: bool, *, actor, now: datetime, note: str = "") -> None:
+    """Approve (the change replaces the live course; enrolled workers are told) or reject."""
+    course = revision.course
+    if not can_review(actor, course):
+        raise NotAllowed(_l("Only the administrators of the course's scope review it."))
+    if revision.status != RevisionStatus.PENDING:
+        raise Conflict(_l("This change has already been decided."))
+    course = lock_course(course.id)
+    db.session.refresh(revision)
+    revision.decided_by_id, revision.decided_at, revision.note = actor.id, now, (note or "").strip()[:500] or None
+    if not approve:
+        revision.status = RevisionStatus.REJECTED
+        record_event(actor, "course.revision.reject", course, union_id=course.scope_union_id)
+        return
+    changes = {name: _python_value(name, value) for name, value in revision.changes.items()}
+    _apply(course, _validated(changes, course))
+    revision.status = RevisionStatus.APPROVED
+    course.updated_at = now
+    record_event(actor, "course.revision.approve", course, union_id=course.scope_union_id,
+                 changes=revision.changes)
+    course_changed.send(course, revision=revision, now=now)
+
+
+def archive(course: Course, *, actor, now: datetime) -> None:
+    if not (can_edit(actor, course) or can_review(actor, course)):
+        raise NotAllowed(_l("You may not change this course."))
+    course.status = CourseStatus.ARCHIVED
+    course.updated_at = now
+    record_event(actor, "course.archive", course, union_id=course.scope_union_id)
+
+
+def add_instructor(course: Course, person: User, *, actor) -> None:
+    require(can_edit(actor, course))
+    if not person.has_role(Role.INSTRUCTOR):
+        raise Invalid(_l("This person is not an instructor."), field="mobile")
+    if is_instructor_of(person, course):
+        raise Conflict(_l("Already an instructor of this course."), field="mobile")
+    db.session.add(CourseInstructor(course_id=course.id, user_id=person.id))
+    record_event(actor, "course.instructor.add", course, union_id=course.scope_union_id, user_id=person.id)
+
+
+# ---- lessons ----------------------------------------------------------------------------------
+
+def add_lesson(course: Course, data: dict, *, actor, now: datetime) -> Lesson:
+    require(can_edit(actor, course))
+    last = db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id)) or 0
+    lesson = Lesson(course_id=course.id, position=last + 1, created_at=now, **_lesson_fields(data))
+    db.session.add(lesson)
+    db.session.flush()
+    return lesson
+
+
+def update_lesson(lesson: Lesson, data: dict, *, actor) -> None:
+    require(can_edit(actor, lesson.course))
+    for name, value in _lesson_fields(data).items():
+        setattr(lesson, name, value)
+
+
+def _lesson_fields(data: dict) -> dict:
+    fields = {name: data[name] for name in ("title", "body", "video_url", "credit_minutes") if name in data}
+    if fields.get("video_url") and not str(fields["video_url"]).startswith(("https://", "http://")):
+        raise Invalid(_l("A video link starts with https://"), field="video_url")
+    return fields
+
+
+def delete_lesson(lesson: Lesson, *, actor) -> None:
+    require(can_edit(actor, lesson.course))
+    course_id, position = lesson.course_id, lesson.position
+    db.session.delete(lesson)
+    db.session.flush()
+    db.session.execute(update(Lesson).where(Lesson.course_id == course_id, Lesson.position > position)
+                       .values(position=Lesson.position - 1))
+
+
+def move_lesson(lesson: Lesson, direction: int, *, actor) -> None:
+    """Swap a lesson with its neighbour above (-1) or below (+1)."""
+    require(can_edit(actor, lesson.course))
+    neighbour = db.session.scalar(select(Lesson).filter_by(course_id=lesson.course_id,
+                                                           position=lesson.position + direction))
+    if neighbour is not None:
+        lesson.position, neighbour.position = neighbour.position, lesson.position
+
+
+# ---- class sessions -----------------------------------------------------------------------------
+
+def add_session(course: Course, data: dict, *, actor, now: datetime) -> ClassSession:
+    require(can_edit(actor, course))
+    if data["ends_at"] <= data["starts_at"]:
+        raise Invalid(_l("A session ends after it starts."), field="duration_minutes")
+    session = ClassSession(course_id=course.id, created_at=now, **data)
+    db.session.add(session)
+    return session
+
+
+def add_weekly_series(course: Course, *, first_date: date, weekday: int, start: time, duration_minutes: int,
+                      count: int, venue_name: str, venue_address: str | None, credit_minutes: int, tz: str,
+                      actor, now: datetime) -> list[ClassSession]:
+    """Sessions on ``weekday`` (0 = Monday) every week from ``first_date``, ``count`` of them,
+    at ``start`` local time in ``tz``; stored in UTC."""
+    require(can_edit(actor, course))
+    if not 1 <= count <= 52:
+        raise Invalid(_l("A series has 1 to 52 sessions."), field="count")
+    first = first_date + timedelta(days=(weekday - first_date.weekday()) % 7)
+    series_key = secrets.token_hex(8)
+    created = []
+    for week in range(count):
+        local_start = datetime.combine(first + timedelta(weeks=week), start, tzinfo=zone(tz))
+        created.append(add_session(course, {
+            "starts_at": local_start.astimezone(zone("UTC")), "series_key": series_key,
+            "ends_at": (local_start + timedelta(minutes=duration_minutes)).astimezone(zone("UTC")),
+            "venue_name": venue_name, "venue_address": venue_address, "credit_minutes": credit_minutes,
+        }, actor=actor, now=now))
+    return created
+
+
+def update_session(session: ClassSession, data: dict, *, actor) -> None:
+    require(can_edit(actor, session.course))
+    if data["ends_at"] <= data["starts_at"]:
+        raise Invalid(_l("A session ends after it starts."), field="duration_minutes")
+    for name, value in data.items():
+        setattr(session, name, value)
+
+
+def delete_session(session: ClassSession, *, actor) -> None:
+    require(can_edit(actor, session.course))
+    db.session.execute(delete(ClassSession).where(ClassSession.id == session.id))
+
+
+# ---- notifications to the people around a course ----------------------------------------------
+
+def reviewers_of(course: Course) -> list[User]:
+    """Union admins whose node is the course's scope or above it."""
+    scope_path = course.scope_union.path
+    admins = (select(RoleGrant.user_id).join(TradeUnion, TradeUnion.id == RoleGrant.union_id)
+              .where(RoleGrant.role == Role.UNION_ADMIN, literal(scope_path).like(TradeUnion.path + "%")))
+    return list(db.session.scalars(select(User).where(User.id.in_(admins))))
+
+
+def _notify_reviewers(course: Course, kind: str, key: str, title, *, now: datetime) -> None:
+    notify_many(reviewers_of(course), kind, key, title, link="/courses/review", params={"title": course.title},
+                now=now)
+
+
+def _notify_instructors(course: Course, kind: str, key: str, title, *, now: datetime, **params) -> None:
+    for person in course.instructors:
+        notify(person, kind, f"{key}:{person.id}", title, link=f"/teach/courses/{course.id}",
+               params={"title": course.title, **params}, now=now)
+
+

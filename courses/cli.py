@@ -1,0 +1,11 @@
+"""The learning domain's commands and its part of the demo data."""
+
+from __future__ import annotations
+
+from classroom.seed import register_demo_extension
+
+
+def init_app(app) -> None:
+    from courses.seed import seed_courses
+
+    register_demo_extension(seed_courses)

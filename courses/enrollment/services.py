@@ -1,0 +1,226 @@
+"""Enrollment: seats, the FIFO waitlist, approval, dropping and who may open a course."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from classroom.accounts.models import User
+from classroom.audit import record_event
+from classroom.domain import Conflict, NotAllowed
+from classroom.extensions import db
+from classroom.i18n import zone
+from classroom.notifications.services import notify, notify_many
+from courses.catalog.hooks import course_changed
+from courses.catalog.models import Announcement, Course, CourseStatus
+from courses.catalog.services import can_edit, can_review, can_view, lock_course
+from courses.enrollment.models import Enrollment, EnrollmentStatus
+
+OPEN_STATUSES = (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED,
+                 EnrollmentStatus.COMPLETED)
+
+
+class EnrollmentClosed(Conflict):
+    message = _l("Enrollment for this course is not open.")
+
+
+class AlreadyEnrolled(Conflict):
+    message = _l("You have already signed up for this course.")
+
+
+# ---- who may open a course --------------------------------------------------------------------
+
+def enrollment_of(user_id: int, course_id: int) -> Enrollment | None:
+    return db.session.scalar(select(Enrollment).filter_by(user_id=user_id, course_id=course_id))
+
+
+def can_access(user, course: Course) -> bool:
+    """The catalogue's rule, widened to people who signed up (an archived course stays theirs)."""
+    if can_view(user, course):
+        return True
+    if not user.is_authenticated or course.status == CourseStatus.DRAFT:
+        return False
+    enrollment = enrollment_of(user.id, course.id)
+    return enrollment is not None and enrollment.status in OPEN_STATUSES
+
+
+def can_manage_enrollments(user, course: Course) -> bool:
+    return can_edit(user, course) or can_review(user, course)
+
+
+# ---- enrolling -----------------------------------------------------------------------------------
+
+def enroll(user, course: Course, *, now: datetime) -> Enrollment:
+    """Sign up: a seat when one is free, else the waitlist; pending when the course needs approval.
+    Race-free: the course row is locked for the transaction."""
+    course = lock_course(course.id)
+    _check_open(user, course, now)
+    enrollment = enrollment_of(user.id, course.id)
+    if enrollment is not None and enrollment.status in OPEN_STATUSES:
+        raise AlreadyEnrolled()
+    if enrollment is None:
+        enrollment = Enrollment(user_id=user.id, course_id=course.id, requested_at=now)
+        db.session.add(enrollment)
+    enrollment.requested_at, enrollment.dropped_at, enrollment.reason = now, None, None
+    if course.requires_approval:
+        enrollment.status = EnrollmentStatus.PENDING
+    else:
+        _seat_or_waitlist(course, enrollment, now)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same person, twice at once, on a database without the course lock
+        db.session.rollback()
+        raise AlreadyEnrolled() from None
+    return enrollment
+
+
+def _check_open(user, course: Course, now: datetime) -> None:
+    if course.status != CourseStatus.PUBLISHED or not can_view(user, course):
+        raise EnrollmentClosed()
+    if course.enroll_opens_at and now < course.enroll_opens_at:
+        raise EnrollmentClosed(_l("Enrollment opens on %(date)s."), date=_local(course.enroll_opens_at))
+    if course.enroll_closes_at and now >= course.enroll_closes_at:
+        raise EnrollmentClosed(_l("Enrollment closed on %(date)s."), date=_local(course.enroll_closes_at))
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+
+
+def _seat_or_waitlist(course: Course, enrollment: Enrollment, now: datetime) -> None:
+    if course.capacity is None or course.enrolled_count < course.capacity:
+        enrollment.status, enrollment.enrolled_at, enrollment.waitlist_seq = EnrollmentStatus.ENROLLED, now, None
+        course.enrolled_count += 1
+    else:
+        course.waitlist_seq += 1
+        enrollment.status, enrollment.waitlist_seq = EnrollmentStatus.WAITLISTED, course.waitlist_seq
+        course.waitlist_count += 1
+
+
+def waitlist_position(enrollment: Enrollment) -> int | None:
+    """1 for the first in line; positions move up as people ahead are promoted or leave."""
+    if enrollment.status != EnrollmentStatus.WAITLISTED:
+        return None
+    return db.session.scalar(
+        select(func.count()).select_from(Enrollment).where(
+            Enrollment.course_id == enrollment.course_id, Enrollment.status == EnrollmentStatus.WAITLISTED,
+            Enrollment.waitlist_seq <= enrollment.waitlist_seq)
+    )
+
+
+def drop(enrollment: Enrollment, *, now: datetime, actor=None) -> list[Enrollment]:
+    """Leave a course (until it starts); a freed seat goes to the first on the waitlist.
+    Returns the people promoted."""
+    course = lock_course(enrollment.course_id)
+    db.session.refresh(enrollment)
+    if enrollment.status not in (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED):
+        raise Conflict(_l("You are not signed up for this course."))
+    if course.starts_on and _local_date(now) >= course.starts_on and enrollment.status == EnrollmentStatus.ENROLLED \
+            and not current_app.config["DROP_AFTER_START"]:
+        raise Conflict(_l("The course has started; ask its instructor to take you off the list."))
+    previous = enrollment.status
+    enrollment.status, enrollment.dropped_at, enrollment.waitlist_seq = EnrollmentStatus.DROPPED, now, None
+    if previous == EnrollmentStatus.ENROLLED:
+        course.enrolled_count -= 1
+    elif previous == EnrollmentStatus.WAITLISTED:
+        course.waitlist_count -= 1
+    if actor is not None and actor.id != enrollment.user_id:
+        record_event(actor, "enrollment.remove", enrollment, union_id=course.scope_union_id)
+    return promote_waitlisted(course, now=now)
+
+
+def _local_date(moment: datetime):
+    return moment.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).date()
+
+
+def promote_waitlisted(course: Course, *, now: datetime) -> list[Enrollment]:
+    """Fill free seats from the head of the waitlist (the caller holds the course lock)."""
+    free = None if course.capacity is None else course.capacity - course.enrolled_count
+    if free is not None and free <= 0:
+        return []
+    statement = (select(Enrollment).filter_by(course_id=course.id, status=EnrollmentStatus.WAITLISTED)
+                 .order_by(Enrollment.waitlist_seq))
+    promoted = list(db.session.scalars(statement.limit(free) if free is not None else statement))
+    for enrollment in promoted:
+        enrollment.status, enrollment.enrolled_at, enrollment.waitlist_seq = EnrollmentStatus.ENROLLED, now, None
+    course.enrolled_count += len(promoted)
+    course.waitlist_count -= len(promoted)
+    if promoted:
+        db.session.flush()
+        people = db.session.scalars(select(User).where(User.id.in_([e.user_id for e in promoted]))).all()
+        notify_many(people, "enrollment.promoted",
+                    f"enrollment.promoted:{course.id}:{now.isoformat()}",
+                    _l("A seat is yours: you are now enrolled in %(course)s"),
+                    link=f"/courses/{course.id}", params={"course": course.title}, now=now)
+    return promoted
+
+
+# ---- approval -------------------------------------------------------------------------------------
+
+def decide(enrollment: Enrollment, approve: bool, *, actor, now: datetime, reason: str = "") -> Enrollment:
+    """Approve a pending sign-up (a seat, or the waitlist when full) or reject it with a reason."""
+    course = lock_course(enrollment.course_id)
+    if not can_manage_enrollments(actor, course):
+        raise NotAllowed(_l("Only the course's instructors and administrators decide sign-ups."))
+    db.session.refresh(enrollment)
+    if enrollment.status != EnrollmentStatus.PENDING:
+        raise Conflict(_l("This sign-up has already been decided."))
+    enrollment.decided_by_id = actor.id
+    if approve:
+        _seat_or_waitlist(course, enrollment, now)
+        title = _l("Your sign-up for %(course)s is approved")
+    else:
+        reason = (reason or "").strip()
+        if not reason:
+            raise Conflict(_l("Give a reason, so the worker knows why."), field="reason")
+        enrollment.status, enrollment.reason = EnrollmentStatus.REJECTED, reason[:500]
+        title = _l("Your sign-up for %(course)s was not approved")
+    record_event(actor, "enrollment.approve" if approve else "enrollment.reject", enrollment,
+                 union_id=course.scope_union_id, reason=reason or None)
+    notify(enrollment.user, "enrollment.decided", f"enrollment.decided:{enrollment.id}:{now.isoformat()}", title,
+           _l("Reason: %(reason)s") if not approve else "", link=f"/courses/{course.id}",
+           params={"course": course.title, "reason": reason}, now=now)
+    return enrollment
+
+
+# ---- announcements -------------------------------------------------------------------------------
+
+def announcement_audience(course_id: int, include_waitlisted: bool):
+    statuses = [EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED]
+    if include_waitlisted:
+        statuses.append(EnrollmentStatus.WAITLISTED)
+    return db.session.scalars(
+        select(User).join(Enrollment, Enrollment.user_id == User.id)
+        .where(Enrollment.course_id == course_id, Enrollment.status.in_(statuses))
+    ).all()
+
+
+def post_announcement(course: Course, title: str, body: str, *, include_waitlisted: bool, actor,
+                      now: datetime) -> Announcement:
+    """Post to the course page and notify its enrolled (and, if chosen, waitlisted) workers."""
+    if not can_edit(actor, course):
+        raise NotAllowed(_l("You may not change this course."))
+    announcement = Announcement(course_id=course.id, author_id=actor.id, title=title.strip(), body=body.strip(),
+                                include_waitlisted=include_waitlisted, created_at=now)
+    db.session.add(announcement)
+    db.session.flush()
+    notify_many(announcement_audience(course.id, include_waitlisted), "course.announcement",
+                f"announcement:{announcement.id}", _l("%(course)s: %(title)s"), body.strip()[:500],
+                link=f"/courses/{course.id}", params={"course": course.title, "title": announcement.title},
+                now=now)
+    return announcement
+
+
+# ---- reacting to the catalogue ---------------------------------------------------------------------
+
+@course_changed.connect
+def _on_course_changed(course: Course, *, revision, now: datetime, **_) -> None:
+    """An approved change: tell the enrolled, and give new seats to the waitlist."""
+    notify_many(announcement_audience(course.id, include_waitlisted=True), "course.changed",
+                f"course.changed:{revision.id}", _l("%(course)s has changed: check the schedule and rules"),
+                link=f"/courses/{course.id}", params={"course": course.title}, now=now)
+    promote_waitlisted(course, now=now)

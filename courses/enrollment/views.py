@@ -1,0 +1,151 @@
+"""The course page, enrolling and dropping, and the instructor's roster and announcements."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from classroom.database import utcnow
+from classroom.domain import DomainError
+from classroom.extensions import db
+from classroom.http import form_error
+from courses.catalog.content import render_markdown
+from courses.catalog.forms import ReasonForm
+from courses.catalog.models import Announcement, Course, CourseFollow
+from courses.catalog.services import course_with_outline
+from courses.enrollment import services as enrollment
+from courses.enrollment.forms import AnnouncementForm
+from courses.enrollment.models import ENROLLMENT_STATUS_LABELS, Enrollment, EnrollmentStatus
+
+bp = Blueprint("enrollment", __name__)
+
+
+def accessible_course_or_404(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or not enrollment.can_access(current_user, course):
+        abort(404)
+    return course
+
+
+@bp.route("/courses/<int:course_id>")
+def course(course_id: int):
+    course = course_with_outline(course_id)
+    if course is None or not enrollment.can_access(current_user, course):
+        abort(404)
+    mine = enrollment.enrollment_of(current_user.id, course.id) if current_user.is_authenticated else None
+    announcements = db.session.scalars(select(Announcement).filter_by(course_id=course.id)
+                                       .order_by(Announcement.created_at.desc()).limit(10)).all()
+    following = current_user.is_authenticated and db.session.scalar(
+        select(CourseFollow.id).filter_by(user_id=current_user.id, course_id=course.id)) is not None
+    return render_template("enrollment/course.html", course=course, mine=mine, announcements=announcements,
+                           position=enrollment.waitlist_position(mine) if mine else None, following=following,
+                           description=render_markdown(course.description),
+                           manage=enrollment.can_manage_enrollments(current_user, course))
+
+
+@bp.route("/courses/<int:course_id>/enroll", methods=["POST"])
+@login_required
+def enroll(course_id: int):
+    course = accessible_course_or_404(course_id)
+    try:
+        mine = enrollment.enroll(current_user, course, now=utcnow())
+    except enrollment.AlreadyEnrolled as error:
+        db.session.rollback()
+        flash(str(error), "info")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+    else:
+        db.session.commit()
+        flash({EnrollmentStatus.ENROLLED: _("You are enrolled."),
+               EnrollmentStatus.WAITLISTED: _("The course is full: you are on the waitlist."),
+               EnrollmentStatus.PENDING: _("Your sign-up waits for approval.")}[mine.status], "success")
+    return redirect(url_for("enrollment.course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/drop", methods=["POST"])
+@login_required
+def drop(course_id: int):
+    course = accessible_course_or_404(course_id)
+    mine = enrollment.enrollment_of(current_user.id, course.id)
+    if mine is None:
+        abort(404)
+    try:
+        enrollment.drop(mine, now=utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+    else:
+        db.session.commit()
+        flash(_("You have left the course."), "success")
+    return redirect(url_for("enrollment.course", course_id=course_id))
+
+
+@bp.route("/courses/<int:course_id>/<any(follow, unfollow):action>", methods=["POST"])
+@login_required
+def follow(course_id: int, action: str):
+    course = accessible_course_or_404(course_id)
+    existing = db.session.scalar(select(CourseFollow).filter_by(user_id=current_user.id, course_id=course.id))
+    if action == "follow" and existing is None:
+        db.session.add(CourseFollow(user_id=current_user.id, course_id=course.id, created_at=utcnow()))
+    elif action == "unfollow" and existing is not None:
+        db.session.delete(existing)
+    db.session.commit()
+    return redirect(url_for("enrollment.course", course_id=course.id))
+
+
+# ---- instructors and admins ---------------------------------------------------------------------
+
+def managed_course_or_404(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or not enrollment.can_manage_enrollments(current_user, course):
+        abort(404)
+    return course
+
+
+@bp.route("/teach/courses/<int:course_id>/enrollments/<int:enrollment_id>/<any(approve, reject):decision>",
+          methods=["POST"])
+@login_required
+def decide(course_id: int, enrollment_id: int, decision: str):
+    course = managed_course_or_404(course_id)
+    row = db.session.get(Enrollment, enrollment_id)
+    if row is None or row.course_id != course.id:
+        abort(404)
+    try:
+        enrollment.decide(row, decision == "approve", actor=current_user, now=utcnow(),
+                          reason=ReasonForm().reason.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+    else:
+        db.session.commit()
+        flash(_("Approved.") if decision == "approve" else _("Rejected."), "success")
+    return redirect(url_for("study.roster", course_id=course.id, status="pending"))
+
+
+@bp.route("/teach/courses/<int:course_id>/announcements", methods=["POST"])
+@login_required
+def announce(course_id: int):
+    course = managed_course_or_404(course_id)
+    form = AnnouncementForm()
+    if form.validate_on_submit():
+        try:
+            enrollment.post_announcement(course, form.title.data, form.body.data,
+                                         include_waitlisted=form.include_waitlisted.data, actor=current_user,
+                                         now=utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Announcement posted."), "success")
+    else:
+        flash(_("An announcement needs a title and a message."), "danger")
+    return redirect(url_for("study.roster", course_id=course.id))
+
+
+@bp.app_template_global()
+def enrollment_status_label(status: str) -> str:
+    return str(ENROLLMENT_STATUS_LABELS.get(EnrollmentStatus(status), status))

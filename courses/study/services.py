@@ -1,0 +1,157 @@
+"""Studying lessons: opening, heartbeats (capped at real elapsed time), completion, and the
+course's completion rule, evaluated when a relevant event happens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from classroom.domain import Conflict, NotAllowed
+from classroom.extensions import db
+from courses.catalog.models import ClassSession, Course, Lesson
+from courses.enrollment.models import Enrollment, EnrollmentStatus
+from courses.enrollment.services import enrollment_of
+from courses.study.hooks import enrollment_completed, lesson_completed
+from courses.study.models import Exam, ExamAttempt, LessonProgress
+
+STUDYING = (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED)
+
+
+def studying_enrollment(user_id: int, course_id: int) -> Enrollment:
+    enrollment = enrollment_of(user_id, course_id)
+    if enrollment is None or enrollment.status not in STUDYING:
+        raise NotAllowed(_l("Enroll in the course to study its lessons."))
+    return enrollment
+
+
+def open_lesson(user, lesson: Lesson, *, now: datetime) -> LessonProgress:
+    """Record that the person opened the lesson (first time, or a new sitting)."""
+    enrollment = studying_enrollment(user.id, lesson.course_id)
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(LessonProgress).values(user_id=user.id, lesson_id=lesson.id, course_id=lesson.course_id,
+                                      first_opened_at=now, last_seen_at=now, seconds_studied=0)
+        .on_conflict_do_update(index_elements=["user_id", "lesson_id"], set_={"last_seen_at": now})
+    )
+    enrollment.last_studied_at = now
+    return progress_of(user.id, lesson.id)
+
+
+def progress_of(user_id: int, lesson_id: int) -> LessonProgress | None:
+    return db.session.scalar(select(LessonProgress).filter_by(user_id=user_id, lesson_id=lesson_id)
+                             .execution_options(populate_existing=True))
+
+
+def heartbeat(user, lesson: Lesson, *, now: datetime, resume: bool = False) -> LessonProgress:
+    """Credit the time since the last beat, never more than one beat's interval (plus a little
+    slack): a page left open in a background tab earns nothing, two tabs earn no double time.
+    ``resume`` (the page became visible again) restarts the clock without credit."""
+    studying_enrollment(user.id, lesson.course_id)
+    progress = progress_of(user.id, lesson.id)
+    if progress is None:
+        return open_lesson(user, lesson, now=now)
+    interval = current_app.config["HEARTBEAT_SECONDS"]
+    elapsed = max(0, int((now - progress.last_seen_at).total_seconds()))
+    credit = 0 if resume else min(elapsed, interval + interval // 2)
+    db.session.execute(  # only if no other beat got in first
+        update(LessonProgress)
+        .where(LessonProgress.id == progress.id, LessonProgress.last_seen_at == progress.last_seen_at)
+        .values(last_seen_at=now, seconds_studied=LessonProgress.seconds_studied + credit)
+        .execution_options(synchronize_session=False)
+    )
+    return progress_of(user.id, lesson.id)
+
+
+def seconds_needed(lesson: Lesson) -> int:
+    return int(lesson.credit_minutes * 60 * current_app.config["LESSON_COMPLETE_SHARE"])
+
+
+def can_complete(progress: LessonProgress | None, lesson: Lesson) -> bool:
+    return progress is not None and progress.seconds_studied >= seconds_needed(lesson)
+
+
+def complete_lesson(user, lesson: Lesson, *, now: datetime) -> bool:
+    """Mark a lesson done once its share of time is studied; True the first time."""
+    enrollment = studying_enrollment(user.id, lesson.course_id)
+    progress = progress_of(user.id, lesson.id)
+    if not can_complete(progress, lesson):
+        raise Conflict(_l("Study this lesson a little longer before marking it complete."))
+    done = db.session.execute(
+        update(LessonProgress).where(LessonProgress.id == progress.id, LessonProgress.completed_at.is_(None))
+        .values(completed_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        return False
+    progress = progress_of(user.id, lesson.id)
+    lesson_completed.send(lesson, user_id=user.id, progress=progress, now=now)
+    evaluate_completion(enrollment, now=now)
+    return True
+
+
+# ---- the completion rule --------------------------------------------------------------------------
+
+def default_attendance_met(enrollment: Enrollment, course: Course) -> bool:
+    """Until attendance is recorded, only a course without sessions (or no attendance rule) meets it."""
+    if not course.min_attendance_share:
+        return True
+    return not db.session.scalar(select(func.count()).select_from(ClassSession)
+                                 .where(ClassSession.course_id == course.id))
+
+
+# The attendance feature replaces this with the real share of sessions attended.
+attendance_rule: dict[str, Callable[[Enrollment, Course], bool]] = {"met": default_attendance_met}
+
+
+def lesson_share(user_id: int, course_id: int) -> tuple[int, int]:
+    """(lessons completed, lessons in the course)."""
+    total = db.session.scalar(select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id)) or 0
+    done = db.session.scalar(
+        select(func.count()).select_from(LessonProgress).join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(LessonProgress.user_id == user_id, Lesson.course_id == course_id,
+               LessonProgress.completed_at.is_not(None))
+    ) or 0
+    return done, total
+
+
+def best_exam_score(user_id: int, course_id: int) -> int | None:
+    return db.session.scalar(
+        select(func.max(ExamAttempt.score)).join(Exam, Exam.id == ExamAttempt.exam_id)
+        .where(Exam.course_id == course_id, ExamAttempt.user_id == user_id, ExamAttempt.submitted_at.is_not(None))
+    )
+
+
+def rule_met(enrollment: Enrollment, course: Course) -> bool:
+    done, total = lesson_share(enrollment.user_id, course.id)
+    if total and done * 100 < course.min_lesson_share * total:
+        return False
+    if course.min_exam_score is not None:
+        best = best_exam_score(enrollment.user_id, course.id)
+        if best is None or best < course.min_exam_score:
+            return False
+    return attendance_rule["met"](enrollment, course)
+
+
+def evaluate_completion(enrollment: Enrollment, *, now: datetime) -> bool:
+    """Complete the enrollment when the course's rule is met; exactly once (a conditional
+    update), emitting ``enrollment_completed``. True when it completed now."""
+    if enrollment.status != EnrollmentStatus.ENROLLED:
+        return False
+    course = db.session.get(Course, enrollment.course_id)
+    if not rule_met(enrollment, course):
+        return False
+    changed = db.session.execute(
+        update(Enrollment).where(Enrollment.id == enrollment.id, Enrollment.status == EnrollmentStatus.ENROLLED)
+        .values(status=EnrollmentStatus.COMPLETED, completed_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return False
+    db.session.refresh(enrollment)
+    enrollment_completed.send(enrollment, now=now)
+    return True
