@@ -48,17 +48,18 @@ def main() -> None:
     parser.add_argument("--courses", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     url = fresh_database("classroom_bench_catalogue")
     flask(url, "db", "upgrade")
     flask(url, "seed-demo", "--workers", "300")
     seed_courses(url, args.courses)
-    with gunicorn(url, workers=args.workers) as base:
+    with gunicorn(url, workers=args.workers, threads=args.threads) as base:
         cookie = login_cookie(base, "13800000006", "Gonghui#2026")
         wrk(base + "/courses/", seconds=3, cookie=cookie)  # warm up
         bare = wrk(base + "/ping", seconds=args.seconds, cookie=cookie)
         page = wrk(base + "/courses/", seconds=args.seconds, cookie=cookie)
-    print(f"courses: {args.courses}, gunicorn workers: {args.workers}, wrk: 2 threads, 8 connections, "
+    print(f"courses: {args.courses}, gunicorn: {args.workers} workers × {args.threads} threads, wrk: 2 threads, 8 connections, "
           f"{args.seconds}s each")
     print(f"bare /ping        {bare:9.1f} req/s")
     print(f"catalogue page 1  {page:9.1f} req/s")

@@ -59,7 +59,8 @@ def check(engine, course_id: int) -> tuple[int, int, list[int]]:
         seqs = connection.execute(sa.text(
             "SELECT waitlist_seq FROM enrollment WHERE course_id=:c AND status='waitlisted' ORDER BY waitlist_seq"),
             {"c": course_id}).scalars().all()
-    positions = list(range(1, len(seqs) + 1))  # a position is the rank of the waitlist ticket
+    # A position is the rank of a distinct waitlist ticket: duplicated tickets would share a place.
+    positions = sorted(1 + sum(other < seq for other in seqs) for seq in seqs)
     return enrolled, len(seqs), positions
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, available_timezones
 
-from babel import support
+from babel import Locale, support
 from flask import current_app, has_request_context, request, session
 from flask_babel import Domain, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
@@ -25,8 +25,19 @@ def remember_language_switch() -> None:
         db.session.commit()
 
 
-def select_locale() -> str:
-    """The user's setting, then the session's ?lang= switch, then Accept-Language, then zh_CN."""
+_PARSED: dict[str, Locale] = {}
+
+
+def select_locale() -> Locale:
+    """The user's setting, then the session's ?lang= switch, then Accept-Language, then zh_CN.
+    Parsed once per code: Babel would otherwise parse the identifier on every request."""
+    code = _selected_code()
+    if code not in _PARSED:
+        _PARSED[code] = Locale.parse(code)
+    return _PARSED[code]
+
+
+def _selected_code() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
