@@ -59,13 +59,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from classroom.accounts import admin_views, me_views
+    from classroom.accounts import admin_views, me_views, privacy_views, recovery_views
     from classroom.accounts import views as auth_views
     from classroom.main import views as main_views
     from classroom.notifications import views as notification_views
+    from classroom.unions import import_views
     from classroom.unions import views as union_views
 
-    for module in (main_views, auth_views, me_views, admin_views, union_views, notification_views):
+    for module in (main_views, auth_views, me_views, admin_views, union_views, notification_views, recovery_views,
+                   privacy_views, import_views):
         app.register_blueprint(module.bp)
     app.context_processor(notification_views.inject_unread_count)
     app.context_processor(_navigation)
@@ -75,14 +77,17 @@ def register_blueprints(app: Flask) -> None:
 
 def register_course_blueprints(app: Flask) -> None:
     """The learning domain's pages (courses/ imports classroom/, never the other way at import time)."""
+    from courses.attendance import views as attendance_views
     from courses.catalog import review_views, teach_views
     from courses.catalog import views as catalog_views
+    from courses.certificates import views as certificate_views
     from courses.enrollment import views as enrollment_views
+    from courses.hours import views as hours_views
     from courses.study import attachment_views, exam_views
     from courses.study import views as study_views
 
     for module in (catalog_views, teach_views, review_views, enrollment_views, study_views, exam_views,
-                   attachment_views):
+                   attachment_views, attendance_views, hours_views, certificate_views):
         app.register_blueprint(module.bp)
 
 
@@ -92,7 +97,10 @@ def import_models() -> None:
     import classroom.audit  # noqa: F401
     import classroom.notifications.models  # noqa: F401
     import classroom.unions.models  # noqa: F401
+    import courses.attendance.models  # noqa: F401
     import courses.catalog.models  # noqa: F401
+    import courses.certificates.models  # noqa: F401
+    import courses.hours.models  # noqa: F401
     import courses.enrollment.models  # noqa: F401
     import courses.study.models  # noqa: F401
 

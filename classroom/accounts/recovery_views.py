@@ -1,0 +1,5 @@
+"""Password recovery and invitations."""
+
+from flask import Blueprint
+
+bp = Blueprint("recovery", __name__)

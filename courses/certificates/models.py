@@ -1,0 +1,1 @@
+"""Certificate models (filled in by the certificates feature)."""

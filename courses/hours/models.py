@@ -1,0 +1,1 @@
+"""Hours ledger models (filled in by the hours feature)."""
