@@ -79,6 +79,35 @@ class Config:
     VIDEO_EMBED_HOSTS = ["player.bilibili.com", "www.youtube-nocookie.com"]
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    # Attendance and hours
+    CHECKIN_STEP_SECONDS = 30  # the check-in code rotates this often
+    CHECKIN_OPENS_MINUTES_BEFORE = 30
+    CHECKIN_GRACE_MINUTES = 10  # after the start: present; later: late
+    ROSTER_EDIT_DAYS = 7  # instructors may change a roster this long after the session
+    EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+
+    # Certificates and documents
+    CJK_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # fallback: STSong-Light (not embedded)
+    REQUIRE_CJK_FONT = False  # True under CI: a missing font file is an error, not a fallback
+    CERTIFICATE_SERIAL_PREFIX = "ZGXT"
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # for links printed in PDFs and QR codes
+
+    # People at scale
+    INVITATION_DAYS = 14
+    RESET_CODE_MINUTES = 15
+    RESET_CODE_ATTEMPTS = 5
+    RESET_LIMIT_PER_IDENTIFIER = "5 per hour"
+    RESET_LIMIT_PER_IP = "30 per hour"
+    SMS_BACKEND = "log"  # or a dotted path to a class with send(mobile, text)
+    MAIL_BACKEND = "log"  # "smtp" sends through MAIL_SERVER
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False
+    MAIL_DEFAULT_SENDER = "职工学堂 <noreply@classroom.invalid>"
+    IMPORT_BACKGROUND_ROWS = 2000  # larger member imports run as a background task
+
     PROXY_COUNT = 0  # reverse proxies in front of the app (X-Forwarded-For hops to trust)
 
 
@@ -156,3 +185,5 @@ def finish(config: dict, instance_path: str) -> None:
     config["UPLOAD_FOLDER"] = config.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads")
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
     config["RATELIMIT_ENABLED"] = config.get("RATELIMIT_ENABLED", True)
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        config["REQUIRE_CJK_FONT"] = True
