@@ -89,6 +89,7 @@ def register_course_blueprints(app: Flask) -> None:
     for module in (catalog_views, teach_views, review_views, enrollment_views, study_views, exam_views,
                    attachment_views, attendance_views, hours_views, certificate_views):
         app.register_blueprint(module.bp)
+    import courses.hours.subscribers  # noqa: F401  (the ledger listens to lessons and attendance)
 
 
 def import_models() -> None:
@@ -100,8 +101,8 @@ def import_models() -> None:
     import courses.attendance.models  # noqa: F401
     import courses.catalog.models  # noqa: F401
     import courses.certificates.models  # noqa: F401
-    import courses.hours.models  # noqa: F401
     import courses.enrollment.models  # noqa: F401
+    import courses.hours.models  # noqa: F401
     import courses.study.models  # noqa: F401
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import has_app_context
+from flask_babel import force_locale
 from flask.testing import FlaskClient
 from flask_migrate import stamp
 from sqlalchemy import create_engine, text
@@ -115,14 +116,16 @@ def app_config() -> dict:
 
 @pytest.fixture
 def app(database_url, app_config):
-    """A fresh app on a fresh database, with an app context pushed for the test body."""
+    """A fresh app on a fresh database, with an app context pushed for the test body. The test
+    body reads English (services' messages); requests choose their language as in production."""
     settings = {"DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False, "SERVER_NAME": None,
                 **app_config}
     application = create_app("testing", **settings)
     application.test_client_class = Client
     context = application.app_context()
     context.push()
-    yield application
+    with force_locale("en"):
+        yield application
     db.session.remove()
     context.pop()
     if database_url.startswith("postgresql"):

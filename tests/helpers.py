@@ -49,3 +49,16 @@ def assert_inert(html: str) -> None:
     parser.feed(html)
     assert not parser.found, f"active content in the page: {parser.found}"
     assert "{{" not in html or "49" not in html.split("{{", 1)[1][:10]
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def assert_inert_cell(value, original: str) -> None:
+    """A spreadsheet cell holding ``original`` as text no spreadsheet evaluates."""
+    assert isinstance(value, str), value
+    assert not value.startswith(FORMULA_STARTS), value
+    if original.startswith(FORMULA_STARTS):
+        assert value == "'" + original, (value, original)
+    else:
+        assert value == original, (value, original)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 from flask import render_template_string
+from flask_babel import force_locale
 
 from classroom.extensions import db
 from tests.factories import PASSWORD
@@ -69,7 +70,7 @@ def test_times_are_shown_in_the_users_timezone(app, client, make_user, tree):
 
 
 def test_numbers_and_dates_follow_the_locale(app):
-    with app.test_request_context("/?lang=zh_CN"):
+    with app.test_request_context("/"), force_locale("zh_CN"):
         assert render_template_string("{{ 1234567|number }}") == "1,234,567"
         assert "2026年3月2日" in render_template_string("{{ d|date('long') }}", d=datetime(2026, 3, 2, tzinfo=UTC))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from classroom.accounts.forms import mainland_mobile, strip
 from classroom.accounts.models import ROLE_LABELS, SKILL_LEVELS, WORKER_GROUPS
@@ -59,3 +59,8 @@ class GrantRoleForm(FlaskForm):
     mobile = StringField(_l("Mobile number of the person"), validators=[DataRequired(), mainland_mobile])
     role = SelectField(_l("Role"), choices=[(k.value, v) for k, v in ROLE_LABELS.items()])
     union_code = StringField(_l("Union code"), validators=[DataRequired(), Length(max=20)], filters=[strip])
+
+
+class TargetForm(FlaskForm):
+    hours = IntegerField(_l("Annual training-hours target for members (empty: inherit from above)"),
+                         validators=[Optional(), NumberRange(0, 1000)])

@@ -98,6 +98,16 @@ def set_annual_target(union: TradeUnion, minutes: int | None, *, actor) -> None:
     record_event(actor, "union.target", union, union_id=union.id, minutes=minutes)
 
 
+def inherited_target(union: TradeUnion) -> int | None:
+    """The nearest annual target set above this node (what applies when it sets none)."""
+    ids = union.ancestor_ids()[:-1]
+    if not ids:
+        return None
+    targets = dict(db.session.execute(select(TradeUnion.id, TradeUnion.annual_target_minutes)
+                                      .where(TradeUnion.id.in_(ids))).all())
+    return next((targets[i] for i in reversed(ids) if targets.get(i) is not None), None)
+
+
 def search_grassroots(query: str, *, limit: int = 50) -> list[TradeUnion]:
     """Grassroots unions whose name, employer or code contains the query."""
     statement = (

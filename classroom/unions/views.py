@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +14,15 @@ from classroom.extensions import db
 from classroom.http import form_error, paginate, role_required
 from classroom.unions import scope
 from classroom.unions import services as unions
-from classroom.unions.forms import EditUnionForm, LapseForm, MemberFilterForm, MoveUnionForm, RejectForm, UnionForm
+from classroom.unions.forms import (
+    EditUnionForm,
+    LapseForm,
+    MemberFilterForm,
+    MoveUnionForm,
+    RejectForm,
+    TargetForm,
+    UnionForm,
+)
 from classroom.unions.models import Membership, TradeUnion, UnionKind
 
 bp = Blueprint("unions", __name__, url_prefix="/unions")
@@ -36,8 +44,27 @@ def index():
 @union_admin_required
 def show(union_id: int):
     union = scope.managed_union_or_404(current_user, union_id)
+    unit = current_app.config["MINUTES_PER_CREDIT_HOUR"]
+    own = union.annual_target_minutes
+    form = TargetForm(hours=own // unit if own is not None else None)
     return render_template("unions/show.html", union=union, counts=unions.subtree_counts(union),
-                           children=unions.children_with_counts(union))
+                           children=unions.children_with_counts(union), target_form=form,
+                           inherited=unions.inherited_target(union))
+
+
+@bp.route("/<int:union_id>/target", methods=["POST"])
+@union_admin_required
+def target(union_id: int):
+    union = scope.managed_union_or_404(current_user, union_id)
+    form = TargetForm()
+    if form.validate_on_submit():
+        hours, unit = form.hours.data, current_app.config["MINUTES_PER_CREDIT_HOUR"]
+        unions.set_annual_target(union, None if hours is None else hours * unit, actor=current_user)
+        db.session.commit()
+        flash(_("The annual target is saved."), "success")
+    else:
+        flash(_("Enter a number of training hours between 0 and 1000, or leave it empty."), "danger")
+    return redirect(url_for("unions.show", union_id=union.id))
 
 
 @bp.route("/<int:union_id>/members")

@@ -1,5 +1,210 @@
-"""Attendance: rosters, self check-in, badges, paper rosters."""
+"""Rosters (mark, print, export, paper upload, badge scan), self check-in, the worker's badge."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import io
+
+import segno
+from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from classroom.database import utcnow
+from classroom.domain import DomainError
+from classroom.exports import csv_bytes, xlsx_bytes
+from classroom.extensions import db, limiter
+from classroom.http import form_error, paginate
+from courses.attendance import checkin as checkins
+from courses.attendance import services as attendance
+from courses.attendance.forms import BadgeForm, CheckinForm, RosterUploadForm
+from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, SessionCheckin
+from courses.attendance.roster_file import parse_roster_file, roster_export
+from courses.catalog.models import ClassSession
+from courses.hours.services import local_date
 
 bp = Blueprint("attendance", __name__)
+
+
+def session_or_404(session_id: int) -> ClassSession:
+    session = db.session.get(ClassSession, session_id)
+    if session is None or not attendance.can_view_roster(current_user, session):
+        abort(404)
+    return session
+
+
+@bp.route("/teach/sessions/<int:session_id>/roster", methods=["GET", "POST"])
+@login_required
+def roster(session_id: int):
+    session = session_or_404(session_id)
+    now = utcnow()
+    if request.method == "POST":
+        statuses = _statuses_from_form(session)
+        _apply(lambda: attendance.record_many(session, statuses, method="roster", actor=current_user, now=now),
+               _("The roster is saved."))
+        return redirect(url_for("attendance.roster", session_id=session.id))
+    page = paginate(attendance.roster_statement(session), per_page=200, rows=True)
+    return render_template("attendance/roster.html", session=session, page=page, labels=ATTENDANCE_LABELS,
+                           editable=attendance.can_edit_roster(current_user, session, now),
+                           checkin=db.session.get(SessionCheckin, session.id), badge_form=BadgeForm(),
+                           upload_form=RosterUploadForm(), window=checkins.window(session), now=now)
+
+
+def _statuses_from_form(session: ClassSession) -> dict[int, str]:
+    """status-<user id> fields; "all present" marks everyone on the roster present."""
+    if request.form.get("all_present"):
+        people = db.session.execute(attendance.roster_statement(session)).all()
+        return {person.id: AttendanceStatus.PRESENT for person, _row in people}
+    return {int(name.split("-", 1)[1]): value for name, value in request.form.items()
+            if name.startswith("status-") and name.split("-", 1)[1].isdigit() and value}
+
+
+def _apply(action, message: str) -> None:
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "danger")
+    else:
+        db.session.commit()
+        flash(message, "success")
+
+
+@bp.route("/teach/sessions/<int:session_id>/roster/print")
+@login_required
+def roster_print(session_id: int):
+    session = session_or_404(session_id)
+    people = db.session.execute(attendance.roster_statement(session)).all()
+    return render_template("attendance/roster_print.html", session=session, people=people)
+
+
+@bp.route("/teach/sessions/<int:session_id>/roster.<any(csv, xlsx):kind>")
+@login_required
+def roster_download(session_id: int, kind: str):
+    session = session_or_404(session_id)
+    header, rows = roster_export(session)
+    body = csv_bytes(header, rows) if kind == "csv" else xlsx_bytes(_("Roster"), header, rows)
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/csv; charset=utf-8" if kind == "csv" else \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response.headers["Content-Disposition"] = f'attachment; filename="roster-{session.id}.{kind}"'
+    return response
+
+
+@bp.route("/teach/sessions/<int:session_id>/roster/upload", methods=["POST"])
+@login_required
+def roster_upload(session_id: int):
+    session = session_or_404(session_id)
+    form = RosterUploadForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a CSV or XLSX file with the columns mobile and status."), "danger")
+        return redirect(url_for("attendance.roster", session_id=session.id))
+    statuses, errors = parse_roster_file(session, form.file.data.filename, form.file.data.read())
+    if errors:
+        return render_template("attendance/upload_errors.html", session=session, errors=errors), 400
+    _apply(lambda: attendance.record_many(session, statuses, method="upload", actor=current_user, now=utcnow()),
+           _("%(count)d rows of the paper roster recorded.", count=len(statuses)))
+    return redirect(url_for("attendance.roster", session_id=session.id))
+
+
+@bp.route("/teach/sessions/<int:session_id>/roster/badge", methods=["POST"])
+@login_required
+def roster_badge(session_id: int):
+    session = session_or_404(session_id)
+    form = BadgeForm()
+    now = utcnow()
+    try:
+        person = checkins.mark_by_badge(session, form.badge.data or "", actor=current_user, now=now,
+                                        today=local_date(now))
+    except DomainError as error:
+        db.session.rollback()
+        message, ok = str(error), False
+    else:
+        db.session.commit()
+        message, ok = _("%(name)s is present.", name=person.real_name), True
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify({"ok": ok, "message": message}), 200 if ok else 400
+    flash(message, "success" if ok else "danger")
+    return redirect(url_for("attendance.roster", session_id=session.id))
+
+
+# ---- self check-in -------------------------------------------------------------------------------------
+
+@bp.route("/teach/sessions/<int:session_id>/checkin", methods=["GET", "POST"])
+@login_required
+def checkin_display(session_id: int):
+    session = session_or_404(session_id)
+    if request.method == "POST":
+        _apply(lambda: checkins.open_checkin(session, actor=current_user, now=utcnow()), _("Check-in is open."))
+        return redirect(url_for("attendance.checkin_display", session_id=session.id))
+    checkin = db.session.get(SessionCheckin, session.id)
+    return render_template("attendance/checkin_display.html", session=session, checkin=checkin,
+                           code=checkins.code_at(checkin, utcnow()) if checkin else None)
+
+
+@bp.route("/teach/sessions/<int:session_id>/checkin/code.json")
+@login_required
+def checkin_code(session_id: int):
+    session = session_or_404(session_id)
+    checkin = db.session.get(SessionCheckin, session.id)
+    if checkin is None:
+        abort(404)
+    now = utcnow()
+    code = checkins.code_at(checkin, now)
+    return jsonify({"code": code, "url": url_for("attendance.checkin", session=session.id, code=code, _external=True),
+                    "open": now < session.ends_at})
+
+
+@bp.route("/teach/sessions/<int:session_id>/checkin/qr.svg")
+@login_required
+def checkin_qr(session_id: int):
+    session = session_or_404(session_id)
+    checkin = db.session.get(SessionCheckin, session.id)
+    if checkin is None:
+        abort(404)
+    code = checkins.code_at(checkin, utcnow())
+    return _svg(url_for("attendance.checkin", session=session.id, code=code, _external=True))
+
+
+def _svg(text: str):
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="svg", scale=8, border=2)
+    response = make_response(buffer.getvalue())
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _checkin_key() -> str:
+    return f"checkin:{current_user.get_id() if current_user.is_authenticated else request.remote_addr}"
+
+
+@bp.route("/checkin", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per minute", key_func=_checkin_key, methods=["POST"])
+def checkin():
+    form = CheckinForm(data={"code": request.args.get("code", ""), "session": request.args.get("session", "")})
+    if form.validate_on_submit():
+        try:
+            session = checkins.check_in(current_user, form.code.data, now=utcnow(),
+                                        session_id=form.session.data or None)
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error, default="code")
+        else:
+            db.session.commit()
+            flash(_("You are checked in for %(course)s.", course=session.course.title), "success")
+            return redirect(url_for("attendance.checkin"))
+    return render_template("attendance/checkin.html", form=form)
+
+
+@bp.route("/me/badge")
+@login_required
+def badge():
+    today = local_date(utcnow())
+    return render_template("attendance/badge.html", code=checkins.badge_code(current_user.id, today), today=today)
+
+
+@bp.route("/me/badge.svg")
+@login_required
+def badge_svg():
+    return _svg(checkins.badge_text(current_user.id, local_date(utcnow())))

@@ -174,30 +174,64 @@ def attachment_path(attachment: Attachment, folder: str) -> str:
     return os.path.join(folder, attachment.stored_name)
 
 
-def store_attachment(lesson: Lesson, filename: str | None, stream_or_bytes, *, actor, now: datetime, folder: str,
-                     max_bytes: int) -> Attachment:
-    """Check an upload and keep it as a file of ``lesson``; the file lives or dies with the transaction."""
-    if not can_edit(actor, lesson.course):
-        raise NotAllowed(_l("You may not change this course."))
+@dataclass
+class StoredFile:
+    original_name: str
+    stored_name: str
+    content_type: str
+    size: int
+    temp_path: str = ""
+
+
+def receive_file(filename: str | None, stream_or_bytes, *, folder: str, max_bytes: int,
+                 allowed: frozenset[str] | None = None) -> StoredFile:
+    """Check an upload (name, size, extension, content) into a temporary file of ``folder``.
+    The caller flushes the row that names it, then calls place_file (or discard_file)."""
     name = clean_name(filename)
     ext = extension_of(name)
+    if allowed is not None and ext not in allowed:
+        raise Invalid(_l("Files of this type cannot be uploaded. Allowed: %(allowed)s."), field="file",
+                      allowed=", ".join(sorted(allowed)))
     os.makedirs(folder, mode=0o700, exist_ok=True)
     handle, temp_path = tempfile.mkstemp(dir=folder, prefix=".part-")
     try:
         with os.fdopen(handle, "wb") as temp:
             size = _copy_limited(stream_or_bytes, temp, max_bytes + 1)
         _check_content(temp_path, size, ext, max_bytes)
-        attachment = Attachment(lesson_id=lesson.id, original_name=name, stored_name=f"{secrets.token_hex(16)}.{ext}",
-                                content_type=KINDS[ext].content_type, size=size, uploaded_by_id=actor.id,
-                                uploaded_at=now)
+    except BaseException:
+        discard_file(temp_path)
+        raise
+    return StoredFile(name, f"{secrets.token_hex(16)}.{ext}", KINDS[ext].content_type, size, temp_path)
+
+
+def place_file(stored: StoredFile, folder: str) -> None:
+    """Give a received file its final name; it is removed again unless the transaction commits."""
+    final_path = os.path.join(folder, stored.stored_name)
+    os.replace(stored.temp_path, final_path)
+    _written(db.session()).add(final_path)
+
+
+def discard_file(temp_path: str) -> None:
+    if temp_path and os.path.exists(temp_path):
+        os.remove(temp_path)
+
+
+def store_attachment(lesson: Lesson, filename: str | None, stream_or_bytes, *, actor, now: datetime, folder: str,
+                     max_bytes: int) -> Attachment:
+    """Check an upload and keep it as a file of ``lesson``; the file lives or dies with the transaction.
+    The row is flushed before the file takes its final name, so a database error comes first."""
+    if not can_edit(actor, lesson.course):
+        raise NotAllowed(_l("You may not change this course."))
+    stored = receive_file(filename, stream_or_bytes, folder=folder, max_bytes=max_bytes)
+    try:
+        attachment = Attachment(lesson_id=lesson.id, original_name=stored.original_name,
+                                stored_name=stored.stored_name, content_type=stored.content_type, size=stored.size,
+                                uploaded_by_id=actor.id, uploaded_at=now)
         db.session.add(attachment)
         db.session.flush()
-        final_path = attachment_path(attachment, folder)
-        os.replace(temp_path, final_path)
-        _written(db.session()).add(final_path)
+        place_file(stored, folder)
     finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
+        discard_file(stored.temp_path)
     return attachment
 
 

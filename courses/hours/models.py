@@ -1,1 +1,103 @@
-"""Hours ledger models (filled in by the hours feature)."""
+"""The training-hours ledger (学时记录), append-only, and the rollups that serve the reports."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from classroom.database import utcnow
+from classroom.extensions import db
+
+
+class HoursSource(enum.StrEnum):
+    LESSON = "lesson"
+    SESSION = "session"
+    EXTERNAL = "external"
+    ADJUSTMENT = "adjustment"
+
+
+SOURCE_LABELS = {
+    HoursSource.LESSON: _l("Online lesson"),
+    HoursSource.SESSION: _l("Class session"),
+    HoursSource.EXTERNAL: _l("External training"),
+    HoursSource.ADJUSTMENT: _l("Adjustment"),
+}
+
+
+class HoursEntry(db.Model):
+    """One credit (or reversal, with negative minutes). Never edited: corrections are new rows.
+    ``source_key`` is unique, so the same lesson or session can never be credited twice.
+    ``union_id`` is the person's grassroots union when the hours were earned."""
+
+    __tablename__ = "hours_entry"
+    __table_args__ = (
+        Index("ix_hours_entry_user_earned", "user_id", "earned_on"),
+        Index("ix_hours_entry_union_earned", "union_id", "earned_on"),
+        Index("ix_hours_entry_earned", "earned_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    minutes: Mapped[int]
+    source: Mapped[str] = mapped_column(String(12))
+    source_key: Mapped[str] = mapped_column(String(120), unique=True)
+    earned_on: Mapped[date] = mapped_column(Date)
+    union_id: Mapped[int | None] = mapped_column(ForeignKey("trade_union.id", ondelete="SET NULL"))
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id", ondelete="SET NULL"))
+    category: Mapped[str] = mapped_column(String(50), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str | None] = mapped_column(String(500))
+    evidence_name: Mapped[str | None] = mapped_column(String(200))
+    evidence_stored: Mapped[str | None] = mapped_column(String(64))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    union = relationship("TradeUnion")
+
+    @property
+    def source_label(self) -> str:
+        return str(SOURCE_LABELS.get(HoursSource(self.source), self.source))
+
+    def __repr__(self) -> str:
+        return f"<HoursEntry {self.source_key} {self.minutes:+d}>"
+
+
+class HoursMonth(db.Model):
+    """Minutes per union, month, source and course category: kept in the ledger's own
+    transaction, so year, quarter and month totals read a few rows instead of the ledger.
+    ``union_id`` 0 stands for "no union"."""
+
+    __tablename__ = "hours_month"
+    __table_args__ = (UniqueConstraint("union_id", "month", "source", "category"),
+                      Index("ix_hours_month_month", "month"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    union_id: Mapped[int] = mapped_column(index=True)
+    month: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(12))
+    category: Mapped[str] = mapped_column(String(50))
+    minutes: Mapped[int] = mapped_column(BigInteger, default=0)
+    entries: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<HoursMonth union={self.union_id} {self.month} {self.source} {self.minutes}>"
+
+
+class HoursYear(db.Model):
+    """Minutes per person, year and union: who has hours, and who met the annual target."""
+
+    __tablename__ = "hours_year"
+    __table_args__ = (UniqueConstraint("user_id", "year", "union_id"), Index("ix_hours_year_union", "year", "union_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(SmallInteger)
+    union_id: Mapped[int]
+    minutes: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<HoursYear user={self.user_id} {self.year} union={self.union_id} {self.minutes}>"

@@ -3,7 +3,6 @@ course's completion rule, evaluated when a relevant event happens."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
@@ -14,7 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
-from courses.catalog.models import ClassSession, Course, Lesson
+from courses.attendance.hooks import attendance_recorded
+from courses.attendance.services import attendance_share
+from courses.catalog.models import Course, Lesson
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 from courses.enrollment.services import enrollment_of
 from courses.study.hooks import enrollment_completed, lesson_completed
@@ -97,16 +98,12 @@ def complete_lesson(user, lesson: Lesson, *, now: datetime) -> bool:
 
 # ---- the completion rule --------------------------------------------------------------------------
 
-def default_attendance_met(enrollment: Enrollment, course: Course) -> bool:
-    """Until attendance is recorded, only a course without sessions (or no attendance rule) meets it."""
+def attendance_met(enrollment: Enrollment, course: Course) -> bool:
+    """The share of the course's class sessions attended (present or late) reaches the rule."""
     if not course.min_attendance_share:
         return True
-    return not db.session.scalar(select(func.count()).select_from(ClassSession)
-                                 .where(ClassSession.course_id == course.id))
-
-
-# The attendance feature replaces this with the real share of sessions attended.
-attendance_rule: dict[str, Callable[[Enrollment, Course], bool]] = {"met": default_attendance_met}
+    attended, total = attendance_share(enrollment.user_id, course.id)
+    return total == 0 or attended * 100 >= course.min_attendance_share * total
 
 
 def lesson_share(user_id: int, course_id: int) -> tuple[int, int]:
@@ -135,7 +132,7 @@ def rule_met(enrollment: Enrollment, course: Course) -> bool:
         best = best_exam_score(enrollment.user_id, course.id)
         if best is None or best < course.min_exam_score:
             return False
-    return attendance_rule["met"](enrollment, course)
+    return attendance_met(enrollment, course)
 
 
 def evaluate_completion(enrollment: Enrollment, *, now: datetime) -> bool:
@@ -155,3 +152,11 @@ def evaluate_completion(enrollment: Enrollment, *, now: datetime) -> bool:
     db.session.refresh(enrollment)
     enrollment_completed.send(enrollment, now=now)
     return True
+
+
+@attendance_recorded.connect
+def _on_attendance(attendance, *, session, now, **_) -> None:
+    """An attendance change may complete (never un-complete) the person's enrollment."""
+    enrollment = enrollment_of(attendance.user_id, session.course_id)
+    if enrollment is not None:
+        evaluate_completion(enrollment, now=now)

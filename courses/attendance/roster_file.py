@@ -1,0 +1,88 @@
+"""Paper rosters in (CSV/XLSX of mobile and status) and rosters out (CSV/XLSX)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import current_app
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+
+from classroom.extensions import db
+from classroom.i18n import zone
+from classroom.personal_data import normalize_mobile
+from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus
+from courses.attendance.services import roster_statement
+from courses.catalog.models import ClassSession
+
+# What people write on paper, in both languages.
+STATUS_WORDS = {
+    "present": AttendanceStatus.PRESENT, "出勤": AttendanceStatus.PRESENT, "到": AttendanceStatus.PRESENT,
+    "已到": AttendanceStatus.PRESENT, "late": AttendanceStatus.LATE, "迟到": AttendanceStatus.LATE,
+    "absent": AttendanceStatus.ABSENT, "缺勤": AttendanceStatus.ABSENT, "未到": AttendanceStatus.ABSENT,
+    "excused": AttendanceStatus.EXCUSED, "请假": AttendanceStatus.EXCUSED,
+}
+MAX_ROWS = 5000
+
+
+def _rows(filename: str, data: bytes) -> list[list[str]]:
+    if filename.lower().endswith(".xlsx"):
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return [["" if cell is None else str(cell) for cell in row] for row in book.active.iter_rows(values_only=True)]
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValueError("encoding")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def parse_roster_file(session: ClassSession, filename: str, data: bytes) -> tuple[dict[int, str], list[str]]:
+    """({user id: status}, row errors). Nothing is recorded unless every row is right."""
+    try:
+        rows = _rows(filename or "", data)
+    except Exception:  # noqa: BLE001 - any unreadable file is one clear error
+        return {}, [_("The file could not be read: use CSV (UTF-8 or GB18030) or XLSX.")]
+    if rows and rows[0] and not any(ch.isdigit() for ch in rows[0][0]):
+        rows = rows[1:]  # a header row
+    if len(rows) > MAX_ROWS:
+        return {}, [_("A roster has at most %(count)d rows.", count=MAX_ROWS)]
+    people = {user.mobile: user.id for user, _row in db.session.execute(roster_statement(session)).all()}
+    statuses, errors, seen = {}, [], set()
+    for number, row in enumerate(rows, start=1):
+        mobile = normalize_mobile(row[0] if row else "")
+        word = (row[1] if len(row) > 1 else "").strip().lower()
+        if not mobile and not word:
+            continue
+        if mobile not in people:
+            errors.append(_("Row %(row)d: %(mobile)s is not enrolled in this course.", row=number, mobile=mobile))
+        elif word not in STATUS_WORDS:
+            errors.append(_("Row %(row)d: unknown status “%(status)s”.", row=number, status=word))
+        elif mobile in seen:
+            errors.append(_("Row %(row)d: %(mobile)s appears twice.", row=number, mobile=mobile))
+        else:
+            statuses[people[mobile]] = STATUS_WORDS[word]
+        seen.add(mobile)
+    return statuses, errors
+
+
+def roster_export(session: ClassSession) -> tuple[list[str], list[list]]:
+    """The roster with the session's title, date, start and end, venue and instructor on every row."""
+    tz = zone(current_app.config["DEFAULT_TIMEZONE"])
+    start, end = session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
+    teachers = "、".join(person.real_name for person in session.course.instructors)
+    header = [_("Course"), _("Session"), _("Date"), _("Starts"), _("Ends"), _("Venue"), _("Instructor"), _("Name"),
+              _("Mobile"), _("Status")]
+    rows = []
+    for person, record in db.session.execute(roster_statement(session)).all():
+        status = str(ATTENDANCE_LABELS[AttendanceStatus(record.status)]) if record else _("Not recorded")
+        rows.append([session.course.title, session.title or "", start.date().isoformat(), start.strftime("%H:%M"),
+                     end.strftime("%H:%M"), session.venue_name, teachers, person.real_name, person.mobile or "",
+                     status])
+    return header, rows
+
+

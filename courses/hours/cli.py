@@ -1,0 +1,94 @@
+"""`flask hours backfill` and `flask hours check`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from classroom.database import utcnow
+from classroom.extensions import db
+from courses.attendance.models import ATTENDED, Attendance
+from courses.catalog.models import ClassSession, Lesson
+from courses.hours.models import HoursEntry, HoursMonth, HoursYear
+from courses.hours.services import credit_lesson, local_date, session_credit_key, sync_session_credit
+from courses.study.models import LessonProgress
+
+hours_cli = AppGroup("hours", help="The training-hours ledger.")
+
+
+@hours_cli.command("backfill")
+@click.option("--batch", default=1000, show_default=True)
+def backfill(batch: int) -> None:
+    """Credit lesson completions and attendance recorded before the ledger existed (idempotent:
+    every credit has its source key, and existing keys are skipped)."""
+    now = utcnow()
+    credited = 0
+    lessons = db.session.execute(
+        select(LessonProgress.user_id, Lesson).join(Lesson, Lesson.id == LessonProgress.lesson_id)
+        .where(LessonProgress.completed_at.is_not(None)).order_by(LessonProgress.id)
+    ).all()
+    for chunk in _chunks(lessons, batch):
+        done = _existing_keys([f"lesson:{lesson.id}:{user_id}" for user_id, lesson in chunk])
+        for user_id, lesson in chunk:
+            if f"lesson:{lesson.id}:{user_id}" not in done:
+                credited += credit_lesson(lesson, user_id, now=now) is not None
+    attended = db.session.execute(
+        select(Attendance, ClassSession).join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(Attendance.status.in_(ATTENDED)).order_by(Attendance.id)
+    ).all()
+    for chunk in _chunks(attended, batch):
+        done = _existing_keys([session_credit_key(s.id, a.user_id, a.changes) for a, s in chunk])
+        for attendance, session in chunk:
+            if session_credit_key(session.id, attendance.user_id, attendance.changes) not in done:
+                credited += sync_session_credit(session, attendance.user_id, attended=True,
+                                                change=attendance.changes, now=now) is not None
+    db.session.commit()
+    click.echo(f"{credited} entries credited ({local_date(now)}).")
+
+
+def _chunks(rows: list, size: int):
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    return set(db.session.scalars(select(HoursEntry.source_key).where(HoursEntry.source_key.in_(keys))))
+
+
+@hours_cli.command("check")
+def check() -> None:
+    """Compare the rollups with the ledger; exit 1 and list the differences if they disagree."""
+    ledger = dict(((union or 0, month, source, category), minutes) for union, month, source, category, minutes in
+                  db.session.execute(
+                      select(HoursEntry.union_id, func.min(HoursEntry.earned_on), HoursEntry.source,
+                             HoursEntry.category, func.sum(HoursEntry.minutes))
+                      .group_by(HoursEntry.union_id, _month(HoursEntry.earned_on), HoursEntry.source,
+                                HoursEntry.category)).all())
+    ledger = {(union, month.replace(day=1), source, category): minutes
+              for (union, month, source, category), minutes in ledger.items()}
+    rollup = {(row.union_id, row.month, row.source, row.category): row.minutes
+              for row in db.session.scalars(select(HoursMonth))}
+    differences = {key: (ledger.get(key, 0), rollup.get(key, 0)) for key in set(ledger) | set(rollup)
+                   if ledger.get(key, 0) != rollup.get(key, 0)}
+    years = dict(db.session.execute(select(HoursYear.user_id, func.sum(HoursYear.minutes))
+                                    .group_by(HoursYear.user_id)).all())
+    people = dict(db.session.execute(select(HoursEntry.user_id, func.sum(HoursEntry.minutes))
+                                     .group_by(HoursEntry.user_id)).all())
+    person_differences = {user: (people.get(user, 0), years.get(user, 0)) for user in set(years) | set(people)
+                          if people.get(user, 0) != years.get(user, 0)}
+    for key, (in_ledger, in_rollup) in sorted(differences.items(), key=str):
+        click.echo(f"month rollup {key}: ledger {in_ledger}, rollup {in_rollup}")
+    for user, (in_ledger, in_rollup) in sorted(person_differences.items()):
+        click.echo(f"year rollup of user {user}: ledger {in_ledger}, rollup {in_rollup}")
+    if differences or person_differences:
+        raise SystemExit(1)
+    click.echo(f"The rollups match the ledger ({len(rollup)} month rows, {len(years)} people).")
+
+
+def _month(column):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("month", column)
+    return func.strftime("%Y-%m", column)
+
+

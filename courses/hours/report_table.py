@@ -1,0 +1,108 @@
+"""The report's table: the same rows on the page, in the chart and in the CSV/XLSX export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from classroom.accounts.models import WORKER_GROUPS, Role
+from classroom.extensions import db
+from classroom.http import paginate
+from classroom.personal_data import mask_mobile
+from classroom.unions.models import TradeUnion, UnionKind
+from courses.hours import reports
+from courses.hours.models import SOURCE_LABELS, HoursSource
+from courses.hours.services import effective_targets
+
+
+@dataclass
+class ReportTable:
+    kind: str  # unions / members / dimension
+    header: list[str]
+    total: reports.Row
+    rows: list = field(default_factory=list)
+    export_rows: list[list] = field(default_factory=list)
+    chart: dict = field(default_factory=dict)
+    page: object = None
+    no_union_minutes: int | None = None
+
+
+def _hours(minutes: int) -> float:
+    return round(minutes / current_app.config["MINUTES_PER_CREDIT_HOUR"], 1)
+
+
+def can_see_mobile(viewer, union: TradeUnion) -> bool:
+    """Mobiles unmasked only for site admins and the admins of the member's own union."""
+    return viewer.is_site_admin or any(grant.role == Role.UNION_ADMIN and grant.union_id == union.id
+                                       for grant in viewer.grants)
+
+
+def report_table(node: TradeUnion, period: reports.Period, by: str, *, viewer) -> ReportTable:
+    if by != "union":
+        return _dimension_table(node, period, by)
+    if node.kind == UnionKind.GRASSROOTS:
+        return _member_table(node, period, viewer)
+    return _union_table(node, period, viewer)
+
+
+def _union_table(node: TradeUnion, period: reports.Period, viewer) -> ReportTable:
+    total, rows = reports.union_breakdown(node, period)
+    header = [_("Union"), _("Training hours"), _("Workers with hours"), _("Members"),
+              _("Hours per member"), _("Share meeting the target")]
+    table = ReportTable("unions", header, total, rows)
+    for row in [*rows, total]:
+        table.export_rows.append([row.label, _hours(row.minutes), row.workers, row.members,
+                                  _hours(round(row.average_minutes)), f"{row.target_share:.0%}"])
+    table.chart = {"labels": [row.label for row in rows], "hours": [_hours(row.minutes) for row in rows]}
+    if viewer.is_site_admin or node.parent_id is None:
+        table.no_union_minutes = reports.no_union_minutes(period)
+    return table
+
+
+def _member_table(union: TradeUnion, period: reports.Period, viewer) -> ReportTable:
+    total, _children = reports.union_breakdown(union, period)
+    target = effective_targets([union])[union.id]
+    statement = reports.member_rows(union, period)
+    page = paginate(statement, per_page=50, rows=True)
+    show_mobile = can_see_mobile(viewer, union)
+    header = [_("Name"), _("Mobile"), _("Trade"), _("Training hours"), _("Meets the target")]
+    table = ReportTable("members", header, total, page=page)
+
+    def line(user, minutes):
+        met = _("yes") if target is not None and minutes >= target else (_("no") if target is not None else "—")
+        mobile = user.mobile if show_mobile else mask_mobile(user.mobile)
+        return [user.real_name, mobile or "", user.trade or "", _hours(minutes), met]
+
+    table.rows = [(user, line(user, minutes)) for user, minutes in page.items]
+    table.export_rows = [line(user, minutes) for user, minutes in db.session.execute(statement).all()]
+    table.chart = {"labels": [row[0] for _user, row in table.rows[:20]],
+                   "hours": [row[3] for _user, row in table.rows[:20]]}
+    return table
+
+
+def _dimension_table(node: TradeUnion, period: reports.Period, by: str) -> ReportTable:
+    rows = reports.dimension_breakdown(node, period, by)
+    header = [{"trade": _("Trade"), "group": _("Worker group"), "category": _("Course category"),
+               "source": _("Source")}[by], _("Training hours"), _("Workers with hours")]
+    total = reports.Row("total", node.name, minutes=sum(minutes for _value, minutes, _workers in rows))
+    table = ReportTable("dimension", header, total)
+    for value, minutes, workers in rows:
+        label = _label(by, value)
+        table.rows.append([label, _hours(minutes), "—" if workers is None else workers])
+    table.export_rows = list(table.rows)
+    table.chart = {"labels": [row[0] for row in table.rows], "hours": [row[1] for row in table.rows]}
+    return table
+
+
+def _label(by: str, value: str) -> str:
+    if by == "group":
+        return str(WORKER_GROUPS.get(value, value or _("None")))
+    if by == "source" and value in set(HoursSource):
+        return str(SOURCE_LABELS[HoursSource(value)])
+    if by == "category" and value == "external":
+        return _("External training")
+    return value or _("Not set")
+
+

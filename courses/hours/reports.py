@@ -1,0 +1,234 @@
+"""Union training-hours reports: every figure aggregated in SQL. Year, quarter and month hours
+come from the month rollup; custom ranges, trades and worker groups read the ledger through its
+indexes; members and targets come from memberships and the year rollup."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Integer as SAInteger
+from sqlalchemy import and_, case, func, literal, or_, select
+
+from classroom.accounts.models import User
+from classroom.domain import Invalid
+from classroom.extensions import db
+from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
+from courses.hours.models import HoursEntry, HoursMonth, HoursYear
+from courses.hours.services import effective_targets
+
+
+@dataclass
+class Period:
+    kind: str  # year / quarter / month / custom
+    start: date
+    end: date  # inclusive
+    label: str = ""
+
+    @property
+    def whole_months(self) -> bool:
+        return self.kind in ("year", "quarter", "month")
+
+    @property
+    def year(self) -> int:
+        return self.end.year
+
+
+def period_from(kind: str, year: int, part: int | None = None, start: date | None = None,
+                end: date | None = None) -> Period:
+    if kind == "quarter" and part in (1, 2, 3, 4):
+        first = date(year, 3 * part - 2, 1)
+        last_month = 3 * part
+        return Period("quarter", first, date(year, last_month, calendar.monthrange(year, last_month)[1]),
+                      f"{year} Q{part}")
+    if kind == "month" and part and 1 <= part <= 12:
+        return Period("month", date(year, part, 1), date(year, part, calendar.monthrange(year, part)[1]),
+                      f"{year}-{part:02d}")
+    if kind == "custom":
+        if not start or not end or end < start or (end - start).days > 3 * 366:
+            raise Invalid(_l("Choose a start and an end (at most three years apart)."), field="start")
+        return Period("custom", start, end, f"{start.isoformat()} – {end.isoformat()}")
+    return Period("year", date(year, 1, 1), date(year, 12, 31), str(year))
+
+
+@dataclass
+class Row:
+    key: object
+    label: str
+    minutes: int = 0
+    workers: int = 0
+    members: int = 0
+    meeting_target: int = 0
+    union: TradeUnion | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def average_minutes(self) -> float:
+        return self.minutes / self.members if self.members else 0.0
+
+    @property
+    def target_share(self) -> float:
+        return self.meeting_target / self.members if self.members else 0.0
+
+
+def _in_subtree(column, path: str):
+    return column.startswith(path, autoescape=True)
+
+
+def children_of(node: TradeUnion) -> list[TradeUnion]:
+    return list(db.session.scalars(select(TradeUnion).where(TradeUnion.parent_id == node.id)
+                                   .order_by(TradeUnion.name)))
+
+
+def union_breakdown(node: TradeUnion, period: Period) -> tuple[Row, list[Row]]:
+    """The node's total and one row per child union (its whole subtree), in a few grouped queries."""
+    children = children_of(node)
+    groups = [(child.id, child.path) for child in children]
+    total = Row("total", node.name, union=node)
+    rows = {child.id: Row(child.id, child.name, union=child) for child in children}
+    for key, minutes in _grouped_minutes(node, groups, period):
+        _target(total, rows, key).minutes += int(minutes or 0)
+    for key, workers in _grouped_workers(node, groups, period):
+        _target(total, rows, key).workers += int(workers or 0)
+    for key, members, meeting in _grouped_members(node, groups, period):
+        row = _target(total, rows, key)
+        row.members += int(members or 0)
+        row.meeting_target += int(meeting or 0)
+    total.minutes = sum(row.minutes for row in rows.values()) + (total.minutes if not children else 0)
+    if children:
+        total.workers = sum(row.workers for row in rows.values())
+        total.members = sum(row.members for row in rows.values())
+        total.meeting_target = sum(row.meeting_target for row in rows.values())
+    return total, [rows[child.id] for child in children]
+
+
+def _target(total: Row, rows: dict, key) -> Row:
+    return rows.get(key, total)
+
+
+def _group_column(groups: list[tuple[int, str]], path_column):
+    """A CASE naming the child whose subtree holds the row (or NULL: the node itself)."""
+    if not groups:
+        return literal(None, SAInteger)
+    return case(*[(path_column.startswith(path, autoescape=True), child_id) for child_id, path in groups],
+                else_=None)
+
+
+def _grouped_minutes(node: TradeUnion, groups, period: Period):
+    if period.whole_months:
+        group = _group_column(groups, TradeUnion.path)
+        return db.session.execute(
+            select(group, func.sum(HoursMonth.minutes)).join(TradeUnion, TradeUnion.id == HoursMonth.union_id)
+            .where(_in_subtree(TradeUnion.path, node.path), HoursMonth.month >= period.start,
+                   HoursMonth.month <= period.end)
+            .group_by(group)).all()
+    group = _group_column(groups, TradeUnion.path)
+    return db.session.execute(
+        select(group, func.sum(HoursEntry.minutes)).join(TradeUnion, TradeUnion.id == HoursEntry.union_id)
+        .where(_in_subtree(TradeUnion.path, node.path), HoursEntry.earned_on >= period.start,
+               HoursEntry.earned_on <= period.end)
+        .group_by(group)).all()
+
+
+def _grouped_workers(node: TradeUnion, groups, period: Period):
+    group = _group_column(groups, TradeUnion.path)
+    if period.kind == "year":
+        return db.session.execute(
+            select(group, func.count(func.distinct(HoursYear.user_id)))
+            .join(TradeUnion, TradeUnion.id == HoursYear.union_id)
+            .where(_in_subtree(TradeUnion.path, node.path), HoursYear.year == period.year, HoursYear.minutes > 0)
+            .group_by(group)).all()
+    per_person = (select(HoursEntry.user_id, HoursEntry.union_id).where(
+        HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end)
+        .group_by(HoursEntry.user_id, HoursEntry.union_id).having(func.sum(HoursEntry.minutes) > 0).subquery())
+    return db.session.execute(
+        select(group, func.count(func.distinct(per_person.c.user_id)))
+        .join(TradeUnion, TradeUnion.id == per_person.c.union_id)
+        .where(_in_subtree(TradeUnion.path, node.path)).group_by(group)).all()
+
+
+def _active_at(end: date):
+    """Memberships active at the end of the period (started by then, not ended before)."""
+    return and_(Membership.started_at.is_not(None), func.date(Membership.started_at) <= end,
+                or_(Membership.ended_at.is_(None), func.date(Membership.ended_at) > end),
+                Membership.status.in_([MembershipStatus.ACTIVE, MembershipStatus.TRANSFERRED,
+                                       MembershipStatus.LAPSED]))
+
+
+def _grouped_members(node: TradeUnion, groups, period: Period):
+    """Members at the end of the period, and how many met their union's annual target."""
+    target = _target_of(node, Membership.union_id)
+    group = _group_column(groups, TradeUnion.path)
+    year_minutes = (select(HoursYear.user_id, HoursYear.union_id, HoursYear.minutes)
+                    .where(HoursYear.year == period.year).subquery())
+    met = func.sum(case((year_minutes.c.minutes >= target, 1), else_=0))
+    statement = (
+        select(group, func.count(Membership.id), met)
+        .join(TradeUnion, TradeUnion.id == Membership.union_id)
+        .outerjoin(year_minutes, and_(year_minutes.c.user_id == Membership.user_id,
+                                      year_minutes.c.union_id == Membership.union_id))
+        .where(_in_subtree(TradeUnion.path, node.path), _active_at(period.end))
+        .group_by(group))
+    return db.session.execute(statement).all()
+
+
+def _target_of(node: TradeUnion, union_column):
+    """SQL: the annual target of the grassroots union in ``union_column`` (NULL when none is set
+    on it or above it), as a CASE over the subtree's unions."""
+    unions = list(db.session.scalars(select(TradeUnion).where(
+        _in_subtree(TradeUnion.path, node.path), TradeUnion.kind == UnionKind.GRASSROOTS)))
+    targets = {union_id: target for union_id, target in effective_targets(unions).items() if target is not None}
+    if not targets:
+        return literal(None, SAInteger)
+    return case(targets, value=union_column, else_=None)
+
+
+def member_rows(union: TradeUnion, period: Period):
+    """SELECT (User, minutes) of a grassroots union's members at the end of the period."""
+    if period.kind == "year":
+        minutes = (select(HoursYear.user_id, func.sum(HoursYear.minutes).label("minutes"))
+                   .where(HoursYear.union_id == union.id, HoursYear.year == period.year)
+                   .group_by(HoursYear.user_id).subquery())
+    else:
+        minutes = (select(HoursEntry.user_id, func.sum(HoursEntry.minutes).label("minutes"))
+                   .where(HoursEntry.union_id == union.id, HoursEntry.earned_on >= period.start,
+                          HoursEntry.earned_on <= period.end).group_by(HoursEntry.user_id).subquery())
+    return (select(User, func.coalesce(minutes.c.minutes, 0).label("minutes"))
+            .join(Membership, Membership.user_id == User.id)
+            .outerjoin(minutes, minutes.c.user_id == User.id)
+            .where(Membership.union_id == union.id, _active_at(period.end))
+            .order_by(func.coalesce(minutes.c.minutes, 0).desc(), User.id))
+
+
+def dimension_breakdown(node: TradeUnion, period: Period, dimension: str) -> list[tuple[str, int, int]]:
+    """[(value, minutes, workers)] by trade, worker group, course category or source."""
+    if dimension in ("category", "source") and period.whole_months:
+        column = HoursMonth.category if dimension == "category" else HoursMonth.source
+        rows = db.session.execute(
+            select(column, func.sum(HoursMonth.minutes), literal(None))
+            .join(TradeUnion, TradeUnion.id == HoursMonth.union_id)
+            .where(_in_subtree(TradeUnion.path, node.path), HoursMonth.month >= period.start,
+                   HoursMonth.month <= period.end)
+            .group_by(column).order_by(func.sum(HoursMonth.minutes).desc())).all()
+        return [(value or "", int(minutes or 0), workers) for value, minutes, workers in rows]
+    column = {"trade": User.trade, "group": User.worker_group, "category": HoursEntry.category,
+              "source": HoursEntry.source}[dimension]
+    rows = db.session.execute(
+        select(column, func.sum(HoursEntry.minutes), func.count(func.distinct(HoursEntry.user_id)))
+        .join(User, User.id == HoursEntry.user_id).join(TradeUnion, TradeUnion.id == HoursEntry.union_id)
+        .where(_in_subtree(TradeUnion.path, node.path), HoursEntry.earned_on >= period.start,
+               HoursEntry.earned_on <= period.end)
+        .group_by(column).order_by(func.sum(HoursEntry.minutes).desc())).all()
+    return [(value or "", int(minutes or 0), int(workers or 0)) for value, minutes, workers in rows]
+
+
+def no_union_minutes(period: Period) -> int:
+    """Hours earned by people with no union (shown to city-level admins as "no union")."""
+    if period.whole_months:
+        return int(db.session.scalar(select(func.coalesce(func.sum(HoursMonth.minutes), 0)).where(
+            HoursMonth.union_id == 0, HoursMonth.month >= period.start, HoursMonth.month <= period.end)) or 0)
+    return int(db.session.scalar(select(func.coalesce(func.sum(HoursEntry.minutes), 0)).where(
+        HoursEntry.union_id.is_(None), HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end))
+        or 0)

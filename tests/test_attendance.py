@@ -1,0 +1,272 @@
+"""Attendance: rosters, self check-in codes, badges, paper rosters, and the credits they make."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from classroom.audit import AuditEvent
+from classroom.database import utcnow
+from classroom.domain import Conflict, Invalid
+from classroom.extensions import db
+from courses.attendance import checkin as checkins
+from courses.attendance.models import Attendance, SessionCheckin
+from courses.attendance.services import record
+from courses.catalog.models import ClassSession
+from courses.enrollment.models import Enrollment
+from courses.enrollment.services import enroll
+from courses.hours.models import HoursEntry
+from tests.concurrency import run_at_once
+from tests.factories import login_client
+from tests.helpers import assert_inert_cell, formula_payloads
+
+
+@pytest.fixture
+def course_with_session(tree, make_course):
+    """A course of one 90-minute class session starting in 10 minutes (check-in is open)."""
+    course = make_course(lessons=0, sessions=0, min_lesson_share=0, min_attendance_share=100)
+    now = utcnow()
+    session = ClassSession(course_id=course.id, starts_at=now + timedelta(minutes=10),
+                           ends_at=now + timedelta(minutes=100), venue_name="东城区职工服务站", credit_minutes=90)
+    db.session.add(session)
+    db.session.commit()
+    return course, session
+
+
+@pytest.fixture
+def enrolled(tree, make_user, course_with_session):
+    course, _session = course_with_session
+
+    def make(name="学员", union=None):
+        person = make_user(name, union=union or tree.a1)
+        enroll(person, course, now=utcnow())
+        db.session.commit()
+        return person
+
+    return make
+
+
+def credited(user) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(HoursEntry.minutes), 0))
+                             .where(HoursEntry.user_id == user.id))
+
+
+def entries(user) -> list[int]:
+    return db.session.scalars(select(HoursEntry.minutes).where(HoursEntry.user_id == user.id)
+                              .order_by(HoursEntry.id)).all()
+
+
+def test_mark_all_present_credits_once(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    people = [enrolled(f"学员{i}") for i in range(3)]
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={"all_present": "1"})
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={"all_present": "1"})  # the same marks again
+    assert [credited(person) for person in people] == [90, 90, 90]
+    assert [entries(person) for person in people] == [[90]] * 3
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 3
+
+
+def test_present_to_absent_reverses_and_back_credits_again(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    person = enrolled()
+    teacher = login_client(app, instructor)
+    for status in ("present", "absent", "late", "excused", "present"):
+        teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": status})
+    assert entries(person) == [90, -90, 90, -90, 90] and credited(person) == 90
+    changes = db.session.scalars(select(AuditEvent.data).where(AuditEvent.action == "attendance.set")).all()
+    assert [(change["old"], change["new"]) for change in changes] == [
+        (None, "present"), ("present", "absent"), ("absent", "late"), ("late", "excused"), ("excused", "present")]
+
+
+def test_checkin_plus_roster_mark_credits_once(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    person = enrolled()
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/sessions/{session.id}/checkin")
+    checkin = db.session.get(SessionCheckin, session.id)
+    worker = login_client(app, person)
+    response = worker.post("/checkin", data={"code": checkins.code_at(checkin, utcnow())})
+    assert response.status_code == 302
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "present"})
+    assert entries(person) == [90]
+    assert db.session.scalar(select(Attendance.method)) == "checkin"
+
+
+def test_codes_current_and_previous_accepted_older_refused(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    now = utcnow()
+    checkin = checkins.open_checkin(session, actor=instructor, now=now)
+    db.session.commit()
+    assert checkins.code_matches(checkin, checkins.code_at(checkin, now), now)
+    assert checkins.code_matches(checkin, checkins.code_at(checkin, now - timedelta(seconds=30)), now)
+    two_ago = checkins.code_at(checkin, now - timedelta(seconds=60))
+    if two_ago not in (checkins.code_at(checkin, now), checkins.code_at(checkin, now - timedelta(seconds=30))):
+        assert not checkins.code_matches(checkin, two_ago, now)
+    person = enrolled()
+    with pytest.raises(Invalid, match="not right or has expired"):
+        checkins.check_in(person, "000000" if two_ago != "000000" else "111111", now=now)
+    with pytest.raises(Conflict, match="No class of yours is open"):
+        checkins.check_in(person, checkins.code_at(checkin, session.ends_at + timedelta(minutes=1)),
+                          now=session.ends_at + timedelta(minutes=1))
+    with pytest.raises(Conflict, match="No class of yours is open"):
+        early = session.starts_at - timedelta(minutes=31)
+        checkins.check_in(person, checkins.code_at(checkin, early), now=early)
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
+
+
+def test_late_after_the_grace_period(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    checkin = checkins.open_checkin(session, actor=instructor, now=utcnow())
+    on_time, late = enrolled("准时"), enrolled("迟到")
+    checkins.check_in(on_time, checkins.code_at(checkin, session.starts_at), now=session.starts_at)
+    later = session.starts_at + timedelta(minutes=11)
+    checkins.check_in(late, checkins.code_at(checkin, later), now=later)
+    db.session.commit()
+    statuses = dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all())
+    assert statuses == {on_time.id: "present", late.id: "late"}
+    assert credited(late) == 90  # late still attended
+
+
+def test_only_enrolled_workers_check_in(app, tree, course_with_session, make_user, instructor):
+    _course, session = course_with_session
+    checkin = checkins.open_checkin(session, actor=instructor, now=utcnow())
+    db.session.commit()
+    stranger = login_client(app, make_user("旁听", union=tree.a1))
+    page = stranger.post("/checkin", data={"code": checkins.code_at(checkin, utcnow())}).get_data(as_text=True)
+    assert "No class of yours is open" in page
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
+
+
+def test_code_attempts_are_rate_limited_per_user(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    checkins.open_checkin(session, actor=instructor, now=utcnow())
+    db.session.commit()
+    worker = login_client(app, enrolled())
+    statuses = [worker.post("/checkin", data={"code": "12345"}).status_code for _ in range(11)]
+    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+
+
+def test_ten_concurrent_checkins_make_one_row_and_one_credit(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    checkin = checkins.open_checkin(session, actor=instructor, now=utcnow())
+    db.session.commit()
+    person = enrolled()
+    clients = [login_client(app, person) for _ in range(10)]
+    code = checkins.code_at(checkin, utcnow())
+    results = run_at_once(10, lambda i: clients[i].post("/checkin", data={"code": code}))
+    assert all(getattr(result, "status_code", None) in (200, 302) for result in results), results
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 1
+    assert entries(person) == [90]
+
+
+def test_roster_edit_window(app, tree, course_with_session, enrolled, instructor, make_admin):
+    course, session = course_with_session
+    person = enrolled()
+    session.starts_at -= timedelta(days=10)
+    session.ends_at -= timedelta(days=10)
+    db.session.commit()
+    teacher = login_client(app, instructor)
+    page = teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "present"},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "can no longer be changed" in page and credited(person) == 0
+    admin = login_client(app, make_admin(tree.city))
+    admin.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "present"})
+    assert credited(person) == 90
+    assert db.session.scalar(select(AuditEvent.actor_id).where(AuditEvent.action == "attendance.set")) != instructor.id
+
+
+def test_attendance_completes_the_course(app, course_with_session, enrolled, instructor):
+    course, session = course_with_session
+    person = enrolled()
+    login_client(app, instructor).post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "late"})
+    assert db.session.scalar(select(Enrollment.status).where(Enrollment.user_id == person.id)) == "completed"
+
+
+def test_badges(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    person = enrolled()
+    today = utcnow().date()
+    assert checkins.read_badge(checkins.badge_text(person.id, today), today) == person.id
+    assert checkins.read_badge(checkins.badge_text(person.id, today - timedelta(days=1)), today) == person.id
+    with pytest.raises(Invalid, match="expired"):
+        checkins.read_badge(checkins.badge_text(person.id, today - timedelta(days=2)), today)
+    with pytest.raises(Invalid, match="not a worker badge"):
+        checkins.read_badge("hello", today)
+    forged = checkins.badge_text(person.id, today)[:-1] + "A"
+    with pytest.raises(Invalid):
+        checkins.read_badge(forged if forged != checkins.badge_text(person.id, today) else forged + "B", today)
+    worker = login_client(app, person)
+    code = worker.get("/me/badge").get_data(as_text=True).split('data-badge-code>', 1)[1].split("<", 1)[0]
+    assert worker.get("/me/badge.svg").headers["Content-Type"] == "image/svg+xml"
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/sessions/{session.id}/roster/badge", data={"badge": f"CLSB:{person.id}:{code}"})
+    assert db.session.scalar(select(Attendance.method)) == "badge" and credited(person) == 90
+
+
+def test_paper_roster_is_all_or_nothing(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    first, second = enrolled("甲"), enrolled("乙")
+    teacher = login_client(app, instructor)
+    bad = f"mobile,status\n{first.mobile},出勤\n13700000000,present\n{second.mobile},飞了\n".encode()
+    response = teacher.post(f"/teach/sessions/{session.id}/roster/upload",
+                            data={"file": (io.BytesIO(bad), "roster.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Row 2" in body and "Row 3" in body and "13700000000" in body
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
+    good = f"{first.mobile},出勤\n{second.mobile},请假\n".encode("gb18030")
+    teacher.post(f"/teach/sessions/{session.id}/roster/upload", data={"file": (io.BytesIO(good), "roster.csv")},
+                 content_type="multipart/form-data")
+    assert dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all()) == {
+        first.id: "present", second.id: "excused"}
+
+
+def test_roster_export_carries_the_session_and_neutralizes_formulas(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    payloads = formula_payloads()
+    for index, payload in enumerate(payloads):
+        enrolled(payload[:50] or f"x{index}")
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={"all_present": "1"})
+    book = load_workbook(io.BytesIO(teacher.get(f"/teach/sessions/{session.id}/roster.xlsx").data))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][:7] == ("Course", "Session", "Date", "Starts", "Ends", "Venue", "Instructor")
+    assert all(row[5] == "东城区职工服务站" and row[6] == instructor.real_name for row in rows[1:])
+    names = {payload[:50] for payload in payloads}
+    in_book = {}
+    for cells in book.active.iter_rows(min_row=2):
+        assert cells[7].data_type == "s"
+        in_book[cells[7].value.removeprefix("'")] = cells[7].value
+    for name in names:
+        stored = in_book[name.replace("\r", "\n")]  # XML reads a raw CR back as LF
+        assert_inert_cell(stored.replace("\n", "\r") if name.startswith("\r") else stored, name)
+    csv_rows = list(csv.reader(io.StringIO(teacher.get(f"/teach/sessions/{session.id}/roster.csv").data.decode(
+        "utf-8-sig"))))
+    written = {row[7].removeprefix("'"): row[7] for row in csv_rows[1:]}
+    for name in names:
+        assert_inert_cell(written[name], name)
+    assert {row[9] for row in csv_rows[1:]} == {"Present"}
+    printable = teacher.get(f"/teach/sessions/{session.id}/roster/print").get_data(as_text=True)
+    assert "东城区职工服务站" in printable
+
+
+def test_workers_cannot_see_rosters(app, course_with_session, enrolled):
+    _course, session = course_with_session
+    worker = login_client(app, enrolled())
+    for url in (f"/teach/sessions/{session.id}/roster", f"/teach/sessions/{session.id}/roster.csv",
+                f"/teach/sessions/{session.id}/checkin"):
+        assert worker.get(url).status_code == 404
+
+
+def test_record_refuses_people_not_on_the_roster(course_with_session, tree, make_user, instructor):
+    _course, session = course_with_session
+    from classroom.domain import NotAllowed
+
+    with pytest.raises(NotAllowed):
+        record(session, make_user(union=tree.a1).id, "present", method="roster", actor=instructor, now=utcnow())
