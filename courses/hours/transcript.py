@@ -64,7 +64,7 @@ def transcript_pdf(*, name: str, union: str, year: int, minutes: int, target: in
     qr.seek(0)
     pdf.drawImage(ImageReader(qr), width - 60 * mm, 25 * mm, 40 * mm, 40 * mm)
     pdf.setFont(font, 9)
-    pdf.drawString(25 * mm, 30 * mm, f"出具日期：{issued.isoformat()}  扫码核验：{url}"[:95])
+    pdf.drawString(25 * mm, 30 * mm, f"出具日期：{issued.isoformat()}  扫描右侧二维码核验")
     pdf.drawString(25 * mm, 24 * mm, "职工学堂 · 市总工会职工终身学习平台")
     pdf.showPage()
     pdf.save()

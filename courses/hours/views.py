@@ -14,6 +14,7 @@ from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.http import form_error, paginate, role_required
+from classroom.main.views import register_home_section
 from classroom.personal_data import mask_name
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion
@@ -198,3 +199,15 @@ def _export(table, kind: str, node: TradeUnion, period: reports.Period):
     response.headers["Content-Type"] = mimetype
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+def home_section(user):
+    """The home page: this year's training hours against the annual target."""
+    if not user.is_authenticated:
+        return None
+    year = hours.local_date(utcnow()).year
+    return "hours/_home.html", {"year": year, "minutes": dict(hours.yearly_totals(user.id)).get(year, 0),
+                                "target": hours.target_for_user(user.id)}
+
+
+register_home_section(home_section)

@@ -1,0 +1,311 @@
+"""The hours ledger, transcripts and union reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re  # noqa: F401
+import subprocess
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import event, func, select, update
+
+from classroom.audit import AuditEvent
+from classroom.database import utcnow
+from classroom.extensions import db
+from classroom.unions.models import Membership
+from classroom.unions.services import apply_for_membership, approve_membership
+from courses.catalog.models import Lesson
+from courses.enrollment.services import enroll
+from courses.hours import services as hours
+from courses.hours.models import HoursEntry, HoursMonth
+from courses.study import services as study
+from tests.factories import login_client
+from tests.helpers import assert_inert_cell, formula_payloads
+
+TODAY = date.today()
+
+
+def credit(person, minutes, *, on=None, key=None, category="电工"):
+    entry = hours.record_entry(user_id=person.id, minutes=minutes, source="external", category=category,
+                               source_key=key or f"test:{person.id}:{minutes}:{on}:{utcnow().timestamp()}",
+                               earned_on=on or TODAY, now=utcnow(), title="测试")
+    db.session.commit()
+    return entry
+
+
+def total(person) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(HoursEntry.minutes), 0))
+                             .where(HoursEntry.user_id == person.id))
+
+
+def test_completing_a_lesson_credits_it_once(tree, make_course, make_user):
+    course = make_course(lessons=1)
+    worker = make_user(union=tree.a1)
+    enroll(worker, course, now=utcnow())
+    db.session.commit()
+    lesson = db.session.scalar(select(Lesson))
+    start = utcnow()
+    study.open_lesson(worker, lesson, now=start)
+    for beat in range(30, 301, 30):
+        study.heartbeat(worker, lesson, now=start + timedelta(seconds=beat))
+    study.complete_lesson(worker, lesson, now=start)
+    study.complete_lesson(worker, lesson, now=start)
+    db.session.commit()
+    entry = db.session.scalar(select(HoursEntry))
+    assert (entry.minutes, entry.source, entry.union_id, entry.category) == (10, "lesson", tree.a1.id, "电工")
+    assert hours.credit_lesson(lesson, worker.id, now=utcnow()) is None  # the same key: nothing
+    assert total(worker) == 10
+
+
+def test_entries_keep_the_union_where_they_were_earned(app, tree, make_user, make_admin):
+    worker = make_user(union=tree.a1)
+    credit(worker, 90)
+    apply_for_membership(worker, tree.b1, now=utcnow())
+    db.session.commit()
+    applied = db.session.scalar(select(Membership).where(Membership.status == "applied"))
+    approve_membership(applied, actor=make_admin(tree.b1), now=utcnow())
+    db.session.commit()
+    credit(worker, 45)
+    unions = dict(db.session.execute(select(HoursEntry.minutes, HoursEntry.union_id)).all())
+    assert unions == {90: tree.a1.id, 45: tree.b1.id}
+    city = login_client(app, make_admin(tree.city, "市管理员"))
+    page = city.get(f"/reports/hours?union={tree.city.id}").get_data(as_text=True)
+    assert 'data-total-minutes="135"' in page
+    district_a = city.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
+    district_b = city.get(f"/reports/hours?union={tree.district_b.id}").get_data(as_text=True)
+    assert 'data-total-minutes="90"' in district_a and 'data-total-minutes="45"' in district_b
+
+
+def test_no_union_hours_show_to_city_admins(app, tree, make_user, make_admin):
+    loner = make_user("无会籍")
+    credit(loner, 60)
+    assert db.session.scalar(select(HoursEntry.union_id)) is None
+    page = login_client(app, make_admin(tree.city)).get(f"/reports/hours?union={tree.city.id}").get_data(as_text=True)
+    assert "No union" in page
+
+
+def test_a_district_admin_sees_only_its_district(app, tree, make_user, make_admin):
+    credit(make_user("东城", union=tree.a1), 100)
+    credit(make_user("西城", union=tree.b1), 200)
+    admin = make_admin(tree.district_a)
+    client = login_client(app, admin)
+    page = client.get("/reports/hours").get_data(as_text=True)
+    assert 'data-total-minutes="100"' in page and "西城" not in page
+    for crafted in (f"/reports/hours?union={tree.district_b.id}", f"/reports/hours?union={tree.b1.id}",
+                    f"/reports/hours?union={tree.city.id}&format=xlsx", f"/reports/hours?union={tree.b1.id}&by=trade"):
+        assert client.get(crafted).status_code == 404, crafted
+    denied = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "scope.denied"))
+    assert denied == 4
+    drill = client.get(f"/reports/hours?union={tree.a1.id}").get_data(as_text=True)
+    assert "东城" in drill and "西城" not in drill
+
+
+def test_breakdowns_by_child_trade_group_category_and_source(app, tree, make_user, make_admin):
+    electrician = make_user("电工甲", union=tree.a1, trade="电工", worker_group="courier")
+    welder = make_user("焊工乙", union=tree.a2, trade="焊工")
+    credit(electrician, 90, category="电工")
+    credit(welder, 45, category="焊工")
+    client = login_client(app, make_admin(tree.district_a))
+    unions = client.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
+    assert re.search(rf'data-union-row="{tree.a1.id}".*?2</td>', unions, re.S)
+    for by, expected in (("trade", ["电工", "焊工"]), ("group", ["Courier"]), ("category", ["电工", "焊工"]),
+                         ("source", ["External training"])):
+        page = client.get(f"/reports/hours?union={tree.district_a.id}&by={by}").get_data(as_text=True)
+        assert all(value in page for value in expected), by
+
+
+def test_periods_read_the_same_ledger(app, tree, make_user, make_admin):
+    worker = make_user(union=tree.a1)
+    year = TODAY.year
+    credit(worker, 30, on=date(year, 1, 15))
+    credit(worker, 60, on=date(year, 5, 2))
+    credit(worker, 120, on=date(year, 5, 30))
+    client = login_client(app, make_admin(tree.a1))
+    base = f"/reports/hours?union={tree.a1.id}&year={year}"
+    expectations = {"&period=year": 210, "&period=quarter&part=2": 180, "&period=month&part=5": 180,
+                    "&period=month&part=1": 30, f"&period=custom&start={year}-05-01&end={year}-05-10": 60}
+    for query, minutes in expectations.items():
+        assert f'data-total-minutes="{minutes}"' in client.get(base + query).get_data(as_text=True), query
+
+
+def test_targets_are_inherited_and_counted(app, tree, make_user, make_admin):
+    tree.district_a.annual_target_minutes = 100
+    db.session.commit()
+    meets, short = make_user("达标", union=tree.a1), make_user("未达标", union=tree.a1)
+    credit(meets, 120)
+    credit(short, 30)
+    assert hours.target_for_user(meets.id) == 100
+    client = login_client(app, make_admin(tree.district_a))
+    page = client.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
+    assert "50%" in page
+    tree.a1.annual_target_minutes = 20  # the nearest target wins
+    db.session.commit()
+    assert hours.target_for_user(short.id) == 20
+    page = client.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
+    assert "100%" in page
+
+
+def test_admins_record_external_training_and_adjustments(app, tree, make_user, make_admin):
+    worker = make_user(union=tree.a1)
+    admin = make_admin(tree.a1)
+    client = login_client(app, admin)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    client.post(f"/hours/members/{worker.id}/external", data={
+        "title": "焊接技能培训", "provider": "市职业技能鉴定中心", "earned_on": TODAY.isoformat(), "minutes": "180",
+        "evidence": (io.BytesIO(png), "证明.png")}, content_type="multipart/form-data")
+    client.post(f"/hours/members/{worker.id}/adjust", data={"minutes": "-30", "reason": "重复登记"})
+    client.post(f"/hours/members/{worker.id}/adjust", data={"minutes": "10", "reason": ""})
+    assert sorted(db.session.scalars(select(HoursEntry.minutes))) == [-30, 180]
+    assert db.session.scalar(select(HoursEntry.evidence_name)) == "证明.png"
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"hours.external", "hours.adjust"} <= actions
+    stranger = make_user(union=tree.b1)
+    assert client.get(f"/hours/members/{stranger.id}").status_code == 404
+    assert client.post(f"/hours/members/{stranger.id}/adjust", data={"minutes": "60", "reason": "x"}).status_code == 404
+
+
+def test_the_transcript_page_and_pdf(app, tree, make_user):
+    worker = make_user("张小明", union=tree.a1)
+    credit(worker, 90)
+    client = login_client(app, worker)
+    page = client.get("/me/hours").get_data(as_text=True)
+    assert 'data-minutes="90"' in page and f"/me/hours/{TODAY.year}.pdf" in page
+    response = client.get(f"/me/hours/{TODAY.year}.pdf")
+    assert response.headers["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "张小明" in text and "90" in text
+    url = decode_qr(response.data)
+    assert url.startswith(app.config["PUBLIC_BASE_URL"] + "/hours/verify/")
+    verify = app.test_client().get(url.removeprefix(app.config["PUBLIC_BASE_URL"]))
+    body = verify.get_data(as_text=True)
+    assert verify.status_code == 200 and 'data-verified-minutes="90"' in body and "张*明" in body
+    assert app.test_client().get("/hours/verify/forged-token").status_code == 404
+
+
+def decode_qr(pdf: bytes) -> str:
+    """Rasterize the PDF's page (poppler's pdftoppm) and read its QR code (zxing-cpp)."""
+    import zxingcpp
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "page.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(source), str(Path(folder) / "page")],
+                       check=True)
+        found = zxingcpp.read_barcodes(Image.open(Path(folder) / "page.png"))
+    assert found, "no QR code found in the PDF"
+    return found[0].text
+
+
+def test_the_pdf_embeds_the_cjk_font(app, tree, make_user):
+    worker = make_user("李四", union=tree.a1)
+    credit(worker, 45)
+    data = login_client(app, worker).get(f"/me/hours/{TODAY.year}.pdf").data
+    fonts = subprocess.run(["pdffonts", "-"], input=data, capture_output=True, check=False).stdout.decode()
+    if app.config["REQUIRE_CJK_FONT"] or "ClassroomCJK" in fonts:
+        assert "ClassroomCJK" in fonts and " yes " in fonts  # embedded
+
+
+def test_exports_neutralize_formulas_and_mask_mobiles(app, tree, make_user, make_admin):
+    payloads = formula_payloads()
+    for index, payload in enumerate(payloads):
+        person = make_user(payload[:50], union=tree.a1, employer=payload[:100], trade=payload[:50],
+                           mobile=f"1380013{index:04d}")
+        credit(person, 45 + index)
+    own_admin = login_client(app, make_admin(tree.a1, "基层管理员"))
+    district_admin = login_client(app, make_admin(tree.district_a, "区管理员"))
+    for client, masked in ((own_admin, False), (district_admin, True)):
+        xlsx = client.get(f"/reports/hours?union={tree.a1.id}&format=xlsx").data
+        rows = list(load_workbook(io.BytesIO(xlsx)).active.iter_rows(min_row=2))
+        by_name = {row[0].value.removeprefix("'"): row for row in rows}
+        for payload in payloads:
+            row = by_name[payload[:50].replace("\r", "\n")]  # XML reads a raw CR back as LF
+            assert row[0].data_type == "s" and row[2].data_type == "s"
+            assert not str(row[0].value).startswith(("=", "+", "-", "@", "\t", "＝", "＋", "－", "＠"))
+        mobiles = [row[1].value for row in rows]
+        assert all(("****" in mobile) == masked for mobile in mobiles), mobiles
+        text = client.get(f"/reports/hours?union={tree.a1.id}&format=csv").data.decode("utf-8-sig")
+        csv_rows = list(csv.reader(io.StringIO(text)))[1:]
+        written = {row[0].removeprefix("'"): row for row in csv_rows}
+        for payload in payloads:
+            assert_inert_cell(written[payload[:50]][0], payload[:50])
+            assert_inert_cell(written[payload[:50]][2], payload[:50])
+        assert all(("****" in row[1]) == masked for row in csv_rows)
+
+
+def queries(client, url) -> int:
+    count = 0
+
+    def counter(_conn, _cursor, statement, *args):
+        nonlocal count
+        count += not statement.startswith("BEGIN")
+
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    return count
+
+
+def test_report_queries_stay_flat_as_members_and_entries_grow(app, tree, make_user, make_admin):
+    client = login_client(app, make_admin(tree.city))
+    credit(make_user(union=tree.a1), 45)
+    urls = [f"/reports/hours?union={tree.city.id}", f"/reports/hours?union={tree.a1.id}",
+            f"/reports/hours?union={tree.city.id}&by=trade", f"/reports/hours?union={tree.city.id}&period=month&part=1"]
+    for url in urls:
+        client.get(url)  # warm up: the first request of a session asks a few one-off questions
+    before = [queries(client, url) for url in urls]
+    for union in (tree.a1, tree.a2, tree.b1, tree.i1):
+        for index in range(15):
+            person = make_user(f"员工{index}", union=union, trade="电工")
+            credit(person, 30 + index)
+            credit(person, 15, on=TODAY - timedelta(days=40))
+    after = [queries(client, url) for url in urls]
+    assert after == before, (before, after)
+
+
+def test_hours_check_and_backfill(app, runner, tree, make_course, make_user):
+    course = make_course(lessons=1)
+    worker = make_user(union=tree.a1)
+    enroll(worker, course, now=utcnow())
+    db.session.commit()
+    lesson = db.session.scalar(select(Lesson))
+    start = utcnow()
+    study.open_lesson(worker, lesson, now=start)
+    for beat in range(30, 301, 30):
+        study.heartbeat(worker, lesson, now=start + timedelta(seconds=beat))
+    study.complete_lesson(worker, lesson, now=start)
+    db.session.commit()
+    db.session.execute(HoursEntry.__table__.delete())  # as if completed before the ledger existed
+    db.session.execute(HoursMonth.__table__.delete())
+    db.session.execute(update(HoursEntry).values(minutes=0))
+    from courses.hours.models import HoursYear
+
+    db.session.execute(HoursYear.__table__.delete())
+    db.session.commit()
+    first = runner.invoke(args=["hours", "backfill"])
+    second = runner.invoke(args=["hours", "backfill"])
+    assert first.exit_code == 0 and "1 entries credited" in first.output
+    assert second.exit_code == 0 and "0 entries credited" in second.output
+    assert total(worker) == 10
+    check = runner.invoke(args=["hours", "check"])
+    assert check.exit_code == 0, check.output
+    db.session.execute(update(HoursMonth).values(minutes=HoursMonth.minutes + 5))
+    db.session.commit()
+    broken = runner.invoke(args=["hours", "check"])
+    assert broken.exit_code == 1 and "ledger 10, rollup 15" in broken.output
+
+
+@pytest.mark.parametrize("period", ["year", "quarter"])
+def test_report_charts_and_exports_exist(app, tree, make_user, make_admin, period):
+    credit(make_user(union=tree.a1), 45)
+    client = login_client(app, make_admin(tree.city))
+    page = client.get(f"/reports/hours?union={tree.city.id}&period={period}&part=4").get_data(as_text=True)
+    assert 'id="hours-chart"' in page and "chartjs/chart.umd.min.js" in page and 'data-export="xlsx"' in page
