@@ -70,7 +70,17 @@ class Config:
     LOGIN_SESSION_TOUCH_SECONDS = 300
     PAGE_SIZE = 20
 
+    # Scheduled work (CLASSROOM_SCHEDULER=on starts it in the web process; production runs
+    # `flask scheduler run`). One process leads at a time, by a lease in the database.
     SCHEDULER = "off"
+    SCHEDULER_LEASE_SECONDS = 30
+    DISPATCH_INTERVAL_SECONDS = 10
+    DISPATCH_BATCH = 50
+    REMINDER_SCAN_SECONDS = 300
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_CLAIM_SECONDS = 300  # a claimed message not marked within this is retried (its dispatcher died)
+    OUTBOX_BACKOFF_SECONDS = 30  # doubled per attempt, at most 6 h
+    QUIET_HOURS = "22:00-07:00"  # in each person's timezone; email and SMS wait, in-app does not
     # Courses
     CATALOGUE_CACHE_SECONDS = 30  # the rendered course list, shared by one union's members
     DROP_AFTER_START = False  # may an enrolled worker drop once the course has started?

@@ -13,7 +13,7 @@ from classroom.extensions import babel, csrf, db, limiter, login_manager, migrat
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
-    """Build the app: settings, extensions, blueprints, error pages, commands."""
+    """Build the app: settings, extensions, blueprints, error pages, commands, jobs."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=os.environ.get("CLASSROOM_INSTANCE_PATH", str(settings.ROOT / "instance")))
     load_config(app, config_name, overrides)
@@ -21,6 +21,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
+    register_jobs(app)
     return app
 
 
@@ -83,11 +84,12 @@ def register_course_blueprints(app: Flask) -> None:
     from courses.certificates import views as certificate_views
     from courses.enrollment import views as enrollment_views
     from courses.hours import views as hours_views
+    from courses.reminders import views as reminder_views
     from courses.study import attachment_views, exam_views
     from courses.study import views as study_views
 
     for module in (catalog_views, teach_views, review_views, enrollment_views, study_views, exam_views,
-                   attachment_views, attendance_views, hours_views, certificate_views):
+                   attachment_views, attendance_views, hours_views, certificate_views, reminder_views):
         app.register_blueprint(module.bp)
     import courses.hours.subscribers  # noqa: F401  (the ledger listens to lessons and attendance)
 
@@ -115,6 +117,15 @@ def _navigation() -> dict:
         return {"nav": {}}
     return {"nav": {"union_admin": is_union_admin(current_user), "site_admin": current_user.is_site_admin,
                     "instructor": current_user.has_role("instructor")}}
+
+
+def register_jobs(app: Flask) -> None:
+    """Scheduled scans register themselves; the scheduler starts only where it is enabled."""
+    import classroom.notifications.jobs  # noqa: F401
+    import courses.reminders.jobs  # noqa: F401
+    from classroom import scheduler
+
+    scheduler.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
+from classroom.notifications.outbox import fan_out
 
 
 def render_for(user, text, params: dict | None = None) -> str:
@@ -22,15 +23,15 @@ def render_for(user, text, params: dict | None = None) -> str:
 
 
 def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None = None,
-           params: dict | None = None, now: datetime | None = None) -> bool:
-    """Create an in-app notification once per dedup key; True when it was new.
-
-    Runs inside the caller's transaction; a repeat with the same key changes nothing.
-    """
+           params: dict | None = None, now: datetime | None = None, expires_at: datetime | None = None) -> bool:
+    """Create an in-app notification once per dedup key, and queue its email/SMS copies for the
+    channels the person chose; True when it was new. Runs inside the caller's transaction; a
+    repeat with the same key changes nothing. Copies are dropped, not sent, after ``expires_at``."""
+    now = now or utcnow()
     values = dict(
         user_id=user.id, kind=kind, dedup_key=dedup_key[:200],
         title=render_for(user, title, params)[:200], body=render_for(user, body, params) if body else "",
-        link=link, created_at=now or utcnow(),
+        link=link, created_at=now, expires_at=expires_at,
     )
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -38,11 +39,14 @@ def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None 
         insert(Notification).values(**values)
         .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id)
     )
-    return db.session.execute(statement).scalar() is not None
+    new_id = db.session.execute(statement).scalar()
+    if new_id is not None:
+        fan_out([new_id], now=now)
+    return new_id is not None
 
 
 def notify_many(users, kind: str, dedup_key: str, title, body="", *, link: str | None = None,
-                params: dict | None = None, now: datetime | None = None) -> int:
+                params: dict | None = None, now: datetime | None = None, expires_at: datetime | None = None) -> int:
     """notify() for many people in one statement; each person's key is ``dedup_key:user_id``.
     Texts are rendered once per language. Returns how many notifications were new."""
     now = now or utcnow()
@@ -54,13 +58,15 @@ def notify_many(users, kind: str, dedup_key: str, title, body="", *, link: str |
                                      render_for(user, body, params) if body else "")
         title_text, body_text = rendered[user.locale]
         rows.append(dict(user_id=user.id, kind=kind, dedup_key=f"{dedup_key}:{user.id}"[:200], title=title_text,
-                         body=body_text, link=link, created_at=now))
+                         body=body_text, link=link, created_at=now, expires_at=expires_at))
     if not rows:
         return 0
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id)
-    return len(db.session.execute(statement, rows).all())
+    new_ids = [row[0] for row in db.session.execute(statement, rows).all()]
+    fan_out(new_ids, now=now)
+    return len(new_ids)
 
 
 def unread_count(user_id: int) -> int:

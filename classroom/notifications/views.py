@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from classroom.database import utcnow
+from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import paginate, safe_next
+from classroom.notifications import preferences
+from classroom.notifications.kinds import KINDS
 from classroom.notifications.models import Notification
 from classroom.notifications.services import mark_read, unread_count
 
@@ -43,6 +46,25 @@ def read(notification_id: int):
     current_user.unread_count = None
     link = notification.link or ""
     return redirect(link if link.startswith("/") and not link.startswith("//") else url_for("notifications.index"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    if request.method == "POST":
+        choices = {kind: {"email": request.form.get(f"{kind}:email") == "on",
+                          "sms": request.form.get(f"{kind}:sms") == "on",
+                          "cadence": request.form.get(f"{kind}:cadence", "immediate")} for kind in KINDS}
+        try:
+            preferences.save(current_user, choices, request.form.get("quiet_hours", ""))
+        except DomainError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+        else:
+            db.session.commit()
+            flash(_("Your notification settings are saved."), "success")
+            return redirect(url_for("notifications.settings"))
+    quiet = (current_user.notification_prefs or {}).get("quiet_hours", current_app.config["QUIET_HOURS"])
+    return render_template("notifications/settings.html", rows=preferences.table(current_user), quiet=quiet)
 
 
 @bp.route("/read-all", methods=["POST"])

@@ -1,0 +1,187 @@
+"""The outbox: email and SMS copies of notifications, queued by set-based inserts and sent by a
+dispatcher that claims due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, an atomic claim under the
+write lock on SQLite), sends them and marks them sent. Quiet hours delay, expiry drops, failures
+retry with exponential backoff."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, time, timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import and_, case, func, literal, select, update
+
+from classroom.accounts.models import User
+from classroom.database import UTCDateTime, begin_write
+from classroom.extensions import db
+from classroom.i18n import zone
+from classroom.notifications.kinds import KINDS, default
+from classroom.notifications.models import Notification, NotificationPreference, OutboundMessage, OutboundStatus
+
+log = logging.getLogger("classroom.outbox")
+CHANNELS = ("email", "sms")
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _insert():
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# ---- queueing ------------------------------------------------------------------------------------
+
+def fan_out(notifications, *, now: datetime) -> int:
+    """Queue the email and SMS copies of these notifications (a SELECT of Notification ids, or a
+    list of ids) for the people whose preferences (or the kind's defaults) ask for them."""
+    if isinstance(notifications, list) and not notifications:
+        return 0
+    return sum(_queue(channel, notifications, now) for channel in CHANNELS)
+
+
+def _queue(channel: str, notifications, now: datetime) -> int:
+    address = User.email if channel == "email" else User.mobile
+    preference = NotificationPreference
+    enabled = func.coalesce(preference.is_enabled, _default_case(channel))
+    status = case((preference.cadence == "daily", OutboundStatus.DIGEST),
+                  (preference.cadence == "weekly", OutboundStatus.DIGEST_WEEKLY), else_=OutboundStatus.QUEUED) \
+        if channel == "email" else literal(OutboundStatus.QUEUED)
+    id_filter = Notification.id.in_(notifications)
+    rows = (
+        select(Notification.user_id, Notification.id, literal(channel), Notification.kind,
+               Notification.dedup_key + literal(f":{channel}"), Notification.title, Notification.body, status,
+               literal(0), literal(now, UTCDateTime()), Notification.expires_at, literal(now, UTCDateTime()))
+        .join(User, User.id == Notification.user_id)
+        .outerjoin(preference, and_(preference.user_id == Notification.user_id, preference.kind == Notification.kind,
+                                    preference.channel == channel))
+        .where(id_filter, address.is_not(None), User.is_active.is_(True), enabled.is_(True))
+    )
+    statement = _insert()(OutboundMessage).from_select(
+        ["user_id", "notification_id", "channel", "kind", "dedup_key", "subject", "body", "status", "attempts",
+         "next_attempt_at", "expires_at", "created_at"], rows
+    ).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return db.session.execute(statement).rowcount or 0
+
+
+def _default_case(channel: str):
+    on = [name for name in KINDS if default(name, channel)]
+    unknown_default = channel == "email"
+    return case((Notification.kind.in_(on), True),
+                (Notification.kind.in_([name for name in KINDS if name not in on]), False),
+                else_=unknown_default)
+
+
+# ---- sending -------------------------------------------------------------------------------------
+
+def claim_due(*, now: datetime, batch: int) -> list[OutboundMessage]:
+    """Claim up to ``batch`` due messages for this process, in one short transaction."""
+    lease_seconds = current_app.config["OUTBOX_CLAIM_SECONDS"]
+    begin_write(db.session)
+    db.session.execute(update(OutboundMessage).where(  # a dispatcher died holding these: try again
+        OutboundMessage.status == OutboundStatus.SENDING,
+        OutboundMessage.claimed_at < now - timedelta(seconds=lease_seconds)).values(status=OutboundStatus.QUEUED))
+    db.session.execute(update(OutboundMessage).where(
+        OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.expires_at.is_not(None),
+        OutboundMessage.expires_at <= now).values(status=OutboundStatus.DROPPED))
+    due = (select(OutboundMessage.id).where(OutboundMessage.status == OutboundStatus.QUEUED,
+                                            OutboundMessage.next_attempt_at <= now)
+           .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(batch))
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(due))
+    if ids:
+        db.session.execute(update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(
+            status=OutboundStatus.SENDING, claimed_at=now, claimed_by=WORKER_ID))
+    db.session.commit()
+    if not ids:
+        return []
+    return list(db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids))
+                                   .order_by(OutboundMessage.id)))
+
+
+def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
+    """Send one batch of due messages; each is marked as soon as its fate is known."""
+    config = current_app.config
+    claimed = claim_due(now=now, batch=batch or config["DISPATCH_BATCH"])
+    people = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_({message.user_id for message in claimed})))} if claimed else {}
+    outcome = {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "dropped": 0}
+    for message in claimed:
+        person = people.get(message.user_id)
+        result = _deliver(message, person, now)
+        outcome[result] += 1
+        db.session.commit()
+    return outcome
+
+
+def _deliver(message: OutboundMessage, person: User | None, now: datetime) -> str:
+    if person is None or not person.is_active:
+        message.status = OutboundStatus.DROPPED
+        return "dropped"
+    quiet_end = quiet_until(person, now)
+    if quiet_end is not None:
+        if message.expires_at is not None and message.expires_at <= quiet_end:
+            message.status = OutboundStatus.DROPPED
+            return "dropped"
+        message.status, message.next_attempt_at = OutboundStatus.QUEUED, quiet_end
+        return "waiting"
+    try:
+        _send(message, person)
+    except Exception as error:  # noqa: BLE001 - any transport failure is retried
+        return _retry(message, error, now)
+    message.status, message.sent_at, message.last_error = OutboundStatus.SENT, now, None
+    message.attempts += 1
+    return "sent"
+
+
+def _retry(message: OutboundMessage, error: Exception, now: datetime) -> str:
+    config = current_app.config
+    message.attempts += 1
+    message.last_error = f"{type(error).__name__}: {error}"[:500]
+    if message.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+        message.status = OutboundStatus.FAILED
+        log.error("Giving up on %s after %d attempts: %s", message.dedup_key, message.attempts, error)
+        return "failed"
+    delay = min(config["OUTBOX_BACKOFF_SECONDS"] * 2 ** (message.attempts - 1), 6 * 3600)
+    message.status, message.next_attempt_at = OutboundStatus.QUEUED, now + timedelta(seconds=delay)
+    log.warning("Sending %s failed (%s); next attempt in %d s", message.dedup_key, error, delay)
+    return "retry"
+
+
+def _send(message: OutboundMessage, person: User) -> None:
+    """Hand the message to the channel's backend; errors propagate so the outbox can retry."""
+    if message.channel == "sms":
+        from classroom.sms import backend as sms_backend
+
+        sms_backend().send(person.mobile, f"【职工学堂】{message.subject} {message.body}".strip())
+        return
+    from classroom.mail import backend as mail_backend
+
+    email = EmailMessage()
+    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    email["To"] = person.email
+    email["Subject"] = message.subject
+    email["X-Classroom-Dedup-Key"] = message.dedup_key
+    email.set_content(f"{message.body}\n\n{current_app.config['PUBLIC_BASE_URL']}/me/notifications".strip())
+    mail_backend().send(email)
+
+
+def quiet_until(person: User, now: datetime) -> datetime | None:
+    """When the person's quiet hours end, if ``now`` falls inside them (in their timezone)."""
+    spec = (person.notification_prefs or {}).get("quiet_hours", current_app.config["QUIET_HOURS"])
+    if not spec:
+        return None
+    start_text, _, end_text = spec.partition("-")
+    start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+    local = now.astimezone(zone(person.timezone))
+    current = local.time()
+    inside = start <= current or current < end if start > end else start <= current < end
+    if not inside:
+        return None
+    end_day = local.date() if current < end else local.date() + timedelta(days=1)
+    return datetime.combine(end_day, end, tzinfo=local.tzinfo).astimezone(now.tzinfo)
+

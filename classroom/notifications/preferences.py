@@ -1,0 +1,56 @@
+"""Per-kind, per-channel choices, the email cadence and quiet hours."""
+
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from classroom.domain import Invalid
+from classroom.extensions import db
+from classroom.notifications.kinds import KINDS, default
+from classroom.notifications.models import NotificationPreference
+
+CADENCES = ("immediate", "daily", "weekly")
+QUIET_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+
+
+def choices_of(user) -> dict[tuple[str, str], NotificationPreference | None]:
+    rows = db.session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id))
+    return {(row.kind, row.channel): row for row in rows}
+
+
+def table(user) -> list[dict]:
+    """One row per kind: enabled per channel and the email cadence (saved or default)."""
+    saved = choices_of(user)
+    rows = []
+    for name, kind in sorted(KINDS.items()):
+        email, sms = saved.get((name, "email")), saved.get((name, "sms"))
+        rows.append({"kind": name, "label": kind.label,
+                     "email": email.is_enabled if email else default(name, "email"),
+                     "sms": sms.is_enabled if sms else default(name, "sms"),
+                     "cadence": email.cadence if email else "immediate"})
+    return rows
+
+
+def save(user, choices: dict[str, dict], quiet_hours: str) -> None:
+    """choices: {kind: {"email": bool, "sms": bool, "cadence": str}}; quiet_hours "22:00-07:00" or ""."""
+    quiet_hours = (quiet_hours or "").replace(" ", "")
+    if quiet_hours and not QUIET_RE.match(quiet_hours):
+        raise Invalid(_l("Write quiet hours as 22:00-07:00, or leave them empty."), field="quiet_hours")
+    saved = choices_of(user)
+    for kind, choice in choices.items():
+        if kind not in KINDS:
+            continue
+        cadence = choice.get("cadence") if choice.get("cadence") in CADENCES else "immediate"
+        for channel in ("email", "sms"):
+            row = saved.get((kind, channel))
+            if row is None:
+                row = NotificationPreference(user_id=user.id, kind=kind, channel=channel)
+                db.session.add(row)
+            row.is_enabled = bool(choice.get(channel))
+            row.cadence = cadence if channel == "email" else "immediate"
+    prefs = dict(user.notification_prefs or {})
+    prefs["quiet_hours"] = quiet_hours
+    user.notification_prefs = prefs

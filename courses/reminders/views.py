@@ -1,0 +1,44 @@
+"""The calendar feed: /me/calendar (the link and its reset) and /me/calendar/<secret>.ics."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from classroom.database import utcnow
+from classroom.extensions import db, limiter
+from courses.reminders import calendar
+
+bp = Blueprint("reminders", __name__)
+
+
+@bp.route("/me/calendar")
+@login_required
+def calendar_page():
+    feed = calendar.feed_of(current_user.id)
+    db.session.commit()
+    url = url_for("reminders.feed", secret=calendar.secret_for(feed.user_id, feed.version), _external=True)
+    return render_template("reminders/calendar.html", url=url)
+
+
+@bp.route("/me/calendar/reset", methods=["POST"])
+@login_required
+def reset():
+    calendar.reset(current_user.id)
+    db.session.commit()
+    flash(_("A new calendar link is ready; the old one no longer works."), "success")
+    return redirect(url_for("reminders.calendar_page"))
+
+
+@bp.route("/me/calendar/<secret>.ics")
+@limiter.limit("60 per minute")
+def feed(secret: str):
+    user_id = calendar.user_for_secret(secret)
+    if user_id is None:
+        abort(404)
+    response = make_response(calendar.ics(user_id, now=utcnow()))
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'inline; filename="classroom.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
