@@ -13,7 +13,8 @@ from classroom.extensions import db
 
 class Notification(db.Model):
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at", "created_at"),)
+    __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at", "created_at"),
+                      Index("ix_notification_kind_created", "kind", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))

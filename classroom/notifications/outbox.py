@@ -64,7 +64,7 @@ def _queue(channel: str, notifications, now: datetime) -> int:
         ["user_id", "notification_id", "channel", "kind", "dedup_key", "subject", "body", "status", "attempts",
          "next_attempt_at", "expires_at", "created_at"], rows
     ).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return db.session.execute(statement).rowcount or 0
+    return max(db.session.execute(statement).rowcount or 0, 0)
 
 
 def _default_case(channel: str):

@@ -50,16 +50,19 @@ def _id(column):
     return cast(column, String)
 
 
-def notify_from(rows, *, now: datetime) -> int:
+def notify_from(rows, kind: str, *, now: datetime) -> int:
     """INSERT the notifications a SELECT describes (user_id, kind, dedup_key, title, body, link,
-    expires_at), skipping keys that exist; queue their email/SMS copies. Returns how many were new."""
+    expires_at), skipping keys that exist, then queue their email/SMS copies — all in SQL, so
+    memory stays flat however many people are reminded. Returns how many were new."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     columns = ["user_id", "kind", "dedup_key", "title", "body", "link", "expires_at", "created_at"]
-    statement = (insert(Notification).from_select(columns, rows.add_columns(literal(now, UTCDateTime())))
-                 .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id))
-    new_ids = [row[0] for row in db.session.execute(statement).all()]
-    fan_out(new_ids, now=now)
-    return len(new_ids)
+    stamp = literal(now, UTCDateTime())
+    statement = (insert(Notification).from_select(columns, rows.add_columns(stamp))
+                 .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(literal(1)))
+    made = sum(1 for _row in db.session.execute(statement))
+    if made:  # the rows this scan created carry its kind and its timestamp
+        fan_out(select(Notification.id).where(Notification.kind == kind, Notification.created_at == stamp), now=now)
+    return made
 
 
 # ---- class sessions --------------------------------------------------------------------------------
@@ -83,7 +86,7 @@ def session_reminders(*, now: datetime) -> int:
             .where(ClassSession.starts_at > now + after, ClassSession.starts_at <= now + before,
                    Enrollment.status == EnrollmentStatus.ENROLLED, User.is_active.is_(True))
         )
-        made += notify_from(rows, now=now)
+        made += notify_from(rows, "session.reminder", now=now)
     db.session.commit()
     return made
 
@@ -113,7 +116,7 @@ def idle_reminders(*, now: datetime) -> int:
                Course.mode.in_([CourseMode.ONLINE, CourseMode.BLENDED]), Course.status == CourseStatus.PUBLISHED,
                last < now - timedelta(days=7), User.is_active.is_(True))
     )
-    made = notify_from(rows, now=now)
+    made = notify_from(rows, "study.idle", now=now)
     db.session.commit()
     return made
 
@@ -133,7 +136,7 @@ def closing_reminders(*, now: datetime) -> int:
         .where(Course.status == CourseStatus.PUBLISHED, Course.enroll_closes_at > now,
                Course.enroll_closes_at <= now + timedelta(hours=48), ~signed_up, User.is_active.is_(True))
     )
-    made = notify_from(rows, now=now)
+    made = notify_from(rows, "course.closing", now=now)
     db.session.commit()
     return made
 

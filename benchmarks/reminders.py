@@ -1,0 +1,106 @@
+"""The session-reminder scan against `SELECT count(*)` with the same predicate, on PostgreSQL:
+1,000,000 enrollments of which 1% have a class starting within 24 h. Reports both times, the
+ratio (target ≤ 2) and the peak RSS before and after the scan (memory must stay flat).
+
+    .venv/bin/python -m benchmarks.reminders [--enrollments 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import resource
+import time
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from benchmarks.common import flask, fresh_database
+
+COURSES = 1000
+
+
+def copy_rows(connection, table: str, columns: list[str], rows) -> None:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join("\\N" if value is None else str(value) for value in row) + "\n")
+    buffer.seek(0)
+    raw = connection.connection.driver_connection
+    with raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        while chunk := buffer.read(1 << 20):
+            copy.write(chunk)
+
+
+def seed(url: str, enrollments: int) -> None:
+    engine = sa.create_engine(url)
+    now = datetime.now(UTC)
+    people = enrollments // 10
+    with engine.begin() as connection:
+        root = connection.execute(sa.text(
+            "INSERT INTO trade_union (name, code, kind, path, depth, member_seq, created_at) "
+            "VALUES ('市总工会', 'B', 'city', '', 0, 0, :now) RETURNING id"), {"now": now}).scalar()
+        connection.execute(sa.text("UPDATE trade_union SET path = '/' || id || '/'"))
+        copy_rows(connection, '"user"', ["id", "real_name", "mobile", "locale", "timezone", "notification_prefs",
+                                         "is_active", "created_at"],
+                  ((i, f"职工{i}", f"1{i:010d}", "zh_CN", "Asia/Shanghai", "{}", "t", now) for i in range(1, people + 1)))
+        copy_rows(connection, "course", ["id", "title", "summary", "description", "category", "mode", "credit_minutes",
+                                         "host_union_id", "scope_union_id", "status", "requires_approval",
+                                         "min_lesson_share", "min_attendance_share", "enrolled_count",
+                                         "waitlist_count", "waitlist_seq", "created_at", "updated_at"],
+                  ((c, f"课程{c}", "", "", "电工", "offline", 90, root, root, "published", "f", 100, 0, 0, 0, 0, now,
+                    now) for c in range(1, COURSES + 1)))
+        soon = COURSES // 100  # 1% of the courses (so of the enrollments) meet within 24 h
+        copy_rows(connection, "class_session", ["course_id", "starts_at", "ends_at", "venue_name", "credit_minutes",
+                                                "created_at"],
+                  ((c, now + timedelta(hours=12 if c <= soon else 24 * 10),
+                    now + timedelta(hours=14 if c <= soon else 24 * 10 + 2), "职工服务站", 90, now)
+                   for c in range(1, COURSES + 1)))
+        copy_rows(connection, "enrollment", ["user_id", "course_id", "status", "requested_at", "enrolled_at"],
+                  ((1 + (e % people), 1 + (e // people) * (COURSES // 10) + (e % people) % (COURSES // 10),
+                    "enrolled", now, now) for e in range(enrollments)))
+        for table in ('"user"', "course", "class_session", "enrollment"):
+            connection.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                       f"(SELECT max(id) FROM {table}))"))
+        connection.execute(sa.text("ANALYZE"))
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--enrollments", type=int, default=1_000_000)
+    args = parser.parse_args()
+    url = fresh_database("classroom_bench_reminders")
+    flask(url, "db", "upgrade")
+    started = time.perf_counter()
+    seed(url, args.enrollments)
+    print(f"seeded {args.enrollments:,} enrollments in {time.perf_counter() - started:.1f} s")
+
+    from classroom import create_app
+    from classroom.extensions import db
+    from courses.reminders.jobs import session_reminder_count, session_reminders
+
+    app = create_app("testing", DATABASE_URL=url)
+    with app.app_context():
+        now = datetime.now(UTC)
+        session_reminder_count(now=now)  # warm the cache
+        started = time.perf_counter()
+        due = session_reminder_count(now=now)
+        count_seconds = time.perf_counter() - started
+        db.session.rollback()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        made = session_reminders(now=now)
+        scan_seconds = time.perf_counter() - started
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        again = session_reminders(now=now)
+        rerun_seconds = time.perf_counter() - started
+    print(f"due: {due:,} enrollments; the scan made {made:,} notifications (a second run made {again})")
+    print(f"SELECT count(*)   {count_seconds * 1000:8.1f} ms")
+    print(f"reminder scan     {scan_seconds * 1000:8.1f} ms  (ratio {scan_seconds / count_seconds:.2f}, target ≤ 2)")
+    print(f"second scan       {rerun_seconds * 1000:8.1f} ms")
+    print(f"peak RSS          {rss_before / 1024:.0f} MB before, {rss_after / 1024:.0f} MB after the scan")
+
+
+if __name__ == "__main__":
+    main()
