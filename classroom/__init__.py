@@ -82,6 +82,7 @@ def register_course_blueprints(app: Flask) -> None:
     from courses.catalog import review_views, teach_views
     from courses.catalog import views as catalog_views
     from courses.certificates import views as certificate_views
+    from courses.competitions import views as competition_views
     from courses.enrollment import views as enrollment_views
     from courses.hours import views as hours_views
     from courses.reminders import views as reminder_views
@@ -89,7 +90,8 @@ def register_course_blueprints(app: Flask) -> None:
     from courses.study import views as study_views
 
     for module in (catalog_views, teach_views, review_views, enrollment_views, study_views, exam_views,
-                   attachment_views, attendance_views, hours_views, certificate_views, reminder_views):
+                   attachment_views, attendance_views, hours_views, certificate_views, reminder_views,
+                   competition_views):
         app.register_blueprint(module.bp)
     import courses.hours.subscribers  # noqa: F401  (the ledger listens to lessons and attendance)
 
@@ -103,6 +105,7 @@ def import_models() -> None:
     import courses.attendance.models  # noqa: F401
     import courses.catalog.models  # noqa: F401
     import courses.certificates.models  # noqa: F401
+    import courses.competitions.models  # noqa: F401
     import courses.enrollment.models  # noqa: F401
     import courses.hours.models  # noqa: F401
     import courses.study.models  # noqa: F401
@@ -122,6 +125,7 @@ def _navigation() -> dict:
 def register_jobs(app: Flask) -> None:
     """Scheduled scans register themselves; the scheduler starts only where it is enabled."""
     import classroom.notifications.jobs  # noqa: F401
+    import courses.competitions.jobs  # noqa: F401
     import courses.reminders.jobs  # noqa: F401
     from classroom import scheduler
 

@@ -1,0 +1,1 @@
+"""Competition reminder scans (filled in by the competitions feature)."""

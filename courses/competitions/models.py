@@ -1,0 +1,1 @@
+"""Competition models (filled in by the competitions feature)."""
