@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, request
 from flask_login import current_user, login_required
 from flask_sqlalchemy.pagination import SelectPagination
 
+from classroom.domain import DomainError
 from classroom.extensions import db
 
 
@@ -70,3 +71,17 @@ def form_error(form, error, default: str | None = None) -> None:
         form[name].errors = [*form[name].errors, str(error)]
     else:
         flash(str(error), "danger")
+
+
+def commit_or_flash(action, success: str, *, failure_category: str = "danger") -> bool:
+    """Run a service call and commit, flashing ``success``; on a DomainError roll back and flash
+    its message instead. True when it committed."""
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), failure_category)
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True

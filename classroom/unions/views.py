@@ -11,7 +11,7 @@ from classroom.audit import record_event
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import form_error, paginate, role_required
+from classroom.http import commit_or_flash, form_error, paginate, role_required
 from classroom.unions import scope
 from classroom.unions import services as unions
 from classroom.unions.forms import (
@@ -129,15 +129,7 @@ def reject(union_id: int, membership_id: int):
 
 
 def _decide(union, action, message: str, membership: Membership):
-    name = membership.user.real_name
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-    else:
-        db.session.commit()
-        flash(message % {"name": name}, "success")
+    commit_or_flash(action, message % {"name": membership.user.real_name}, failure_category="warning")
     return redirect(url_for("unions.applications", union_id=union.id))
 
 
@@ -148,14 +140,9 @@ def lapse(union_id: int, membership_id: int):
     membership = scope.membership_or_404(current_user, union, membership_id)
     form = LapseForm()
     if form.validate_on_submit():
-        try:
-            unions.lapse_membership(membership, form.reason.data, actor=current_user, now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "warning")
-        else:
-            db.session.commit()
-            flash(_("The membership has lapsed."), "success")
+        commit_or_flash(lambda: unions.lapse_membership(membership, form.reason.data, actor=current_user,
+                                                        now=utcnow()),
+                        _("The membership has lapsed."), failure_category="warning")
     return redirect(url_for("unions.member", union_id=union.id, user_id=membership.user_id))
 
 

@@ -13,7 +13,7 @@ from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
-from classroom.http import form_error, paginate
+from classroom.http import commit_or_flash, form_error, paginate
 from courses.attendance import checkin as checkins
 from courses.attendance import services as attendance
 from courses.attendance.forms import BadgeForm, CheckinForm, RosterUploadForm
@@ -39,8 +39,8 @@ def roster(session_id: int):
     now = utcnow()
     if request.method == "POST":
         statuses = _statuses_from_form(session)
-        _apply(lambda: attendance.record_many(session, statuses, method="roster", actor=current_user, now=now),
-               _("The roster is saved."))
+        commit_or_flash(lambda: attendance.record_many(session, statuses, method="roster", actor=current_user,
+                                                       now=now), _("The roster is saved."))
         return redirect(url_for("attendance.roster", session_id=session.id))
     page = paginate(attendance.roster_statement(session), per_page=200, rows=True)
     return render_template("attendance/roster.html", session=session, page=page, labels=ATTENDANCE_LABELS,
@@ -56,17 +56,6 @@ def _statuses_from_form(session: ClassSession) -> dict[int, str]:
         return {person.id: AttendanceStatus.PRESENT for person, _row in people}
     return {int(name.split("-", 1)[1]): value for name, value in request.form.items()
             if name.startswith("status-") and name.split("-", 1)[1].isdigit() and value}
-
-
-def _apply(action, message: str) -> None:
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(message, "success")
 
 
 @bp.route("/teach/sessions/<int:session_id>/roster/print")
@@ -101,8 +90,9 @@ def roster_upload(session_id: int):
     statuses, errors = parse_roster_file(session, form.file.data.filename, form.file.data.read())
     if errors:
         return render_template("attendance/upload_errors.html", session=session, errors=errors), 400
-    _apply(lambda: attendance.record_many(session, statuses, method="upload", actor=current_user, now=utcnow()),
-           _("%(count)d rows of the paper roster recorded.", count=len(statuses)))
+    commit_or_flash(lambda: attendance.record_many(session, statuses, method="upload", actor=current_user,
+                                                   now=utcnow()),
+                    _("%(count)d rows of the paper roster recorded.", count=len(statuses)))
     return redirect(url_for("attendance.roster", session_id=session.id))
 
 
@@ -134,7 +124,8 @@ def roster_badge(session_id: int):
 def checkin_display(session_id: int):
     session = session_or_404(session_id)
     if request.method == "POST":
-        _apply(lambda: checkins.open_checkin(session, actor=current_user, now=utcnow()), _("Check-in is open."))
+        commit_or_flash(lambda: checkins.open_checkin(session, actor=current_user, now=utcnow()),
+                        _("Check-in is open."))
         return redirect(url_for("attendance.checkin_display", session_id=session.id))
     checkin = db.session.get(SessionCheckin, session.id)
     return render_template("attendance/checkin_display.html", session=session, checkin=checkin,

@@ -13,7 +13,7 @@ from classroom.accounts.models import Role, User
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import form_error, paginate, role_required
+from classroom.http import commit_or_flash, form_error, paginate, role_required
 from classroom.i18n import zone
 from classroom.unions.models import TradeUnion, UnionKind
 from classroom.unions.scope import under
@@ -134,14 +134,7 @@ def add_instructor(course_id: int):
 
 
 def _commit_or_flash(action, success: str, target: str):
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(success, "success")
+    commit_or_flash(action, success)
     return redirect(target)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import form_error
+from classroom.http import commit_or_flash, form_error
 from courses.catalog.content import render_markdown
 from courses.catalog.forms import ReasonForm
 from courses.catalog.models import Announcement, Course, CourseFollow
@@ -72,14 +72,8 @@ def drop(course_id: int):
     mine = enrollment.enrollment_of(current_user.id, course.id)
     if mine is None:
         abort(404)
-    try:
-        enrollment.drop(mine, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-    else:
-        db.session.commit()
-        flash(_("You have left the course."), "success")
+    commit_or_flash(lambda: enrollment.drop(mine, now=utcnow()), _("You have left the course."),
+                    failure_category="warning")
     return redirect(url_for("enrollment.course", course_id=course_id))
 
 
@@ -113,15 +107,9 @@ def decide(course_id: int, enrollment_id: int, decision: str):
     row = db.session.get(Enrollment, enrollment_id)
     if row is None or row.course_id != course.id:
         abort(404)
-    try:
-        enrollment.decide(row, decision == "approve", actor=current_user, now=utcnow(),
-                          reason=ReasonForm().reason.data or "")
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-    else:
-        db.session.commit()
-        flash(_("Approved.") if decision == "approve" else _("Rejected."), "success")
+    commit_or_flash(lambda: enrollment.decide(row, decision == "approve", actor=current_user, now=utcnow(),
+                                              reason=ReasonForm().reason.data or ""),
+                    _("Approved.") if decision == "approve" else _("Rejected."), failure_category="warning")
     return redirect(url_for("study.roster", course_id=course.id, status="pending"))
 
 
