@@ -100,6 +100,8 @@ class Config:
     CJK_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # fallback: STSong-Light (not embedded)
     REQUIRE_CJK_FONT = False  # True under CI: a missing font file is an error, not a fallback
     CERTIFICATE_SERIAL_PREFIX = "ZGXT"
+    CERTIFICATE_VERIFY_LIMIT = "30 per minute;300 per day"  # public look-ups per IP: no enumeration
+    CERTIFICATE_SIGNING_KEY: str | None = None  # an Ed25519 private key (PEM) to import; else one is generated
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # for links printed in PDFs and QR codes
 
     # People at scale

@@ -7,9 +7,11 @@ from classroom.seed import register_demo_extension
 
 def init_app(app) -> None:
     from courses.certificates.cli import certificates_cli
+    from courses.certificates.seed import seed_certificates
     from courses.hours.cli import hours_cli
     from courses.seed import seed_courses
 
     register_demo_extension(seed_courses)
+    register_demo_extension(seed_certificates)  # after the courses: it certifies completed demo sign-ups
     app.cli.add_command(certificates_cli)
     app.cli.add_command(hours_cli)

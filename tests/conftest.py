@@ -115,11 +115,11 @@ def app_config() -> dict:
 
 
 @pytest.fixture
-def app(database_url, app_config):
+def app(database_url, app_config, tmp_path):
     """A fresh app on a fresh database, with an app context pushed for the test body. The test
     body reads English (services' messages); requests choose their language as in production."""
     settings = {"DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False, "SERVER_NAME": None,
-                **app_config}
+                "UPLOAD_FOLDER": str(tmp_path / "uploads"), **app_config}
     application = create_app("testing", **settings)
     application.test_client_class = Client
     context = application.app_context()

@@ -1,0 +1,144 @@
+"""Ed25519 signatures over a canonical JSON, and the keys that make them.
+
+Keys live in the database, the private half encrypted with FERNET_KEY. The first key comes from
+the setting CERTIFICATE_SIGNING_KEY (a PEM, e.g. from CLASSROOM_CERTIFICATE_SIGNING_KEY) when
+given, else it is generated on first use; `flask certificates rotate-key` adds a new active key.
+Every key, active or retired, is published at /verify/keys under its id (the RFC 7638 JWK
+thumbprint), so signatures made before a rotation still verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from classroom.extensions import db
+from classroom.personal_data import decrypt, encrypt
+from courses.certificates.models import SigningKey
+
+ALGORITHM = "EdDSA"
+CANONICALIZATION = "JCS (RFC 8785): keys sorted, no whitespace, UTF-8"
+
+
+def canonical_json(data) -> bytes:
+    """RFC 8785 for what we sign (strings, integers, null, lists and objects with ASCII keys)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def raw_public(public_key: Ed25519PublicKey) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def thumbprint(public_raw: bytes) -> str:
+    """RFC 7638: SHA-256 over the JWK's required members in lexicographic order."""
+    jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64url(public_raw)}
+    return b64url(hashlib.sha256(canonical_json(jwk)).digest())
+
+
+# ---- keys ------------------------------------------------------------------------------------------
+
+def _private_from_pem(pem: bytes | str) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the certificate signing key must be an Ed25519 private key")
+    return key
+
+
+def _new_key_row(private_key: Ed25519PrivateKey, now: datetime) -> SigningKey:
+    raw = private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                    serialization.NoEncryption())
+    public = raw_public(private_key.public_key())
+    return SigningKey(kid=thumbprint(public), public_key=public, private_key_encrypted=encrypt(b64url(raw)),
+                      is_active=True, created_at=now)
+
+
+def active_key(*, now: datetime) -> SigningKey:
+    """The key that signs now; the first one is made (or imported from settings) on first use."""
+    key = db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
+    if key is not None:
+        return key
+    configured = current_app.config.get("CERTIFICATE_SIGNING_KEY")
+    private_key = _private_from_pem(configured) if configured else Ed25519PrivateKey.generate()
+    try:
+        with db.session.begin_nested():
+            key = _new_key_row(private_key, now)
+            db.session.add(key)
+            db.session.flush()
+    except IntegrityError:  # another transaction made the first key at the same moment: use theirs
+        key = db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
+    return key
+
+
+def rotate_key(*, now: datetime, private_pem: bytes | None = None) -> SigningKey:
+    """Retire the active key (it stays published) and make a new one, generated or imported."""
+    private_key = _private_from_pem(private_pem) if private_pem else Ed25519PrivateKey.generate()
+    row = _new_key_row(private_key, now)
+    if db.session.scalar(select(SigningKey.id).where(SigningKey.kid == row.kid)) is not None:
+        raise ValueError("this key is already known")
+    db.session.execute(update(SigningKey).where(SigningKey.is_active.is_(True))
+                       .values(is_active=False, retired_at=now).execution_options(synchronize_session=False))
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def key_by_kid(kid: str | None) -> SigningKey | None:
+    if not kid or len(kid) > 64:
+        return None
+    return db.session.scalar(select(SigningKey).where(SigningKey.kid == kid))
+
+
+def private_key_of(key: SigningKey) -> Ed25519PrivateKey:
+    cache = current_app.extensions.setdefault("certificate_private_keys", {})
+    if key.kid not in cache:
+        cache[key.kid] = Ed25519PrivateKey.from_private_bytes(b64url_decode(decrypt(key.private_key_encrypted)))
+    return cache[key.kid]
+
+
+def public_key_of(key: SigningKey) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(key.public_key)
+
+
+def published_keys() -> list[dict]:
+    """Every key as a JWK (with its PEM beside), newest first."""
+    rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc(), SigningKey.id.desc()))
+    return [jwk_of(row) for row in rows]
+
+
+def jwk_of(key: SigningKey) -> dict:
+    pem = public_key_of(key).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64url(key.public_key), "kid": key.kid, "alg": ALGORITHM,
+            "use": "sig", "pem": pem.decode("ascii"), "active": key.is_active,
+            "created_at": key.created_at.isoformat(), "retired_at": key.retired_at.isoformat() if key.retired_at
+            else None}
+
+
+# ---- signatures ------------------------------------------------------------------------------------
+
+def sign(key: SigningKey, data: dict) -> str:
+    return b64url(private_key_of(key).sign(canonical_json(data)))
+
+
+def verify(public_key: Ed25519PublicKey, data: dict, signature: str) -> bool:
+    try:
+        public_key.verify(b64url_decode(signature), canonical_json(data))
+    except (InvalidSignature, ValueError):
+        return False
+    return True

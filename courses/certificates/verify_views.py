@@ -1,0 +1,120 @@
+"""Public verification, no log-in: by serial (typed) or token (the QR link), as a page or ?format=json;
+the published keys; an uploaded Open Badges credential. Rate-limited per address, and nothing here
+lists certificates or shows more than the signed document (the holder's name masked)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+
+from classroom.database import utcnow
+from classroom.domain import DomainError
+from classroom.errors import wants_json
+from classroom.extensions import limiter
+from courses.certificates import badges, services, signing
+from courses.certificates.forms import CredentialForm
+from courses.certificates.serials import EXAMPLE, parse_serial
+
+bp = Blueprint("verify", __name__, url_prefix="/verify")
+DEFAULT_LIMIT = "30 per minute;300 per day"
+
+
+def _only_the_form() -> bool:
+    return request.endpoint == "certificates.verify.index" and "serial" not in request.args
+
+
+# One budget per address for every look-up, so tokens and serials cannot be tried in bulk.
+verify_limit = limiter.shared_limit(lambda: current_app.config.get("CERTIFICATE_VERIFY_LIMIT", DEFAULT_LIMIT),
+                                    scope="certificate-verify", exempt_when=_only_the_form)
+
+
+@bp.after_request
+def _private(response):
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.route("")
+@verify_limit
+def index():
+    typed = request.args.get("serial")
+    if typed is None:
+        return _form("", None, 200)
+    try:
+        certificate = services.by_serial(parse_serial(typed))
+    except DomainError as error:
+        if wants_json():
+            return jsonify({"error": {"code": 400, "title": _("Bad request"), "message": str(error)}}), 400
+        return _form(typed, str(error), 400)
+    if certificate is None:
+        return _form(typed, _("No certificate has this number."), 404) if not wants_json() else _not_found()
+    return _show(certificate)
+
+
+@bp.route("/<token>")
+@verify_limit
+def token(token: str):
+    """The QR link (/verify/<token>); a serial in its place works too (/verify/ZGXT-2026-0001234-K)."""
+    certificate = services.by_token(token) or _by_exact_serial(token)
+    return _show(certificate) if certificate is not None else _not_found()
+
+
+def _by_exact_serial(text: str):
+    try:
+        return services.by_serial(parse_serial(text))
+    except DomainError:
+        return None
+
+
+@bp.route("/credential", methods=["POST"])
+@verify_limit
+def credential():
+    form = CredentialForm()
+    if not form.validate_on_submit():
+        return _form("", None, 400, form=form, credential_error=_("Choose a credential file or paste its text."))
+    upload = form.file.data
+    text = upload.stream.read(badges.MAX_CREDENTIAL_BYTES + 1).decode("utf-8", "replace") if upload else ""
+    text = text or form.text.data or ""
+    if not text.strip() or len(text) > badges.MAX_CREDENTIAL_BYTES:
+        return _form("", None, 400, form=form, credential_error=_("Choose a credential file or paste its text."))
+    check = badges.check_credential(text, now=utcnow())
+    return render_template("certificates/credential.html", check=check)
+
+
+@bp.route("/keys")
+def keys():
+    """The public keys, current and retired, as a JWK set (each with its PEM)."""
+    return jsonify({"keys": signing.published_keys()})
+
+
+@bp.route("/issuer")
+def issuer():
+    """The Open Badges issuer profile the credentials point to."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return jsonify({"@context": [badges.VC_CONTEXT, badges.OB_CONTEXT], "id": f"{base}/verify/issuer",
+                    "type": ["Profile"], "name": _("Worker Classroom"), "url": base,
+                    "description": _("Certificates of the city trade-union federation's worker classroom, "
+                                     "verifiable at %(url)s", url=f"{base}/verify")})
+
+
+def _form(typed: str, error: str | None, status: int, form: CredentialForm | None = None,
+          credential_error: str | None = None):
+    page = render_template("certificates/verify.html", serial=typed, error=error, example=EXAMPLE,
+                           form=form or CredentialForm(), credential_error=credential_error)
+    return make_response(page, status)
+
+
+def _not_found():
+    abort(404)
+
+
+def _show(certificate):
+    record = services.public_record(certificate, now=utcnow())
+    record["keys"] = url_for("certificates.verify.keys", _external=True)
+    if wants_json():
+        return jsonify(record)
+    json_url = url_for(request.endpoint, **(request.view_args or {}), **{**request.args.to_dict(), "format": "json"})
+    return render_template("certificates/public.html", record=record, document=certificate.document,
+                           signature_ok=services.signature_holds(certificate), revoked_at=certificate.revoked_at,
+                           superseded_at=certificate.superseded_at, json_url=json_url)
