@@ -268,3 +268,21 @@ def test_dispatch_never_takes_a_claimed_row(app, make_user):
     first = claim_due(now=datetime.now(UTC), batch=2)
     second = claim_due(now=datetime.now(UTC), batch=10)
     assert len(first) == 2 and len(second) == 2 and not {m.id for m in first} & {m.id for m in second}
+
+
+def test_certificate_expiry_reminder_once(app, tree, make_course, make_user):
+    from courses.certificates.models import Certificate
+    from courses.study.services import evaluate_completion
+
+    course = make_course(lessons=0, min_lesson_share=0, certificate_months=1)
+    worker = make_user(union=tree.a1)
+    enrollment = enroll(worker, course, now=datetime.now(UTC) - timedelta(days=10))
+    evaluate_completion(enrollment, now=datetime.now(UTC) - timedelta(days=10))
+    db.session.commit()
+    certificate = db.session.scalar(select(Certificate))
+    assert certificate is not None and certificate.expires_at is not None
+    now = datetime.now(UTC)
+    assert reminders.certificate_expiry_reminders(now=now) == 1
+    assert reminders.certificate_expiry_reminders(now=now) == 0
+    title = db.session.scalar(select(Notification.title).where(Notification.kind == "certificate.expiring"))
+    assert certificate.serial in title

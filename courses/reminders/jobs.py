@@ -24,12 +24,14 @@ from classroom.notifications.services import notify
 from classroom.scheduler import register_job
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from courses.catalog.models import ClassSession, Course, CourseFollow, CourseInstructor, CourseMode, CourseStatus
+from courses.certificates.models import Certificate, CertificateStatus
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 
 register_kind("session.reminder", _l("Class reminders"), email=True, sms=True)
 register_kind("study.idle", _l("Reminders to keep studying"), email=True)
 register_kind("course.closing", _l("Enrollment closing for a followed course"), email=True)
 register_kind("approvals.digest", _l("Daily list of decisions waiting for you"), email=True)
+register_kind("certificate.expiring", _l("A certificate is about to expire"), email=True)
 
 
 def _text(lazy, locale: str) -> str:
@@ -141,6 +143,22 @@ def closing_reminders(*, now: datetime) -> int:
     return made
 
 
+def certificate_expiry_reminders(*, now: datetime) -> int:
+    """A certificate expires within 30 days → its holder, once per certificate."""
+    rows = (
+        select(Certificate.user_id, literal("certificate.expiring"),
+               literal("cert-expiry:") + _id(Certificate.id),
+               _localized(_l("Your certificate expires within 30 days: "), Certificate.serial), literal(""),
+               literal("/me/certificates"), Certificate.expires_at)
+        .select_from(Certificate).join(User, User.id == Certificate.user_id)
+        .where(Certificate.status == CertificateStatus.VALID, Certificate.expires_at > now,
+               Certificate.expires_at <= now + timedelta(days=30), User.is_active.is_(True))
+    )
+    made = notify_from(rows, "certificate.expiring", now=now)
+    db.session.commit()
+    return made
+
+
 # ---- the approvers' daily digest ---------------------------------------------------------------------
 
 ApprovalCounter = Callable[[datetime], dict[int, dict[str, int]]]
@@ -220,3 +238,4 @@ register_job("reminders.sessions", session_reminders, "REMINDER_SCAN_SECONDS")
 register_job("reminders.idle", idle_reminders, "REMINDER_SCAN_SECONDS")
 register_job("reminders.closing", closing_reminders, "REMINDER_SCAN_SECONDS")
 register_job("reminders.approvals", approver_digest, "REMINDER_SCAN_SECONDS")
+register_job("reminders.certificates", certificate_expiry_reminders, "REMINDER_SCAN_SECONDS")
