@@ -95,6 +95,7 @@ class Config:
     CHECKIN_GRACE_MINUTES = 10  # after the start: present; later: late
     ROSTER_EDIT_DAYS = 7  # instructors may change a roster this long after the session
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+    REPORT_CACHE_SECONDS = 60  # union hours tables, shared by the admins of a node
 
     # Certificates and documents
     CJK_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # fallback: STSong-Light (not embedded)
@@ -135,6 +136,7 @@ class TestingConfig(Config):
     LOOKUP_HASH_KEY = "test-lookup-key"
     DATABASE_URL = "sqlite://"
     CATALOGUE_CACHE_SECONDS = 0
+    REPORT_CACHE_SECONDS = 0
     PASSWORD_TIME_COST = 1
     PASSWORD_MEMORY_COST = 1024
     PASSWORD_PARALLELISM = 1

@@ -9,15 +9,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from classroom.accounts.models import User
+from classroom.cache import TTLCache
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.http import form_error, paginate, role_required
+from classroom.i18n import locale_code
 from classroom.main.views import register_home_section
 from classroom.personal_data import mask_name
 from classroom.unions import scope
-from classroom.unions.models import TradeUnion
+from classroom.unions.models import TradeUnion, UnionKind
 from classroom.unions.services import membership_union_at
 from courses.catalog.attachments import discard_file, place_file, receive_file
 from courses.hours import reports, transcript
@@ -157,12 +159,27 @@ def report():
     except DomainError as error:
         form_error(form, error, default="start")
         period = reports.period_from("year", hours.local_date(utcnow()).year)
-    table = report_table(node, period, form.by.data if not form.by.errors else "union", viewer=current_user)
+    by = form.by.data if not form.by.errors else "union"
+    table = cached_table(node, period, by)
     export = request.args.get("format")
     if export in ("csv", "xlsx"):
         return _export(table, export, node, period)
     return render_template("hours/report.html", node=node, form=form, period=period, table=table,
                            ancestors=_ancestors(node))
+
+
+# Union and dimension tables are the same for every admin of a node: computed once per
+# REPORT_CACHE_SECONDS (figures may lag that long). Member tables (with mobiles masked by the
+# reader's rights) are always computed for the reader.
+report_cache = TTLCache(max_entries=512)
+
+
+def cached_table(node: TradeUnion, period: reports.Period, by: str):
+    if by == "union" and node.kind == UnionKind.GRASSROOTS:
+        return report_table(node, period, by, viewer=current_user)
+    key = (node.id, period.kind, period.start, period.end, by, locale_code(), current_user.is_site_admin)
+    return report_cache.get_or_set(key, current_app.config["REPORT_CACHE_SECONDS"],
+                                   lambda: report_table(node, period, by, viewer=current_user))
 
 
 def _report_node() -> TradeUnion:
