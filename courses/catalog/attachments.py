@@ -211,6 +211,11 @@ def place_file(stored: StoredFile, folder: str) -> None:
     _written(db.session()).add(final_path)
 
 
+def remove_after_commit(key: str, path: str) -> None:
+    """Remove the file at ``path`` once the current transaction commits (never if it rolls back)."""
+    _deleted(db.session())[key] = path
+
+
 def discard_file(temp_path: str) -> None:
     if temp_path and os.path.exists(temp_path):
         os.remove(temp_path)
@@ -239,7 +244,7 @@ def delete_attachment(attachment: Attachment, *, actor, folder: str) -> None:
     """Delete the row now and the file once the transaction commits."""
     if not can_edit(actor, attachment.lesson.course):
         raise NotAllowed(_l("You may not change this course."))
-    _deleted(db.session())[attachment.stored_name] = attachment_path(attachment, folder)
+    remove_after_commit(attachment.stored_name, attachment_path(attachment, folder))
     db.session.delete(attachment)
     db.session.flush()
 

@@ -53,7 +53,7 @@ def credential_for(certificate: Certificate, *, base_url: str) -> dict:
         "name": snapshot["course_title"],
         "description": criteria,
         "criteria": {"narrative": criteria},
-        "creditsAvailable": float(document["hours"]),
+        "creditsAvailable": float(document["hours"] or 0),
         "humanCode": certificate.serial,
     }
     if level:

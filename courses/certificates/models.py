@@ -52,6 +52,9 @@ class Certificate(db.Model):
         # One current certificate per enrollment; a reissue supersedes the old one first.
         Index("uq_certificate_enrollment_current", "enrollment_id", unique=True,
               sqlite_where=text("status != 'superseded'"), postgresql_where=text("status != 'superseded'")),
+        # One current award certificate per person and competition entry.
+        Index("uq_certificate_award_current", "competition_entry_id", "user_id", unique=True,
+              sqlite_where=text("status != 'superseded'"), postgresql_where=text("status != 'superseded'")),
         Index("ix_certificate_user_issued", "user_id", "issued_at"),
         Index("ix_certificate_issued", "issued_at"),
         Index("ix_certificate_course", "course_id"),
@@ -65,7 +68,8 @@ class Certificate(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment.id", ondelete="SET NULL"))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id", ondelete="SET NULL"))
-    competition_id: Mapped[int | None]  # a competition entry's award, later
+    competition_id: Mapped[int | None]  # an award certificate's competition
+    competition_entry_id: Mapped[int | None]  # and its entry
     union_id: Mapped[int | None] = mapped_column(ForeignKey("trade_union.id", ondelete="SET NULL"), index=True)
     issuer_union_id: Mapped[int | None] = mapped_column(ForeignKey("trade_union.id", ondelete="SET NULL"),
                                                         index=True)

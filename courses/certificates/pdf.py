@@ -32,6 +32,7 @@ LABELS = {
     "holder": _l("Holder"),
     "course": _l("Course"),
     "hours": _l("Training hours"),
+    "award": _l("Award"),
     "level": _l("Skill level"),
     "instructors": _l("Instructor"),
     "issued_on": _l("Issued on"),
@@ -85,8 +86,11 @@ def _draw(canvas: Canvas, certificate: Certificate, *, font: str, verify_url: st
     _centered(canvas, font, 13, PAGE_HEIGHT - 72 * mm,
               gettext("%(name)s has completed the course below and is awarded this certificate.",
                       name=snapshot["holder_name"]), colour=GREY)
-    rows = [("holder", snapshot["holder_name"]), ("course", snapshot["course_title"]),
-            ("hours", document["hours"])]
+    rows = [("holder", snapshot["holder_name"]), ("course", snapshot["course_title"])]
+    if document.get("kind") == "award":
+        rows.append(("award", " · ".join(part for part in (document["award"], document.get("honor_title")) if part)))
+    else:
+        rows.append(("hours", document["hours"]))
     if snapshot.get("level"):
         rows.append(("level", level_label(snapshot["level"])))
     if snapshot.get("instructors"):

@@ -146,6 +146,64 @@ def _issue_new(enrollment: Enrollment, key: SigningKey, *, now: datetime, issued
     return certificate
 
 
+# ---- award certificates (competitions) -----------------------------------------------------------
+
+def build_award_document(*, serial: str, snapshot: dict, token: str, issued_at: datetime) -> dict:
+    """The signed fields of an award certificate (获奖证书): the competition, the event, the award."""
+    return {
+        "v": DOCUMENT_VERSION, "kind": CertificateKind.AWARD, "serial": serial,
+        "holder": mask_name(snapshot["holder_name"]), "holder_digest": holder_digest(token, snapshot["holder_name"]),
+        "course": snapshot["course_title"], "minutes": 0, "hours": "", "level": None, "issuer": snapshot["issuer"],
+        "instructors": [], "competition": snapshot["competition_title"], "event": snapshot["event"],
+        "year": snapshot["year"], "rank": snapshot["rank"], "award": snapshot["award_text"],
+        "honor_title": snapshot.get("honor_title"), "team": snapshot.get("team"),
+        "issued_on": issued_at.astimezone(local_zone()).date().isoformat(), "expires_on": None,
+    }
+
+
+def current_award(entry_id: int, user_id: int) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(
+        Certificate.competition_entry_id == entry_id, Certificate.user_id == user_id,
+        Certificate.status != CertificateStatus.SUPERSEDED))
+
+
+def issue_award(user, *, competition_id: int, entry_id: int, snapshot: dict, issuer_union_id: int,
+                now: datetime) -> Certificate:
+    """The award certificate of one person for one competition entry, issued once (no expiry)."""
+    existing = current_award(entry_id, user.id)
+    if existing is not None:
+        return existing
+    key = signing.active_key(now=now)
+    snapshot = {**snapshot, "course_title": f"{snapshot['competition_title']}（{snapshot['event']}）",
+                "minutes": 0, "level": None, "instructors": []}
+    try:
+        with db.session.begin_nested():
+            year = now.astimezone(local_zone()).year
+            seq = allocate_seq(year)
+            token = secrets.token_urlsafe(24)
+            serial = format_serial(current_app.config["CERTIFICATE_SERIAL_PREFIX"], year, seq)
+            document = build_award_document(serial=serial, snapshot=snapshot, token=token, issued_at=now)
+            certificate = Certificate(
+                serial=serial, year=year, seq=seq, kind=CertificateKind.AWARD, user_id=user.id,
+                competition_id=competition_id, competition_entry_id=entry_id, union_id=membership_union_at(user.id),
+                issuer_union_id=issuer_union_id, snapshot=snapshot, document=document, token=token,
+                key_id=key.kid, signature=signing.sign(key, document), status=CertificateStatus.VALID,
+                issued_at=now, expires_at=None)
+            db.session.add(certificate)
+            db.session.flush()
+    except IntegrityError:
+        certificate = current_award(entry_id, user.id)
+        if certificate is None:
+            raise
+        return certificate
+    record_event(None, "certificate.issued", certificate, union_id=certificate.union_id, serial=serial,
+                 competition_entry_id=entry_id)
+    notify(user, "certificate.issued", f"certificate.issued:{certificate.id}",
+           _l("Your award certificate for %(course)s is ready"), _l("Certificate number %(serial)s"),
+           link="/me/certificates", params={"course": snapshot["course_title"], "serial": serial}, now=now)
+    return certificate
+
+
 @enrollment_completed.connect
 def _on_enrollment_completed(enrollment: Enrollment, *, now: datetime, **_) -> None:
     """Issue inside the completing transaction. A failure never undoes the completion: it is logged,

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import tempfile
 from datetime import date, datetime
 
 from flask import current_app

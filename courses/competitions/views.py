@@ -1,5 +1,123 @@
-"""Labour and skills competitions: notices, sign-up, approvals, results."""
+"""Labour and skills competitions: the public pages (the list, each notice with its events and who
+may enter, the results once published, the notice's files) and following. Entering, organizing,
+approving and results are nested blueprints of this one."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask_login import current_user, login_required
+
+from classroom.database import utcnow
+from classroom.extensions import db
+from classroom.http import paginate
+from classroom.main.views import register_home_section
+from classroom.unions import scope
+from courses.catalog.content import render_markdown
+from courses.competitions import (
+    approval_views,
+    approvals,
+    entries,
+    entry_views,
+    manage_views,
+    result_views,
+    results,
+    services,
+)
+from courses.competitions.eligibility import check, facts_for
+from courses.competitions.lookups import visible_competition_or_404
+from courses.competitions.models import (
+    AWARD_LABELS,
+    ENTRY_STATUS_LABELS,
+    LIVE_STATUSES,
+    CompetitionAttachment,
+    CompetitionStatus,
+    Entry,
+    EntryStatus,
+)
 
 bp = Blueprint("competitions", __name__)
+for _module in (entry_views, manage_views, approval_views, result_views):
+    bp.register_blueprint(_module.bp)
+
+
+@bp.route("/competitions/")
+def index():
+    page = paginate(services.listing(current_user))
+    return render_template("competitions/index.html", page=page, now=utcnow(),
+                           organizer=scope.is_union_admin(current_user))
+
+
+@bp.route("/competitions/<int:competition_id>")
+def show(competition_id: int):
+    competition = visible_competition_or_404(competition_id)
+    now, events = utcnow(), competition.events
+    facts = facts_for(current_user, events)
+    reasons = {event.id: check(current_user, event, now=now, facts=facts) for event in events} \
+        if current_user.is_authenticated else {}
+    mine = entries.live_entries_by_event(current_user.id, [event.id for event in events]) \
+        if current_user.is_authenticated else {}
+    return render_template("competitions/show.html", competition=competition, events=events, reasons=reasons,
+                           mine=mine, now=now, notice=render_markdown(competition.notice_md),
+                           following=services.is_following(current_user, competition),
+                           organize=services.can_organize(current_user, competition))
+
+
+@bp.route("/competitions/<int:competition_id>/results")
+def results_page(competition_id: int):
+    competition = visible_competition_or_404(competition_id)
+    if competition.status != CompetitionStatus.RESULTS_PUBLISHED and not services.can_organize(current_user,
+                                                                                                competition):
+        abort(404)
+    event = next((e for e in competition.events if str(e.id) == request.args.get("event")),
+                 competition.events[0] if competition.events else None)
+    if event is None:
+        abort(404)
+    page = paginate(results.public_results(event.id), per_page=50)
+    return render_template("competitions/results.html", competition=competition, event=event, page=page,
+                           names=results.masked_names([entry.id for entry in page.items]))
+
+
+@bp.route("/competitions/<int:competition_id>/files/<int:attachment_id>")
+def attachment(competition_id: int, attachment_id: int):
+    competition = visible_competition_or_404(competition_id)
+    row = db.session.get(CompetitionAttachment, attachment_id)
+    if row is None or row.competition_id != competition.id:
+        abort(404)
+    response = send_from_directory(services.file_folder(current_app.config["UPLOAD_FOLDER"]), row.stored_name,
+                                   mimetype=row.content_type, as_attachment=True, download_name=row.original_name)
+    response.cache_control.private = True
+    return response
+
+
+@bp.route("/competitions/<int:competition_id>/<any(follow, unfollow):action>", methods=["POST"])
+@login_required
+def follow(competition_id: int, action: str):
+    competition = visible_competition_or_404(competition_id)
+    services.set_following(current_user, competition, action == "follow", now=utcnow())
+    db.session.commit()
+    return redirect(url_for("competitions.show", competition_id=competition.id))
+
+
+@bp.app_template_global()
+def entry_status_label(status: str) -> str:
+    return str(ENTRY_STATUS_LABELS.get(EntryStatus(status), status))
+
+
+@bp.app_template_global()
+def award_label(award: str | None) -> str:
+    return str(AWARD_LABELS.get(award, "")) if award else ""
+
+
+# ---- the home page ------------------------------------------------------------------------------------
+
+def home_section(user):
+    """A worker's live entries and open invitations; for admins, the entries waiting for them."""
+    if not user.is_authenticated:
+        return None
+    live = db.session.scalars(entries.my_entries(user.id).where(Entry.status.in_(LIVE_STATUSES)).limit(3)).all()
+    waiting = approvals.waiting_count(user) if scope.is_union_admin(user) else None
+    return "competitions/_home.html", {"live_entries": live, "invitations": entries.open_invitations(user.id),
+                                       "waiting_entries": waiting}
+
+
+register_home_section(home_section)

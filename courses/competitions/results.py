@@ -1,0 +1,300 @@
+"""Results: scores per stage (typed here, imported in score_import), totals weighted by
+stage, ranks with ties (competition ranking: 1, 2, 2, 4), awards and honour titles by the event's
+rule or by hand, and publication: the public results page, award certificates and the skill-level
+promotions awards earn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload
+
+from classroom.accounts.models import User
+from classroom.audit import record_event
+from classroom.database import begin_write
+from classroom.domain import Conflict, Invalid
+from classroom.extensions import db
+from classroom.notifications.services import notify_many
+from classroom.personal_data import mask_name
+from courses.competitions.models import (
+    AWARD_LABELS,
+    AWARDS,
+    Competition,
+    CompetitionEvent,
+    CompetitionStatus,
+    Entry,
+    EntryMember,
+    EntryStatus,
+    MemberStatus,
+    PromotionRecord,
+    Score,
+)
+from courses.competitions.services import require_organizer
+
+logger = logging.getLogger(__name__)
+CENT = Decimal("0.01")
+MAX_POINTS = Decimal(100)
+
+
+# ---- ranks and awards (pure) -------------------------------------------------------------------------
+
+def competition_ranks(totals: list[Decimal | None]) -> list[int | None]:
+    """Ranks for these totals, highest first; equal totals share a rank and the next rank skips
+    (1, 2, 2, 4). No total, no rank."""
+    first_place: dict[Decimal, int] = {}
+    for place, total in enumerate(sorted((t for t in totals if t is not None), reverse=True), start=1):
+        first_place.setdefault(total, place)
+    return [None if total is None else first_place[total] for total in totals]
+
+
+def award_for(rank: int | None, rule: dict) -> str | None:
+    """The award a rank earns under a rule of places per award ({"first": 1, "second": 2 …}), in
+    order; entries that share a rank share its award."""
+    if rank is None:
+        return None
+    cutoff = 0
+    for award in AWARDS:
+        cutoff += int(rule.get(award) or 0)
+        if rank <= cutoff:
+            return award
+    return None
+
+
+def weighted_total(points: Iterable[tuple[Decimal, int]]) -> Decimal | None:
+    """Σ score × weight / 100 over the stages scored, to the cent; None when nothing is scored."""
+    points = list(points)
+    if not points:
+        return None
+    return sum((Decimal(score) * weight / 100 for score, weight in points), Decimal(0)).quantize(CENT, ROUND_HALF_UP)
+
+
+# ---- scores ----------------------------------------------------------------------------------------
+
+def require_scoring(event: CompetitionEvent, actor) -> Competition:
+    competition = event.competition
+    require_organizer(actor, competition)
+    if competition.status != CompetitionStatus.PUBLISHED:
+        raise Conflict(_l("Scores are recorded while the competition runs, before its results are published."))
+    return competition
+
+
+def confirmed_entries(event_id: int):
+    """SELECT of an event's confirmed entries with their applicant and union."""
+    return (select(Entry).where(Entry.event_id == event_id, Entry.status == EntryStatus.CONFIRMED)
+            .options(joinedload(Entry.applicant), joinedload(Entry.nominating_union))
+            .order_by(Entry.rank.is_(None), Entry.rank, Entry.id))
+
+
+def scores_of(entry_ids: list[int]) -> dict[tuple[int, int], Decimal]:
+    if not entry_ids:
+        return {}
+    return {(entry_id, stage_id): points for entry_id, stage_id, points in db.session.execute(
+        select(Score.entry_id, Score.stage_id, Score.points).where(Score.entry_id.in_(entry_ids)))}
+
+
+def parse_points(text) -> Decimal | None:
+    """A score as typed: empty → None; else a number from 0 to 100 with at most two decimals."""
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise Invalid(_l("“%(value)s” is not a number."), value=str(text)[:20]) from None
+    if not value.is_finite() or not 0 <= value <= MAX_POINTS or value != value.quantize(CENT):
+        raise Invalid(_l("A score is a number from 0 to 100 with at most two decimals."))
+    return value
+
+
+def record_scores(event: CompetitionEvent, scores: dict[int, dict[int, Decimal | None]], *, actor,
+                  now: datetime) -> int:
+    """Set stage scores ({entry id: {stage id: points, or None to clear}}) of confirmed entries, then
+    rank the event again. Returns how many scores changed."""
+    begin_write(db.session)
+    competition = require_scoring(event, actor)
+    stage_ids = {stage.id for stage in competition.stages}
+    entry_ids = set(db.session.scalars(select(Entry.id).where(Entry.event_id == event.id,
+                                                              Entry.status == EntryStatus.CONFIRMED)))
+    if not set(scores) <= entry_ids or any(not set(row) <= stage_ids for row in scores.values()):
+        raise Invalid(_l("Scores are recorded only for confirmed entries and this competition's rounds."))
+    existing = {(row.entry_id, row.stage_id): row for row in db.session.scalars(
+        select(Score).where(Score.entry_id.in_(list(scores))))}
+    changed = 0
+    for entry_id, row in scores.items():
+        for stage_id, points in row.items():
+            changed += _set_score(existing.get((entry_id, stage_id)), entry_id, stage_id, points, actor, now)
+    db.session.flush()
+    rank_event(event)
+    record_event(actor, "competition.scores.record", event, union_id=competition.organizer_union_id,
+                 competition_id=competition.id, changed=changed)
+    return changed
+
+
+def _set_score(score: Score | None, entry_id: int, stage_id: int, points: Decimal | None, actor, now) -> int:
+    if points is None:
+        if score is None:
+            return 0
+        db.session.delete(score)
+        return 1
+    if score is None:
+        db.session.add(Score(entry_id=entry_id, stage_id=stage_id, points=points, recorded_by_id=actor.id,
+                             recorded_at=now))
+        return 1
+    if Decimal(score.points) == points:
+        return 0
+    score.points, score.recorded_by_id, score.recorded_at = points, actor.id, now
+    return 1
+
+
+def rank_event(event: CompetitionEvent) -> None:
+    """Totals, ranks, and the rule's awards and titles (entries awarded by hand keep theirs)."""
+    weights = {stage.id: stage.weight for stage in event.competition.stages}
+    entries = list(db.session.scalars(select(Entry).where(Entry.event_id == event.id,
+                                                          Entry.status == EntryStatus.CONFIRMED)))
+    by_entry: dict[int, list[tuple[Decimal, int]]] = {}
+    for (entry_id, stage_id), score in scores_of([entry.id for entry in entries]).items():
+        by_entry.setdefault(entry_id, []).append((score, weights[stage_id]))
+    totals = [weighted_total(by_entry.get(entry.id, [])) for entry in entries]
+    for entry, total, rank in zip(entries, totals, competition_ranks(totals), strict=True):
+        entry.total, entry.rank = total, rank
+        if not entry.is_award_manual:
+            entry.award = award_for(rank, event.award_rule or {})
+            top = event.honor_title_top or 0
+            entry.honor_title = event.honor_title if event.honor_title and rank is not None and rank <= top else None
+
+
+def set_award(entry: Entry, award: str | None, honor_title: str, *, by_rule: bool, actor, now: datetime) -> None:
+    """Award by hand (or hand the entry back to the rule)."""
+    begin_write(db.session)
+    db.session.refresh(entry)
+    require_scoring(entry.event, actor)
+    if entry.status != EntryStatus.CONFIRMED:
+        raise Conflict(_l("Only confirmed entries receive awards."))
+    if award not in (None, "", *AWARDS):
+        raise Invalid(_l("Choose an award."), field="award")
+    entry.is_award_manual = not by_rule
+    if by_rule:
+        rank_event(entry.event)
+    else:
+        entry.award, entry.honor_title = award or None, (honor_title or "").strip()[:50] or None
+    record_event(actor, "competition.award.set", entry, union_id=entry.competition.organizer_union_id,
+                 award=entry.award, honor_title=entry.honor_title, by_rule=by_rule)
+
+
+# ---- publication --------------------------------------------------------------------------------
+
+def publish_results(competition: Competition, *, actor, now: datetime) -> int:
+    """Publish the results: the public page opens, award certificates are issued, promotions are
+    recorded (pending) and entrants are told. Returns how many people won an award."""
+    begin_write(db.session)
+    db.session.refresh(competition)
+    require_organizer(actor, competition)
+    if competition.status != CompetitionStatus.PUBLISHED:
+        raise Conflict(_l("Only a running competition's results can be published."))
+    if not db.session.scalar(select(Entry.id).where(Entry.competition_id == competition.id,
+                                                    Entry.rank.is_not(None)).limit(1)):
+        raise Conflict(_l("No scores are recorded yet."))
+    competition.status, competition.results_published_at = CompetitionStatus.RESULTS_PUBLISHED, now
+    winners = _award_rows(competition.id)
+    _issue_certificates(competition, winners, now=now)
+    promoted = _record_promotions(winners, now=now)
+    _tell_results(competition, winners, now=now)
+    record_event(actor, "competition.results.publish", competition, union_id=competition.organizer_union_id,
+                 winners=len(winners), promotions=promoted)
+    return len(winners)
+
+
+def _award_rows(competition_id: int) -> list[tuple[EntryMember, Entry, User]]:
+    return list(db.session.execute(
+        select(EntryMember, Entry, User).join(Entry, Entry.id == EntryMember.entry_id)
+        .join(User, User.id == EntryMember.user_id)
+        .where(Entry.competition_id == competition_id, Entry.status == EntryStatus.CONFIRMED,
+               EntryMember.status == MemberStatus.ACCEPTED, Entry.award.is_not(None) | Entry.honor_title.is_not(None))
+        .options(joinedload(Entry.event)).order_by(Entry.event_id, Entry.rank, EntryMember.id)).all())
+
+
+def award_snapshot(competition: Competition, entry: Entry, person: User) -> dict:
+    """The material fields of an award certificate, as issued (texts in Chinese, codes beside them)."""
+    with force_locale("zh_CN"):
+        award_text = str(AWARD_LABELS[entry.award]) if entry.award else ""
+    return {"holder_name": person.real_name, "competition_title": competition.title, "edition": competition.edition,
+            "year": competition.year, "level": competition.level, "event": entry.event.name,
+            "trade": entry.event.trade, "team": entry.team_name, "rank": entry.rank, "award": entry.award,
+            "award_text": award_text, "honor_title": entry.honor_title, "issuer": competition.organizer_union.name}
+
+
+def _issue_certificates(competition: Competition, winners, *, now: datetime) -> int:
+    """One award certificate per winning person, through the certificates feature."""
+    from courses.certificates import services as certificates
+
+    issue = getattr(certificates, "issue_award", None)
+    if issue is None:  # the certificates feature has no award issuer yet: results publish without them
+        logger.warning("courses.certificates.services.issue_award is missing: no award certificates issued")
+        return 0
+    for member, entry, person in winners:
+        certificate = issue(person, competition_id=competition.id, entry_id=entry.id,
+                            snapshot=award_snapshot(competition, entry, person),
+                            issuer_union_id=competition.organizer_union_id, now=now)
+        member.certificate_id = certificate.id
+    return len(winners)
+
+
+def _record_promotions(winners, *, now: datetime) -> int:
+    """A pending promotion by one level for each person whose award is the event's promotion award or better."""
+    made = 0
+    for _member, entry, person in winners:
+        threshold = entry.event.promotion_award
+        if not threshold or not entry.award or AWARDS.index(entry.award) > AWARDS.index(threshold):
+            continue
+        if person.skill_level == 1:
+            continue
+        db.session.add(PromotionRecord(user_id=person.id, entry_id=entry.id, from_level=person.skill_level,
+                                       level=max(1, (person.skill_level or 6) - 1), created_at=now))
+        made += 1
+    return made
+
+
+def _tell_results(competition: Competition, winners, *, now: datetime) -> None:
+    everyone = db.session.scalars(
+        select(User).join(EntryMember, EntryMember.user_id == User.id).join(Entry, Entry.id == EntryMember.entry_id)
+        .where(Entry.competition_id == competition.id, Entry.status == EntryStatus.CONFIRMED,
+               EntryMember.status == MemberStatus.ACCEPTED)).all()
+    notify_many(everyone, "competition.results", f"competition.results:{competition.id}",
+                _l("The results of %(competition)s are published"), link=f"/competitions/{competition.id}/results",
+                params={"competition": competition.title}, now=now)
+    groups: dict[tuple[int, str | None], list[User]] = {}
+    for _member, entry, person in winners:
+        groups.setdefault((entry.event_id, entry.award), []).append(person)
+    for (event_id, award), people in groups.items():
+        event = next(entry.event for _m, entry, _p in winners if entry.event_id == event_id)
+        notify_many(people, "competition.results", f"competition.award:{event_id}:{award}",
+                    _l("Congratulations: %(award)s in %(event)s"), link="/competitions/mine",
+                    params={"award": AWARD_LABELS.get(award, _l("an honour title")), "event": event.name}, now=now)
+
+
+# ---- the public page ----------------------------------------------------------------------------------
+
+def public_results(event_id: int):
+    """SELECT of the ranked entries of an event, best first (for the public page: mask the names)."""
+    return (select(Entry).where(Entry.event_id == event_id, Entry.status == EntryStatus.CONFIRMED,
+                                Entry.rank.is_not(None))
+            .options(joinedload(Entry.applicant), joinedload(Entry.nominating_union))
+            .order_by(Entry.rank, Entry.id))
+
+
+def masked_names(entry_ids: list[int]) -> dict[int, str]:
+    """{entry id: "张*明、李*"}: the accepted people of each entry, names masked (one query)."""
+    names: dict[int, list[str]] = {}
+    if entry_ids:
+        for entry_id, real_name in db.session.execute(
+                select(EntryMember.entry_id, User.real_name).join(User, User.id == EntryMember.user_id)
+                .where(and_(EntryMember.entry_id.in_(entry_ids), EntryMember.status == MemberStatus.ACCEPTED))
+                .order_by(EntryMember.entry_id, EntryMember.is_captain.desc(), EntryMember.id)):
+            names.setdefault(entry_id, []).append(mask_name(real_name))
+    return {entry_id: "、".join(people) for entry_id, people in names.items()}
+

@@ -1,0 +1,148 @@
+"""Importing scores from a sheet (XLSX, or CSV in UTF-8 or GB18030): the header names the columns
+that identify an entry (its number 编号, a member's mobile 手机号, or the name 姓名 of a person or team)
+and one column per round, headed with the round's name. Every row must be right, or nothing is
+recorded."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from classroom.accounts.models import User
+from classroom.domain import Invalid
+from classroom.extensions import db
+from classroom.personal_data import normalize_mobile
+from courses.competitions.models import CompetitionEvent, Entry, EntryMember, EntryStatus, MemberStatus
+from courses.competitions.results import parse_points, record_scores, require_scoring
+
+MAX_ROWS = 5000
+# The column keys of the sheet, in both languages (the sheet to fill in uses the Chinese ones).
+MOBILE_HEADERS = {"mobile", "手机号", "手机", "手机号码"}
+NAME_HEADERS = {"name", "姓名", "team", "队名", "团队"}
+ENTRY_HEADERS = {"entry", "编号", "参赛编号"}
+
+
+def _sheet_rows(filename: str, data: bytes) -> list[list[str]]:
+    if filename.lower().endswith(".xlsx"):
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return [["" if cell is None else str(cell).strip() for cell in row]
+                for row in book.active.iter_rows(values_only=True)]
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(data.decode(encoding)))]
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("encoding")
+
+
+def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor, now: datetime) -> tuple[int, list]:
+    """Scores from a sheet whose header names a mobile and/or name column and one column per round
+    (by the round's name). Every row must be right, or nothing is recorded: returns (scores changed,
+    row errors)."""
+    competition = require_scoring(event, actor)
+    try:
+        rows = _sheet_rows(filename or "", data)
+    except Exception:  # noqa: BLE001 - any unreadable file is one clear error
+        return 0, [_l("The file could not be read: use XLSX, or CSV in UTF-8 or GB18030.")]
+    if not rows:
+        return 0, [_l("The file is empty.")]
+    header, body = [cell.lower() for cell in rows[0]], rows[1:]
+    stages = {stage.name.strip().lower(): stage.id for stage in competition.stages}
+    columns = {index: stages[name] for index, name in enumerate(header) if name in stages}
+    keys = [next((i for i, name in enumerate(header) if name in names), None)
+            for names in (ENTRY_HEADERS, MOBILE_HEADERS, NAME_HEADERS)]
+    if not columns or keys == [None, None, None]:
+        return 0, [_l("The first row names the columns: entry number (编号), mobile (手机号) or name (姓名), and one "
+                      "column per round with the round's name.")]
+    if len(body) > MAX_ROWS:
+        return 0, [_l("A sheet has at most %(count)d rows.", count=MAX_ROWS)]
+    scores, errors = _read_score_rows(event, body, columns, keys)
+    if errors:
+        return 0, errors
+    return record_scores(event, scores, actor=actor, now=now), []
+
+
+def _entry_lookup(event: CompetitionEvent) -> tuple[dict[str, int], dict[str, list[int]], set[int]]:
+    """({mobile of any member: entry id}, {name of a person or team: [entry ids]}, entry ids) of the
+    event's confirmed entries."""
+    by_mobile, by_name, ids = {}, {}, set()
+    rows = db.session.execute(
+        select(Entry.id, Entry.team_name, User.real_name, User.mobile)
+        .join(EntryMember, EntryMember.entry_id == Entry.id).join(User, User.id == EntryMember.user_id)
+        .where(Entry.event_id == event.id, Entry.status == EntryStatus.CONFIRMED,
+               EntryMember.status == MemberStatus.ACCEPTED))
+    for entry_id, team_name, real_name, mobile in rows:
+        ids.add(entry_id)
+        if mobile:
+            by_mobile[mobile] = entry_id
+        for name in {team_name, real_name} - {None}:
+            if entry_id not in by_name.setdefault(name.strip().lower(), []):
+                by_name[name.strip().lower()].append(entry_id)
+    return by_mobile, by_name, ids
+
+
+def _cell(row: list[str], index: int | None) -> str:
+    return row[index].strip() if index is not None and index < len(row) else ""
+
+
+def _read_score_rows(event, body, columns, keys) -> tuple[dict, list]:
+    lookup = _entry_lookup(event)
+    scores: dict[int, dict[int, Decimal | None]] = {}
+    errors: list = []
+    for number, row in enumerate(body, start=2):
+        given = [_cell(row, index) for index in keys]
+        if not any(given) and not any(_cell(row, index) for index in columns):
+            continue
+        entry_id, problem = _identify(*given, *lookup)
+        if problem is None and entry_id in scores:
+            problem = _l("appears twice")
+        parsed, bad_score = _row_scores(row, columns)
+        problem = problem or bad_score
+        if problem is not None:
+            errors.append(_l("Row %(row)d: %(problem)s", row=number, problem=problem))
+        else:
+            scores[entry_id] = parsed
+    return scores, errors
+
+
+def _row_scores(row: list[str], columns: dict[int, int]) -> tuple[dict[int, Decimal], str | None]:
+    parsed = {}
+    for index, stage_id in columns.items():
+        try:
+            value = parse_points(_cell(row, index))
+        except Invalid as error:
+            return {}, str(error)
+        if value is not None:
+            parsed[stage_id] = value
+    return parsed, None
+
+
+def _identify(number: str, mobile: str, name: str, by_mobile: dict, by_name: dict,
+              ids: set[int]) -> tuple[int | None, object]:
+    """The entry a row means: by its number, else by a member's mobile, else by a unique name."""
+    if number:
+        entry_id = int(number) if number.isdigit() else None
+        if entry_id not in ids:
+            return None, _l("%(number)s is not a confirmed entry of this event", number=number)
+        if name and entry_id not in by_name.get(name.lower(), []):
+            return None, _l("the name %(name)s does not match entry %(number)s", name=name, number=number)
+        return entry_id, None
+    mobile = normalize_mobile(mobile)
+    if mobile:
+        entry_id = by_mobile.get(mobile)
+        if entry_id is None:
+            return None, _l("%(mobile)s is not in a confirmed entry of this event", mobile=mobile)
+        if name and entry_id not in by_name.get(name.lower(), []):
+            return None, _l("the name %(name)s does not match %(mobile)s", name=name, mobile=mobile)
+        return entry_id, None
+    found = by_name.get(name.lower(), [])
+    if len(found) != 1:
+        return None, (_l("no confirmed entry is called %(name)s", name=name) if not found else
+                      _l("several entries are called %(name)s: add the mobile number", name=name))
+    return found[0], None

@@ -1,0 +1,715 @@
+"""Competitions: eligibility (every rule at its edges), entering alone and in teams, the approval chain
+with quotas and the overall cap, scope, exports, results (ties, awards, import, publication,
+certificates, promotions), public pages and reminders. The quota race is in test_competitions_race."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from flask_babel import force_locale
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from classroom import create_app
+from classroom.accounts.models import User
+from classroom.audit import AuditEvent
+from classroom.database import utcnow
+from classroom.extensions import db
+from classroom.notifications.models import Notification
+from classroom.unions.models import TradeUnion
+from courses.catalog.models import Course
+from courses.certificates.models import ExternalSkillCertificate
+from courses.competitions import approvals, entries, jobs, results
+from courses.competitions.eligibility import Facts, SkillFact, check
+from courses.competitions.models import (
+    Competition,
+    CompetitionEvent,
+    CompetitionFollow,
+    Entry,
+    EntryMember,
+    PromotionRecord,
+    Quota,
+    Score,
+    Stage,
+)
+from courses.enrollment.models import Enrollment
+from tests.factories import login_client
+from tests.helpers import assert_inert, assert_inert_cell
+
+_numbers = itertools.count(1)
+AWARD_RULE = {"first": 1, "second": 2, "third": 3, "merit": 0}
+
+
+# ---- builders -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_competition(tree):
+    """make_competition(organizer=tree.city, …) → a published competition whose sign-up is open."""
+
+    def make(title: str = "全市职工职业技能大赛", *, organizer: TradeUnion | None = None, status: str = "published",
+             **fields) -> Competition:
+        now = utcnow()
+        fields.setdefault("signup_opens_at", now - timedelta(days=1))
+        fields.setdefault("signup_closes_at", now + timedelta(days=10))
+        fields.setdefault("year", now.year)
+        fields.setdefault("level", "city")
+        fields.setdefault("notice_md", "## 竞赛通知\n\n报名请联系工会。")
+        competition = Competition(title=title, organizer_union_id=(organizer or tree.city).id, status=status,
+                                  created_at=now, updated_at=now,
+                                  published_at=now if status != "draft" else None, **fields)
+        db.session.add(competition)
+        db.session.commit()
+        return competition
+
+    return make
+
+
+@pytest.fixture
+def make_event():
+    def make(competition: Competition, name: str = "电工（个人赛）", **fields) -> CompetitionEvent:
+        fields.setdefault("trade", "电工")
+        fields.setdefault("award_rule", dict(AWARD_RULE))
+        event = CompetitionEvent(competition_id=competition.id, name=name, confirmed_count=0, **fields)
+        db.session.add(event)
+        db.session.commit()
+        return event
+
+    return make
+
+
+@pytest.fixture
+def electrician(make_user):
+    """make_user with the facts an electrician competition asks about."""
+
+    def make(name: str, union, **fields):
+        fields.setdefault("skill_level", 3)
+        fields.setdefault("birth_year", utcnow().year - 35)
+        fields.setdefault("years_in_trade", 8)
+        fields.setdefault("trade", "电工")
+        return make_user(name, union=union, **fields)
+
+    return make
+
+
+def verified_certificate(user, occupation: str = "电工", level: int = 3, issued_on: date | None = None):
+    number = next(_numbers)
+    db.session.add(ExternalSkillCertificate(
+        user_id=user.id, number=f"S07313200010526{level}{number:06d}", occupation=occupation, level=level,
+        evaluation_body="市职业技能鉴定中心", issued_on=issued_on or date(2024, 6, 1), scan_name="scan.png",
+        scan_stored_name=secrets.token_hex(16) + ".png", scan_content_type="image/png", scan_size=10,
+        status="verified", submitted_at=utcnow(), decided_at=utcnow()))
+    db.session.commit()
+
+
+def entry_of(user, event) -> Entry | None:
+    return db.session.scalar(select(Entry).join(EntryMember, EntryMember.entry_id == Entry.id)
+                             .where(EntryMember.user_id == user.id, Entry.event_id == event.id)
+                             .order_by(Entry.id.desc()))
+
+
+def status_of(entry) -> str:
+    db.session.expire_all()
+    return db.session.get(Entry, entry.id).status
+
+
+def kinds_for(user) -> list[str]:
+    return db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id)
+                              .order_by(Notification.id)).all()
+
+
+# ---- eligibility: the pure rule, table-driven -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rule_app():
+    return create_app("testing", DATABASE_URL="sqlite://")
+
+
+@dataclass
+class Case:
+    name: str
+    worker: dict
+    event: dict
+    facts: dict
+    expected: list[str]
+    at: timedelta = timedelta(0)  # now = sign-up opening + 1 day + this
+
+
+YEAR = 2026
+OPENS = utcnow().replace(year=YEAR, month=3, day=1, hour=0, minute=0, second=0, microsecond=0)
+CLOSES = OPENS + timedelta(days=30)
+MEMBER = {"membership_status": "active", "union_id": 17, "union_path": "/1/4/17/"}
+ABLE = {"skill_level": 3, "birth_year": 1990, "years_in_trade": 5}
+CERT = SkillFact("电工", 3, date(2022, 3, 15))
+
+CASES = [
+    Case("eligible", ABLE, {}, MEMBER, []),
+    Case("level at the boundary", ABLE, {"min_skill_level": 3}, MEMBER, []),
+    Case("level one below", {**ABLE, "skill_level": 4}, {"min_skill_level": 3}, MEMBER,
+         ["Requires skill level 3 (senior worker) or higher"]),
+    Case("a higher level is fine", {**ABLE, "skill_level": 1}, {"min_skill_level": 3}, MEMBER, []),
+    Case("no level recorded", {**ABLE, "skill_level": None}, {"min_skill_level": 5}, MEMBER,
+         ["Requires skill level 5 (junior worker) or higher"]),
+    Case("exactly the oldest age", {**ABLE, "birth_year": YEAR - 35}, {"max_age": 35}, MEMBER, []),
+    Case("one year too old", {**ABLE, "birth_year": YEAR - 36}, {"max_age": 35}, MEMBER,
+         [f"Open to ages up to 35 (you are 36 in {YEAR})"]),
+    Case("exactly the youngest age", {**ABLE, "birth_year": YEAR - 18}, {"min_age": 18, "max_age": 35}, MEMBER, []),
+    Case("one year too young", {**ABLE, "birth_year": YEAR - 17}, {"min_age": 18}, MEMBER,
+         [f"Open to ages 18 and over (you are 17 in {YEAR})"]),
+    Case("no birth year", {**ABLE, "birth_year": None}, {"max_age": 50}, MEMBER, ["Enter your year of birth"]),
+    Case("no birth year, no age rule", {**ABLE, "birth_year": None}, {}, MEMBER, []),
+    Case("years in trade at the boundary", ABLE, {"min_years_in_trade": 5}, MEMBER, []),
+    Case("years in trade one short", {**ABLE, "years_in_trade": 4}, {"min_years_in_trade": 5}, MEMBER,
+         ["Requires at least 5 years in the trade"]),
+    Case("years in trade unknown", {**ABLE, "years_in_trade": None}, {"min_years_in_trade": 1}, MEMBER,
+         ["Requires at least 1 years in the trade"]),
+    Case("lapsed membership", ABLE, {}, {**MEMBER, "membership_status": "lapsed"},
+         ["Requires an active union membership"]),
+    Case("applied membership", ABLE, {}, {**MEMBER, "membership_status": "applied"},
+         ["Requires an active union membership"]),
+    Case("applied membership is enough when not required", ABLE, {"requires_active_membership": False},
+         {**MEMBER, "membership_status": "applied"}, []),
+    Case("outside the organizer's subtree", ABLE, {}, {**MEMBER, "union_path": "/1/5/30/"},
+         ["Only for members of 东城区总工会 and the unions below it"]),
+    Case("no union at all", ABLE, {}, {}, ["Only for members of 东城区总工会 and the unions below it"]),
+    Case("course completed", ABLE, {"required_course_id": 9}, {**MEMBER, "completed_course_ids": frozenset({9})}, []),
+    Case("course not completed", ABLE, {"required_course_id": 9}, MEMBER,
+         ["Requires completing the course 低压电工作业"]),
+    Case("verified certificate", ABLE, {"required_certificate_occupation": "电工"}, {**MEMBER, "certificates": (CERT,)},
+         []),
+    Case("certificate of another occupation", ABLE, {"required_certificate_occupation": "电工"},
+         {**MEMBER, "certificates": (SkillFact("焊工", 3, date(2024, 1, 1)),)},
+         ["Requires a verified 电工 skill certificate"]),
+    Case("certificate valid to its last day", ABLE, {"required_certificate_occupation": "电工",
+                                                     "certificate_valid_years": 4},
+         {**MEMBER, "certificates": (CERT,)}, [], at=timedelta(days=12)),  # 2026-03-14: 4 years less a day
+    Case("certificate expired", ABLE, {"required_certificate_occupation": "电工", "certificate_valid_years": 4},
+         {**MEMBER, "certificates": (CERT,)}, ["Your 电工 skill certificate has expired"], at=timedelta(days=13)),
+    Case("an expired and a valid certificate", ABLE, {"required_certificate_occupation": "电工",
+                                                      "certificate_valid_years": 4},
+         {**MEMBER, "certificates": (CERT, SkillFact("电工", 2, date(2025, 1, 1)))}, [], at=timedelta(days=13)),
+    Case("sign-up closed", ABLE, {}, MEMBER, ["Sign-up has closed"], at=timedelta(days=29)),
+    Case("sign-up not open", ABLE, {}, MEMBER, ["Sign-up has not opened"], at=-timedelta(days=2)),
+    Case("several reasons at once", {**ABLE, "skill_level": 5, "birth_year": None},
+         {"min_skill_level": 4, "max_age": 40}, {**MEMBER, "membership_status": "lapsed"},
+         ["Requires an active union membership", "Requires skill level 4 (intermediate worker) or higher",
+          "Enter your year of birth"]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_eligibility_rule(rule_app, case):
+    organizer = TradeUnion(id=4, name="东城区总工会", path="/1/4/", depth=1)
+    competition = Competition(year=YEAR, status="published", signup_opens_at=OPENS, signup_closes_at=CLOSES,
+                              organizer_union=organizer)
+    event = CompetitionEvent(competition=competition, required_course=Course(id=9, title="低压电工作业"),
+                  **{"requires_active_membership": True, **case.event})
+    worker = User(real_name="李电工", **case.worker)
+    now = OPENS + timedelta(days=1) + case.at
+    with rule_app.app_context(), force_locale("en"):
+        reasons = [str(reason) for reason in check(worker, event, now=now, facts=Facts(**case.facts))]
+    assert reasons == case.expected
+
+
+def card(page: str, event) -> str:
+    """The HTML of one event's card on the notice page."""
+    return page.split(f'data-event="{event.id}"', 1)[1].split("data-event=", 1)[0]
+
+
+def test_the_event_page_says_eligible_or_why_not(app, tree, make_competition, make_event, electrician, make_course):
+    competition = make_competition(organizer=tree.district_a, level="district")
+    course = make_course("低压电工作业")
+    senior = make_event(competition, "电工（高级）", min_skill_level=2, max_age=40)
+    certified = make_event(competition, "电工（持证）", required_certificate_occupation="电工",
+                           required_course_id=course.id)
+    worker = electrician("李电工", tree.a1, birth_year=None)
+    page = login_client(app, worker).get(f"/competitions/{competition.id}").get_data(as_text=True)
+    assert_inert(page)
+    assert 'data-eligible="no"' in card(page, senior) and 'data-eligible="no"' in card(page, certified)
+    assert "Requires skill level 2 (technician) or higher" in card(page, senior)
+    assert "Enter your year of birth" in card(page, senior)
+    assert "Requires a verified 电工 skill certificate" in card(page, certified)
+    assert "Requires completing the course 低压电工作业" in card(page, certified)
+    verified_certificate(worker)
+    db.session.add(Enrollment(user_id=worker.id, course_id=course.id, status="completed", requested_at=utcnow(),
+                              completed_at=utcnow()))
+    db.session.commit()
+    page = login_client(app, worker).get(f"/competitions/{competition.id}").get_data(as_text=True)
+    assert 'data-eligible="yes"' in card(page, certified) and "data-enter" in card(page, certified)
+    assert 'data-eligible="no"' in card(page, senior) and "data-enter" not in card(page, senior)
+    outsider = electrician("王外区", tree.b1)
+    assert login_client(app, outsider).get(f"/competitions/{competition.id}").status_code == 404  # district only
+
+
+# ---- entering -----------------------------------------------------------------------------------------
+
+def test_enter_once_withdraw_and_enter_again(app, tree, make_competition, make_event, electrician):
+    competition = make_competition()
+    event = make_event(competition)
+    worker = electrician("李电工", tree.a1)
+    client = login_client(app, worker)
+    assert client.post(f"/competitions/events/{event.id}/enter").status_code == 302
+    entry = entry_of(worker, event)
+    assert (entry.status, entry.pending_union_id, entry.nominating_union_id) == ("submitted", tree.a1.id, tree.a1.id)
+    again = client.post(f"/competitions/events/{event.id}/enter", follow_redirects=True).get_data(as_text=True)
+    assert "already entered" in again
+    assert db.session.scalar(select(func.count()).select_from(Entry)) == 1
+    client.post(f"/competitions/entries/{entry.id}/withdraw")
+    assert status_of(entry) == "withdrawn"
+    client.post(f"/competitions/events/{event.id}/enter")
+    assert entry_of(worker, event).status == "submitted"
+    actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "Entry")).all()
+    assert actions == ["competition.entry.submit", "competition.entry.withdraw", "competition.entry.submit"]
+
+
+def test_ineligible_workers_and_closed_sign_up_are_refused(app, tree, make_competition, make_event, electrician):
+    competition = make_competition(signup_closes_at=utcnow() + timedelta(minutes=1))
+    event = make_event(competition, min_skill_level=2)
+    worker = electrician("李电工", tree.a1)
+    page = login_client(app, worker).post(f"/competitions/events/{event.id}/enter",
+                                          follow_redirects=True).get_data(as_text=True)
+    assert "You may not enter: Requires skill level 2 (technician) or higher" in page
+    open_event = make_event(competition, "钳工")
+    entries.enter(worker, open_event, now=utcnow())
+    db.session.commit()
+    entry = entry_of(worker, open_event)
+    with pytest.raises(entries.DomainError, match="Sign-up has closed"):
+        entries.withdraw(entry, actor=worker, now=utcnow() + timedelta(minutes=2))
+    db.session.rollback()
+    with pytest.raises(entries.NotEligible, match="Sign-up has closed"):
+        entries.enter(electrician("晚来", tree.a1), open_event, now=utcnow() + timedelta(minutes=2))
+
+
+def test_teams_form_complete_and_refuse_double_membership(app, tree, make_competition, make_event, electrician):
+    competition = make_competition()
+    event = make_event(competition, "配电运维（团体赛）", is_team=True, team_min=3, team_max=4)
+    captain, second, third, fourth, fifth = (electrician(name, tree.a1) for name in ("队长甲", "队员乙", "队员丙",
+                                                                                    "队员丁", "队员戊"))
+    rival = electrician("别队队长", tree.a1)
+    elsewhere = electrician("外单位", tree.a2)
+    cap = login_client(app, captain)
+    cap.post(f"/competitions/events/{event.id}/teams", data={"team_name": "东城电力一队"})
+    team = entry_of(captain, event)
+    assert team.status == "forming" and team.team_name == "东城电力一队"
+    for person in (second, third):
+        cap.post(f"/competitions/entries/{team.id}/invite", data={"mobile": person.mobile})
+    refused = cap.post(f"/competitions/entries/{team.id}/invite", data={"mobile": elsewhere.mobile},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Team members belong to the captain&#39;s union" in refused
+    assert kinds_for(second) == ["competition.invitation"]
+    login_client(app, second).post(f"/competitions/invitations/{_member(team, second).id}/accept")
+    page = cap.post(f"/competitions/entries/{team.id}/submit", follow_redirects=True).get_data(as_text=True)
+    assert "needs at least 3 members who accepted; it has 2" in page and status_of(team) == "forming"
+    # 丙 joins a rival team first: the invitation to the first team can no longer be accepted.
+    riv = login_client(app, rival)
+    riv.post(f"/competitions/events/{event.id}/teams", data={"team_name": "东城电力二队"})
+    rival_team = entry_of(rival, event)
+    riv.post(f"/competitions/entries/{rival_team.id}/invite", data={"mobile": third.mobile})
+    third_client = login_client(app, third)
+    third_client.post(f"/competitions/invitations/{_member(rival_team, third).id}/accept")
+    answer = third_client.post(f"/competitions/invitations/{_member(team, third).id}/accept",
+                               follow_redirects=True).get_data(as_text=True)
+    assert "already entered this event" in answer and _member(team, third).status == "invited"
+    again = riv.post(f"/competitions/entries/{rival_team.id}/invite", data={"mobile": second.mobile},
+                     follow_redirects=True).get_data(as_text=True)
+    assert "队员乙 is already in an entry of this event" in again
+    cap.post(f"/competitions/entries/{team.id}/invite", data={"mobile": fourth.mobile})
+    page = cap.post(f"/competitions/entries/{team.id}/invite", data={"mobile": fifth.mobile},
+                    follow_redirects=True).get_data(as_text=True)
+    assert "The team is full (4 members)" in page
+    third_client.post(f"/competitions/invitations/{_member(team, third).id}/decline")
+    cap.post(f"/competitions/entries/{team.id}/invite", data={"mobile": fifth.mobile})
+    login_client(app, fourth).post(f"/competitions/invitations/{_member(team, fourth).id}/accept")
+    cap.post(f"/competitions/entries/{team.id}/submit")
+    assert status_of(team) == "submitted"
+    assert sorted(p.real_name for p in approvals.team_people(team.id)) == ["队员丁", "队员乙", "队长甲"]
+    assert _member(team, fifth) is None  # an open invitation lapses with the submission
+
+
+def _member(entry, user) -> EntryMember:
+    db.session.expire_all()
+    return db.session.scalar(select(EntryMember).filter_by(entry_id=entry.id, user_id=user.id))
+
+
+# ---- the approval chain ---------------------------------------------------------------------------
+
+def test_chain_through_every_level_with_the_quota_at_the_district(app, tree, make_competition, make_event,
+                                                                   electrician, make_admin):
+    competition = make_competition(requires_intermediate_approval=True)
+    event = make_event(competition, quota_depth=1, quota_per_union=1, overall_cap=5)
+    first, second = electrician("李一", tree.a1), electrician("李二", tree.a2)
+    grassroots_a1, grassroots_a2 = make_admin(tree.a1, "基层甲"), make_admin(tree.a2, "基层乙")
+    district, organizer = make_admin(tree.district_a, "区总"), make_admin(tree.city, "市总")
+    for person in (first, second):
+        entries.enter(person, event, now=utcnow())
+    db.session.commit()
+    one, two = entry_of(first, event), entry_of(second, event)
+    # The organizer may not confirm before the unions below have approved.
+    assert "Only an approved entry" in login_client(app, organizer).post(
+        f"/competitions/entries/{one.id}/confirm", follow_redirects=True).get_data(as_text=True)
+    login_client(app, grassroots_a1).post(f"/competitions/entries/{one.id}/approve")
+    login_client(app, grassroots_a2).post(f"/competitions/entries/{two.id}/approve")
+    db.session.expire_all()
+    assert (one.status, one.pending_union_id, one.quota_union_id) == ("submitted", tree.district_a.id, None)
+    district_client = login_client(app, district)
+    district_client.post(f"/competitions/entries/{one.id}/approve")
+    page = district_client.post(f"/competitions/entries/{two.id}/approve", follow_redirects=True).get_data(as_text=True)
+    assert "The quota of 东城区总工会 for this event is used up (1 places)" in page
+    db.session.expire_all()
+    assert (one.status, one.pending_union_id, one.quota_union_id) == ("approved", tree.city.id, tree.district_a.id)
+    assert two.status == "submitted"
+    org = login_client(app, organizer)
+    org.post(f"/competitions/entries/{one.id}/confirm")
+    assert status_of(one) == "confirmed" and db.session.get(CompetitionEvent, event.id).confirmed_count == 1
+    # The organizer takes the first off the list: the district's place goes to the second.
+    org.post(f"/competitions/entries/{one.id}/reject", data={"reason": "资格复核未通过"})
+    db.session.expire_all()
+    assert (one.status, one.quota_union_id, event.confirmed_count) == ("rejected", None, 0)
+    district_client.post(f"/competitions/entries/{two.id}/approve")
+    assert status_of(two) == "approved"
+    assert kinds_for(first) == ["competition.entry"] * 4  # grassroots, district, confirmation, rejection
+    titles = db.session.scalars(select(Notification.title).where(Notification.user_id == first.id)).all()
+    assert titles[0].startswith("华东机电工会 approved") and "not approved" in titles[-1]
+    steps = db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "Entry",
+                                                               AuditEvent.object_id == one.id)).all()
+    assert steps == ["competition.entry.submit", "competition.entry.approve", "competition.entry.approve",
+                     "competition.entry.confirm", "competition.entry.reject"]
+
+
+def test_quota_at_the_grassroots_approval_cap_at_confirmation_and_nomination(app, tree, make_competition, make_event,
+                                                                             electrician, make_admin):
+    competition = make_competition()
+    event = make_event(competition, quota_depth=1, quota_per_union=2, overall_cap=2)
+    a_people = [electrician(f"东{n}", tree.a1) for n in range(3)]
+    b_person = electrician("西一", tree.b1)
+    admin_a1, admin_b1, organizer = make_admin(tree.a1, "甲"), make_admin(tree.b1, "乙"), make_admin(tree.city, "市")
+    for person in [*a_people, b_person]:
+        entries.enter(person, event, now=utcnow())
+    db.session.commit()
+    a_entries = [entry_of(person, event) for person in a_people]
+    a1 = login_client(app, admin_a1)
+    for entry in a_entries:
+        a1.post(f"/competitions/entries/{entry.id}/approve")
+    assert [status_of(entry) for entry in a_entries] == ["approved", "approved", "submitted"]
+    assert db.session.scalar(select(Quota.taken).filter_by(event_id=event.id, union_id=tree.district_a.id)) == 2
+    # A rejection at the grassroots frees nothing (no place held); withdrawing an approved entry frees its place.
+    login_client(app, a_people[0]).post(f"/competitions/entries/{a_entries[0].id}/withdraw")
+    a1.post(f"/competitions/entries/{a_entries[2].id}/approve")
+    assert status_of(a_entries[2]) == "approved"
+    login_client(app, admin_b1).post(f"/competitions/entries/{entry_of(b_person, event).id}/approve")
+    org = login_client(app, organizer)
+    for entry in [a_entries[1], a_entries[2], entry_of(b_person, event)]:
+        org.post(f"/competitions/entries/{entry.id}/confirm")
+    statuses = [status_of(entry) for entry in (a_entries[1], a_entries[2], entry_of(b_person, event))]
+    assert statuses == ["confirmed", "confirmed", "approved"]  # the cap of 2 holds
+    venue = org.get(f"/competitions/{competition.id}/entries/print?event={event.id}").get_data(as_text=True)
+    assert "东1" in venue and "东2" in venue and "西一" not in venue and "东0" not in venue
+    summary = org.get(f"/competitions/{competition.id}/entries/summary").get_data(as_text=True)
+    assert summary.count("<tr>") == 4  # the header; A1 confirmed (2), A1 withdrawn (1), B1 approved (1)
+    # Direct nomination: the grassroots admin's step is approved with it, taking B's district place.
+    nominee = electrician("西二", tree.b1)
+    page = login_client(app, admin_b1).post(f"/competitions/{competition.id}/nominate",
+                                            data={"event_id": event.id, "mobile": nominee.mobile},
+                                            follow_redirects=True).get_data(as_text=True)
+    assert "西二 is nominated" in page
+    nominated = entry_of(nominee, event)
+    assert (nominated.status, nominated.nominated_by_id, nominated.quota_union_id) == (
+        "approved", admin_b1.id, tree.district_b.id)
+    refused = login_client(app, admin_b1).post(f"/competitions/{competition.id}/nominate",
+                                               data={"event_id": event.id, "mobile": a_people[0].mobile},
+                                               follow_redirects=True).get_data(as_text=True)
+    assert "No member of your unions has this mobile number" in refused
+
+
+def test_other_districts_entries_cannot_be_seen_or_decided_by_url(app, tree, make_competition, make_event,
+                                                                   electrician, make_admin):
+    competition = make_competition()
+    event = make_event(competition)
+    worker = electrician("李电工", tree.a1)
+    entries.enter(worker, event, now=utcnow())
+    db.session.commit()
+    entry = entry_of(worker, event)
+    other = login_client(app, make_admin(tree.district_b, "西城管理员"))
+    assert other.get(f"/competitions/entries/{entry.id}").status_code == 404
+    for decision in ("approve", "reject", "confirm"):
+        assert other.post(f"/competitions/entries/{entry.id}/{decision}", data={"reason": "x"}).status_code == 404
+    assert status_of(entry) == "submitted"
+    listing = other.get(f"/competitions/{competition.id}/entries").get_data(as_text=True)
+    assert "李电工" not in listing and f'data-admin-entry="{entry.id}"' not in listing
+    sheet = load_workbook(io.BytesIO(other.get(f"/competitions/{competition.id}/entries.xlsx").data)).active
+    assert sheet.max_row == 1
+    assert other.get("/competitions/approvals").get_data(as_text=True).count("data-admin-entry") == 0
+    assert other.get(f"/competitions/{competition.id}/manage").status_code == 404
+    denied = db.session.scalars(select(AuditEvent.object_type).where(AuditEvent.action == "scope.denied")).all()
+    assert denied.count("Entry") == 4 and "Competition" in denied
+    own = login_client(app, make_admin(tree.district_a, "东城管理员"))
+    assert f'data-admin-entry="{entry.id}"' in own.get("/competitions/approvals").get_data(as_text=True)
+    assert own.get(f"/competitions/entries/{entry.id}").status_code == 200
+
+
+def test_export_masks_mobiles_by_rights_and_neutralizes_formulas(app, tree, make_competition, make_event,
+                                                                  electrician, make_admin):
+    competition = make_competition()
+    event = make_event(competition, "=HYPERLINK(\"http://x\")", is_team=True, team_min=1, team_max=2)
+    worker = electrician("李电工", tree.a1)
+    entries.create_team(worker, event, "+SUM(A1)队", now=utcnow())
+    db.session.commit()
+    mine = load_workbook(io.BytesIO(login_client(app, make_admin(tree.a1)).get(
+        f"/competitions/{competition.id}/entries.xlsx").data)).active
+    row = [cell.value for cell in mine[2]]
+    assert row[4] == worker.mobile
+    assert_inert_cell(row[0], event.name)
+    assert_inert_cell(row[2], "+SUM(A1)队")
+    above = load_workbook(io.BytesIO(login_client(app, make_admin(tree.district_a)).get(
+        f"/competitions/{competition.id}/entries.xlsx").data)).active
+    assert [cell.value for cell in above[2]][4] == worker.mobile[:3] + "****" + worker.mobile[-4:]
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "competition.entries.export")) == 2
+
+
+# ---- results -------------------------------------------------------------------------------------------
+
+def test_ranks_share_ties_and_awards_follow_the_rule():
+    totals = [Decimal("90"), Decimal("95.5"), Decimal("90"), None, Decimal("80"), Decimal("99")]
+    ranks = results.competition_ranks(totals)
+    assert ranks == [3, 2, 3, None, 5, 1]
+    rule = {"first": 1, "second": 2, "third": 3, "merit": 0}
+    assert [results.award_for(rank, rule) for rank in [1, 2, 2, 4, 6, 7, None]] == [
+        "first", "second", "second", "third", "third", None, None]
+    assert [results.award_for(rank, {"first": 1, "second": 0, "third": 1}) for rank in (1, 1, 2, 3)] == [
+        "first", "first", "third", None]
+    assert results.weighted_total([(Decimal("80"), 30), (Decimal("91.5"), 70)]) == Decimal("88.05")
+
+
+@pytest.fixture
+def confirmed_field(tree, make_competition, make_event, electrician, make_admin):
+    """A running competition (theory 30 %, practical 70 %) with four confirmed entrants of A1 and its organizer."""
+    competition = make_competition()
+    now = utcnow()
+    theory = Stage(competition_id=competition.id, name="理论", kind="theory", starts_at=now + timedelta(days=20),
+                   ends_at=now + timedelta(days=20, hours=2), venue="线上", weight=30)
+    practice = Stage(competition_id=competition.id, name="实操", kind="practical", starts_at=now + timedelta(days=30),
+                     ends_at=now + timedelta(days=30, hours=4), venue="市职工技能实训基地", weight=70)
+    db.session.add_all([theory, practice])
+    db.session.commit()
+    event = make_event(competition, award_rule=dict(AWARD_RULE), honor_title="技术能手", honor_title_top=1,
+                       promotion_award="first")
+    organizer = make_admin(tree.city, "市总管理员")
+    people = [electrician(name, tree.a1, skill_level=4) for name in ("张三明", "李四", "王五", "赵六")]
+    for person in people:
+        entry = entries.enter(person, event, now=now)
+        entry = approvals.approve(entry, actor=organizer, now=now)
+        approvals.confirm(entry, actor=organizer, now=now)
+    db.session.commit()
+    return competition, event, (theory, practice), organizer, people
+
+
+def test_scores_rank_award_and_override(app, confirmed_field):
+    competition, event, (theory, practice), organizer, people = confirmed_field
+    ids = [entry_of(person, event).id for person in people]
+    client = login_client(app, organizer)
+    form = {f"score-{ids[0]}-{theory.id}": "90", f"score-{ids[0]}-{practice.id}": "90",  # 90.00
+            f"score-{ids[1]}-{theory.id}": "100", f"score-{ids[1]}-{practice.id}": "85",  # 89.50
+            f"score-{ids[2]}-{theory.id}": "80", f"score-{ids[2]}-{practice.id}": "92.5",  # 88.75
+            f"score-{ids[3]}-{theory.id}": "95", f"score-{ids[3]}-{practice.id}": "85"}  # 88.00
+    assert client.post(f"/competitions/events/{event.id}/scores", data={**form, f"score-{ids[0]}-{theory.id}": "x"}
+                       ).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 0  # one bad score: nothing saved
+    client.post(f"/competitions/events/{event.id}/scores", data=form)
+    ranked = {entry.id: entry for entry in db.session.scalars(select(Entry).where(Entry.event_id == event.id))}
+    assert [(ranked[i].total, ranked[i].rank, ranked[i].award) for i in ids] == [
+        (Decimal("90.00"), 1, "first"), (Decimal("89.50"), 2, "second"), (Decimal("88.75"), 3, "second"),
+        (Decimal("88.00"), 4, "third")]
+    assert ranked[ids[0]].honor_title == "技术能手" and ranked[ids[1]].honor_title is None
+    # A tie: 王五 rises to 89.50, sharing rank 2 with 李四; 赵六 stays 4th.
+    client.post(f"/competitions/events/{event.id}/scores", data={f"score-{ids[2]}-{theory.id}": "82.555"})
+    assert db.session.scalar(select(Entry.rank).where(Entry.id == ids[2])) == 3  # three decimals: refused
+    client.post(f"/competitions/events/{event.id}/scores", data={f"score-{ids[2]}-{theory.id}": "82.5"})
+    db.session.expire_all()
+    assert [db.session.get(Entry, i).rank for i in ids] == [1, 2, 2, 4]
+    assert [db.session.get(Entry, i).award for i in ids] == ["first", "second", "second", "third"]
+    client.post(f"/competitions/entries/{ids[3]}/award", data={"award": "merit", "honor_title": "岗位能手"})
+    client.post(f"/competitions/events/{event.id}/scores", data={f"score-{ids[3]}-{theory.id}": "96"})
+    db.session.expire_all()
+    last = db.session.get(Entry, ids[3])
+    assert (last.award, last.honor_title, last.is_award_manual) == ("merit", "岗位能手", True)
+    client.post(f"/competitions/entries/{ids[3]}/award", data={"award": "rule"})
+    db.session.expire_all()
+    assert (db.session.get(Entry, ids[3]).award, db.session.get(Entry, ids[3]).is_award_manual) == ("third", False)
+
+
+def _sheet(rows) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_score_import_is_all_or_nothing(app, confirmed_field):
+    competition, event, (theory, practice), organizer, people = confirmed_field
+    client = login_client(app, organizer)
+    bad = _sheet([["手机号", "姓名", "理论", "实操"], [people[0].mobile, "张三明", 90, 88],
+                  ["13000000000", "", 80, 80], [people[1].mobile, "王五", 70, 70], ["", "李四", 101, 60],
+                  [people[0].mobile, "", 1, 1]])
+    response = client.post(f"/competitions/events/{event.id}/scores/import",
+                           data={"file": (io.BytesIO(bad), "scores.xlsx")}, content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Row 3: 13000000000 is not in a confirmed entry" in page and "Row 4: the name 王五 does not match" in page
+    assert "Row 5: A score is a number from 0 to 100" in page and "Row 6: appears twice" in page
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 0
+    template = load_workbook(io.BytesIO(client.get(f"/competitions/events/{event.id}/scores.xlsx").data)).active
+    header = [cell.value for cell in template[1]]
+    assert header == ["编号", "姓名", "手机号", "理论", "实操"] and template.max_row == 5
+    good = _sheet([header, *[[row[0].value, row[1].value, "", 60 + index, 70] for index, row in
+                             enumerate(template.iter_rows(min_row=2))]])
+    client.post(f"/competitions/events/{event.id}/scores/import", data={"file": (io.BytesIO(good), "s.xlsx")},
+                content_type="multipart/form-data")
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 8
+    assert db.session.scalar(select(func.count()).select_from(Entry).where(Entry.rank == 1)) == 1
+
+
+def test_publishing_results_masks_names_issues_certificates_and_records_promotions(app, client, confirmed_field):
+    competition, event, (theory, practice), organizer, people = confirmed_field
+    ids = [entry_of(person, event).id for person in people]
+    scores = {ids[0]: {theory.id: Decimal(99), practice.id: Decimal(99)},
+              ids[1]: {theory.id: Decimal(80), practice.id: Decimal(80)}}
+    results.record_scores(event, scores, actor=organizer, now=utcnow())
+    db.session.commit()
+    assert client.get(f"/competitions/{competition.id}/results").status_code == 404  # not yet published
+    org = login_client(app, organizer)
+    org.post(f"/competitions/{competition.id}/results/publish")
+    assert db.session.get(Competition, competition.id).status == "results_published"
+    page = client.get(f"/competitions/{competition.id}/results").get_data(as_text=True)
+    assert "张*明" in page and "张三明" not in page and "李*" in page
+    assert 'data-rank="1"' in page and 'data-award="first"' in page and "技术能手" in page
+    winner = people[0]
+    assert "competition.results" in kinds_for(winner)
+    mine = login_client(app, winner).get(f"/competitions/entries/{ids[0]}").get_data(as_text=True)
+    assert 'data-award="first"' in mine and 'data-promotion="pending"' in mine
+    promotion = db.session.scalar(select(PromotionRecord).filter_by(user_id=winner.id))
+    assert (promotion.from_level, promotion.level, promotion.status) == (4, 3, "pending")
+    assert db.session.scalar(select(func.count()).select_from(PromotionRecord)) == 1  # second prize: none
+    jobs.effective_promotions(now=utcnow())
+    assert db.session.get(PromotionRecord, promotion.id).status == "pending"
+    verified_certificate(winner, level=3)
+    assert jobs.effective_promotions(now=utcnow()) == 1
+    assert db.session.get(PromotionRecord, promotion.id).status == "effective"
+    member = db.session.scalar(select(EntryMember).filter_by(entry_id=ids[0], user_id=winner.id))
+    from courses.certificates import services as certificates
+
+    certificate = db.session.get(certificates.Certificate, member.certificate_id)
+    assert certificate.kind == "award" and certificate.competition_id == competition.id
+    assert certificates.signature_holds(certificate)
+    verify = client.get(f"/verify?serial={certificate.serial}")
+    body = verify.get_data(as_text=True)
+    assert verify.status_code == 200 and "张*明" in body and 'data-award' in body and "valid" in body.lower()
+    pdf = login_client(app, winner).get(f"/certificates/{certificate.id}/pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    badge = login_client(app, winner).get(f"/certificates/{certificate.id}/badge.jwt")
+    assert badge.status_code == 200
+
+
+# ---- public pages ---------------------------------------------------------------------------------
+
+def test_public_pages_list_what_each_viewer_may_see(app, client, tree, make_competition, make_event, electrician):
+    city = make_competition("全市技能大赛")
+    district = make_competition("东城区岗位练兵", organizer=tree.district_a, level="district")
+    draft = make_competition("未发布", status="draft")
+    hostile = make_competition('<img src=x onerror="alert(1)">', notice_md="[x](javascript:alert(1)) <script>1</script>")
+    visitor = client.get("/competitions/").get_data(as_text=True)
+    assert "全市技能大赛" in visitor and "东城区岗位练兵" not in visitor and "未发布" not in visitor
+    assert_inert(visitor)
+    worker = login_client(app, electrician("李电工", tree.a1))
+    listing = worker.get("/competitions/").get_data(as_text=True)
+    assert "东城区岗位练兵" in listing and "全市技能大赛" in listing
+    assert client.get(f"/competitions/{district.id}").status_code == 404
+    assert client.get(f"/competitions/{draft.id}").status_code == 404
+    notice = client.get(f"/competitions/{hostile.id}").get_data(as_text=True)
+    assert_inert(notice)
+    assert "Log in to enter" not in notice  # no events yet
+    make_event(city)
+    assert "Log in to enter" in client.get(f"/competitions/{city.id}").get_data(as_text=True)
+
+
+def test_organizer_builds_and_publishes_a_competition_through_the_pages(app, tree, make_admin, electrician):
+    organizer = login_client(app, make_admin(tree.district_a, "区总管理员"))
+    form = {"title": "东城区电工技能竞赛", "year": "2026", "level": "district", "organizer_union_id": tree.city.id,
+            "signup_opens_at": "2026-03-01T09:00", "signup_closes_at": "2026-02-01T09:00", "notice_md": "**通知**"}
+    page = organizer.post("/competitions/new", data=form).get_data(as_text=True)
+    assert "Choose a union you administer" in page
+    page = organizer.post("/competitions/new", data={**form, "organizer_union_id": tree.district_a.id}).get_data(
+        as_text=True)
+    assert "Sign-up must close after it opens" in page
+    response = organizer.post("/competitions/new", data={**form, "organizer_union_id": tree.district_a.id,
+                                                          "signup_closes_at": "2026-03-20T18:00"})
+    competition = db.session.scalar(select(Competition))
+    assert response.headers["Location"].endswith(f"/competitions/{competition.id}/manage")
+    assert competition.signup_opens_at.hour == 1  # 09:00 in Shanghai is 01:00 UTC
+    assert "Add at least one event" in organizer.post(f"/competitions/{competition.id}/publish",
+                                                      follow_redirects=True).get_data(as_text=True)
+    organizer.post(f"/competitions/{competition.id}/stages/new", data={
+        "name": "实操决赛", "kind": "practical", "starts_at": "2026-04-10T09:00", "ends_at": "2026-04-10T12:00",
+        "venue": "区职工技能实训基地", "weight": "100"})
+    page = organizer.post(f"/competitions/{competition.id}/events/new", data={
+        "name": "电工", "trade": "电工", "quota_depth": "1", "min_skill_level": "3"}).get_data(as_text=True)
+    assert "Set both the level of the quota unions" in page
+    page = organizer.post(f"/competitions/{competition.id}/events/new", data={
+        "name": "电工", "trade": "电工", "quota_depth": "2", "quota_per_union": "5", "min_skill_level": "3",
+        "overall_cap": "12", "award_first": "1", "award_second": "2", "award_third": "3", "award_merit": "0",
+        "requires_active_membership": "y"})
+    event = db.session.scalar(select(CompetitionEvent))
+    assert (event.quota_depth, event.quota_per_union, event.min_skill_level, event.award_rule["second"]) == (2, 5, 3, 2)
+    upload = organizer.post(f"/competitions/{competition.id}/files", content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(b"%PDF-1.4 rules"), "竞赛规程.pdf")})
+    assert upload.status_code == 302
+    organizer.post(f"/competitions/{competition.id}/publish")
+    assert db.session.get(Competition, competition.id).status == "published"
+    public = login_client(app, electrician("李电工", tree.a1)).get(f"/competitions/{competition.id}")
+    assert "竞赛规程.pdf" in public.get_data(as_text=True) and "<strong>通知</strong>" in public.get_data(as_text=True)
+    attachment_id = competition.attachments[0].id
+    file = login_client(app, electrician("王电工", tree.a2)).get(
+        f"/competitions/{competition.id}/files/{attachment_id}")
+    assert file.data == b"%PDF-1.4 rules" and "attachment" in file.headers["Content-Disposition"]
+    outsider = login_client(app, make_admin(tree.district_b, "西城"))
+    assert outsider.post(f"/competitions/{competition.id}/events/new", data={"name": "x"}).status_code == 404
+    actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id.is_not(None))))
+    assert {"competition.create", "competition.stage.save", "competition.event.save", "competition.file.add",
+            "competition.publish"} <= actions
+
+
+# ---- reminders ------------------------------------------------------------------------------------
+
+def test_reminders_reach_followers_admins_and_entrants_once(app, tree, make_competition, make_event, electrician,
+                                                            make_admin):
+    now = utcnow()
+    competition = make_competition(signup_closes_at=now + timedelta(days=2))
+    event = make_event(competition)
+    follower, entrant, confirmed = (electrician(name, tree.a1) for name in ("关注者", "已报名", "已确认"))
+    admin, organizer = make_admin(tree.a1, "基层管理员"), make_admin(tree.city, "市总")
+    for person in (follower, entrant):
+        db.session.add(CompetitionFollow(user_id=person.id, competition_id=competition.id, created_at=now))
+    db.session.commit()
+    entries.enter(entrant, event, now=now)
+    entry = approvals.approve(entries.enter(confirmed, event, now=now), actor=organizer, now=now)
+    approvals.confirm(entry, actor=organizer, now=now)
+    db.session.add(Stage(competition_id=competition.id, name="实操决赛", kind="practical", venue="市职工技能实训基地",
+                         starts_at=now + timedelta(hours=20), ends_at=now + timedelta(hours=23)))
+    db.session.commit()
+    assert jobs.closing_reminders(now=now) == 3  # the follower; the admins who may decide the entrant's entry
+    assert jobs.closing_reminders(now=now) == 0
+    closing = db.session.scalars(select(Notification.user_id).where(Notification.kind == "competition.closing")).all()
+    assert sorted(closing) == sorted([follower.id, admin.id, organizer.id])
+    assert jobs.stage_reminders(now=now) == 1 and jobs.stage_reminders(now=now) == 0
+    stage = db.session.scalar(select(Notification).where(Notification.kind == "competition.stage"))
+    assert stage.user_id == confirmed.id and "实操决赛" in stage.title and "市职工技能实训基地" in stage.body
+    assert jobs.waiting_entries(now) == {admin.id: {"entries": 1}, organizer.id: {"entries": 1}}
+    home = login_client(app, admin).get("/").get_data(as_text=True)
+    assert 'data-waiting-entries="1"' in home
