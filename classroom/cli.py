@@ -1,9 +1,15 @@
-"""Command-line tools: flask seed-demo, flask create-admin."""
+"""Command-line tools: flask seed-demo, seed-scale, create-admin, members import."""
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
+from pathlib import Path
+
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from classroom.accounts.models import Role, RoleGrant, User
@@ -38,6 +44,25 @@ def seed_demo_command(if_empty: bool, workers: int) -> None:
         click.echo(f"  {login.role:<20} {login.name:<8} {login.mobile}")
 
 
+@click.command("seed-scale")
+@click.option("--workers", type=click.IntRange(1), required=True, help="How many workers to add.")
+@click.option("--unions", type=click.IntRange(1), default=None,
+              help="How many grassroots unions to add (default: one per 300 workers, at least 10).")
+@click.option("--seed", "rng_seed", default=2026, show_default=True, help="Seed of the random generator.")
+def seed_scale_command(workers: int, unions: int | None, rng_seed: int, **options) -> None:
+    """Add a realistic union tree and N workers, bulk-inserted (COPY on PostgreSQL), for scale tests."""
+    from classroom import seed
+    from classroom.seed_scale import seed_scale
+
+    started = time.perf_counter()
+    with click.progressbar(length=workers, label="Seeding workers", file=sys.stderr) as bar:
+        context = seed_scale(workers, unions, rng_seed=rng_seed, progress=bar.update, options=options)
+        db.session.commit()
+    elapsed = time.perf_counter() - started
+    click.echo(f"Seeded {workers} workers in {len(context.unions)} grassroots unions in {elapsed:.1f} s "
+               f"({workers / elapsed:,.0f} workers/s). Password for all: {seed.DEMO_PASSWORD}")
+
+
 @click.command("create-admin")
 @click.option("--mobile", prompt=True, help="The administrator's mobile number (the log-in).")
 @click.option("--name", prompt="Real name", help="The administrator's real name.")
@@ -66,6 +91,94 @@ def create_admin_command(mobile: str, name: str, password: str, city_name: str) 
     click.echo(f"Site administrator {name} ({mobile}) created.")
 
 
+members_cli = AppGroup("members", help="Members: import from a CSV or XLSX file.")
+
+
+@members_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--union", "union_code", required=True,
+              help="Code of the union whose subtree the rows may name (the default for rows without one).")
+@click.option("--dry-run", is_flag=True, help="Check every row and write nothing.")
+@click.option("--sms/--no-sms", default=True, show_default=True, help="Text each invited person their link.")
+@click.option("--links", "links_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the invitation links (name, mobile, link) to this CSV file.")
+def import_members_command(path: Path, union_code: str, dry_run: bool, sms: bool, links_path: Path | None) -> None:
+    """Import members like the union admin page does: all rows or none, the same result when run twice."""
+    from classroom.unions.import_commit import run_import, welcome
+    from classroom.unions.import_files import file_format, read_rows
+    from classroom.unions.member_import import ImportRejected, validate
+
+    union = db.session.scalar(select(TradeUnion).where(TradeUnion.code == union_code))
+    if union is None:
+        raise click.ClickException(f"no union has the code {union_code}")
+    try:
+        rows = read_rows(path, file_format(path.name))
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    with _progress(len(rows), "Checking" if dry_run else "Importing") as progress:
+        try:
+            if dry_run:
+                errors = validate(rows, union, now=utcnow(), progress=progress).errors
+                if errors:
+                    raise ImportRejected(errors)
+            else:
+                result = run_import(rows, union, actor=None, now=utcnow(), progress=progress)
+        except ImportRejected as rejected:
+            db.session.rollback()
+            _report_errors(rejected.errors)
+    if dry_run:
+        click.echo(f"{len(rows)} rows checked: no errors. Nothing written (dry run).")
+        return
+    db.session.commit()
+    click.echo(f"{result.total} rows: {result.created} created, {result.updated} updated, {result.unchanged} "
+               f"unchanged, {result.invited} invitations; {result.total / max(result.seconds, 1e-9):,.0f} rows/s.")
+    if links_path:
+        _write_links(links_path, result.tokens)
+    welcome(result.tokens, union.name, text_links=sms, now=utcnow())
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str):
+    """A progress bar in a terminal; plain lines ("writing 3000/10000") on stderr otherwise."""
+    state = {"position": 0}
+    bar = click.progressbar(length=2 * total, label=label, file=sys.stderr) if sys.stderr.isatty() else None
+
+    def report(phase: str, done: int, phase_total: int) -> None:
+        position = done + (phase_total if phase == "writing" else 0)
+        if bar is not None:
+            bar.update(position - state["position"])
+        else:
+            click.echo(f"{phase} {done}/{phase_total}", err=True)
+        state["position"] = position
+
+    with bar if bar is not None else contextlib.nullcontext():
+        yield report
+
+
+def _report_errors(errors) -> None:
+    rows = sorted({error.row for error in errors})
+    for error in errors[:200]:
+        click.echo(f"row {error.row}, {error.field}: {error.message}", err=True)
+    if len(errors) > 200:
+        click.echo(f"… and {len(errors) - 200} more", err=True)
+    raise click.ClickException(f"{len(rows)} rows have errors; nothing was imported.")
+
+
+def _write_links(path: Path, tokens: dict[int, str]) -> None:
+    from classroom.accounts.invitations import invitation_link
+    from classroom.exports import csv_bytes
+
+    ids = list(tokens)
+    rows = []
+    for start in range(0, len(ids), 1000):
+        rows += [(user.real_name, user.mobile, invitation_link(tokens[user.id])) for user in db.session.scalars(
+            select(User).where(User.id.in_(ids[start:start + 1000])).order_by(User.id))]
+    path.write_bytes(csv_bytes(["name", "mobile", "invitation link"], rows))
+    click.echo(f"{len(rows)} invitation links written to {path}.")
+
+
 def init_app(app) -> None:
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(seed_scale_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(members_cli)

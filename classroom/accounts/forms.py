@@ -103,3 +103,45 @@ class ChangePasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("new", _l("The passwords differ."))],
                             render_kw={"autocomplete": "new-password"})
+
+
+# ---- recovery, invitations, privacy ------------------------------------------------------
+
+class ForgotPasswordForm(FlaskForm):
+    identifier = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
+                             filters=[strip], render_kw={"autocomplete": "username", "inputmode": "email"})
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "new-password"},
+                             description=_l("At least 8 characters; avoid common passwords."))
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class ResetCodeForm(NewPasswordForm):
+    mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=30)], filters=[strip],
+                         render_kw={"autocomplete": "tel", "inputmode": "tel"})
+    code = StringField(_l("Code from the text message"), filters=[strip],
+                       validators=[DataRequired(), Length(min=6, max=6, message=_l("The code has 6 digits."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    consent = BooleanField(_l("I have read and agree to the privacy notice"),
+                           validators=[DataRequired(_l("Your account needs your consent to the privacy notice."))])
+
+
+class PrivacyConsentForm(FlaskForm):
+    consent = BooleanField(_l("I have read and agree to the privacy notice"),
+                           validators=[DataRequired(_l("Agree to the privacy notice to go on, or close your "
+                                                       "account."))])
+
+
+class CloseAccountForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+    understood = BooleanField(_l("I understand that closing my account cannot be undone"),
+                              validators=[DataRequired(_l("Confirm that you understand."))])

@@ -161,3 +161,48 @@ class LoginSession(db.Model):
 
     def __repr__(self) -> str:
         return f"<LoginSession {self.id} user={self.user_id}>"
+
+
+class Invitation(db.Model):
+    """A single-use link that lets an imported person set a password. Only the SHA-256 hash of
+    the token is stored; the raw token exists in the link handed out and in the SMS."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.id} user={self.user_id}>"
+
+
+class PasswordReset(db.Model):
+    """One password-reset grant: a 6-digit code sent by SMS (stored as a keyed hash, with a
+    count of wrong tries) or a link token (email, or issued by a union admin; SHA-256 hash).
+    Single use and short-lived."""
+
+    __tablename__ = "password_reset"
+    __table_args__ = (Index("ix_password_reset_user_channel", "user_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))  # sms / email / admin
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    def __repr__(self) -> str:
+        return f"<PasswordReset {self.id} {self.channel} user={self.user_id}>"

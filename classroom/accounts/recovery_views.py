@@ -1,5 +1,145 @@
-"""Password recovery and invitations."""
+"""Password recovery (code by SMS, link by email or from an admin) and invitations."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from classroom.accounts import recovery
+from classroom.accounts.forms import AcceptInvitationForm, ForgotPasswordForm, NewPasswordForm, ResetCodeForm
+from classroom.accounts.invitations import accept_invitation as accept
+from classroom.accounts.invitations import find_invitation
+from classroom.accounts.views import sign_in
+from classroom.database import utcnow
+from classroom.domain import DomainError
+from classroom.extensions import db, limiter
+from classroom.http import form_error, role_required
+from classroom.personal_data import mask_mobile, mask_name, normalize_identifier
+from classroom.unions import scope
 
 bp = Blueprint("recovery", __name__)
+
+CODE_FAILED = _l("The code is not right, has expired or was tried too often. Ask for a new code.")
+TOO_MANY_FOR_ACCOUNT = _l("Too many reset requests for this account. Wait an hour, then try again.")
+TOO_MANY_FROM_HERE = _l("Too many attempts from this network. Wait a while, then try again.")
+
+
+def _identifier_key() -> str:
+    return "reset-id:" + normalize_identifier(request.form.get("identifier", ""))[:254]
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+@bp.route("/auth/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESET_LIMIT_PER_IDENTIFIER"], key_func=_identifier_key,
+               methods=["POST"], error_message=lambda: str(TOO_MANY_FOR_ACCOUNT))
+@limiter.limit(lambda: current_app.config["RESET_LIMIT_PER_IP"], methods=["POST"],
+               error_message=lambda: str(TOO_MANY_FROM_HERE))
+def forgot():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        delivery = recovery.request_reset(form.identifier.data, now=utcnow(),
+                                          minutes=current_app.config["RESET_CODE_MINUTES"])
+        db.session.commit()
+        if delivery is not None:
+            delivery.send()
+        session["reset_identifier"] = normalize_identifier(form.identifier.data)
+        return redirect(url_for("recovery.enter_code"))
+    return render_template("recovery/forgot.html", form=form)
+
+
+@bp.route("/auth/reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RESET_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed,
+               error_message=lambda: str(TOO_MANY_FROM_HERE))
+def enter_code():
+    identifier = session.get("reset_identifier", "")
+    by_email = "@" in identifier
+    form = ResetCodeForm(data={"mobile": "" if by_email else identifier})
+    if form.validate_on_submit():
+        try:
+            user = recovery.reset_with_code(form.mobile.data, form.code.data, form.password.data, now=utcnow(),
+                                            max_attempts=current_app.config["RESET_CODE_ATTEMPTS"])
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error, default="password")
+        else:
+            db.session.commit()  # a wrong try is counted, too
+            if user is not None:
+                return _signed_in(user, _("Your password is reset; your other devices have been logged out."))
+            form.code.errors.append(CODE_FAILED)
+    return render_template("recovery/enter_code.html", form=form, by_email=by_email,
+                           minutes=current_app.config["RESET_CODE_MINUTES"])
+
+
+@bp.route("/auth/reset/<token>", methods=["GET", "POST"])
+def reset_with_link(token: str):
+    reset = recovery.find_link(token, now=utcnow())
+    if reset is None:
+        return render_template("recovery/invalid_link.html", message=recovery.LINK_INVALID), 404
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = recovery.reset_with_link(token, form.password.data, now=utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error, default="password")
+        else:
+            db.session.commit()
+            return _signed_in(user, _("Your password is reset; your other devices have been logged out."))
+    return _private(render_template("recovery/reset_link.html", form=form, name=mask_name(reset.user.real_name)))
+
+
+@bp.route("/auth/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    invitation = find_invitation(token, now=utcnow())
+    if invitation is None:
+        return render_template("recovery/invalid_link.html", message=_l(
+            "This invitation is not valid any more. Ask your union for a new one.")), 404
+    person = invitation.user
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = accept(token, form.password.data, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
+                          now=utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            form_error(form, error, default="password")
+        else:
+            db.session.commit()
+            return _signed_in(user, _("Welcome to Worker Classroom! Your password is set."))
+    return _private(render_template("recovery/invitation.html", form=form, name=mask_name(person.real_name),
+                                    mobile=mask_mobile(person.mobile)))
+
+
+def _signed_in(user, message: str):
+    sign_in(user, remember=False)
+    flash(message, "success")
+    return redirect(url_for("me.overview"))
+
+
+def _private(body):
+    """Pages carrying a secret token in their address: never cached, never sent on as a referrer."""
+    response = current_app.make_response(body)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/unions/<int:union_id>/members/<int:user_id>/reset-link", methods=["POST"])
+@role_required(scope.is_union_admin)
+def issue_reset_link(union_id: int, user_id: int):
+    union = scope.managed_union_or_404(current_user, union_id)
+    person = scope.member_or_404(current_user, union, user_id)
+    try:
+        link = recovery.issue_reset_link(person, actor=current_user, union_id=union.id, now=utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "warning")
+        return redirect(url_for("unions.member", union_id=union.id, user_id=person.id))
+    db.session.commit()
+    return _private(render_template("recovery/admin_link.html", union=union, person=person, link=link,
+                                    hours=recovery.ADMIN_LINK_HOURS))

@@ -60,13 +60,13 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.identifier.data, form.password.data, now=utcnow())
         if user is not None:
-            _sign_in(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data)
             return redirect(safe_next(url_for("main.home")))
         form.password.errors.append(LOGIN_FAILED)
     return render_template("auth/login.html", form=form)
 
 
-def _sign_in(user, *, remember: bool) -> None:
+def sign_in(user, *, remember: bool) -> None:
     """Start a fresh session (a new server-side token) for this user and commit."""
     language = session.get("lang")
     session.clear()
@@ -105,7 +105,7 @@ def register():
         except DomainError as error:
             form_error(form, error, default="password")
         else:
-            _sign_in(user, remember=False)
+            sign_in(user, remember=False)
             flash(_("Welcome! Your application to %(union)s is waiting for its approval.", union=union.name),
                   "success")
             return redirect(url_for("me.overview"))

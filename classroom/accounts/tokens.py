@@ -1,0 +1,39 @@
+"""Secret tokens and codes: made here, stored only as hashes, and public links built for them."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
+
+
+def new_token() -> tuple[str, str]:
+    """A random URL-safe token and its SHA-256 hash (hex), which is all that is stored."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_code(digits: int = 6) -> str:
+    return f"{secrets.randbelow(10 ** digits):0{digits}d}"
+
+
+def code_hash(user_id: int, code: str) -> str:
+    """A keyed hash of a short code: without the secret key a stolen table cannot be brute-forced."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"reset:{user_id}:{code.strip()}".encode(), hashlib.sha256).hexdigest()
+
+
+def codes_match(user_id: int, code: str, stored: str | None) -> bool:
+    return stored is not None and hmac.compare_digest(code_hash(user_id, code), stored)
+
+
+def public_url(endpoint: str, **values) -> str:
+    """An absolute link for messages and hand-out lists (works outside a request, e.g. in a job)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path

@@ -1,0 +1,57 @@
+"""Text messages: send_sms() hands a message to the configured gateway.
+
+``SMS_BACKEND = "log"`` (the default) only writes the message to the log. A real gateway plugs in
+by config: ``SMS_BACKEND = "package.module.ClassName"``, a class built with the app's config and
+offering ``send(mobile, text)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from flask import current_app
+
+from classroom.personal_data import mask_mobile
+
+logger = logging.getLogger("classroom.sms")
+
+
+class LogBackend:
+    """Writes each message to the log (development, demo, tests)."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+
+    def send(self, mobile: str, text: str) -> None:
+        logger.info("SMS to %s: %s", mask_mobile(mobile), text)
+
+
+def load_backend(name: str, builtin: dict, config):
+    """An instance of a built-in backend by name, or of a class given by its dotted path."""
+    if name in builtin:
+        return builtin[name](config)
+    module_name, _, class_name = name.rpartition(".")
+    if not module_name:
+        raise RuntimeError(f"unknown backend {name!r}")
+    return getattr(import_module(module_name), class_name)(config)
+
+
+def backend():
+    """The app's SMS backend, built once per app."""
+    name = current_app.config["SMS_BACKEND"]
+    cache = current_app.extensions.setdefault("sms_backend", {})
+    if name not in cache:
+        cache[name] = load_backend(name, {"log": LogBackend}, current_app.config)
+    return cache[name]
+
+
+def send_sms(mobile: str, text: str) -> bool:
+    """Send one message; a gateway failure is logged, never raised (the caller's answer must not
+    depend on it). True when the gateway accepted the message."""
+    try:
+        backend().send(mobile, text)
+    except Exception:  # noqa: BLE001 - any gateway error
+        logger.exception("SMS to %s failed", mask_mobile(mobile))
+        return False
+    return True
