@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app classroom
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev translations babel lint bench-seed clean
+.PHONY: run test install install-dev translations babel lint bench bench-seed clean
 
 # ---- set-up --------------------------------------------------------------------------
 $(BIN)/python:
@@ -44,6 +44,18 @@ babel: $(VENV)/.installed-dev
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python scripts/fill_en_catalogue.py translations/en/LC_MESSAGES/messages.po
 	$(BIN)/pybabel -q compile -d translations
+
+# Benchmarks (PostgreSQL, run by hand; figures in the README).
+bench-seed: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.seed --workers 1000000
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.catalogue
+	$(BIN)/python -m benchmarks.enroll_race
+	$(BIN)/python -m benchmarks.reminders
+	$(BIN)/python -m benchmarks.hours_report
+	$(BIN)/python -m benchmarks.competition_quota
+	$(BIN)/python -m benchmarks.member_import
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -70,6 +70,8 @@ def register_blueprints(app: Flask) -> None:
     for module in (main_views, auth_views, me_views, admin_views, union_views, notification_views, recovery_views,
                    privacy_views, import_views):
         app.register_blueprint(module.bp)
+    import classroom.notifications.privacy  # noqa: F401  (what closing an account erases)
+
     app.context_processor(notification_views.inject_unread_count)
     app.context_processor(_navigation)
     import_models()
@@ -94,6 +96,7 @@ def register_course_blueprints(app: Flask) -> None:
                    competition_views):
         app.register_blueprint(module.bp)
     import courses.hours.subscribers  # noqa: F401  (the ledger listens to lessons and attendance)
+    import courses.privacy  # noqa: F401  (the learning records in a data download, and their erasure)
 
 
 def import_models() -> None:
@@ -101,6 +104,7 @@ def import_models() -> None:
     import classroom.accounts.models  # noqa: F401
     import classroom.audit  # noqa: F401
     import classroom.notifications.models  # noqa: F401
+    import classroom.unions.import_models  # noqa: F401
     import classroom.unions.models  # noqa: F401
     import courses.attendance.models  # noqa: F401
     import courses.catalog.models  # noqa: F401

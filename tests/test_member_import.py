@@ -419,10 +419,8 @@ def test_cli_import_dry_run_errors_and_links(runner, tree, tmp_path):
     assert count(User) == 30
 
 
-@pytest.mark.postgres_only
-def test_kill_9_mid_import_leaves_nothing_and_a_rerun_completes(app, tree, is_postgres, database_url, tmp_path):
-    if not is_postgres:
-        pytest.skip("the kill -9 test runs on PostgreSQL")
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # a real server to kill a client of
+def test_kill_9_mid_import_leaves_nothing_and_a_rerun_completes(app, tree, database_url, tmp_path):
     total = 12_000
     path = write_csv(tmp_path / "big.csv", people(total))
     env = {**os.environ, "CLASSROOM_ENV": "testing", "CLASSROOM_DATABASE_URL": database_url,
