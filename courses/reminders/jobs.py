@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.accounts.models import Role, RoleGrant, User
-from classroom.database import UTCDateTime
+from classroom.database import UTCDateTime, utcnow
 from classroom.extensions import db
 from classroom.notifications.kinds import register_kind
 from classroom.notifications.models import Notification
@@ -26,6 +26,7 @@ from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from courses.catalog.models import ClassSession, Course, CourseFollow, CourseInstructor, CourseMode, CourseStatus
 from courses.certificates.models import Certificate, CertificateStatus
 from courses.enrollment.models import Enrollment, EnrollmentStatus
+from courses.reminders.models import ReminderWave
 
 register_kind("session.reminder", _l("Class reminders"), email=True, sms=True)
 register_kind("study.idle", _l("Reminders to keep studying"), email=True)
@@ -73,11 +74,29 @@ WINDOWS = (("24h", timedelta(hours=2), timedelta(hours=24), _l("Your class start
            ("2h", timedelta(0), timedelta(hours=2), _l("Your class starts within 2 hours: ")))
 
 
+def _new_waves(kind: str, candidates) -> list[int]:
+    """Mark the objects of ``candidates`` (a SELECT of ids) whose ``kind`` wave has not gone out;
+    returns the ids marked now (another scan running at once marks the others)."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    done = select(ReminderWave.object_id).where(ReminderWave.kind == kind)
+    rows = select(literal(kind), candidates.c.id, literal(utcnow(), UTCDateTime())).where(candidates.c.id.not_in(done))
+    statement = (insert(ReminderWave).from_select(["kind", "object_id", "sent_at"], rows)
+                 .on_conflict_do_nothing(index_elements=["kind", "object_id"]).returning(ReminderWave.object_id))
+    return [row[0] for row in db.session.execute(statement)]
+
+
 def session_reminders(*, now: datetime) -> int:
     """Class sessions starting within 24 h (and again within 2 h) → their enrolled workers.
-    Each reminder expires when the class starts: a late one is dropped, not sent."""
+    Each session's wave is marked once, so a repeated scan costs one indexed look-up; the
+    dedup keys still make a repeat harmless. Reminders expire when the class starts: a late
+    one is dropped, not sent. (Someone who enrolls after a wave went out gets the next one.)"""
     made = 0
     for name, after, before, title in WINDOWS:
+        due = select(ClassSession.id).where(ClassSession.starts_at > now + after,
+                                            ClassSession.starts_at <= now + before).subquery()
+        sessions = _new_waves(f"session:{name}", due)
+        if not sessions:
+            continue
         rows = (
             select(Enrollment.user_id, literal("session.reminder"),
                    literal("session:") + _id(ClassSession.id) + literal(f":{name}:") + _id(Enrollment.user_id),
@@ -85,8 +104,8 @@ def session_reminders(*, now: datetime) -> int:
                    literal("/courses/") + _id(Course.id), ClassSession.starts_at)
             .select_from(ClassSession).join(Course, Course.id == ClassSession.course_id)
             .join(Enrollment, Enrollment.course_id == Course.id).join(User, User.id == Enrollment.user_id)
-            .where(ClassSession.starts_at > now + after, ClassSession.starts_at <= now + before,
-                   Enrollment.status == EnrollmentStatus.ENROLLED, User.is_active.is_(True))
+            .where(ClassSession.id.in_(sessions), Enrollment.status == EnrollmentStatus.ENROLLED,
+                   User.is_active.is_(True))
         )
         made += notify_from(rows, "session.reminder", now=now)
     db.session.commit()
