@@ -5,7 +5,8 @@ identical; the page must take ≤ 0.05 × the plain SQL.
 
     .venv/bin/python -m benchmarks.hours_report [--workers 1000000] [--entries 10000000]
 
-The data is COPYed straight in, with the rollups built the way the ledger keeps them.
+The data comes from `flask seed-scale --workers N --hours-per-worker K` (users and memberships by
+COPY, the ledger by INSERT … SELECT, the rollups built from it).
 """
 
 from __future__ import annotations
@@ -14,16 +15,11 @@ import argparse
 import re
 import statistics
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 
 from benchmarks.common import flask, fresh_database
-from benchmarks.reminders import copy_rows
-
-DISTRICTS = 12
-GRASSROOTS_PER_DISTRICT = 40
-YEAR = 2026
 
 PLAIN_SQL = """
 SELECT d.id, sum(e.minutes)
@@ -35,52 +31,18 @@ GROUP BY d.id ORDER BY d.id
 """
 
 
-def seed(url: str, workers: int, entries: int) -> int:
+def seed(url: str, workers: int, entries: int) -> tuple[int, int]:
+    """`flask seed-scale` with its hours extension; returns (city id, a site admin's id)."""
+    flask(url, "seed-scale", "--workers", str(workers), "--hours-per-worker", str(max(1, entries // workers)))
     engine = sa.create_engine(url)
-    now = datetime.now(UTC)
     with engine.begin() as connection:
-        unions = [(1, "市总工会", "CITY", "city", None, "/1/", 0)]
-        next_id = 2
-        grassroots = []
-        for d in range(DISTRICTS):
-            district = next_id
-            unions.append((district, f"第{d + 1}区总工会", f"D{d:02d}", "district", 1, f"/1/{district}/", 1))
-            next_id += 1
-            for g in range(GRASSROOTS_PER_DISTRICT):
-                unions.append((next_id, f"第{d + 1}区第{g + 1}基层工会", f"D{d:02d}G{g:02d}", "grassroots", district,
-                               f"/1/{district}/{next_id}/", 2))
-                grassroots.append(next_id)
-                next_id += 1
-        copy_rows(connection, "trade_union", ["id", "name", "code", "kind", "parent_id", "path", "depth", "member_seq",
-                                              "created_at"],
-                  ((*row, 0, now) for row in unions))
-        copy_rows(connection, '"user"', ["id", "real_name", "mobile", "locale", "timezone", "notification_prefs",
-                                         "is_active", "created_at", "trade"],
-                  ((i, f"职工{i}", f"1{i:010d}", "zh_CN", "Asia/Shanghai", "{}", "t", now, "电工")
-                   for i in range(1, workers + 2)))
-        started = now - timedelta(days=800)
-        copy_rows(connection, "membership", ["user_id", "union_id", "status", "member_no", "applied_at", "started_at"],
-                  ((i, grassroots[i % len(grassroots)], "active", f"M{i}", started, started)
-                   for i in range(1, workers + 1)))
-        copy_rows(connection, "role_grant", ["user_id", "role", "union_id", "granted_at"],
-                  [(workers + 1, "site_admin", 1, now)])
-        copy_rows(connection, "hours_entry", ["user_id", "minutes", "source", "source_key", "earned_on", "union_id",
-                                              "category", "title", "created_at"],
-                  ((1 + n % workers, 45 + n % 60, "lesson", f"bench:{n}", date(YEAR, 1 + n % 12, 1 + n % 28),
-                    grassroots[(1 + n % workers) % len(grassroots)], "电工", "课", now) for n in range(entries)))
-        connection.execute(sa.text(
-            "INSERT INTO hours_month (union_id, month, source, category, minutes, entries) "
-            "SELECT union_id, date_trunc('month', earned_on)::date, source, category, sum(minutes), count(*) "
-            "FROM hours_entry GROUP BY 1, 2, 3, 4"))
-        connection.execute(sa.text(
-            "INSERT INTO hours_year (user_id, year, union_id, minutes) "
-            "SELECT user_id, extract(year FROM earned_on)::int, union_id, sum(minutes) FROM hours_entry GROUP BY 1, 2, 3"))
-        for table in ('"user"', "trade_union"):
-            connection.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                       f"(SELECT max(id) FROM {table}))"))
-        connection.execute(sa.text("ANALYZE"))
+        city = connection.execute(sa.text("SELECT id FROM trade_union WHERE parent_id IS NULL")).scalar()
+        admin = connection.execute(sa.text("SELECT min(id) FROM \"user\"")).scalar()
+        connection.execute(sa.text("INSERT INTO role_grant (user_id, role, union_id, granted_at) "
+                                   "VALUES (:user, 'site_admin', :city, now())"), {"user": admin, "city": city})
+        year = connection.execute(sa.text("SELECT max(extract(year FROM earned_on))::int FROM hours_entry")).scalar()
     engine.dispose()
-    return workers + 1
+    return city, admin, year
 
 
 def main() -> None:
@@ -92,7 +54,7 @@ def main() -> None:
     url = fresh_database("classroom_bench_hours")
     flask(url, "db", "upgrade")
     started = time.perf_counter()
-    admin_id = seed(url, args.workers, args.entries)
+    city_id, admin_id, year = seed(url, args.workers, args.entries)
     print(f"seeded {args.workers:,} workers and {args.entries:,} entries in {time.perf_counter() - started:.0f} s")
 
     from classroom import create_app
@@ -108,8 +70,8 @@ def main() -> None:
         for _ in range(3):
             with engine.connect() as connection:
                 started = time.perf_counter()
-                plain = connection.execute(sa.text(PLAIN_SQL), {"city": 1, "start": date(YEAR, 1, 1),
-                                                                "end": date(YEAR, 12, 31)}).all()
+                plain = connection.execute(sa.text(PLAIN_SQL), {"city": city_id, "start": date(year, 1, 1),
+                                                                "end": date(year, 12, 31)}).all()
                 timings.append(time.perf_counter() - started)
         plain_seconds = statistics.median(timings)
         token = start_login_session(db.session.get(User, admin_id), ip=None, user_agent="bench", now=utcnow())
@@ -118,7 +80,7 @@ def main() -> None:
     with client.session_transaction() as session:
         session["_user_id"] = token
         session["_fresh"] = True
-    url_path = f"/reports/hours?union=1&period=year&year={YEAR}"
+    url_path = f"/reports/hours?union={city_id}&period=year&year={year}"
     started = time.perf_counter()
     first = client.get(url_path)
     cold_seconds = time.perf_counter() - started

@@ -315,3 +315,12 @@ def test_report_charts_and_exports_exist(app, tree, make_user, make_admin, perio
     client = login_client(app, make_admin(tree.city))
     page = client.get(f"/reports/hours?union={tree.city.id}&period={period}&part=4").get_data(as_text=True)
     assert 'id="hours-chart"' in page and "chartjs/chart.umd.min.js" in page and 'data-export="xlsx"' in page
+
+
+def test_seed_scale_adds_hours_that_match_the_rollups(runner):
+    result = runner.invoke(args=["seed-scale", "--workers", "300", "--hours-per-worker", "4"])
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(select(func.count()).select_from(HoursEntry)) == 4 * db.session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.status == "active"))
+    check = runner.invoke(args=["hours", "check"])
+    assert check.exit_code == 0, check.output
