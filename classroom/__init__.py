@@ -110,9 +110,9 @@ def import_models() -> None:
     import courses.catalog.models  # noqa: F401
     import courses.certificates.models  # noqa: F401
     import courses.competitions.models  # noqa: F401
-    import courses.reminders.models  # noqa: F401
     import courses.enrollment.models  # noqa: F401
     import courses.hours.models  # noqa: F401
+    import courses.reminders.models  # noqa: F401
     import courses.study.models  # noqa: F401
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from flask import has_app_context
-from flask_babel import force_locale
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from flask_migrate import stamp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url

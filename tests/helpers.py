@@ -62,3 +62,18 @@ def assert_inert_cell(value, original: str) -> None:
         assert value == "'" + original, (value, original)
     else:
         assert value == original, (value, original)
+
+
+def require_tool(command: str, package: str) -> None:
+    """A command-line tool a test needs: missing under CI=true is a failure, elsewhere a skip."""
+    import shutil
+
+    import pytest
+
+    from tests.conftest import IN_CI
+
+    if shutil.which(command) is None:
+        message = f"{command} is needed (apt-get install -y {package})"
+        if IN_CI:
+            pytest.fail(f"CI=true but {message}")
+        pytest.skip(message)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 
 import jwt
@@ -23,7 +22,7 @@ from courses.certificates.exports import FORMULA_STARTS
 from courses.certificates.models import Certificate, ExternalSkillCertificate
 from courses.certificates.pdf import MissingFont, certificate_pdf
 from tests.factories import login_client
-from tests.helpers import formula_payloads
+from tests.helpers import formula_payloads, require_tool
 from tests.test_certificates import certificate_of, certified, complete, course_for_certificates  # noqa: F401
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -60,8 +59,7 @@ def test_pdf_has_the_text_an_embedded_cjk_font_and_a_qr_code_to_the_verify_page(
     fonts = [font.get_object() for font in page["/Resources"]["/Font"].values()]
     descendants = [font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font for font in fonts]
     assert any("/FontFile2" in font["/FontDescriptor"] for font in descendants if "/FontDescriptor" in font)
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("poppler-utils (pdftoppm) is needed to read the QR code")
+    require_tool("pdftoppm", "poppler-utils")
     import zxingcpp
     from PIL import Image
 

@@ -26,7 +26,7 @@ from courses.hours import services as hours
 from courses.hours.models import HoursEntry, HoursMonth
 from courses.study import services as study
 from tests.factories import login_client
-from tests.helpers import assert_inert_cell, formula_payloads
+from tests.helpers import assert_inert_cell, formula_payloads, require_tool
 
 TODAY = date.today()
 
@@ -193,6 +193,7 @@ def decode_qr(pdf: bytes) -> str:
     import zxingcpp
     from PIL import Image
 
+    require_tool("pdftoppm", "poppler-utils")
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "page.pdf"
         source.write_bytes(pdf)
@@ -207,6 +208,7 @@ def test_the_pdf_embeds_the_cjk_font(app, tree, make_user):
     worker = make_user("李四", union=tree.a1)
     credit(worker, 45)
     data = login_client(app, worker).get(f"/me/hours/{TODAY.year}.pdf").data
+    require_tool("pdffonts", "poppler-utils")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "transcript.pdf"
         path.write_bytes(data)
@@ -324,3 +326,9 @@ def test_seed_scale_adds_hours_that_match_the_rollups(runner):
         select(func.count()).select_from(Membership).where(Membership.status == "active"))
     check = runner.invoke(args=["hours", "check"])
     assert check.exit_code == 0, check.output
+
+
+def test_the_report_form_shows_no_errors_when_opened_by_a_link(app, tree, make_admin):
+    client = login_client(app, make_admin(tree.city))
+    page = client.get(f"/reports/hours?union={tree.a1.id}").get_data(as_text=True)
+    assert "invalid-feedback" not in page and "Not a valid choice" not in page

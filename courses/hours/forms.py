@@ -33,12 +33,13 @@ class ReportForm(FlaskForm):
     class Meta:
         csrf = False
 
-    period = SelectField(_l("Period"), choices=[("year", _l("Year")), ("quarter", _l("Quarter")),
-                                                ("month", _l("Month")), ("custom", _l("Custom range"))])
+    period = SelectField(_l("Period"), default="year",
+                         choices=[("year", _l("Year")), ("quarter", _l("Quarter")), ("month", _l("Month")),
+                                  ("custom", _l("Custom range"))])
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2100)])
     part = IntegerField(_l("Quarter or month"), validators=[Optional(), NumberRange(1, 12)])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
-    by = SelectField(_l("Break down by"), choices=[("union", _l("Union")), ("trade", _l("Trade")),
+    by = SelectField(_l("Break down by"), default="union", choices=[("union", _l("Union")), ("trade", _l("Trade")),
                                                    ("group", _l("Worker group")), ("category", _l("Course category")),
                                                    ("source", _l("Source"))])

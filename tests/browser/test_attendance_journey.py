@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 from openpyxl import load_workbook
 from playwright.sync_api import expect
@@ -62,5 +63,5 @@ def test_checkin_roster_hours_and_report(live_server, new_page, tree, instructor
     with office.expect_download() as download_info:
         office.locator("[data-export=xlsx]").click()
     path = download_info.value.path()
-    rows = list(load_workbook(io.BytesIO(open(path, "rb").read())).active.iter_rows(values_only=True))
+    rows = list(load_workbook(io.BytesIO(Path(path).read_bytes())).active.iter_rows(values_only=True))
     assert rows[1][0] == "张小明" and rows[1][3] == 2.0
