@@ -19,7 +19,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from benchmarks.common import flask, fresh_database
+from benchmarks.common import ADMIN_URL, flask, fresh_database
 
 PLAIN_SQL = """
 SELECT d.id, sum(e.minutes)
@@ -31,8 +31,8 @@ GROUP BY d.id ORDER BY d.id
 """
 
 
-def seed(url: str, workers: int, entries: int) -> tuple[int, int]:
-    """`flask seed-scale` with its hours extension; returns (city id, a site admin's id)."""
+def seed(url: str, workers: int, entries: int) -> tuple[int, int, int]:
+    """`flask seed-scale` with its hours extension; returns (city id, a site admin's id, the year)."""
     flask(url, "seed-scale", "--workers", str(workers), "--hours-per-worker", str(max(1, entries // workers)))
     engine = sa.create_engine(url)
     with engine.begin() as connection:
@@ -45,17 +45,34 @@ def seed(url: str, workers: int, entries: int) -> tuple[int, int]:
     return city, admin, year
 
 
+def existing(url: str) -> tuple[int, int, int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        city = connection.execute(sa.text("SELECT id FROM trade_union WHERE parent_id IS NULL")).scalar()
+        admin = connection.execute(sa.text("SELECT user_id FROM role_grant WHERE role = 'site_admin'")).scalar()
+        year = connection.execute(sa.text("SELECT max(year) FROM hours_year")).scalar()
+    engine.dispose()
+    return city, admin, year
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=1_000_000)
     parser.add_argument("--entries", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--cache-seconds", type=int, default=300,
+                        help="REPORT_CACHE_SECONDS for the page (0: every request reads the rollups)")
+    parser.add_argument("--reuse", action="store_true", help="keep the database a previous run seeded")
     args = parser.parse_args()
-    url = fresh_database("classroom_bench_hours")
-    flask(url, "db", "upgrade")
-    started = time.perf_counter()
-    city_id, admin_id, year = seed(url, args.workers, args.entries)
-    print(f"seeded {args.workers:,} workers and {args.entries:,} entries in {time.perf_counter() - started:.0f} s")
+    if args.reuse:
+        url = sa.engine.make_url(ADMIN_URL).set(database="classroom_bench_hours").render_as_string(hide_password=False)
+        city_id, admin_id, year = existing(url)
+    else:
+        url = fresh_database("classroom_bench_hours")
+        flask(url, "db", "upgrade")
+        started = time.perf_counter()
+        city_id, admin_id, year = seed(url, args.workers, args.entries)
+        print(f"seeded {args.workers:,} workers and {args.entries:,} entries in {time.perf_counter() - started:.0f} s")
 
     from classroom import create_app
     from classroom.accounts.models import User
@@ -63,7 +80,7 @@ def main() -> None:
     from classroom.database import utcnow
     from classroom.extensions import db
 
-    app = create_app("testing", DATABASE_URL=url, REPORT_CACHE_SECONDS=300, WTF_CSRF_ENABLED=False)
+    app = create_app("testing", DATABASE_URL=url, REPORT_CACHE_SECONDS=args.cache_seconds, WTF_CSRF_ENABLED=False)
     with app.app_context():
         engine = db.engine
         timings = []
