@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,13 +15,15 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from classroom.unions.models import Membership
+from classroom.unions.services import apply_for_membership, approve_membership
 from courses.attendance import checkin as checkins
 from courses.attendance.models import Attendance, SessionCheckin
 from courses.attendance.services import record
 from courses.catalog.models import ClassSession
 from courses.enrollment.models import Enrollment
 from courses.enrollment.services import enroll
-from courses.hours.models import HoursEntry
+from courses.hours.models import HoursEntry, HoursMonth, HoursYear
 from tests.concurrency import run_at_once
 from tests.factories import login_client
 from tests.helpers import assert_inert_cell, formula_payloads
@@ -82,6 +85,38 @@ def test_present_to_absent_reverses_and_back_credits_again(app, course_with_sess
     changes = db.session.scalars(select(AuditEvent.data).where(AuditEvent.action == "attendance.set")).all()
     assert [(change["old"], change["new"]) for change in changes] == [
         (None, "present"), ("present", "absent"), ("absent", "late"), ("late", "excused"), ("excused", "present")]
+
+
+def test_a_reversal_after_a_transfer_undoes_the_credit_where_it_was_made(app, runner, tree, course_with_session,
+                                                                        enrolled, instructor, make_admin):
+    _course, session = course_with_session
+    person = enrolled(union=tree.a1)
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "present"})
+    apply_for_membership(person, tree.b1, now=utcnow())  # moves from district A to district B
+    db.session.commit()
+    applied = db.session.scalar(select(Membership).where(Membership.status == "applied"))
+    approve_membership(applied, actor=make_admin(tree.b1), now=utcnow())
+    db.session.commit()
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "absent"})
+    by_union = db.session.execute(select(HoursEntry.minutes, HoursEntry.union_id).order_by(HoursEntry.id)).all()
+    assert by_union == [(90, tree.a1.id), (-90, tree.a1.id)]  # undone under the union it was credited to
+    year = session.starts_at.year
+    assert dict(db.session.execute(select(HoursYear.union_id, HoursYear.minutes)).all()) == {tree.a1.id: 0}
+    assert db.session.scalar(select(func.sum(HoursMonth.minutes)).where(HoursMonth.union_id == tree.b1.id)) is None
+    city = login_client(app, make_admin(tree.city, "市管理员"))
+    for union in (tree.city, tree.district_a, tree.district_b, tree.a1, tree.b1):
+        page = city.get(f"/reports/hours?union={union.id}&period=year&year={year}").get_data(as_text=True)
+        assert 'data-total-minutes="0"' in page, union.name
+    mine = login_client(app, person).get(f"/me/hours?year={year}").get_data(as_text=True)
+    assert 'data-minutes="0"' in mine and "Reversed: the attendance was changed" in mine
+    check = runner.invoke(args=["hours", "check"])
+    assert check.exit_code == 0, check.output
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "present"})
+    assert db.session.execute(select(HoursEntry.minutes, HoursEntry.union_id).order_by(HoursEntry.id.desc())
+                              ).first() == (90, tree.b1.id)  # a new credit counts where the person is now
+    page = city.get(f"/reports/hours?union={tree.district_b.id}&period=year&year={year}").get_data(as_text=True)
+    assert 'data-total-minutes="90"' in page
 
 
 def test_checkin_plus_roster_mark_credits_once(app, course_with_session, enrolled, instructor):
@@ -201,12 +236,21 @@ def test_badges(app, course_with_session, enrolled, instructor):
     forged = checkins.badge_text(person.id, today)[:-1] + "A"
     with pytest.raises(Invalid):
         checkins.read_badge(forged if forged != checkins.badge_text(person.id, today) else forged + "B", today)
+    with pytest.raises(Invalid, match="not a worker badge"):
+        checkins.read_badge(checkins.badge_code(person.id, today), today)  # the code alone names nobody
     worker = login_client(app, person)
-    code = worker.get("/me/badge").get_data(as_text=True).split('data-badge-code>', 1)[1].split("<", 1)[0]
+    shown = worker.get("/me/badge").get_data(as_text=True).split('data-badge-code>', 1)[1].split("<", 1)[0]
+    assert shown == checkins.badge_typed(person.id, today)
     assert worker.get("/me/badge.svg").headers["Content-Type"] == "image/svg+xml"
+    assert 'href="/me/badge"' in worker.get("/me").get_data(as_text=True)  # reachable from the worker's page
     teacher = login_client(app, instructor)
-    teacher.post(f"/teach/sessions/{session.id}/roster/badge", data={"badge": f"CLSB:{person.id}:{code}"})
+    typed = " ".join(shown.lower())  # typed by hand: lower case, stray spaces
+    response = teacher.post(f"/teach/sessions/{session.id}/roster/badge", data={"badge": typed})
+    assert response.status_code == 302
     assert db.session.scalar(select(Attendance.method)) == "badge" and credited(person) == 90
+    other = enrolled("乙")
+    teacher.post(f"/teach/sessions/{session.id}/roster/badge", data={"badge": checkins.badge_text(other.id, today)})
+    assert credited(other) == 90  # the QR code's text, as the camera scanner sends it
 
 
 def test_paper_roster_is_all_or_nothing(app, course_with_session, enrolled, instructor):
@@ -225,6 +269,65 @@ def test_paper_roster_is_all_or_nothing(app, course_with_session, enrolled, inst
                  content_type="multipart/form-data")
     assert dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all()) == {
         first.id: "present", second.id: "excused"}
+
+
+def test_paper_roster_as_xlsx(app, course_with_session, enrolled, instructor):
+    from openpyxl import Workbook
+
+    _course, session = course_with_session
+    first, second = enrolled("甲"), enrolled("乙")
+    teacher = login_client(app, instructor)
+
+    def upload(rows):
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return teacher.post(f"/teach/sessions/{session.id}/roster/upload",
+                            data={"file": (io.BytesIO(buffer.getvalue()), "签到表.xlsx")},
+                            content_type="multipart/form-data")
+
+    response = upload([["手机号", "状态"], [first.mobile, "出勤"], [second.mobile, "飞了"], ["12345", "present"]])
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "Row 2" in body and "Row 3" in body and "Row 1:" not in body  # data rows, the header not counted
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0  # all or nothing
+    response = upload([["mobile", "status"], [int(first.mobile), "迟到"], [second.mobile, "absent"]])
+    assert response.status_code == 302
+    assert dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all()) == {
+        first.id: "late", second.id: "absent"}
+    assert credited(first) == 90 and credited(second) == 0
+
+
+def test_scanning_the_check_in_qr_code_checks_in(app, course_with_session, enrolled, instructor):
+    _course, session = course_with_session
+    person = enrolled()
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/sessions/{session.id}/checkin")
+    shown = teacher.get(f"/teach/sessions/{session.id}/checkin/code.json").get_json()
+    assert re.fullmatch(r"\d{6}", shown["code"]) and shown["open"] is True
+    svg = teacher.get(f"/teach/sessions/{session.id}/checkin/qr.svg")
+    assert svg.headers["Content-Type"] == "image/svg+xml" and svg.headers["Cache-Control"] == "no-store"
+    path = shown["url"].split("://", 1)[1].split("/", 1)[1]
+    assert path == f"checkin?session={session.id}&code={shown['code']}"
+    worker = login_client(app, person)
+    form = worker.get("/" + path).get_data(as_text=True)
+    assert f'value="{shown["code"]}"' in form  # the scanned link fills the form: one tap to check in
+    response = worker.post("/checkin", data={"code": shown["code"], "session": str(session.id)})
+    assert response.status_code == 302
+    assert db.session.scalar(select(Attendance.status).where(Attendance.user_id == person.id)) == "present"
+    stranger = login_client(app, enrolled("乙"))
+    assert stranger.get(f"/teach/sessions/{session.id}/checkin/code.json").status_code in (403, 404)
+
+
+def test_check_in_opens_only_from_30_minutes_before_until_the_end(app, course_with_session, instructor):
+    _course, session = course_with_session
+    for moment in (session.starts_at - timedelta(minutes=31), session.ends_at, session.ends_at + timedelta(hours=1)):
+        with pytest.raises(Conflict, match="minutes before the class"):
+            checkins.open_checkin(session, actor=instructor, now=moment)
+    assert checkins.open_checkin(session, actor=instructor, now=session.starts_at - timedelta(minutes=30))
+    db.session.rollback()
 
 
 def test_roster_export_carries_the_session_and_neutralizes_formulas(app, course_with_session, enrolled, instructor):

@@ -151,6 +151,32 @@ def test_targets_are_inherited_and_counted(app, tree, make_user, make_admin):
     assert "100%" in page
 
 
+def test_admins_set_annual_targets_within_their_scope(app, tree, make_user, make_admin):
+    worker = make_user(union=tree.a1)
+    district = login_client(app, make_admin(tree.district_a))
+    response = district.post(f"/unions/{tree.district_a.id}/target", data={"hours": "40"})
+    assert response.status_code == 302
+    db.session.refresh(tree.district_a)
+    assert tree.district_a.annual_target_minutes == 40 * app.config["MINUTES_PER_CREDIT_HOUR"]
+    assert hours.target_for_user(worker.id) == 40 * app.config["MINUTES_PER_CREDIT_HOUR"]
+    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "union.target")).all()
+    assert [(event.object_id, event.data["minutes"]) for event in audited] == [
+        (tree.district_a.id, 40 * app.config["MINUTES_PER_CREDIT_HOUR"])]
+    for bad in ("-1", "1001", "abc"):
+        district.post(f"/unions/{tree.district_a.id}/target", data={"hours": bad})
+        db.session.refresh(tree.district_a)
+        assert tree.district_a.annual_target_minutes == 40 * app.config["MINUTES_PER_CREDIT_HOUR"], bad
+    district.post(f"/unions/{tree.district_a.id}/target", data={"hours": ""})  # empty: inherit again
+    db.session.refresh(tree.district_a)
+    assert tree.district_a.annual_target_minutes is None
+    for union in (tree.district_b, tree.b1, tree.city):  # outside the district admin's subtree
+        assert district.post(f"/unions/{union.id}/target", data={"hours": "10"}).status_code == 404
+        db.session.refresh(union)
+        assert union.annual_target_minutes is None
+    grassroots = login_client(app, make_admin(tree.a1, "基层管理员"))
+    assert grassroots.post(f"/unions/{tree.district_a.id}/target", data={"hours": "5"}).status_code == 404
+
+
 def test_admins_record_external_training_and_adjustments(app, tree, make_user, make_admin):
     worker = make_user(union=tree.a1)
     admin = make_admin(tree.a1)
@@ -168,6 +194,16 @@ def test_admins_record_external_training_and_adjustments(app, tree, make_user, m
     stranger = make_user(union=tree.b1)
     assert client.get(f"/hours/members/{stranger.id}").status_code == 404
     assert client.post(f"/hours/members/{stranger.id}/adjust", data={"minutes": "60", "reason": "x"}).status_code == 404
+    external = db.session.scalar(select(HoursEntry).where(HoursEntry.source == "external"))
+    page = client.get(f"/hours/members/{worker.id}").get_data(as_text=True)
+    assert f'href="/hours/entries/{external.id}/evidence"' in page and "重复登记" in page
+    for reader in (client, login_client(app, worker)):  # the admin over them, and the worker themself
+        download = reader.get(f"/hours/entries/{external.id}/evidence")
+        assert download.status_code == 200 and download.data == png
+        assert download.headers["Content-Disposition"].startswith("attachment")
+    outsider = login_client(app, make_admin(tree.b1, "西城管理员"))
+    assert outsider.get(f"/hours/entries/{external.id}/evidence").status_code == 404
+    assert login_client(app, stranger).get(f"/hours/entries/{external.id}/evidence").status_code == 404
 
 
 def test_the_transcript_page_and_pdf(app, tree, make_user):
@@ -234,8 +270,10 @@ def test_exports_neutralize_formulas_and_mask_mobiles(app, tree, make_user, make
         by_name = {row[0].value.removeprefix("'"): row for row in rows}
         for payload in payloads:
             row = by_name[payload[:50].replace("\r", "\n")]  # XML reads a raw CR back as LF
-            assert row[0].data_type == "s" and row[2].data_type == "s"
-            assert not str(row[0].value).startswith(("=", "+", "-", "@", "\t", "＝", "＋", "－", "＠"))
+            for cell, original in ((row[0], payload[:50]), (row[2], payload[:100]), (row[3], payload[:50])):
+                assert cell.data_type == "s"  # name, employer, trade; XML reads a raw CR back as LF
+                value = cell.value.replace("\n", "\r") if "\r" in original and "\n" not in original else cell.value
+                assert_inert_cell(value, original)
         mobiles = [row[1].value for row in rows]
         assert all(("****" in mobile) == masked for mobile in mobiles), mobiles
         text = client.get(f"/reports/hours?union={tree.a1.id}&format=csv").data.decode("utf-8-sig")
@@ -243,8 +281,32 @@ def test_exports_neutralize_formulas_and_mask_mobiles(app, tree, make_user, make
         written = {row[0].removeprefix("'"): row for row in csv_rows}
         for payload in payloads:
             assert_inert_cell(written[payload[:50]][0], payload[:50])
-            assert_inert_cell(written[payload[:50]][2], payload[:50])
+            assert_inert_cell(written[payload[:50]][2], payload[:100])
+            assert_inert_cell(written[payload[:50]][3], payload[:50])
         assert all(("****" in row[1]) == masked for row in csv_rows)
+
+
+def test_a_members_entries_export_keeps_titles_and_notes_inert(app, tree, make_user, make_admin):
+    worker = make_user(union=tree.a1)
+    admin = make_admin(tree.a1)
+    payloads = formula_payloads()
+    for payload in payloads:
+        hours.add_adjustment(worker, minutes=5, reason=payload, actor=admin, now=utcnow())
+    db.session.commit()
+    client = login_client(app, admin)
+    book = load_workbook(io.BytesIO(client.get(f"/hours/members/{worker.id}?format=xlsx").data))
+    rows = list(book.active.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(payloads)
+    notes = [row[3] for row in rows]
+    for payload in payloads:
+        expected = payload.strip()[:500].replace("\r", "\n")
+        assert any(note == expected or note == "'" + expected for note in notes), payload
+    assert all(not note.startswith(("=", "+", "-", "@", "\t")) for note in notes)
+    text = client.get(f"/hours/members/{worker.id}?format=csv").data.decode("utf-8-sig")
+    csv_rows = list(csv.reader(io.StringIO(text)))[1:]
+    for row in csv_rows:
+        assert not row[2].startswith(("=", "+", "-", "@", "\t", "\r")) and not row[3].startswith(("=", "+", "-", "@"))
+    assert {row[5] for row in csv_rows} == {tree.a1.name}
 
 
 def queries(client, url) -> int:
@@ -309,6 +371,48 @@ def test_hours_check_and_backfill(app, runner, tree, make_course, make_user):
     db.session.commit()
     broken = runner.invoke(args=["hours", "check"])
     assert broken.exit_code == 1 and "ledger 10, rollup 15" in broken.output
+
+
+def test_backfill_credits_attendance_recorded_before_the_ledger_once(app, runner, tree, make_course, make_user):
+    from courses.attendance.models import Attendance
+    from courses.catalog.models import ClassSession
+
+    course = make_course(lessons=0, sessions=2)
+    first, second = db.session.scalars(select(ClassSession).order_by(ClassSession.id)).all()
+    steady, flipped, absent = (make_user(name, union=tree.a1) for name in ("甲", "乙", "丙"))
+    db.session.add_all([  # rows from before the ledger: no entries exist for them
+        Attendance(session_id=first.id, user_id=steady.id, status="present", method="roster", changes=0),
+        Attendance(session_id=first.id, user_id=flipped.id, status="late", method="roster", changes=2),
+        Attendance(session_id=second.id, user_id=flipped.id, status="present", method="checkin", changes=0),
+        Attendance(session_id=first.id, user_id=absent.id, status="absent", method="roster", changes=1),
+    ])
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(HoursEntry)) == 0 and course.id
+    first_run = runner.invoke(args=["hours", "backfill"])
+    second_run = runner.invoke(args=["hours", "backfill"])
+    assert first_run.exit_code == 0 and "3 entries credited" in first_run.output, first_run.output
+    assert second_run.exit_code == 0 and "0 entries credited" in second_run.output
+    assert (total(steady), total(flipped), total(absent)) == (90, 180, 0)
+    keys = set(db.session.scalars(select(HoursEntry.source_key)))
+    assert keys == {f"session:{first.id}:{steady.id}:0", f"session:{first.id}:{flipped.id}:2",
+                    f"session:{second.id}:{flipped.id}:0"}
+    assert runner.invoke(args=["hours", "check"]).exit_code == 0
+    assert {entry.earned_on for entry in db.session.scalars(select(HoursEntry))} == {  # dated by their sessions
+        hours.local_date(first.starts_at), hours.local_date(second.starts_at)}
+
+
+def test_hours_check_sees_a_year_rollup_under_the_wrong_union(app, runner, tree, make_user):
+    from courses.hours.models import HoursYear
+
+    worker = make_user(union=tree.a1)
+    credit(worker, 90)
+    assert runner.invoke(args=["hours", "check"]).exit_code == 0
+    db.session.execute(update(HoursYear).values(union_id=tree.b1.id))  # the person total is still right
+    db.session.commit()
+    broken = runner.invoke(args=["hours", "check"])
+    assert broken.exit_code == 1
+    assert f"union {tree.a1.id}: ledger 90, rollup 0" in broken.output
+    assert f"union {tree.b1.id}: ledger 0, rollup 90" in broken.output
 
 
 @pytest.mark.parametrize("period", ["year", "quarter"])

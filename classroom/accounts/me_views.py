@@ -13,6 +13,7 @@ from classroom.database import begin_write, utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import form_error
+from classroom.panels import me_panels
 from classroom.unions.models import Membership, TradeUnion
 from classroom.unions.services import apply_for_membership, current_memberships, union_choices
 
@@ -32,7 +33,8 @@ def overview():
         .join(Membership.union).order_by(Membership.applied_at.desc())
     ).all()
     return render_template("me/overview.html", memberships=memberships,
-                           open_memberships=current_memberships(current_user.id))
+                           open_memberships=current_memberships(current_user.id),
+                           sections=me_panels.for_user(current_user))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -7,23 +7,15 @@ from flask_login import current_user
 
 from classroom.extensions import db
 from classroom.health import health_report
+from classroom.panels import home_panels
 from classroom.unions import scope
 from classroom.unions.services import current_memberships, subtree_counts
 
 bp = Blueprint("main", __name__)
 
-# Features add panels to the home page without the shell importing them: each entry is a
-# callable(user) returning (template name, context) or None.
-home_sections: list = []
-
-
-def register_home_section(section) -> None:
-    if section not in home_sections:
-        home_sections.append(section)
-
-
-def _sections(user) -> list[tuple[str, dict]]:
-    return [panel for panel in (section(user) for section in home_sections) if panel]
+# Features add panels to the home page without the shell importing them.
+register_home_section = home_panels.register
+_sections = home_panels.for_user
 
 
 @bp.route("/")

@@ -114,14 +114,27 @@ def badge_text(user_id: int, day: date) -> str:
     return f"{BADGE_PREFIX}:{user_id}:{badge_code(user_id, day)}"
 
 
+def badge_typed(user_id: int, day: date) -> str:
+    """What the badge shows under its QR code for typing by hand: ``<user id>-<code>``."""
+    return f"{user_id}-{badge_code(user_id, day)}"
+
+
 def read_badge(text: str, today: date) -> int:
-    """The user id of a badge scanned (or typed) today; yesterday's badge still counts near midnight."""
-    parts = (text or "").strip().upper().split(":")
-    if len(parts) != 3 or parts[0] != BADGE_PREFIX or not parts[1].isdigit():
+    """The user id of a badge scanned (``CLSB:<id>:<code>``) or typed (``<id>-<code>``, spaces and
+    case tolerated) today; yesterday's badge still counts near midnight."""
+    cleaned = "".join((text or "").split()).upper()
+    parts = cleaned.split(":")
+    if len(parts) == 3 and parts[0] == BADGE_PREFIX:
+        user_part, code = parts[1], parts[2]
+    elif len(parts) == 1 and cleaned.count("-") == 1:
+        user_part, code = cleaned.split("-")
+    else:
         raise Invalid(_l("This is not a worker badge."), field="badge")
-    user_id = int(parts[1])
+    if not user_part.isdigit() or len(user_part) > 12:
+        raise Invalid(_l("This is not a worker badge."), field="badge")
+    user_id = int(user_part)
     for day in (today, today - timedelta(days=1)):
-        if hmac.compare_digest(badge_code(user_id, day), parts[2]):
+        if hmac.compare_digest(badge_code(user_id, day), code):
             return user_id
     raise Invalid(_l("This badge has expired: ask the worker to open today's badge."), field="badge")
 

@@ -27,6 +27,14 @@ ATTENDANCE_LABELS = {
     AttendanceStatus.EXCUSED: _l("Excused"),
 }
 
+# How an attendance was recorded.
+METHOD_LABELS = {
+    "roster": _l("Roster"),
+    "checkin": _l("Self check-in"),
+    "badge": _l("Badge scan"),
+    "upload": _l("Paper roster"),
+}
+
 # Statuses that earn the session's credited minutes.
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
 
@@ -49,6 +57,10 @@ class Attendance(db.Model):
     @property
     def status_label(self) -> str:
         return str(ATTENDANCE_LABELS.get(AttendanceStatus(self.status), self.status))
+
+    @property
+    def method_label(self) -> str:
+        return str(METHOD_LABELS.get(self.method, self.method))
 
     def __repr__(self) -> str:
         return f"<Attendance session={self.session_id} user={self.user_id} {self.status}>"

@@ -14,6 +14,7 @@ from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.http import commit_or_flash, form_error, paginate
+from classroom.panels import me_panels
 from courses.attendance import checkin as checkins
 from courses.attendance import services as attendance
 from courses.attendance.forms import BadgeForm, CheckinForm, RosterUploadForm
@@ -173,7 +174,9 @@ def _checkin_key() -> str:
 @login_required
 @limiter.limit("10 per minute", key_func=_checkin_key, methods=["POST"])
 def checkin():
-    form = CheckinForm(data={"code": request.args.get("code", ""), "session": request.args.get("session", "")})
+    # The QR code's link fills the form (one tap to check in); a POST reads only what was posted.
+    prefill = {"code": request.args.get("code", ""), "session": request.args.get("session", type=int)}
+    form = CheckinForm(data=prefill if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             session = checkins.check_in(current_user, form.code.data, now=utcnow(),
@@ -192,7 +195,15 @@ def checkin():
 @login_required
 def badge():
     today = local_date(utcnow())
-    return render_template("attendance/badge.html", code=checkins.badge_code(current_user.id, today), today=today)
+    return render_template("attendance/badge.html", code=checkins.badge_typed(current_user.id, today), today=today)
+
+
+def me_badge_panel(user):
+    """The badge on the worker's own page (/me)."""
+    return "attendance/_me_badge.html", {"code": checkins.badge_typed(user.id, local_date(utcnow()))}
+
+
+me_panels.register(me_badge_panel)
 
 
 @bp.route("/me/badge.svg")

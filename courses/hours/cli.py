@@ -71,19 +71,21 @@ def check() -> None:
               for row in db.session.scalars(select(HoursMonth))}
     differences = {key: (ledger.get(key, 0), rollup.get(key, 0)) for key in set(ledger) | set(rollup)
                    if ledger.get(key, 0) != rollup.get(key, 0)}
-    years = dict(db.session.execute(select(HoursYear.user_id, func.sum(HoursYear.minutes))
-                                    .group_by(HoursYear.user_id)).all())
-    people = dict(db.session.execute(select(HoursEntry.user_id, func.sum(HoursEntry.minutes))
-                                     .group_by(HoursEntry.user_id)).all())
-    person_differences = {user: (people.get(user, 0), years.get(user, 0)) for user in set(years) | set(people)
-                          if people.get(user, 0) != years.get(user, 0)}
+    year = func.extract("year", HoursEntry.earned_on)
+    years = {(user, int(y), union): minutes for user, y, union, minutes in db.session.execute(
+        select(HoursYear.user_id, HoursYear.year, HoursYear.union_id, HoursYear.minutes)).all()}
+    people = {(user, int(y), union or 0): int(minutes) for user, y, union, minutes in db.session.execute(
+        select(HoursEntry.user_id, year, HoursEntry.union_id, func.sum(HoursEntry.minutes))
+        .group_by(HoursEntry.user_id, year, HoursEntry.union_id)).all()}
+    person_differences = {key: (people.get(key, 0), years.get(key, 0)) for key in set(years) | set(people)
+                          if people.get(key, 0) != years.get(key, 0)}
     for key, (in_ledger, in_rollup) in sorted(differences.items(), key=str):
         click.echo(f"month rollup {key}: ledger {in_ledger}, rollup {in_rollup}")
-    for user, (in_ledger, in_rollup) in sorted(person_differences.items()):
-        click.echo(f"year rollup of user {user}: ledger {in_ledger}, rollup {in_rollup}")
+    for (user, y, union), (in_ledger, in_rollup) in sorted(person_differences.items()):
+        click.echo(f"year rollup of user {user}, {y}, union {union}: ledger {in_ledger}, rollup {in_rollup}")
     if differences or person_differences:
         raise SystemExit(1)
-    click.echo(f"The rollups match the ledger ({len(rollup)} month rows, {len(years)} people).")
+    click.echo(f"The rollups match the ledger ({len(rollup)} month rows, {len(years)} person-year rows).")
 
 
 def _month(column):

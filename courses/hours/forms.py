@@ -24,11 +24,6 @@ class AdjustmentForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip])
 
 
-class TargetForm(FlaskForm):
-    hours = IntegerField(_l("Annual target (training hours, empty to inherit)"),
-                         validators=[Optional(), NumberRange(0, 1000)])
-
-
 class ReportForm(FlaskForm):
     class Meta:
         csrf = False

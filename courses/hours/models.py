@@ -62,8 +62,18 @@ class HoursEntry(db.Model):
     def source_label(self) -> str:
         return str(SOURCE_LABELS.get(HoursSource(self.source), self.source))
 
+    @property
+    def note_label(self) -> str | None:
+        """The note as shown: the ledger's own codes translated, a person's words as written."""
+        return str(NOTE_LABELS[self.note]) if self.note in NOTE_LABELS else self.note
+
     def __repr__(self) -> str:
         return f"<HoursEntry {self.source_key} {self.minutes:+d}>"
+
+
+# Notes the ledger itself writes, stored as codes and shown in the reader's language.
+REVERSAL_NOTE = "reversal: attendance changed"
+NOTE_LABELS = {REVERSAL_NOTE: _l("Reversed: the attendance was changed")}
 
 
 class HoursMonth(db.Model):

@@ -67,18 +67,18 @@ def _member_table(union: TradeUnion, period: reports.Period, viewer) -> ReportTa
     statement = reports.member_rows(union, period)
     page = paginate(statement, per_page=50, rows=True)
     show_mobile = can_see_mobile(viewer, union)
-    header = [_("Name"), _("Mobile"), _("Trade"), _("Training hours"), _("Meets the target")]
+    header = [_("Name"), _("Mobile"), _("Employer"), _("Trade"), _("Training hours"), _("Meets the target")]
     table = ReportTable("members", header, total, page=page)
 
     def line(user, minutes):
         met = _("yes") if target is not None and minutes >= target else (_("no") if target is not None else "—")
         mobile = user.mobile if show_mobile else mask_mobile(user.mobile)
-        return [user.real_name, mobile or "", user.trade or "", _hours(minutes), met]
+        return [user.real_name, mobile or "", user.employer or "", user.trade or "", _hours(minutes), met]
 
     table.rows = [(user, line(user, minutes)) for user, minutes in page.items]
     table.export_rows = [line(user, minutes) for user, minutes in db.session.execute(statement).all()]
     table.chart = {"labels": [row[0] for _user, row in table.rows[:20]],
-                   "hours": [row[3] for _user, row in table.rows[:20]]}
+                   "hours": [row[4] for _user, row in table.rows[:20]]}
     return table
 
 

@@ -19,9 +19,10 @@ from classroom.i18n import zone
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_union
 from classroom.unions.services import membership_union_at
-from courses.hours.models import HoursEntry, HoursMonth, HoursSource, HoursYear
+from courses.hours.models import REVERSAL_NOTE, HoursEntry, HoursMonth, HoursSource, HoursYear
 
 EXTERNAL_CATEGORY = "external"
+NOW = object()  # record_entry's default: the union of the person's membership now
 
 
 def local_date(moment: datetime) -> date:
@@ -35,10 +36,11 @@ def _insert():
 def record_entry(*, user_id: int, minutes: int, source: str, source_key: str, earned_on: date,
                  now: datetime, course_id: int | None = None, category: str = "", title: str = "",
                  note: str | None = None, recorded_by_id: int | None = None,
-                 evidence: tuple[str, str] | None = None, union_id: int | None = None) -> HoursEntry | None:
+                 evidence: tuple[str, str] | None = None, union_id: int | None | object = NOW) -> HoursEntry | None:
     """Append one ledger entry unless its source key exists (then None). The entry carries the
-    person's union of the moment; the month and year rollups change in the same transaction."""
-    if union_id is None:
+    person's union of the moment unless ``union_id`` names one (None: no union); the month and
+    year rollups change in the same transaction."""
+    if union_id is NOW:
         union_id = membership_union_at(user_id)
     insert = _insert()
     entry_id = db.session.execute(
@@ -82,23 +84,34 @@ def session_credit_key(session_id: int, user_id: int, change: int) -> str:
 
 def sync_session_credit(session, user_id: int, *, attended: bool, change: int, now: datetime) -> HoursEntry | None:
     """Make the ledger hold the session's minutes for this person when they attended, and
-    nothing when not: a credit, or a reversing entry. ``change`` numbers the transitions of this
-    attendance (the caller holds its row lock), so each transition has its own key."""
-    credited = db.session.scalar(
-        select(func.coalesce(func.sum(HoursEntry.minutes), 0))
+    nothing when not: a credit, or reversing entries. ``change`` numbers the transitions of this
+    attendance (the caller holds its row lock), so each transition has its own key.
+
+    A reversal undoes each earlier credit under the union it was credited to (a worker who has
+    moved since keeps the old union's totals right); a new credit goes to the union of now."""
+    credited = {union_id or 0: int(minutes) for union_id, minutes in db.session.execute(
+        select(HoursEntry.union_id, func.sum(HoursEntry.minutes))
         .where(HoursEntry.source == HoursSource.SESSION,
                HoursEntry.source_key.startswith(f"session:{session.id}:{user_id}:", autoescape=True))
-    )
+        .group_by(HoursEntry.union_id)
+    ).all()}
+    held = sum(credited.values())
     wanted = session.credit_minutes if attended else 0
-    if wanted == credited:
+    if wanted == held:
         return None
     course = session.course
-    return record_entry(
-        user_id=user_id, minutes=wanted - credited, source=HoursSource.SESSION,
-        source_key=session_credit_key(session.id, user_id, change), earned_on=local_date(session.starts_at),
-        now=now, course_id=course.id, category=course.category,
-        title=f"{course.title} · {session.title or session.venue_name}",
-        note=None if attended else "reversal: attendance changed")
+    common = dict(user_id=user_id, source=HoursSource.SESSION, earned_on=local_date(session.starts_at), now=now,
+                  course_id=course.id, category=course.category,
+                  title=f"{course.title} · {session.title or session.venue_name}")
+    key = session_credit_key(session.id, user_id, change)
+    if attended:
+        return record_entry(minutes=wanted - held, source_key=key, **common)
+    first = None
+    for index, (union_id, minutes) in enumerate(sorted((u, m) for u, m in credited.items() if m)):
+        entry = record_entry(minutes=-minutes, source_key=key if index == 0 else f"{key}:{union_id}",
+                             union_id=union_id or None, note=REVERSAL_NOTE, **common)
+        first = first or entry
+    return first
 
 
 # ---- admin entries ------------------------------------------------------------------------------

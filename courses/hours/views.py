@@ -3,10 +3,12 @@ for members, and the union report (/reports/hours) with exports."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request,
+                   send_from_directory, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
 from classroom.cache import TTLCache
@@ -25,6 +27,7 @@ from courses.catalog.attachments import discard_file, place_file, receive_file
 from courses.hours import reports, transcript
 from courses.hours import services as hours
 from courses.hours.forms import AdjustmentForm, ExternalForm, ReportForm
+from courses.hours.models import HoursEntry
 from courses.hours.report_table import report_table
 
 bp = Blueprint("hours", __name__)
@@ -89,9 +92,31 @@ def member_in_scope_or_404(user_id: int) -> User:
 @union_admin_required
 def member(user_id: int):
     person = member_in_scope_or_404(user_id)
+    export = request.args.get("format")
+    if export in ("csv", "xlsx"):
+        header = [_("Date"), _("Source"), _("What"), _("Note"), _("Minutes"), _("Union")]
+        rows = [[entry.earned_on.isoformat(), entry.source_label, entry.title, entry.note_label or "", entry.minutes,
+                 entry.union.name if entry.union else _("No union")]
+                for entry in db.session.scalars(hours.entries_of(person.id).options(joinedload(HoursEntry.union)))]
+        return _export(header, rows, export, f"hours-member-{person.id}", _("Training hours"))
     page = paginate(hours.entries_of(person.id), per_page=50)
     return render_template("hours/member.html", person=person, page=page, totals=hours.yearly_totals(person.id),
                            external_form=ExternalForm(), adjustment_form=AdjustmentForm())
+
+
+@bp.route("/hours/entries/<int:entry_id>/evidence")
+@login_required
+def evidence(entry_id: int):
+    """The evidence file of an external-training entry: for its worker and the admins over them."""
+    entry = db.session.get(HoursEntry, entry_id)
+    if entry is None or not entry.evidence_stored:
+        abort(404)
+    if entry.user_id != current_user.id and not scope.can_see_user(current_user, db.session.get(User, entry.user_id)):
+        scope.deny(current_user, "HoursEntry", entry_id)
+    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], entry.evidence_stored, as_attachment=True,
+                                   download_name=entry.evidence_name or entry.evidence_stored)
+    response.cache_control.private = True
+    return response
 
 
 @bp.route("/hours/members/<int:user_id>/external", methods=["POST"])
@@ -163,7 +188,8 @@ def report():
     table = cached_table(node, period, by)
     export = request.args.get("format")
     if export in ("csv", "xlsx"):
-        return _export(table, export, node, period)
+        return _export(table.header, table.export_rows, export, f"hours-{node.code}-{period.label.replace(' ', '')}",
+                       _("Training hours"))
     return render_template("hours/report.html", node=node, form=form, period=period, table=table,
                            ancestors=_ancestors(node))
 
@@ -205,12 +231,12 @@ def _ancestors(node: TradeUnion) -> list[TradeUnion]:
     return [rows[i] for i in ids if i in rows and scope.can_manage_union(current_user, rows[i])]
 
 
-def _export(table, kind: str, node: TradeUnion, period: reports.Period):
-    name = f"hours-{node.code}-{period.label.replace(' ', '')}.{kind}"
+def _export(header: list, rows: list, kind: str, stem: str, title: str):
+    name = f"{stem}.{kind}"
     if kind == "csv":
-        body, mimetype = csv_bytes(table.header, table.export_rows), "text/csv; charset=utf-8"
+        body, mimetype = csv_bytes(header, rows), "text/csv; charset=utf-8"
     else:
-        body = xlsx_bytes(_("Training hours"), table.header, table.export_rows)
+        body = xlsx_bytes(title, header, rows)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     response = make_response(body)
     response.headers["Content-Type"] = mimetype
