@@ -63,6 +63,8 @@ def main() -> None:
     parser.add_argument("--cache-seconds", type=int, default=300,
                         help="REPORT_CACHE_SECONDS for the page (0: every request reads the rollups)")
     parser.add_argument("--reuse", action="store_true", help="keep the database a previous run seeded")
+    parser.add_argument("--target-hours", type=int, default=40,
+                        help="the city's annual target (so the page computes the share meeting it); 0: none")
     args = parser.parse_args()
     if args.reuse:
         url = sa.engine.make_url(ADMIN_URL).set(database="classroom_bench_hours").render_as_string(hide_password=False)
@@ -73,6 +75,12 @@ def main() -> None:
         started = time.perf_counter()
         city_id, admin_id, year = seed(url, args.workers, args.entries)
         print(f"seeded {args.workers:,} workers and {args.entries:,} entries in {time.perf_counter() - started:.0f} s")
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE trade_union SET annual_target_minutes = :minutes WHERE parent_id IS NULL"),
+                           {"minutes": args.target_hours * 45 or None})
+    engine.dispose()
 
     from classroom import create_app
     from classroom.accounts.models import User

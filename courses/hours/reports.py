@@ -15,9 +15,8 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from classroom.accounts.models import User
 from classroom.domain import Invalid
 from classroom.extensions import db
-from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
+from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from courses.hours.models import HoursEntry, HoursMonth, HoursYear
-from courses.hours.services import effective_targets
 
 
 @dataclass
@@ -85,14 +84,14 @@ def children_of(node: TradeUnion) -> list[TradeUnion]:
 def union_breakdown(node: TradeUnion, period: Period) -> tuple[Row, list[Row]]:
     """The node's total and one row per child union (its whole subtree), in a few grouped queries."""
     children = children_of(node)
-    groups = [(child.id, child.path) for child in children]
+    unions = _union_map(node, [(child.id, child.path) for child in children])
     total = Row("total", node.name, union=node)
     rows = {child.id: Row(child.id, child.name, union=child) for child in children}
-    for key, minutes in _grouped_minutes(node, groups, period):
+    for key, minutes in _grouped_minutes(unions, period):
         _target(total, rows, key).minutes += int(minutes or 0)
-    for key, workers in _grouped_workers(node, groups, period):
+    for key, workers in _grouped_workers(unions, period):
         _target(total, rows, key).workers += int(workers or 0)
-    for key, members, meeting in _grouped_members(node, groups, period):
+    for key, members, meeting in _grouped_members(unions, period):
         row = _target(total, rows, key)
         row.members += int(members or 0)
         row.meeting_target += int(meeting or 0)
@@ -116,37 +115,47 @@ def _group_column(groups: list[tuple[int, str]], path_column):
                 else_=None)
 
 
-def _grouped_minutes(node: TradeUnion, groups, period: Period):
+def _union_map(node: TradeUnion, groups: list[tuple[int, str]]):
+    """One row per union of the node's subtree: its id, the child group it falls in, and its annual
+    target (its own, else the nearest one set above it). The CASEs run once per union, never once
+    per ledger or membership row; the fact tables join this small set by union id."""
+    setters = db.session.execute(
+        select(TradeUnion.path, TradeUnion.annual_target_minutes)
+        .where(TradeUnion.annual_target_minutes.is_not(None),
+               or_(TradeUnion.id.in_(node.ancestor_ids()), _in_subtree(TradeUnion.path, node.path)))
+        .order_by(TradeUnion.depth.desc())).all()  # the deepest target wins
+    target = case(*[(TradeUnion.path.startswith(path, autoescape=True), minutes) for path, minutes in setters],
+                  else_=None) if setters else literal(None, SAInteger)
+    return (select(TradeUnion.id.label("union_id"), _group_column(groups, TradeUnion.path).label("grp"),
+                   target.label("target"))
+            .where(_in_subtree(TradeUnion.path, node.path)).subquery("unions"))
+
+
+def _grouped_minutes(unions, period: Period):
     if period.whole_months:
-        group = _group_column(groups, TradeUnion.path)
         return db.session.execute(
-            select(group, func.sum(HoursMonth.minutes)).join(TradeUnion, TradeUnion.id == HoursMonth.union_id)
-            .where(_in_subtree(TradeUnion.path, node.path), HoursMonth.month >= period.start,
-                   HoursMonth.month <= period.end)
-            .group_by(group)).all()
-    group = _group_column(groups, TradeUnion.path)
+            select(unions.c.grp, func.sum(HoursMonth.minutes)).join(unions, unions.c.union_id == HoursMonth.union_id)
+            .where(HoursMonth.month >= period.start, HoursMonth.month <= period.end)
+            .group_by(unions.c.grp)).all()
     return db.session.execute(
-        select(group, func.sum(HoursEntry.minutes)).join(TradeUnion, TradeUnion.id == HoursEntry.union_id)
-        .where(_in_subtree(TradeUnion.path, node.path), HoursEntry.earned_on >= period.start,
-               HoursEntry.earned_on <= period.end)
-        .group_by(group)).all()
+        select(unions.c.grp, func.sum(HoursEntry.minutes)).join(unions, unions.c.union_id == HoursEntry.union_id)
+        .where(HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end)
+        .group_by(unions.c.grp)).all()
 
 
-def _grouped_workers(node: TradeUnion, groups, period: Period):
-    group = _group_column(groups, TradeUnion.path)
+def _grouped_workers(unions, period: Period):
     if period.kind == "year":
         return db.session.execute(
-            select(group, func.count(func.distinct(HoursYear.user_id)))
-            .join(TradeUnion, TradeUnion.id == HoursYear.union_id)
-            .where(_in_subtree(TradeUnion.path, node.path), HoursYear.year == period.year, HoursYear.minutes > 0)
-            .group_by(group)).all()
+            select(unions.c.grp, func.count(func.distinct(HoursYear.user_id)))
+            .join(unions, unions.c.union_id == HoursYear.union_id)
+            .where(HoursYear.year == period.year, HoursYear.minutes > 0)
+            .group_by(unions.c.grp)).all()
     per_person = (select(HoursEntry.user_id, HoursEntry.union_id).where(
         HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end)
         .group_by(HoursEntry.user_id, HoursEntry.union_id).having(func.sum(HoursEntry.minutes) > 0).subquery())
     return db.session.execute(
-        select(group, func.count(func.distinct(per_person.c.user_id)))
-        .join(TradeUnion, TradeUnion.id == per_person.c.union_id)
-        .where(_in_subtree(TradeUnion.path, node.path)).group_by(group)).all()
+        select(unions.c.grp, func.count(func.distinct(per_person.c.user_id)))
+        .join(unions, unions.c.union_id == per_person.c.union_id).group_by(unions.c.grp)).all()
 
 
 def _active_at(end: date):
@@ -157,32 +166,19 @@ def _active_at(end: date):
                                        MembershipStatus.LAPSED]))
 
 
-def _grouped_members(node: TradeUnion, groups, period: Period):
+def _grouped_members(unions, period: Period):
     """Members at the end of the period, and how many met their union's annual target."""
-    target = _target_of(node, Membership.union_id)
-    group = _group_column(groups, TradeUnion.path)
     year_minutes = (select(HoursYear.user_id, HoursYear.union_id, HoursYear.minutes)
                     .where(HoursYear.year == period.year).subquery())
-    met = func.sum(case((year_minutes.c.minutes >= target, 1), else_=0))
+    met = func.sum(case((year_minutes.c.minutes >= unions.c.target, 1), else_=0))
     statement = (
-        select(group, func.count(Membership.id), met)
-        .join(TradeUnion, TradeUnion.id == Membership.union_id)
+        select(unions.c.grp, func.count(Membership.id), met)
+        .join(unions, unions.c.union_id == Membership.union_id)
         .outerjoin(year_minutes, and_(year_minutes.c.user_id == Membership.user_id,
                                       year_minutes.c.union_id == Membership.union_id))
-        .where(_in_subtree(TradeUnion.path, node.path), _active_at(period.end))
-        .group_by(group))
+        .where(_active_at(period.end))
+        .group_by(unions.c.grp))
     return db.session.execute(statement).all()
-
-
-def _target_of(node: TradeUnion, union_column):
-    """SQL: the annual target of the grassroots union in ``union_column`` (NULL when none is set
-    on it or above it), as a CASE over the subtree's unions."""
-    unions = list(db.session.scalars(select(TradeUnion).where(
-        _in_subtree(TradeUnion.path, node.path), TradeUnion.kind == UnionKind.GRASSROOTS)))
-    targets = {union_id: target for union_id, target in effective_targets(unions).items() if target is not None}
-    if not targets:
-        return literal(None, SAInteger)
-    return case(targets, value=union_column, else_=None)
 
 
 def member_rows(union: TradeUnion, period: Period):
