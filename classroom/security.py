@@ -2,21 +2,51 @@
 
 from __future__ import annotations
 
+import re
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
-CSP = (
+CSP_TEMPLATE = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; media-src 'self'; object-src 'none'; "
-    "frame-src 'self' https://player.bilibili.com https://www.youtube-nocookie.com; "
+    "frame-src {frame_src}; "
     "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 )
+HOST_RE = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+
+
+def embed_hosts(value) -> tuple[str, ...]:
+    """VIDEO_EMBED_HOSTS as a tuple of host names (a list, or a comma-separated string from the
+    environment); anything but a plain host name is refused, so no setting can smuggle another
+    directive into the policy."""
+    hosts = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
+    cleaned = tuple(str(host).strip().lower() for host in hosts if str(host).strip())
+    for host in cleaned:
+        if not HOST_RE.match(host):
+            raise ValueError(f"VIDEO_EMBED_HOSTS: {host!r} is not a host name")
+    return cleaned
+
+
+def content_security_policy(hosts) -> str:
+    """The policy for these video hosts: frames from this site and from the hosts (https only)."""
+    frame_src = " ".join(["'self'", *(f"https://{host}" for host in embed_hosts(hosts))])
+    return CSP_TEMPLATE.format(frame_src=frame_src)
+
+
+def _csp() -> str:
+    hosts = current_app.config.get("VIDEO_EMBED_HOSTS") or ()
+    key = tuple(hosts) if not isinstance(hosts, str) else hosts
+    cache = current_app.extensions.setdefault("csp", {})
+    if key not in cache:
+        cache[key] = content_security_policy(hosts)
+    return cache[key]
 
 
 def add_security_headers(response):
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy", _csp())
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")
@@ -26,9 +56,13 @@ def add_security_headers(response):
     return response
 
 
-def _hasher() -> PasswordHasher:
+def _parameters() -> tuple[int, int, int]:
     config = current_app.config
-    key = (config["PASSWORD_TIME_COST"], config["PASSWORD_MEMORY_COST"], config["PASSWORD_PARALLELISM"])
+    return config["PASSWORD_TIME_COST"], config["PASSWORD_MEMORY_COST"], config["PASSWORD_PARALLELISM"]
+
+
+def _hasher() -> PasswordHasher:
+    key = _parameters()
     cache = current_app.extensions.setdefault("password_hashers", {})
     if key not in cache:
         cache[key] = PasswordHasher(time_cost=key[0], memory_cost=key[1], parallelism=key[2])
@@ -40,7 +74,8 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
-    """Check a password; with no stored hash, spend the same time and fail."""
+    """Check a password; with no stored hash, spend the same time (one verification against a
+    hash made with the same parameters) and fail."""
     hasher = _hasher()
     try:
         return hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
@@ -53,11 +88,18 @@ def password_needs_rehash(stored_hash: str) -> bool:
 
 
 def _dummy_hash() -> str:
+    """A hash no password matches, made with the current parameters. It is made when the app
+    starts (init_app), so even the first log-in with an unknown identifier hashes nothing more
+    than a log-in with a wrong password does."""
+    key = ("dummy", *_parameters())
     cache = current_app.extensions.setdefault("password_hashers", {})
-    if "dummy" not in cache:
-        cache["dummy"] = hash_password("no account has this password")
-    return cache["dummy"]
+    if key not in cache:
+        cache[key] = hash_password("no account has this password")
+    return cache[key]
 
 
 def init_app(app) -> None:
+    with app.app_context():
+        content_security_policy(app.config.get("VIDEO_EMBED_HOSTS"))  # a bad host fails at start-up
+        _dummy_hash()
     app.after_request(add_security_headers)

@@ -6,6 +6,10 @@ import json
 from html.parser import HTMLParser
 from pathlib import Path
 
+from sqlalchemy import select
+
+from classroom.extensions import db
+
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 
 
@@ -77,3 +81,42 @@ def require_tool(command: str, package: str) -> None:
         if IN_CI:
             pytest.fail(f"CI=true but {message}")
         pytest.skip(message)
+
+
+# ---- the database as data ------------------------------------------------------------------------
+
+def database_rows(*, skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
+    """Every row of every table (but ``skip``), each table's rows in primary-key order: two
+    snapshots are equal only when no row was added, removed or changed in any column."""
+    snapshot = {}
+    for table in db.metadata.sorted_tables:
+        if table.name in skip:
+            continue
+        statement = select(table).order_by(*table.primary_key.columns)
+        snapshot[table.name] = [tuple(row) for row in db.session.execute(statement).all()]
+    return snapshot
+
+
+def changed_rows(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> dict[str, dict]:
+    """What differs between two snapshots, table by table (for a readable failure)."""
+    changes = {}
+    for name in sorted(set(before) | set(after)):
+        old, new = set(map(repr, before.get(name, []))), set(map(repr, after.get(name, [])))
+        if old != new:
+            changes[name] = {"gone or changed": sorted(old - new), "new or changed": sorted(new - old)}
+    return changes
+
+
+def everything_in_the_database() -> str:
+    """Every value of every row of every table, as text (JSON decoded, so escapes cannot hide a name)."""
+    parts = []
+    for table in db.metadata.sorted_tables:
+        for row in db.session.execute(select(table)).all():
+            for value in row:
+                if isinstance(value, (dict, list)):
+                    parts.append(json.dumps(value, ensure_ascii=False))
+                elif isinstance(value, bytes):
+                    parts.append(value.decode("utf-8", errors="ignore"))
+                elif value is not None:
+                    parts.append(str(value))
+    return "\n".join(parts)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from classroom.accounts.models import Consent, LoginSession, User
+from classroom.accounts.services import PROFILE_FIELDS, update_profile
+from classroom.database import utcnow
+from classroom.domain import Invalid
 from classroom.extensions import db
 from classroom.unions.models import Membership
 from tests.factories import PASSWORD
@@ -174,16 +179,45 @@ def test_change_password_checks_the_current_one(auth, make_user, tree):
 
 
 def test_profile_update(auth, make_user, tree):
-    user = make_user(union=tree.a1)
+    user = make_user(union=tree.a1, skill_level=4)
     auth.login(user)
     response = auth.client.post("/me/settings", data={
-        "email": "Zhang@Example.cn", "employer": "华东机电", "trade": "电工", "skill_level": "3",
+        "email": "Zhang@Example.cn", "employer": "华东机电", "trade": "电工", "skill_level": "1",
         "years_in_trade": "12", "birth_year": "1988", "worker_group": "truck_driver", "locale": "en",
         "timezone": "Asia/Urumqi"})
     assert response.status_code == 302
     db.session.refresh(user)
-    assert (user.email, user.skill_level, user.worker_group, user.locale, user.timezone, user.birth_year) == (
-        "zhang@example.cn", 3, "truck_driver", "en", "Asia/Urumqi", 1988)
+    assert (user.email, user.worker_group, user.locale, user.timezone, user.birth_year, user.trade) == (
+        "zhang@example.cn", "truck_driver", "en", "Asia/Urumqi", 1988, "电工")
+    assert user.skill_level == 4  # a crafted skill level is ignored: certificates and the union set it
+
+
+@pytest.mark.parametrize("posted", ["1", "", "9", "x"])
+def test_the_skill_level_is_shown_but_never_taken_from_the_profile_form(auth, make_user, tree, posted):
+    user = make_user(union=tree.a1, skill_level=3)
+    auth.login(user)
+    page = auth.client.get("/me/settings").get_data(as_text=True)
+    select_tag = re.search(r'<select[^>]*name="skill_level"[^>]*>', page).group(0)
+    assert "disabled" in select_tag and 'id="skill_level-help"' in page
+    assert re.search(r'<option selected value="3">|<option value="3" selected>', page)
+    response = auth.client.post("/me/settings", data={"skill_level": posted, "locale": "en",
+                                                      "timezone": "Asia/Shanghai"})
+    assert response.status_code == 302  # no error either: the field is not read
+    db.session.refresh(user)
+    assert user.skill_level == 3
+
+
+def test_the_profile_service_refuses_the_skill_level(make_user, tree):
+    user = make_user(union=tree.a1, skill_level=5)
+    with pytest.raises(Invalid):
+        update_profile(user, languages=["zh_CN", "en"], now=utcnow(), skill_level=1)
+    assert user.skill_level == 5 and "skill_level" not in PROFILE_FIELDS
+
+
+def test_registration_takes_no_skill_level(client, tree):
+    assert register(client, tree.a1, skill_level="1").status_code == 302
+    user = db.session.scalar(select(User).where(User.mobile == "13912345678"))
+    assert user is not None and user.skill_level is None
 
 
 def test_profile_refuses_an_email_of_another_account(auth, make_user, tree):

@@ -282,12 +282,28 @@ def test_a_deleted_file_goes_only_when_the_deletion_commits(app, uploads, lesson
     assert files_in(uploads) == [] and attachment_count() == 0
 
 
-def test_deleting_the_lesson_removes_its_files(app, uploads, lesson, instructor):
+def test_deleting_the_lesson_of_a_draft_removes_its_files(app, uploads, lesson, instructor):
+    lesson.course.status = "draft"
+    db.session.commit()
     store(lesson, instructor, uploads)
     store(lesson, instructor, uploads, png_bytes(), "图.png")
     db.session.commit()
     assert len(files_in(uploads)) == 2
     delete_lesson(lesson, actor=instructor)
+    db.session.commit()
+    assert files_in(uploads) == [] and attachment_count() == 0
+
+
+def test_deleting_a_published_lesson_waits_for_review_then_removes_its_files(app, tree, uploads, lesson, instructor,
+                                                                             make_admin):
+    from courses.catalog.services import decide_revision
+
+    store(lesson, instructor, uploads)
+    db.session.commit()
+    revision = delete_lesson(lesson, actor=instructor, now=utcnow())
+    db.session.commit()
+    assert revision is not None and len(files_in(uploads)) == 1 and attachment_count() == 1  # still live
+    decide_revision(revision, True, actor=make_admin(tree.city), now=utcnow())
     db.session.commit()
     assert files_in(uploads) == [] and attachment_count() == 0
 

@@ -11,9 +11,13 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
+from classroom.unions.models import Membership
+from courses.attendance.models import Attendance
 from courses.catalog.models import ClassSession, Course, CourseRevision, Lesson
+from courses.catalog.services import delete_session, update_course, update_lesson
 from courses.enrollment.models import Enrollment
-from courses.enrollment.services import enroll
+from courses.enrollment.services import EnrollmentClosed, enroll
+from courses.study.models import LessonProgress
 from tests.factories import login_client
 from tests.helpers import assert_inert, xss_payloads
 
@@ -103,7 +107,7 @@ def test_published_change_waits_as_a_revision(app, tree, make_course, make_user,
     db.session.commit()
     teacher = login_client(app, instructor)
     form = course_form(tree, title=course.title, summary="新的简介", capacity="25", credit_minutes="90",
-                       certificate_months="12", min_lesson_share="100", target_level="")
+                       certificate_months="12", min_lesson_share="100", target_level="", host_union_id=str(tree.city.id))
     assert teacher.post(f"/teach/courses/{course.id}/edit", data=form).status_code == 302
     db.session.refresh(course)
     assert course.summary == "新的简介" and course.capacity == 20  # summary live, capacity waits
@@ -204,7 +208,7 @@ def test_catalogue_paginates(app, make_course):
 
 
 def test_lessons_reorder_and_delete(app, make_course, instructor):
-    course = make_course(lessons=3)
+    course = make_course(lessons=3, status="draft")
     lessons = db.session.scalars(select(Lesson).order_by(Lesson.position)).all()
     client = login_client(app, instructor)
     client.post(f"/teach/courses/{course.id}/lessons/{lessons[2].id}/move/up")
@@ -328,10 +332,284 @@ def test_query_counts_with_page_size_50(app, tree, make_course, make_user):
 def test_dates_of_the_series_follow_the_instructors_timezone(app, make_course, instructor):
     instructor.timezone = "Asia/Urumqi"
     db.session.commit()
-    course = make_course(lessons=0)
+    course = make_course(lessons=0, status="draft")
     login_client(app, instructor).post(f"/teach/courses/{course.id}/sessions/series", data={
         "first_date": "2026-12-07", "weekday": "0", "start": "09:30", "duration_minutes": "60", "count": "1",
         "venue_name": "乌鲁木齐职工服务站", "credit_minutes": "60"})
     session = db.session.scalar(select(ClassSession))
     assert session.starts_at == datetime(2026, 12, 7, 3, 30, tzinfo=UTC)
     assert session.starts_at.date() == date(2026, 12, 7)
+
+
+# ---- changes to a published course wait for review ---------------------------------------------
+
+SESSION_FORM = {"title": "", "starts_at": "2026-12-10T19:00", "duration_minutes": "120", "venue_name": "市工人文化宫",
+                "venue_address": "", "credit_minutes": "120"}
+
+
+def session_rows(course):
+    return [(s.id, s.starts_at, s.ends_at, s.venue_name, s.credit_minutes) for s in db.session.scalars(
+        select(ClassSession).where(ClassSession.course_id == course.id).order_by(ClassSession.starts_at))]
+
+
+def lesson_rows(course):
+    return [tuple(row) for row in db.session.execute(
+        select(Lesson.position, Lesson.title, Lesson.credit_minutes).where(Lesson.course_id == course.id)
+        .order_by(Lesson.position))]
+
+
+def kinds_for(user):
+    return db.session.scalars(select(Notification.kind).where(Notification.user_id == user.id)).all()
+
+
+def test_schedule_and_lesson_changes_to_a_published_course_wait_for_review(app, tree, make_course, make_user,
+                                                                           make_admin, instructor):
+    course = make_course("夜校电工班", lessons=3, sessions=2)
+    worker = make_user(union=tree.a1)
+    enroll(worker, course, now=utcnow())
+    first, second = db.session.scalars(select(ClassSession).order_by(ClassSession.starts_at)).all()
+    lesson1, lesson2, _lesson3 = db.session.scalars(select(Lesson).order_by(Lesson.position)).all()
+    db.session.add(Attendance(session_id=second.id, user_id=worker.id, status="present", method="roster"))
+    db.session.add(LessonProgress(user_id=worker.id, lesson_id=lesson2.id, course_id=course.id, seconds_studied=60))
+    db.session.commit()
+    first_id, second_id = first.id, second.id
+    live_sessions = session_rows(course)
+    admin = make_admin(tree.city)
+    teacher, base = login_client(app, instructor), f"/teach/courses/{course.id}"
+
+    page = teacher.post(f"{base}/sessions/new", data=SESSION_FORM, follow_redirects=True).get_data(as_text=True)
+    assert "waits for review" in page
+    teacher.post(f"{base}/sessions/{first.id}/edit", data={**SESSION_FORM, "starts_at": "2026-12-03T18:30",
+                                                           "venue_name": "东城区职工服务站"})
+    teacher.post(f"{base}/sessions/{second.id}/delete")
+    teacher.post(f"{base}/sessions/series", data={
+        "first_date": "2027-01-04", "weekday": "0", "start": "19:00", "duration_minutes": "90", "count": "2",
+        "venue_name": "西城区职工服务站", "credit_minutes": "90"})
+    teacher.post(f"{base}/lessons/{lesson1.id}/edit", data={"title": "第1课（修订）", "body": "新内容",
+                                                            "credit_minutes": "30"})
+    teacher.post(f"{base}/lessons/{lesson2.id}/delete")
+    teacher.post(f"{base}/lessons/new", data={"title": "第4课 复习", "body": "复习", "credit_minutes": "20"})
+
+    # The live course stays; only the lesson's title and text changed at once.
+    assert session_rows(course) == live_sessions
+    assert lesson_rows(course) == [(1, "第1课（修订）", 10), (2, "第2课", 10), (3, "第3课", 10)]
+    revision = db.session.scalar(select(CourseRevision))
+    assert revision.status == "pending"
+    held = revision.changes
+    assert set(held) == {"sessions", "lessons"}
+    assert held["sessions"]["delete"] == [second.id] and list(held["sessions"]["update"]) == [str(first.id)]
+    assert [row["venue_name"] for row in held["sessions"]["add"]] == ["市工人文化宫", "西城区职工服务站", "西城区职工服务站"]
+    assert held["lessons"]["minutes"] == {str(lesson1.id): 30} and held["lessons"]["delete"] == [lesson2.id]
+    assert [row["title"] for row in held["lessons"]["add"]] == ["第4课 复习"]
+    student = login_client(app, worker)
+    course_page = student.get(f"/courses/{course.id}").get_data(as_text=True)
+    assert "市工人文化宫" not in course_page and course_page.count("东城区职工服务站") == 2
+    assert "course.changed" not in kinds_for(worker)
+    teach_page = teacher.get(base).get_data(as_text=True)
+    for marker in ('data-pending-revision', 'data-held-session="delete"', 'data-held-session="update"',
+                   'data-held-lesson="delete"', 'data-held-lesson="minutes"', 'data-held-lesson="add"',
+                   'data-held-sessions="3"'):
+        assert marker in teach_page, marker
+
+    assert "course.revision" in kinds_for(admin)
+    reviewer = login_client(app, admin)
+    queue = reviewer.get("/review/").get_data(as_text=True)
+    for text in ("市工人文化宫", "西城区职工服务站", 'data-change-session="add"', 'data-change-session="update"',
+                 'data-change-session="delete"', 'data-change-lesson="minutes"', 'data-change-lesson="delete"',
+                 "第4课 复习"):
+        assert text in queue, text
+    reviewer.post(f"/review/revisions/{revision.id}/approve")
+
+    db.session.refresh(revision)
+    assert revision.status == "approved"
+    local = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)
+    assert [(row[1], row[3], row[4]) for row in session_rows(course)] == [
+        (local, "东城区职工服务站", 120), (datetime(2026, 12, 10, 11, 0, tzinfo=UTC), "市工人文化宫", 120),
+        (datetime(2027, 1, 4, 11, 0, tzinfo=UTC), "西城区职工服务站", 90),
+        (datetime(2027, 1, 11, 11, 0, tzinfo=UTC), "西城区职工服务站", 90)]
+    assert session_rows(course)[0][0] == first_id and db.session.get(ClassSession, second_id) is None
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0  # went with its session
+    assert db.session.scalar(select(func.count()).select_from(LessonProgress)) == 0  # went with its lesson
+    assert lesson_rows(course) == [(1, "第1课（修订）", 30), (2, "第3课", 10), (3, "第4课 复习", 20)]
+    assert "course.changed" in kinds_for(worker) and "course.revision.decided" in kinds_for(instructor)
+    assert "市工人文化宫" in student.get(f"/courses/{course.id}").get_data(as_text=True)
+    new_session = session_rows(course)[1][0]
+    assert teacher.get(f"/teach/sessions/{new_session}/roster").status_code == 200  # attendance reads it
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "course.revision.approve")) is not None
+
+
+def test_a_draft_changes_at_once(app, make_course, instructor):
+    course = make_course(lessons=2, sessions=1, status="draft")
+    session = db.session.scalar(select(ClassSession))
+    lesson = db.session.scalar(select(Lesson).where(Lesson.position == 1))
+    teacher, base = login_client(app, instructor), f"/teach/courses/{course.id}"
+    teacher.post(f"{base}/sessions/{session.id}/edit", data=SESSION_FORM)
+    teacher.post(f"{base}/lessons/{lesson.id}/edit", data={"title": "第1课", "body": "x", "credit_minutes": "40"})
+    teacher.post(f"{base}/sessions/new", data={**SESSION_FORM, "starts_at": "2026-12-17T19:00"})
+    assert [row[3] for row in session_rows(course)] == ["市工人文化宫", "市工人文化宫"]
+    assert lesson_rows(course)[0] == (1, "第1课", 40)
+    teacher.post(f"{base}/lessons/{lesson.id}/delete")
+    assert lesson_rows(course) == [(1, "第2课", 10)]
+    assert db.session.scalar(select(func.count()).select_from(CourseRevision)) == 0
+
+
+def test_rejected_withdrawn_and_archived_changes_leave_the_live_course(app, tree, make_course, make_admin,
+                                                                       instructor):
+    course = make_course(lessons=1, sessions=1)
+    session = db.session.scalar(select(ClassSession))
+    teacher, base = login_client(app, instructor), f"/teach/courses/{course.id}"
+    reviewer = login_client(app, make_admin(tree.city))
+    teacher.post(f"{base}/sessions/{session.id}/delete")
+    revision = db.session.scalar(select(CourseRevision))
+    reviewer.post(f"/review/revisions/{revision.id}/reject", data={"reason": "时间冲突"})
+    db.session.refresh(revision)
+    assert (revision.status, revision.note) == ("rejected", "时间冲突")
+    assert db.session.get(ClassSession, session.id) is not None
+    assert "course.revision.decided" in kinds_for(instructor)
+
+    teacher.post(f"{base}/sessions/{session.id}/delete")
+    page = teacher.post(f"{base}/sessions/{session.id}/edit", data=SESSION_FORM).get_data(as_text=True)
+    assert "already waits for review to be removed" in page
+    pending = db.session.scalar(select(CourseRevision).where(CourseRevision.status == "pending"))
+    assert pending.changes == {"sessions": {"delete": [session.id]}}
+    teacher.post(f"{base}/revision/withdraw")
+    assert db.session.scalars(select(CourseRevision.status).order_by(CourseRevision.id)).all() == [
+        "rejected", "withdrawn"]
+    teacher.post(f"{base}/sessions/{session.id}/delete")
+    teacher.post(f"{base}/archive")
+    assert db.session.scalars(select(CourseRevision.status).order_by(CourseRevision.id)).all() == [
+        "rejected", "withdrawn", "withdrawn"]
+    assert db.session.get(ClassSession, session.id) is not None
+    assert teacher.post(f"{base}/sessions/new", data=SESSION_FORM).status_code == 200  # refused: archived
+    assert db.session.scalar(select(func.count()).select_from(ClassSession)) == 1
+
+
+def test_the_edit_form_shows_the_pending_change_and_setting_it_back_withdraws_it(app, tree, make_course,
+                                                                                 instructor):
+    course = make_course(capacity=20)
+    teacher = login_client(app, instructor)
+    form = course_form(tree, title=course.title, capacity="25", credit_minutes="90", target_level="",
+                       certificate_months="", host_union_id=str(tree.city.id))
+    teacher.post(f"/teach/courses/{course.id}/edit", data=form)
+    html = teacher.get(f"/teach/courses/{course.id}/edit").get_data(as_text=True)
+    capacity_input = next(tag for tag in html.split("<input") if 'name="capacity"' in tag)
+    assert 'value="25"' in capacity_input
+    teacher.post(f"/teach/courses/{course.id}/edit", data={**form, "capacity": "20"})
+    assert db.session.scalars(select(CourseRevision.status)).all() == ["withdrawn"]
+    assert db.session.get(Course, course.id).capacity == 20
+
+
+def test_capacity_below_the_enrolled_is_refused_at_approval_too(app, tree, make_course, make_user, make_admin,
+                                                                 instructor):
+    course = make_course(capacity=10)
+    for index in range(2):
+        enroll(make_user(f"工人{index}", union=tree.a1), course, now=utcnow())
+    db.session.commit()
+    form = course_form(tree, title=course.title, capacity="3", credit_minutes="90", target_level="",
+                       certificate_months="", host_union_id=str(tree.city.id))
+    login_client(app, instructor).post(f"/teach/courses/{course.id}/edit", data=form)
+    revision = db.session.scalar(select(CourseRevision))
+    assert revision.changes == {"capacity": 3}
+    for index in range(2, 4):
+        enroll(make_user(f"工人{index}", union=tree.a1), course, now=utcnow())
+    db.session.commit()
+    reviewer = login_client(app, make_admin(tree.city))
+    page = reviewer.post(f"/review/revisions/{revision.id}/approve", follow_redirects=True).get_data(as_text=True)
+    assert "cannot drop below the 4 people enrolled" in page
+    assert db.session.get(Course, course.id).capacity == 10
+    assert db.session.get(CourseRevision, revision.id).status == "pending"
+
+
+def test_scope_and_host_changes_wait_for_an_admin_of_both_scopes(app, tree, make_course, make_user, make_admin,
+                                                                 instructor):
+    course = make_course("东城区专属课程", scope=tree.district_a)
+    outsider = make_user(union=tree.b1)
+    district_admin, city_admin = make_admin(tree.district_a, "东城管理员"), make_admin(tree.city, "市管理员")
+    form = course_form(tree, title=course.title, credit_minutes="90", capacity="", target_level="",
+                       certificate_months="", scope_union_id=str(tree.city.id), host_union_id=str(tree.a1.id))
+    login_client(app, instructor).post(f"/teach/courses/{course.id}/edit", data=form)
+    course = db.session.get(Course, course.id)
+    assert (course.scope_union_id, course.host_union_id) == (tree.district_a.id, tree.district_a.id)
+    revision = db.session.scalar(select(CourseRevision))
+    assert revision.changes == {"scope_union_id": tree.city.id, "host_union_id": tree.a1.id}
+    outside = login_client(app, outsider)
+    assert outside.get(f"/courses/{course.id}").status_code == 404
+    assert "course.revision" in kinds_for(city_admin) and "course.revision" not in kinds_for(district_admin)
+
+    district = login_client(app, district_admin)
+    queue = district.get("/review/").get_data(as_text=True)
+    assert f'data-revision-needs="{tree.city.id}"' in queue and "东城区总工会" in queue and "市总工会" in queue
+    district.post(f"/review/revisions/{revision.id}/approve")
+    assert db.session.get(CourseRevision, revision.id).status == "pending"
+    assert db.session.get(Course, course.id).scope_union_id == tree.district_a.id
+
+    login_client(app, city_admin).post(f"/review/revisions/{revision.id}/approve")
+    course = db.session.get(Course, course.id)
+    assert (course.scope_union_id, course.host_union_id) == (tree.city.id, tree.a1.id)
+    assert outside.get(f"/courses/{course.id}").status_code == 200
+
+
+def test_reviewer_notifications_open_the_review_queue(app, tree, make_course, make_admin, instructor):
+    admin = make_admin(tree.city)
+    draft = make_course(status="draft")
+    published = make_course(lessons=1)
+    lesson = db.session.scalar(select(Lesson).where(Lesson.course_id == published.id))
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/courses/{draft.id}/submit")
+    teacher.post(f"/teach/courses/{published.id}/lessons/{lesson.id}/delete")
+    notes = db.session.scalars(select(Notification).where(Notification.user_id == admin.id)).all()
+    assert sorted(note.kind for note in notes) == ["course.review", "course.revision"]
+    reviewer = login_client(app, admin)
+    for note in notes:
+        response = reviewer.get(note.link)
+        assert response.status_code == 200, note.link
+        assert "Course review" in response.get_data(as_text=True)
+
+
+def test_an_applicant_is_not_a_member_for_course_scope(app, tree, make_course, make_user):
+    scoped = make_course("西城区会员课程", scope=tree.district_b)
+    city_wide = make_course("全市公开课程")
+    applicant = make_user(union=tree.b1, status="applied")
+    client = login_client(app, applicant)
+    catalogue_page = client.get("/courses/").get_data(as_text=True)
+    assert "西城区会员课程" not in catalogue_page and "全市公开课程" in catalogue_page
+    assert client.get(f"/courses/{scoped.id}").status_code == 404
+    assert client.post(f"/courses/{scoped.id}/enroll").status_code == 404
+    with pytest.raises(EnrollmentClosed):
+        enroll(applicant, scoped, now=utcnow())
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 0
+    assert client.post(f"/courses/{city_wide.id}/enroll").status_code == 302
+    assert db.session.scalar(select(Enrollment.status).filter_by(course_id=city_wide.id)) == "enrolled"
+    db.session.scalar(select(Membership).filter_by(user_id=applicant.id)).status = "active"
+    db.session.commit()
+    assert client.get(f"/courses/{scoped.id}").status_code == 200
+    assert client.post(f"/courses/{scoped.id}/enroll").status_code == 302
+    assert db.session.scalar(select(Enrollment.status).filter_by(course_id=scoped.id)) == "enrolled"
+
+
+def test_the_review_queue_runs_the_same_queries_for_one_or_five_changes(app, tree, make_course, make_admin,
+                                                                        instructor):
+    reviewer = login_client(app, make_admin(tree.city))
+    reviewer.get("/")
+
+    def propose(index: int) -> None:
+        scopes = (tree.district_a, tree.district_b, tree.industry, tree.a1, tree.b1)
+        course = make_course(f"待审课程{index}", lessons=1, sessions=1, scope=scopes[index])
+        session = db.session.scalar(select(ClassSession).where(ClassSession.course_id == course.id))
+        delete_session(session, actor=instructor, now=utcnow())
+        db.session.commit()
+        lesson = db.session.scalar(select(Lesson).where(Lesson.course_id == course.id))
+        update_lesson(lesson, {"credit_minutes": 25}, actor=instructor, now=utcnow())
+        db.session.commit()
+        update_course(course, {"scope_union_id": tree.city.id, "capacity": 30}, actor=instructor, now=utcnow())
+        db.session.commit()
+
+    propose(0)
+    one = queries_for(reviewer, "/review/")
+    for index in range(1, 5):
+        propose(index)
+    assert db.session.scalar(select(func.count()).select_from(CourseRevision)) == 5
+    html = reviewer.get("/review/").get_data(as_text=True)
+    assert html.count('data-change-session="delete"') == 5 and html.count('data-change-lesson="minutes"') == 5
+    assert queries_for(reviewer, "/review/") == one

@@ -4,11 +4,12 @@ with the published key, public verification, revocation, reissue, scope, backfil
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import random
 import re
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -21,8 +22,8 @@ from classroom.database import utcnow
 from classroom.domain import Conflict
 from classroom.extensions import db
 from classroom.notifications.models import Notification
-from courses.certificates import services
-from courses.certificates.models import Certificate, CertificateCounter, SigningKey
+from courses.certificates import services, skills
+from courses.certificates.models import Certificate, CertificateCounter, ExternalSkillCertificate, SigningKey
 from courses.certificates.serials import (
     ALPHABET,
     TABLE,
@@ -411,6 +412,53 @@ def test_the_home_page_shows_certificates_and_waiting_checks(app, certified, mak
     assert certificate.serial in login_client(app, worker).get("/").get_data(as_text=True)
     page = login_client(app, make_admin(tree.district_a)).get("/").get_data(as_text=True)
     assert "0 skill-level certificates wait for your check" in page
+
+
+# ---- external skill-level certificates: the level they set ---------------------------------------------
+
+_skill_serials = itertools.count(1)
+
+
+def skill_record(user, level: int, *, union, status: str = "submitted") -> ExternalSkillCertificate:
+    """A skill-level certificate the worker recorded (the scan itself is not needed here)."""
+    row = ExternalSkillCertificate(
+        user_id=user.id, union_id=union.id, number=f"S07313200010525{level}{next(_skill_serials):06d}",
+        occupation="电工", level=level, evaluation_body="市职业技能鉴定中心", issued_on=date(2025, 6, 1),
+        scan_name="scan.png", scan_stored_name=secrets.token_hex(16) + ".png", scan_content_type="image/png",
+        scan_size=10, status=status, submitted_at=utcnow())
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def level_of(user) -> int | None:
+    return db.session.scalar(select(User.skill_level).where(User.id == user.id))
+
+
+def test_the_highest_verified_skill_certificate_sets_the_level(app, tree, make_user, make_admin):
+    """Levels run from 1 (一级/高级技师, the highest) to 5 (五级/初级工): the highest is the smallest number."""
+    worker = make_user("赵六", union=tree.a1)
+    technician, intermediate = skill_record(worker, 2, union=tree.a1), skill_record(worker, 4, union=tree.a1)
+    senior_technician = skill_record(worker, 1, union=tree.a1)
+    admin = login_client(app, make_admin(tree.a1))
+    admin.post(f"/certificates/skills/{technician.id}/verify")
+    assert level_of(worker) == 2
+    admin.post(f"/certificates/skills/{intermediate.id}/verify")  # verified later, but lower: no change
+    assert level_of(worker) == 2
+    admin.post(f"/certificates/skills/{senior_technician.id}/reject", data={"reason": "编号与扫描件不符"})
+    assert level_of(worker) == 2  # a rejected one counts for nothing
+    assert skills.level_after_verification(None, 4) == 4 and skills.level_after_verification(2, 4) == 2
+    assert skills.level_after_verification(4, 3) == 3
+
+
+def test_a_verified_certificate_never_lowers_the_level_the_union_recorded(app, tree, make_user, make_admin):
+    worker = make_user("钱七", union=tree.a1, skill_level=3)  # from the union's member import
+    older, newer = skill_record(worker, 4, union=tree.a1), skill_record(worker, 2, union=tree.a1)
+    admin = login_client(app, make_admin(tree.district_a))
+    admin.post(f"/certificates/skills/{older.id}/verify")
+    assert level_of(worker) == 3
+    admin.post(f"/certificates/skills/{newer.id}/verify")
+    assert level_of(worker) == 2
 
 
 # ---- commands -------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,6 +15,7 @@ from decimal import Decimal
 import pytest
 from flask_babel import force_locale
 from openpyxl import Workbook, load_workbook
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from classroom import create_app
@@ -21,12 +23,14 @@ from classroom.accounts.models import User
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.i18n import zone
 from classroom.notifications.models import Notification
 from classroom.unions.models import TradeUnion
 from courses.catalog.models import Course
+from courses.certificates import services as certificate_services
 from courses.certificates.models import ExternalSkillCertificate
 from courses.competitions import approvals, entries, jobs, results
-from courses.competitions.eligibility import Facts, SkillFact, check
+from courses.competitions.eligibility import Facts, SkillFact, check, load_facts
 from courses.competitions.models import (
     Competition,
     CompetitionEvent,
@@ -41,6 +45,7 @@ from courses.competitions.models import (
 from courses.enrollment.models import Enrollment
 from tests.factories import login_client
 from tests.helpers import assert_inert, assert_inert_cell
+from tests.test_certificates import certificate_of, complete
 
 _numbers = itertools.count(1)
 AWARD_RULE = {"first": 1, "second": 2, "third": 3, "merit": 0}
@@ -97,14 +102,40 @@ def electrician(make_user):
     return make
 
 
-def verified_certificate(user, occupation: str = "电工", level: int = 3, issued_on: date | None = None):
+def verified_certificate(user, occupation: str = "电工", level: int = 3, issued_on: date | None = None, *,
+                         status: str = "verified", union=None) -> ExternalSkillCertificate:
+    """An external skill certificate on record (verified unless ``status`` says otherwise)."""
     number = next(_numbers)
-    db.session.add(ExternalSkillCertificate(
-        user_id=user.id, number=f"S07313200010526{level}{number:06d}", occupation=occupation, level=level,
-        evaluation_body="市职业技能鉴定中心", issued_on=issued_on or date(2024, 6, 1), scan_name="scan.png",
-        scan_stored_name=secrets.token_hex(16) + ".png", scan_content_type="image/png", scan_size=10,
-        status="verified", submitted_at=utcnow(), decided_at=utcnow()))
+    row = ExternalSkillCertificate(
+        user_id=user.id, union_id=union.id if union else None, number=f"S07313200010526{level}{number:06d}",
+        occupation=occupation, level=level, evaluation_body="市职业技能鉴定中心",
+        issued_on=issued_on or date(2024, 6, 1), scan_name="scan.png", scan_stored_name=secrets.token_hex(16) + ".png",
+        scan_content_type="image/png", scan_size=10, status=status, submitted_at=utcnow(),
+        decided_at=utcnow() if status != "submitted" else None)
+    db.session.add(row)
     db.session.commit()
+    return row
+
+
+def local_today(app) -> date:
+    return utcnow().astimezone(zone(app.config["DEFAULT_TIMEZONE"])).date()
+
+
+class QueryCounter:
+    """Counts the statements sent to the database (not SQLite's BEGIN)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __enter__(self):
+        sa_event.listen(db.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        sa_event.remove(db.engine, "before_cursor_execute", self._count)
+
+    def _count(self, _connection, _cursor, statement, *args):
+        self.count += not statement.startswith("BEGIN")
 
 
 def entry_of(user, event) -> Entry | None:
@@ -138,6 +169,7 @@ class Case:
     facts: dict
     expected: list[str]
     at: timedelta = timedelta(0)  # now = sign-up opening + 1 day + this
+    zh: list[str] | None = None  # the same reasons in zh_CN, as the issue words them
 
 
 YEAR = 2026
@@ -151,7 +183,7 @@ CASES = [
     Case("eligible", ABLE, {}, MEMBER, []),
     Case("level at the boundary", ABLE, {"min_skill_level": 3}, MEMBER, []),
     Case("level one below", {**ABLE, "skill_level": 4}, {"min_skill_level": 3}, MEMBER,
-         ["Requires skill level 3 (senior worker) or higher"]),
+         ["Requires skill level 3 (senior worker) or higher"], zh=["需要三级/高级工及以上"]),
     Case("a higher level is fine", {**ABLE, "skill_level": 1}, {"min_skill_level": 3}, MEMBER, []),
     Case("no level recorded", {**ABLE, "skill_level": None}, {"min_skill_level": 5}, MEMBER,
          ["Requires skill level 5 (junior worker) or higher"]),
@@ -180,6 +212,11 @@ CASES = [
     Case("course completed", ABLE, {"required_course_id": 9}, {**MEMBER, "completed_course_ids": frozenset({9})}, []),
     Case("course not completed", ABLE, {"required_course_id": 9}, MEMBER,
          ["Requires completing the course 低压电工作业"]),
+    Case("course completed, its certificate revoked", ABLE, {"required_course_id": 9},
+         {**MEMBER, "revoked_course_ids": frozenset({9})}, ["Your certificate for the course 低压电工作业 was revoked"]),
+    Case("no verified certificate (a submitted or rejected one is not a fact)", ABLE,
+         {"required_certificate_occupation": "电工"}, MEMBER, ["Requires a verified 电工 skill certificate"],
+         zh=["需要经审核的电工职业技能等级证书"]),
     Case("verified certificate", ABLE, {"required_certificate_occupation": "电工"}, {**MEMBER, "certificates": (CERT,)},
          []),
     Case("certificate of another occupation", ABLE, {"required_certificate_occupation": "电工"},
@@ -193,12 +230,20 @@ CASES = [
     Case("an expired and a valid certificate", ABLE, {"required_certificate_occupation": "电工",
                                                       "certificate_valid_years": 4},
          {**MEMBER, "certificates": (CERT, SkillFact("电工", 2, date(2025, 1, 1)))}, [], at=timedelta(days=13)),
-    Case("sign-up closed", ABLE, {}, MEMBER, ["Sign-up has closed"], at=timedelta(days=29)),
+    Case("exactly when sign-up opens", ABLE, {}, MEMBER, [], at=-timedelta(days=1)),
+    Case("a second before sign-up opens", ABLE, {}, MEMBER, ["Sign-up has not opened"],
+         at=-timedelta(days=1, seconds=1), zh=["报名尚未开始"]),
+    Case("a second before the close", ABLE, {}, MEMBER, [], at=timedelta(days=29) - timedelta(seconds=1)),
+    Case("exactly at the close", ABLE, {}, MEMBER, ["Sign-up has closed"], at=timedelta(days=29), zh=["报名已截止"]),
+    Case("sign-up closed", ABLE, {}, MEMBER, ["Sign-up has closed"], at=timedelta(days=40)),
     Case("sign-up not open", ABLE, {}, MEMBER, ["Sign-up has not opened"], at=-timedelta(days=2)),
     Case("several reasons at once", {**ABLE, "skill_level": 5, "birth_year": None},
          {"min_skill_level": 4, "max_age": 40}, {**MEMBER, "membership_status": "lapsed"},
          ["Requires an active union membership", "Requires skill level 4 (intermediate worker) or higher",
-          "Enter your year of birth"]),
+          "Enter your year of birth"], zh=["需要有效的工会会员身份", "需要四级/中级工及以上", "请填写出生年份"]),
+    Case("closed and below the level", {**ABLE, "skill_level": 4}, {"min_skill_level": 3}, MEMBER,
+         ["Sign-up has closed", "Requires skill level 3 (senior worker) or higher"], at=timedelta(days=29),
+         zh=["报名已截止", "需要三级/高级工及以上"]),
 ]
 
 
@@ -211,9 +256,13 @@ def test_eligibility_rule(rule_app, case):
                   **{"requires_active_membership": True, **case.event})
     worker = User(real_name="李电工", **case.worker)
     now = OPENS + timedelta(days=1) + case.at
-    with rule_app.app_context(), force_locale("en"):
-        reasons = [str(reason) for reason in check(worker, event, now=now, facts=Facts(**case.facts))]
-    assert reasons == case.expected
+    with rule_app.app_context():
+        found = check(worker, event, now=now, facts=Facts(**case.facts))
+        with force_locale("en"):
+            assert [str(reason) for reason in found] == case.expected
+        if case.zh is not None:
+            with force_locale("zh_CN"):
+                assert [str(reason) for reason in found] == case.zh
 
 
 def card(page: str, event) -> str:
@@ -242,8 +291,71 @@ def test_the_event_page_says_eligible_or_why_not(app, tree, make_competition, ma
     page = login_client(app, worker).get(f"/competitions/{competition.id}").get_data(as_text=True)
     assert 'data-eligible="yes"' in card(page, certified) and "data-enter" in card(page, certified)
     assert 'data-eligible="no"' in card(page, senior) and "data-enter" not in card(page, senior)
+    # The notice is public; entering stays with the organizer's subtree.
     outsider = electrician("王外区", tree.b1)
-    assert login_client(app, outsider).get(f"/competitions/{competition.id}").status_code == 404  # district only
+    other = login_client(app, outsider)
+    page = other.get(f"/competitions/{competition.id}").get_data(as_text=True)
+    assert "Only for members of 东城区总工会 and the unions below it" in card(page, certified)
+    assert "data-enter" not in page
+    refused = other.post(f"/competitions/events/{certified.id}/enter", follow_redirects=True).get_data(as_text=True)
+    assert "You may not enter: Only for members of 东城区总工会" in refused and entry_of(outsider, certified) is None
+
+
+def test_a_worker_cannot_raise_their_own_skill_level_but_a_verified_certificate_does(
+        app, tree, make_competition, make_event, electrician, make_admin):
+    """The journey of the issue: a worker sees why they may not enter, gets their certificate verified,
+    enters. Their profile cannot shortcut it."""
+    competition = make_competition()
+    event = make_event(competition, min_skill_level=3)
+    worker = electrician("李电工", tree.a1, skill_level=4, locale="zh_CN")
+    client = login_client(app, worker)
+    settings = client.get("/me/settings").get_data(as_text=True)
+    assert "disabled" in re.search(r'<select[^>]*name="skill_level"[^>]*>', settings).group(0)  # shown, read-only
+    assert 'id="skill_level-help"' in settings  # where it comes from (its translation may still be pending)
+    response = client.post("/me/settings", data={"skill_level": "1", "trade": "维修电工", "locale": "zh_CN",
+                                                 "timezone": "Asia/Shanghai"})
+    assert response.status_code == 302
+    db.session.refresh(worker)
+    assert (worker.skill_level, worker.trade) == (4, "维修电工")  # the rest of the profile is saved
+    page = client.get(f"/competitions/{competition.id}").get_data(as_text=True)
+    assert 'data-eligible="no"' in card(page, event) and "需要三级/高级工及以上" in card(page, event)
+    client.post(f"/competitions/events/{event.id}/enter")
+    assert entry_of(worker, event) is None
+    record = verified_certificate(worker, level=3, issued_on=local_today(app), status="submitted", union=tree.a1)
+    admin = login_client(app, make_admin(tree.a1, "华东机电工会管理员"))
+    assert admin.post(f"/certificates/skills/{record.id}/verify").status_code == 302
+    db.session.refresh(worker)
+    assert worker.skill_level == 3
+    page = client.get(f"/competitions/{competition.id}").get_data(as_text=True)
+    assert 'data-eligible="yes"' in card(page, event)
+    client.post(f"/competitions/events/{event.id}/enter")
+    assert entry_of(worker, event).status == "submitted"
+
+
+def test_facts_count_only_verified_certificates_and_unrevoked_completions(
+        app, tree, make_competition, make_event, electrician, make_course, make_admin):
+    competition = make_competition()
+    course = make_course("低压电工作业", lessons=0, min_lesson_share=0, certificate_months=36)
+    by_course = make_event(competition, "电工（持课）", required_course_id=course.id)
+    by_certificate = make_event(competition, "电工（持证）", required_certificate_occupation="电工")
+    worker = electrician("李电工", tree.a1)
+    enrollment = complete(worker, course)
+    verified_certificate(worker, status="submitted", union=tree.a1)
+    verified_certificate(worker, status="rejected", union=tree.a1)
+    facts = load_facts([worker.id], [course.id])[worker.id]
+    assert (facts.completed_course_ids, facts.revoked_course_ids, facts.certificates) == ({course.id}, set(), ())
+    client = login_client(app, worker)
+    page = client.get(f"/competitions/{competition.id}").get_data(as_text=True)
+    assert 'data-eligible="yes"' in card(page, by_course)
+    assert "Requires a verified 电工 skill certificate" in card(page, by_certificate)
+    certificate_services.revoke(certificate_of(enrollment), "考核作弊", actor=make_admin(tree.city), now=utcnow())
+    db.session.commit()
+    facts = load_facts([worker.id], [course.id])[worker.id]
+    assert (facts.completed_course_ids, facts.revoked_course_ids) == (set(), {course.id})
+    page = client.get(f"/competitions/{competition.id}").get_data(as_text=True)
+    assert "Your certificate for the course 低压电工作业 was revoked" in card(page, by_course)
+    with pytest.raises(entries.NotEligible, match="was revoked"):
+        entries.enter(worker, by_course, now=utcnow())
 
 
 # ---- entering -----------------------------------------------------------------------------------------
@@ -426,6 +538,54 @@ def test_quota_at_the_grassroots_approval_cap_at_confirmation_and_nomination(app
     assert "No member of your unions has this mobile number" in refused
 
 
+def confirmed_entries(event, people, union, *, team_name=None) -> Entry:
+    """A confirmed entry of these people (the first the captain), written directly."""
+    entry = Entry(event_id=event.id, competition_id=event.competition_id, applicant_id=people[0].id,
+                  team_name=team_name, nominating_union_id=union.id, status="confirmed", submitted_at=utcnow(),
+                  confirmed_at=utcnow())
+    db.session.add(entry)
+    db.session.flush()
+    db.session.add_all([EntryMember(entry_id=entry.id, event_id=event.id, user_id=person.id, is_captain=index == 0,
+                                    status="accepted", is_active=True) for index, person in enumerate(people)])
+    return entry
+
+
+def test_the_venue_list_prints_every_confirmed_entry_in_a_constant_number_of_queries(
+        app, tree, make_competition, make_event, make_user, make_admin):
+    competition = make_competition()
+    event = make_event(competition)
+    team_event = make_event(competition, "配电运维（团体赛）", is_team=True, team_min=2, team_max=2)
+    org = login_client(app, make_admin(tree.city, "市总管理员"))
+    url = f"/competitions/{competition.id}/entries/print?event={event.id}"
+    for number in range(3):
+        confirmed_entries(event, [make_user(f"早{number}")], tree.a1)
+    db.session.commit()
+    org.get(url)  # the first request of a session does one-off work
+    with QueryCounter() as few:
+        assert org.get(url).status_code == 200
+    for number in range(130):  # more than any page size
+        confirmed_entries(event, [make_user(f"选手{number}")], tree.b1 if number % 2 else tree.a1)
+    waiting = confirmed_entries(event, [make_user("待确认")], tree.a1)
+    waiting.status = "approved"
+    db.session.commit()
+    with QueryCounter() as many:
+        response = org.get(url)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and many.count == few.count
+    assert page.count("data-print-entry=") == 133 and "选手129" in page and "早0" in page and "待确认" not in page
+    assert "<td>133</td>" in page and "Next" not in page  # numbered through, no pages
+    assert response.headers["Cache-Control"].count("no-store") == 1
+    # A team prints one line per member, numbered once; a grassroots admin prints only their own.
+    captain, mate = make_user("队长甲"), make_user("队员乙")
+    confirmed_entries(team_event, [captain, mate], tree.a1, team_name="东城一队")
+    db.session.commit()
+    team_page = org.get(f"/competitions/{competition.id}/entries/print?event={team_event.id}").get_data(as_text=True)
+    assert "东城一队: 队长甲" in team_page and "队员乙" in team_page and "东城一队: 队员乙" not in team_page
+    assert team_page.count("<td>1</td>") == 1
+    own = login_client(app, make_admin(tree.b1, "银泰管理员")).get(url).get_data(as_text=True)
+    assert own.count("data-print-entry=") == 65 and "早0" not in own
+
+
 def test_other_districts_entries_cannot_be_seen_or_decided_by_url(app, tree, make_competition, make_event,
                                                                    electrician, make_admin):
     competition = make_competition()
@@ -565,7 +725,11 @@ def test_score_import_is_all_or_nothing(app, confirmed_field):
     assert "Row 3: 13000000000 is not in a confirmed entry" in page and "Row 4: the name 王五 does not match" in page
     assert "Row 5: A score is a number from 0 to 100" in page and "Row 6: appears twice" in page
     assert db.session.scalar(select(func.count()).select_from(Score)) == 0
-    template = load_workbook(io.BytesIO(client.get(f"/competitions/events/{event.id}/scores.xlsx").data)).active
+    # The sheet to fill in is headed in the reader's language; the import takes either.
+    english = load_workbook(io.BytesIO(client.get(f"/competitions/events/{event.id}/scores.xlsx").data)).active
+    assert [cell.value for cell in english[1]] == ["Entry", "Name", "Mobile", "理论", "实操"]
+    template = load_workbook(io.BytesIO(client.get(f"/competitions/events/{event.id}/scores.xlsx?lang=zh_CN").data)
+                             ).active
     header = [cell.value for cell in template[1]]
     assert header == ["编号", "姓名", "手机号", "理论", "实操"] and template.max_row == 5
     good = _sheet([header, *[[row[0].value, row[1].value, "", 60 + index, 70] for index, row in
@@ -574,6 +738,23 @@ def test_score_import_is_all_or_nothing(app, confirmed_field):
                 content_type="multipart/form-data")
     assert db.session.scalar(select(func.count()).select_from(Score)) == 8
     assert db.session.scalar(select(func.count()).select_from(Entry).where(Entry.rank == 1)) == 1
+    # An English sheet (read back by a Chinese reader) and a sheet keyed by mobile only.
+    by_number = _sheet([[cell.value for cell in english[1]], *[[row[0].value, row[1].value, "", 90 - index, 80]
+                                                              for index, row in enumerate(english.iter_rows(min_row=2))]])
+    client.post(f"/competitions/events/{event.id}/scores/import", data={"file": (io.BytesIO(by_number), "en.xlsx")},
+                content_type="multipart/form-data")
+    first = db.session.scalar(select(Entry).where(Entry.event_id == event.id, Entry.rank == 1))
+    assert first.id == english.cell(row=2, column=1).value and first.total == Decimal("83.00")  # 90 × .3 + 80 × .7
+    by_mobile = _sheet([["Mobile", "理论"], [people[3].mobile, 100]])
+    client.post(f"/competitions/events/{event.id}/scores/import", data={"file": (io.BytesIO(by_mobile), "m.xlsx")},
+                content_type="multipart/form-data")
+    assert db.session.scalar(select(Score.points).where(Score.entry_id == entry_of(people[3], event).id,
+                                                        Score.stage_id == theory.id)) == Decimal(100)
+    unheaded = client.post(f"/competitions/events/{event.id}/scores/import",
+                           data={"file": (io.BytesIO(_sheet([["谁", "理论"], ["x", 1]])), "u.xlsx")},
+                           content_type="multipart/form-data")
+    error = unheaded.get_data(as_text=True).split("data-import-errors>", 1)[1].split("</ul>", 1)[0]
+    assert unheaded.status_code == 422 and all(name in error for name in ("编号", "手机号", "姓名"))  # the reader's words
 
 
 def test_publishing_results_masks_names_issues_certificates_and_records_promotions(app, client, confirmed_field):
@@ -599,7 +780,7 @@ def test_publishing_results_masks_names_issues_certificates_and_records_promotio
     assert db.session.scalar(select(func.count()).select_from(PromotionRecord)) == 1  # second prize: none
     jobs.effective_promotions(now=utcnow())
     assert db.session.get(PromotionRecord, promotion.id).status == "pending"
-    verified_certificate(winner, level=3)
+    verified_certificate(winner, level=3, issued_on=local_today(app))
     assert jobs.effective_promotions(now=utcnow()) == 1
     assert db.session.get(PromotionRecord, promotion.id).status == "effective"
     member = db.session.scalar(select(EntryMember).filter_by(entry_id=ids[0], user_id=winner.id))
@@ -617,6 +798,45 @@ def test_publishing_results_masks_names_issues_certificates_and_records_promotio
     assert badge.status_code == 200
 
 
+def _published_with_a_promotion(confirmed_field, app) -> tuple[User, PromotionRecord]:
+    competition, event, (theory, practice), organizer, people = confirmed_field
+    first = entry_of(people[0], event)
+    results.record_scores(event, {first.id: {theory.id: Decimal(99), practice.id: Decimal(99)}}, actor=organizer,
+                          now=utcnow())
+    results.publish_results(competition, actor=organizer, now=utcnow())
+    db.session.commit()
+    return people[0], db.session.scalar(select(PromotionRecord).filter_by(user_id=people[0].id))
+
+
+def test_a_promotion_takes_effect_only_with_a_certificate_issued_on_or_after_the_award(app, confirmed_field):
+    winner, promotion = _published_with_a_promotion(confirmed_field, app)
+    assert (promotion.level, promotion.status) == (3, "pending")
+    today = local_today(app)
+    verified_certificate(winner, level=3, issued_on=today - timedelta(days=1))  # held before the award
+    verified_certificate(winner, level=2, issued_on=date(2020, 5, 1))  # even a higher one
+    verified_certificate(winner, level=4, issued_on=today)  # after, but below the promoted level
+    assert results.effective_promotions(now=utcnow()) == 0
+    db.session.commit()
+    assert db.session.get(PromotionRecord, promotion.id).status == "pending"
+    verified_certificate(winner, level=3, issued_on=today)  # the new certificate, on the day of the award
+    now = utcnow()
+    assert results.effective_promotions(now=now) == 1
+    db.session.commit()
+    db.session.expire_all()
+    done = db.session.get(PromotionRecord, promotion.id)
+    assert (done.status, done.effective_at) == ("effective", now)
+    assert results.effective_promotions(now=utcnow()) == 0  # once
+
+
+@pytest.mark.xfail(strict=True, reason="courses/competitions/jobs.py still has its own rule (accepting certificates "
+                   "issued before the award); once it delegates to results.effective_promotions, drop this mark")
+def test_the_scheduled_promotion_scan_ignores_certificates_issued_before_the_award(app, confirmed_field):
+    winner, promotion = _published_with_a_promotion(confirmed_field, app)
+    verified_certificate(winner, level=3, issued_on=local_today(app) - timedelta(days=1))
+    jobs.effective_promotions(now=utcnow())
+    assert db.session.get(PromotionRecord, promotion.id).status == "pending"
+
+
 # ---- public pages ---------------------------------------------------------------------------------
 
 def test_public_pages_list_what_each_viewer_may_see(app, client, tree, make_competition, make_event, electrician):
@@ -624,19 +844,58 @@ def test_public_pages_list_what_each_viewer_may_see(app, client, tree, make_comp
     district = make_competition("东城区岗位练兵", organizer=tree.district_a, level="district")
     draft = make_competition("未发布", status="draft")
     hostile = make_competition('<img src=x onerror="alert(1)">', notice_md="[x](javascript:alert(1)) <script>1</script>")
+    west = make_competition("西城区岗位练兵", organizer=tree.district_b, level="district")
+    shop = make_competition("银泰商场技能比武", organizer=tree.b1, level="enterprise")
     visitor = client.get("/competitions/").get_data(as_text=True)
-    assert "全市技能大赛" in visitor and "东城区岗位练兵" not in visitor and "未发布" not in visitor
+    assert all(title in visitor for title in ("全市技能大赛", "东城区岗位练兵", "西城区岗位练兵", "银泰商场技能比武"))
+    assert "未发布" not in visitor and "data-competition-tabs" not in visitor
     assert_inert(visitor)
     worker = login_client(app, electrician("李电工", tree.a1))
-    listing = worker.get("/competitions/").get_data(as_text=True)
-    assert "东城区岗位练兵" in listing and "全市技能大赛" in listing
-    assert client.get(f"/competitions/{district.id}").status_code == 404
+    listing = worker.get("/competitions/").get_data(as_text=True)  # those for the worker's unions first
+    assert "东城区岗位练兵" in listing and "全市技能大赛" in listing and "西城区岗位练兵" not in listing
+    everything = worker.get("/competitions/?show=all").get_data(as_text=True)
+    assert "西城区岗位练兵" in everything and "银泰商场技能比武" in everything and "未发布" not in everything
+    # Every published notice is public, whatever its level; drafts are not.
+    for competition in (district, west, shop):
+        assert client.get(f"/competitions/{competition.id}").status_code == 200
     assert client.get(f"/competitions/{draft.id}").status_code == 404
+    assert worker.get(f"/competitions/{draft.id}").status_code == 404
     notice = client.get(f"/competitions/{hostile.id}").get_data(as_text=True)
     assert_inert(notice)
     assert "Log in to enter" not in notice  # no events yet
     make_event(city)
     assert "Log in to enter" in client.get(f"/competitions/{city.id}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("level", ["enterprise", "district"])
+def test_results_below_the_city_are_public_once_published_with_names_masked(
+        app, client, tree, make_competition, make_event, electrician, make_admin, level):
+    organizer_union = tree.a1 if level == "enterprise" else tree.district_a
+    competition = make_competition("岗位练兵", organizer=organizer_union, level=level)
+    event = make_event(competition)
+    stage = Stage(competition_id=competition.id, name="实操", kind="practical", starts_at=utcnow(),
+                  ends_at=utcnow() + timedelta(hours=2), weight=100)
+    db.session.add(stage)
+    organizer = make_admin(organizer_union, "组织者")
+    worker = electrician("张三明", tree.a1)
+    entry = entries.enter(worker, event, now=utcnow())
+    if entry.status == "submitted":  # the enterprise's own union organizes: no step below it
+        entry = approvals.approve(entry, actor=organizer, now=utcnow())
+    approvals.confirm(entry, actor=organizer, now=utcnow())
+    results.record_scores(event, {entry.id: {stage.id: Decimal(95)}}, actor=organizer, now=utcnow())
+    db.session.commit()
+    assert client.get(f"/competitions/{competition.id}").status_code == 200
+    assert client.get(f"/competitions/{competition.id}/results").status_code == 404  # not yet published
+    results.publish_results(competition, actor=organizer, now=utcnow())
+    db.session.commit()
+    page = client.get(f"/competitions/{competition.id}/results").get_data(as_text=True)
+    assert "张*明" in page and "张三明" not in page and 'data-rank="1"' in page
+    outsider = login_client(app, electrician("王外区", tree.b1))
+    assert outsider.get(f"/competitions/{competition.id}/results").status_code == 200
+    # Entry pages stay with the unions concerned.
+    other_admin = login_client(app, make_admin(tree.district_b, "西城管理员"))
+    assert other_admin.get(f"/competitions/{competition.id}/entries").status_code == 404
+    assert other_admin.get(f"/competitions/{competition.id}/entries/print?event={event.id}").status_code == 404
 
 
 def test_organizer_builds_and_publishes_a_competition_through_the_pages(app, tree, make_admin, electrician):

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
@@ -157,6 +158,82 @@ def test_announcements_reach_enrolled_and_optionally_waitlisted(app, tree, make_
     assert len(seated_titles) == 2 and len(waiting_titles) == 1 and "新增名额" in waiting_titles[0]
     page = login_client(app, seated).get(f"/courses/{course.id}").get_data(as_text=True)
     assert "调课通知" in page and "周三改到周四" in page
+
+
+def test_announcements_show_only_to_their_audience_and_the_course_staff(app, tree, make_course, make_user,
+                                                                         make_admin, instructor):
+    course = make_course("城市公开课", capacity=1)
+    seated, waiting, leaving, stranger = workers(make_user, tree.a1, 4)
+    for person in (seated, waiting, leaving):
+        enroll(person, course, now=utcnow())
+        db.session.commit()
+    drop(db.session.scalar(select(Enrollment).filter_by(user_id=leaving.id)), now=utcnow())
+    db.session.commit()
+    teacher = login_client(app, instructor)
+    teacher.post(f"/teach/courses/{course.id}/announcements", data={"title": "仅限学员", "body": "带好绝缘手套"})
+    teacher.post(f"/teach/courses/{course.id}/announcements",
+                 data={"title": "候补也看", "body": "下周加开一班", "include_waitlisted": "y"})
+
+    def seen(client) -> set[str]:
+        page = client.get(f"/courses/{course.id}")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        return {text for text in ("仅限学员", "带好绝缘手套", "候补也看", "下周加开一班") if text in html}
+
+    everything = {"仅限学员", "带好绝缘手套", "候补也看", "下周加开一班"}
+    assert seen(app.test_client()) == set()  # a visitor of a city-wide course
+    assert seen(login_client(app, stranger)) == set()
+    assert seen(login_client(app, leaving)) == set()  # dropped (waitlisted, then left)
+    assert seen(login_client(app, waiting)) == {"候补也看", "下周加开一班"}
+    assert seen(login_client(app, seated)) == everything
+    assert seen(teacher) == everything
+    assert seen(login_client(app, make_admin(tree.city))) == everything
+
+
+def test_the_instructor_takes_a_worker_off_and_the_waitlist_moves_up(app, tree, make_course, make_user, instructor):
+    course = make_course(capacity=1, starts_on=utcnow().date() - timedelta(days=1))  # already started
+    seated, first, second = workers(make_user, tree.a1, 3)
+    for person in (seated, first, second):
+        enroll(person, course, now=utcnow())
+        db.session.commit()
+    rows = {row.user_id: row.id for row in db.session.scalars(select(Enrollment))}
+    url = f"/teach/courses/{course.id}/enrollments/{rows[seated.id]}/remove"
+    assert login_client(app, first).post(url).status_code == 404  # a worker cannot
+    assert login_client(app, make_user("别的老师", union=tree.b1, role=("instructor", tree.b1))).post(
+        url).status_code == 404
+    assert status_of(seated, course) == "enrolled"
+    teacher = login_client(app, instructor)
+    roster = teacher.get(f"/teach/courses/{course.id}/roster").get_data(as_text=True)
+    assert f'data-remove-enrollment="{rows[seated.id]}"' in roster
+    page = teacher.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "was taken off the list" in page
+    assert [status_of(p, course) for p in (seated, first, second)] == ["dropped", "enrolled", "waitlisted"]
+    assert waitlist_position(db.session.get(Enrollment, rows[second.id])) == 1
+    db.session.refresh(course)
+    assert (course.enrolled_count, course.waitlist_count) == (1, 1)
+    assert db.session.scalars(select(Notification.kind).where(Notification.user_id == seated.id)).all() == [
+        "enrollment.removed"]
+    assert db.session.scalars(select(Notification.kind).where(Notification.user_id == first.id)).all() == [
+        "enrollment.promoted"]
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "enrollment.remove"))
+    assert event.actor_id == instructor.id and event.object_id == rows[seated.id]
+    again = teacher.post(url, follow_redirects=True).get_data(as_text=True)
+    assert "no longer on the list" in again
+
+
+def test_a_scope_admin_takes_a_waitlisted_worker_off(app, tree, make_course, make_user, make_admin):
+    course = make_course(capacity=1, scope=tree.district_a)
+    seated, waiting = workers(make_user, tree.a1, 2)
+    for person in (seated, waiting):
+        enroll(person, course, now=utcnow())
+        db.session.commit()
+    row = db.session.scalar(select(Enrollment).filter_by(user_id=waiting.id))
+    url = f"/teach/courses/{course.id}/enrollments/{row.id}/remove"
+    assert login_client(app, make_admin(tree.district_b)).post(url).status_code == 404
+    assert login_client(app, make_admin(tree.district_a)).post(url).status_code == 302
+    assert [status_of(p, course) for p in (seated, waiting)] == ["enrolled", "dropped"]
+    db.session.refresh(course)
+    assert (course.enrolled_count, course.waitlist_count) == (1, 0)
 
 
 @pytest.mark.parametrize("trial", range(5))

@@ -18,6 +18,7 @@ from classroom.extensions import db
 from classroom.notifications.services import notify
 from classroom.unions.models import Membership
 from tests.factories import PASSWORD, login_client
+from tests.helpers import everything_in_the_database
 
 VALID_ID = "11010519491231002X"
 NAME, MOBILE, EMAIL = "欧阳娜娜", "13512345678", "ouyang@example.cn"
@@ -89,21 +90,6 @@ def test_download_holds_the_persons_data_and_nobody_elses(app, tree, person, mak
     for foreign in ("邻居王芳", "13698765432", "wang@example.cn", "管理员赵", admin.mobile, "给邻居的通知", "A1-000001"):
         assert foreign not in text, foreign
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "privacy.export")) is not None
-
-
-def everything_in_the_database() -> str:
-    """Every value of every row of every table, as text (JSON decoded, so escapes cannot hide a name)."""
-    parts = []
-    for table in db.metadata.sorted_tables:
-        for row in db.session.execute(select(table)).all():
-            for value in row:
-                if isinstance(value, (dict, list)):
-                    parts.append(json.dumps(value, ensure_ascii=False))
-                elif isinstance(value, bytes):
-                    parts.append(value.decode("utf-8", errors="ignore"))
-                elif value is not None:
-                    parts.append(str(value))
-    return "\n".join(parts)
 
 
 def union_hours_totals() -> dict | None:

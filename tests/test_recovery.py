@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from classroom.accounts import recovery, recovery_views
 from classroom.accounts.models import PasswordReset
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
@@ -48,8 +51,32 @@ def app_config():
     return {"SMS_BACKEND": "tests.test_recovery.RecordingSMS", "MAIL_BACKEND": "tests.test_recovery.RecordingMail"}
 
 
-def forgot(client, identifier: str, ip: str = "10.0.0.1"):
-    return client.post("/auth/forgot", data={"identifier": identifier}, environ_base={"REMOTE_ADDR": ip})
+class SlowSMS:
+    """A gateway that takes its time: each text waits until the test opens the gate (or DELAY s)."""
+
+    DELAY = 10.0
+    gate = threading.Event()
+    sent: list[tuple[str, str]] = []
+
+    def __init__(self, config) -> None:
+        pass
+
+    def send(self, mobile: str, text: str) -> None:
+        SlowSMS.gate.wait(SlowSMS.DELAY)
+        SlowSMS.sent.append((mobile, text))
+
+
+def forgot(client, identifier: str, ip: str = "10.0.0.1", *, wait: bool = True):
+    """Ask for a code or link; by default wait until the background sender has handled it."""
+    response = client.post("/auth/forgot", data={"identifier": identifier}, environ_base={"REMOTE_ADDR": ip})
+    if wait:
+        assert recovery.wait_for_deliveries(), "the background sender did not finish"
+    return response
+
+
+def clock(monkeypatch, now) -> None:
+    """The recovery pages' clock reads ``now``."""
+    monkeypatch.setattr(recovery_views, "utcnow", lambda: now)
 
 
 def enter_code(client, mobile: str, code: str, password: str = NEW_PASSWORD, ip: str = "10.0.0.1"):
@@ -85,6 +112,53 @@ def test_a_code_works_once_and_ends_the_other_sessions(app, client, tree, make_u
     assert "The code is not right" in again.get_data(as_text=True)
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.actor_id == user.id)) == "password.reset"
     assert db.session.scalar(select(Notification.kind)) == "account.password_reset"
+
+
+@pytest.mark.parametrize("app_config", [{"SMS_BACKEND": "tests.test_recovery.SlowSMS"}])
+def test_the_answer_never_waits_for_the_gateway_and_the_code_still_arrives(app, client, tree, make_user,
+                                                                           monkeypatch):
+    SlowSMS.gate.clear()
+    SlowSMS.sent.clear()
+    user = make_user(union=tree.a1)
+    looked_up_in = []
+    real_request_reset = recovery.request_reset
+
+    def spy(identifier, **kwargs):
+        looked_up_in.append(threading.current_thread().name)
+        return real_request_reset(identifier, **kwargs)
+
+    monkeypatch.setattr(recovery, "request_reset", spy)
+    took = {}
+    try:
+        for identifier in (user.mobile, "13799998888"):  # an account, and none
+            started = time.monotonic()
+            response = forgot(client, identifier, wait=False)
+            took[identifier] = time.monotonic() - started
+            assert response.status_code == 302 and response.location == "/auth/reset"
+        assert SlowSMS.sent == []  # the gateway is still busy: neither answer waited for it
+        assert max(took.values()) < SlowSMS.DELAY / 2, took
+    finally:
+        SlowSMS.gate.set()
+        assert recovery.wait_for_deliveries()
+    # both requests did the same: handed the look-up to the background sender
+    assert len(looked_up_in) == 2 and all(name.startswith("password-reset") for name in looked_up_in)
+    [(mobile, text)] = SlowSMS.sent
+    assert mobile == user.mobile
+    code = re.search(r"\b(\d{6})\b", text).group(1)
+    assert enter_code(client, user.mobile, code).status_code == 302
+    assert can_log_in(app, user.mobile, NEW_PASSWORD)
+    assert "The code is not right" in enter_code(app.test_client(), user.mobile, code).get_data(as_text=True)
+
+
+def test_a_gateway_failure_changes_nothing_in_the_answer(app, client, tree, make_user, monkeypatch):
+    user = make_user(union=tree.a1)
+
+    def broken(self, mobile, text):
+        raise ConnectionError("gateway down")
+
+    monkeypatch.setattr(RecordingSMS, "send", broken)
+    assert forgot(client, user.mobile).location == forgot(client, "13799998888").location == "/auth/reset"
+    assert db.session.scalar(select(PasswordReset.user_id)) == user.id  # stored, then the text failed
 
 
 def test_a_code_expires_and_a_new_one_replaces_it(app, client, tree, make_user):
@@ -187,6 +261,39 @@ def test_email_link_resets_once(app, client, tree, make_user):
     assert response.status_code == 302 and client.get("/me").status_code == 200
     assert app.test_client().get(link).status_code == 404
     assert can_log_in(app, "li@example.cn", NEW_PASSWORD)
+
+
+def test_an_email_link_expires_after_the_configured_minutes(app, client, tree, make_user, monkeypatch):
+    make_user(union=tree.a1, email="li@example.cn")
+    forgot(client, "li@example.cn")
+    link = re.search(r"(/auth/reset/[\w-]+)", RecordingMail.sent[-1].get_content()).group(1)
+    stored = db.session.scalar(select(PasswordReset))
+    assert stored.channel == "email"
+    assert stored.expires_at - stored.created_at == timedelta(minutes=app.config["RESET_CODE_MINUTES"])
+    clock(monkeypatch, stored.expires_at)
+    assert app.test_client().get(link).status_code == 404
+    assert client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 404
+    assert can_log_in(app, "li@example.cn", PASSWORD) and not can_log_in(app, "li@example.cn", NEW_PASSWORD)
+    clock(monkeypatch, stored.expires_at - timedelta(seconds=1))  # a second earlier it still works
+    assert client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+
+
+def test_an_admin_issued_link_expires_after_a_day(app, tree, make_user, make_admin, monkeypatch):
+    member = make_user("会员", union=tree.a1)
+    admin = login_client(app, make_admin(tree.a1))
+    page = admin.post(f"/unions/{tree.a1.id}/members/{member.id}/reset-link").get_data(as_text=True)
+    link = re.search(r"(/auth/reset/[\w-]+)", page).group(1)
+    stored = db.session.scalar(select(PasswordReset))
+    assert stored.channel == "admin"
+    assert stored.expires_at - stored.created_at == timedelta(hours=recovery.ADMIN_LINK_HOURS) == timedelta(hours=24)
+    worker = app.test_client()
+    clock(monkeypatch, stored.expires_at + timedelta(minutes=1))
+    assert worker.get(link).status_code == 404
+    assert worker.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 404
+    assert can_log_in(app, member.mobile, PASSWORD)
+    clock(monkeypatch, stored.expires_at - timedelta(minutes=1))
+    assert worker.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 302
+    assert can_log_in(app, member.mobile, NEW_PASSWORD)
 
 
 def test_unknown_email_or_disabled_account_gets_nothing_and_the_same_answer(app, client, tree, make_user):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from classroom.accounts.models import Role, RoleGrant, User
 from classroom.audit import AuditEvent
 from classroom.extensions import db
 from classroom.unions import scope
 from classroom.unions.models import Membership
 from tests.factories import PASSWORD
+from tests.helpers import changed_rows, database_rows
 
 
 def login(app, user):
@@ -53,30 +55,62 @@ def test_sibling_member_is_404_on_every_admin_route_and_logged(app, tree, make_u
     sibling_membership = db.session.scalar(select(Membership).where(Membership.user_id == sibling.id))
     client = login(app, admin)
     a1, a2 = tree.a1.id, tree.a2.id
-    attempts = [
-        ("get", f"/unions/{a1}/members/{sibling.id}"),
-        ("post", f"/unions/{a1}/applications/{sibling_membership.id}/approve"),
-        ("post", f"/unions/{a1}/applications/{sibling_membership.id}/reject"),
-        ("post", f"/unions/{a1}/memberships/{sibling_membership.id}/lapse"),
-        ("get", f"/unions/{a2}"),
-        ("get", f"/unions/{a2}/members"),
-        ("get", f"/unions/{a2}/members/{sibling.id}"),
-        ("get", f"/unions/{a2}/applications"),
-        ("post", f"/unions/{a2}/applications/{sibling_membership.id}/approve"),
-        ("post", f"/unions/{a2}/applications/{sibling_membership.id}/reject"),
-        ("post", f"/unions/{a2}/memberships/{sibling_membership.id}/lapse"),
-        ("get", f"/unions/{tree.district_a.id}"),
+    person, membership, union = ("User", sibling.id), ("Membership", sibling_membership.id), ("TradeUnion", a2)
+    attempts = [  # (method, url, the object the audit event names)
+        ("get", f"/unions/{a1}/members/{sibling.id}", person),
+        ("post", f"/unions/{a1}/members/{sibling.id}/reset-link", person),
+        ("post", f"/unions/{a1}/applications/{sibling_membership.id}/approve", membership),
+        ("post", f"/unions/{a1}/applications/{sibling_membership.id}/reject", membership),
+        ("post", f"/unions/{a1}/memberships/{sibling_membership.id}/lapse", membership),
+        ("get", f"/unions/{a2}", union),
+        ("get", f"/unions/{a2}/members", union),
+        ("get", f"/unions/{a2}/members/{sibling.id}", union),
+        ("post", f"/unions/{a2}/members/{sibling.id}/reset-link", union),
+        ("get", f"/unions/{a2}/applications", union),
+        ("post", f"/unions/{a2}/applications/{sibling_membership.id}/approve", union),
+        ("post", f"/unions/{a2}/applications/{sibling_membership.id}/reject", union),
+        ("post", f"/unions/{a2}/memberships/{sibling_membership.id}/lapse", union),
+        ("get", f"/unions/{tree.district_a.id}", ("TradeUnion", tree.district_a.id)),
+        ("get", f"/hours/members/{sibling.id}", person),
+        ("post", f"/hours/members/{sibling.id}/adjust", person),
+        ("post", f"/hours/members/{sibling.id}/external", person),
     ]
-    for method, url in attempts:
-        response = getattr(client, method)(url, data={"reason": "越权"})
+    before = database_rows(skip=("audit_event",))
+    for method, url, target in attempts:
+        seen = db.session.scalar(select(func.max(AuditEvent.id))) or 0
+        response = getattr(client, method)(url, data={"reason": "越权", "minutes": "600", "note": "越权",
+                                                      "date_earned": "2025-01-01", "title": "越权"})
         assert response.status_code == 404, url
-    denied = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "scope.denied")).all()
-    assert len(denied) == len(attempts)
-    assert all(event.actor_id == admin.id and event.ip for event in denied)
-    assert {(e.object_type, e.object_id) for e in denied} >= {("User", sibling.id), ("Membership", sibling_membership.id),
-                                                                ("TradeUnion", a2)}
-    db.session.refresh(sibling_membership)
-    assert sibling_membership.status == "applied"
+        [event] = db.session.scalars(select(AuditEvent).where(AuditEvent.id > seen)).all()  # one, logged
+        assert event.action == "scope.denied", url
+        assert (event.actor_id, (event.object_type, event.object_id)) == (admin.id, target), url
+        assert event.ip, url
+    after = database_rows(skip=("audit_event",))
+    assert after == before, changed_rows(before, after)  # nothing approved, lapsed, credited or issued
+
+
+@pytest.mark.parametrize("level", ["a1", "city"])
+def test_union_admins_get_403_on_the_site_admin_actions(app, tree, make_user, make_admin, site_admin, level):
+    """Even a city-level union admin, and even for a member of their own union, cannot disable or
+    enable accounts, grant or revoke roles: those are the site admin's."""
+    admin = make_admin(getattr(tree, level))
+    member = make_user("会员", union=tree.a1)
+    grant = db.session.scalar(select(RoleGrant).where(RoleGrant.user_id == site_admin.id))
+    client = login(app, admin)
+    before = database_rows(skip=("audit_event",))
+    for method, url, data in [
+        ("post", f"/admin/users/{member.id}/disable", {}),
+        ("post", f"/admin/users/{member.id}/enable", {}),
+        ("post", f"/admin/users/{site_admin.id}/disable", {}),
+        ("get", "/admin/roles", {}),
+        ("post", "/admin/roles", {"mobile": admin.mobile, "role": Role.SITE_ADMIN, "union_code": tree.city.code}),
+        ("post", "/admin/roles", {"mobile": member.mobile, "role": Role.UNION_ADMIN, "union_code": tree.a1.code}),
+        ("post", f"/admin/roles/{grant.id}/revoke", {}),
+    ]:
+        assert getattr(client, method)(url, data=data).status_code == 403, url
+    after = database_rows(skip=("audit_event",))
+    assert after == before, changed_rows(before, after)
+    assert db.session.get(User, member.id).is_active and not db.session.get(User, admin.id).is_site_admin
 
 
 def test_site_admin_only_pages(app, tree, make_admin):

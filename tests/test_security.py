@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from classroom.accounts.models import Consent
 from classroom.audit import AuditEvent
+from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.notifications.models import Notification
+from classroom.notifications.services import notify
 from classroom.unions.models import Membership, TradeUnion
+from courses.catalog.models import ClassSession, Lesson
 from tests.factories import PASSWORD
+from tests.helpers import changed_rows, database_rows
 
 
 def concrete(rule, values: dict[str, int]) -> str:
@@ -35,32 +42,44 @@ def html_routes(app):
             if "GET" in rule.methods and not rule.rule.startswith(("/static", "/api/"))]
 
 
-def table_counts() -> dict[str, int]:
-    return {table.name: db.session.scalar(select(func.count()).select_from(table))
-            for table in db.metadata.sorted_tables if table.name != "audit_event"}
-
-
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
-def test_every_form_route_refuses_a_post_without_csrf_token(app, client, tree, make_user, site_admin):
+def test_every_form_route_refuses_a_post_without_csrf_token(app, client, tree, make_user, make_course, site_admin):
     applicant = make_user("申请人", union=tree.a1, status="applied")
-    ids = {"union_id": tree.a1.id, "user_id": applicant.id, "membership_id": 1, "grant_id": 1,
-           "notification_id": 1}
+    membership = db.session.scalar(select(Membership).where(Membership.user_id == applicant.id))
+    course = make_course(lessons=2, sessions=1)
+    lesson = db.session.scalar(select(Lesson).where(Lesson.course_id == course.id, Lesson.position == 1))
+    session_id = db.session.scalar(select(ClassSession.id).where(ClassSession.course_id == course.id))
+    notify(site_admin, "membership.approved", "csrf-test", "通知")
+    consent = Consent(user_id=site_admin.id, what="privacy_notice", version="2025-01", given_at=utcnow())
+    db.session.add(consent)
+    db.session.commit()
+    notification_id = db.session.scalar(select(Notification.id).where(Notification.user_id == site_admin.id))
+    # every id in a route names a real row a successful POST would change
+    ids = {"union_id": tree.a1.id, "user_id": applicant.id, "membership_id": membership.id,
+           "grant_id": site_admin.grants[0].id, "notification_id": notification_id, "course_id": course.id,
+           "lesson_id": lesson.id, "position": 1, "session_id": session_id, "consent_id": consent.id}
     # log in with a token, as a browser would
     page = client.get("/auth/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     assert client.post("/auth/login", data={"identifier": site_admin.mobile, "password": PASSWORD,
                                             "csrf_token": token}).status_code == 302
-    before = table_counts()
+    before = database_rows()
     routes = post_routes(app)
     assert len(routes) >= 12
     for rule in routes:
         url = concrete(rule, ids)
-        response = client.post(url, data={"name": "x", "reason": "x", "mobile": "13911112222",
-                                          "identifier": site_admin.mobile, "password": PASSWORD})
+        response = client.post(url, data={"name": "x", "title": "x", "reason": "x", "mobile": "13911112222",
+                                          "parent_id": tree.b1.id, "identifier": site_admin.mobile,
+                                          "password": PASSWORD, "locale": "en", "timezone": "UTC"})
         assert response.status_code == 400, url
         assert "security token" in response.get_data(as_text=True), url
-    assert table_counts() == before
-    assert db.session.get(Membership, 1).status == "applied"
+    after = database_rows()
+    assert after == before, changed_rows(before, after)  # not a row added, removed or changed
+    # the comparison sees a change to one column of one existing row
+    db.session.get(Lesson, lesson.id).position = 9
+    db.session.flush()
+    assert changed_rows(before, database_rows()).keys() == {"lesson"}
+    db.session.rollback()
 
 
 SECURITY_HEADERS = {
@@ -152,3 +171,81 @@ def test_json_clients_get_json_errors(client):
     assert response.status_code == 404 and response.json["error"]["code"] == 404
     response = client.post("/healthz")
     assert response.status_code == 405 and "GET" in response.headers["Allow"]
+
+
+def test_log_in_spends_one_verification_whether_or_not_the_account_exists(app, tree, make_user, monkeypatch):
+    """Unknown identifier, wrong password and disabled account: each log-in verifies exactly one
+    argon2 hash made with the same parameters, and hashes nothing (the dummy hash is ready from
+    the start, so not even the first unknown identifier costs a hash more)."""
+    from argon2 import PasswordHasher
+
+    user = make_user(union=tree.a1, email="li@example.cn")
+    disabled = make_user(union=tree.a1, is_active=False)
+    calls: list[tuple[str, str]] = []
+    real_verify, real_hash = PasswordHasher.verify, PasswordHasher.hash
+
+    def verify(self, stored, password):
+        calls.append(("verify", stored.rsplit("$", 2)[0]))  # the algorithm and its parameters
+        return real_verify(self, stored, password)
+
+    def hash_(self, password, **kwargs):
+        calls.append(("hash", ""))
+        return real_hash(self, password, **kwargs)
+
+    monkeypatch.setattr(PasswordHasher, "verify", verify)
+    monkeypatch.setattr(PasswordHasher, "hash", hash_)
+    seen = {}
+    for case, identifier in [("unknown mobile", "13799998888"), ("unknown email", "nobody@example.cn"),
+                             ("wrong password", user.mobile), ("wrong password, email", "li@example.cn"),
+                             ("disabled", disabled.mobile)]:
+        calls.clear()
+        response = app.test_client().post("/auth/login", data={"identifier": identifier, "password": "Wrong-Pass-99"})
+        assert response.status_code == 200 and "is not right" in response.get_data(as_text=True), case
+        assert [kind for kind, _ in calls] == ["verify"], (case, calls)
+        seen[case] = calls[0][1]
+    assert len(set(seen.values())) == 1, seen  # the same argon2 parameters, so the same time
+
+
+def frame_sources(response) -> list[str]:
+    policy = response.headers["Content-Security-Policy"]
+    [directive] = [part.strip() for part in policy.split(";") if part.strip().startswith("frame-src ")]
+    return directive.split()[1:]
+
+
+@pytest.mark.parametrize("app_config", [{"VIDEO_EMBED_HOSTS": ["player.bilibili.com", "video.example.cn"]}])
+def test_frame_src_is_built_from_the_video_embed_hosts(app, client):
+    assert frame_sources(client.get("/")) == ["'self'", "https://player.bilibili.com", "https://video.example.cn"]
+    app.config["VIDEO_EMBED_HOSTS"] = ["media.example.org"]  # a changed setting shows at once
+    assert frame_sources(client.get("/auth/login")) == ["'self'", "https://media.example.org"]
+    app.config["VIDEO_EMBED_HOSTS"] = []
+    assert frame_sources(client.get("/privacy")) == ["'self'"]
+
+
+def test_the_default_hosts_and_a_bad_host(database_url):
+    from classroom import create_app
+    from classroom.security import content_security_policy
+
+    default = create_app("testing", DATABASE_URL=database_url)
+    assert frame_sources(default.test_client().get("/privacy")) == [
+        "'self'", *(f"https://{host}" for host in default.config["VIDEO_EMBED_HOSTS"])]
+    assert "frame-src 'self' https://a.example.cn https://b.example.cn;" in content_security_policy(
+        "a.example.cn, b.example.cn")  # a comma-separated CLASSROOM_VIDEO_EMBED_HOSTS
+    for bad in ("evil.cn; script-src *", "https://evil.cn", "evil.cn 'unsafe-inline'"):
+        with pytest.raises(ValueError, match="VIDEO_EMBED_HOSTS"):
+            create_app("testing", DATABASE_URL=database_url, VIDEO_EMBED_HOSTS=[bad])
+
+
+TEXT_ATTRIBUTE = re.compile(r"""(?<![\w-])(aria-label|title|placeholder|alt)\s*=\s*("[^"]*"|'[^']*')""")
+
+
+def test_labels_in_attributes_go_through_gettext():
+    """aria-label, title, placeholder and alt carry words screen readers and users read: in the
+    templates they come from _() (or data), never as literal text."""
+    templates = Path(__file__).resolve().parents[1] / "templates"
+    literal = []
+    for path in sorted(templates.rglob("*.html")):
+        for match in TEXT_ATTRIBUTE.finditer(path.read_text(encoding="utf-8")):
+            text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "", match.group(2)[1:-1])
+            if re.search(r"[A-Za-z\u4e00-\u9fff]", text):
+                literal.append(f"{path.relative_to(templates)}: {match.group(0)}")
+    assert not literal, literal

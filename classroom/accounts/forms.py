@@ -81,12 +81,28 @@ def _optional_int(value):
     return int(value) if value not in (None, "") else None
 
 
+class ShownOnlySelectField(SelectField):
+    """A select shown disabled and never read from the request: its value is the object's, so a
+    crafted POST changes nothing (the view does not write it either)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {}).update(disabled=True)
+        super().__init__(*args, validate_choice=False, **kwargs)
+
+    def process_formdata(self, valuelist) -> None:
+        """Ignore whatever was posted."""
+
+
 class ProfileForm(FlaskForm):
     email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=254)], filters=[strip])
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=100)], filters=[strip])
     trade = StringField(_l("Trade"), validators=[Optional(), Length(max=50)], filters=[strip],
                         description=_l("For example 电工, 焊工, 数控车工"))
-    skill_level = SelectField(_l("Skill level"), choices=_level_choices, coerce=_optional_int)
+    # Not the worker's to set: the highest verified skill-level certificate or the union's records set it.
+    skill_level = ShownOnlySelectField(
+        _l("Skill level"), choices=_level_choices, coerce=_optional_int,
+        description=_l("Set by your verified skill-level certificates or by your union. Got a new certificate? "
+                       "Record it under My certificates."))
     years_in_trade = IntegerField(_l("Years in the trade"), validators=[Optional(), NumberRange(0, 60)])
     birth_year = IntegerField(_l("Birth year (optional)"), validators=[Optional(), NumberRange(1930, 2020)])
     worker_group = SelectField(_l("Worker group"), coerce=lambda v: v or None,

@@ -2,13 +2,25 @@
 
 Every answer a visitor sees is the same whether or not an account exists; what differs is only
 whether a message actually leaves. Codes and tokens are stored as hashes, used once, expire.
+
+A request for a code or link does the same work either way: it hands the identifier to a
+background sender and answers at once. The look-up, the new code and the delivery (a slow SMS or
+mail gateway) happen in that sender's thread, so the answer's timing cannot tell whether an account
+exists. (Not the outbox: its quiet hours would hold a code asked for at night until it expired,
+and its rows keep the message text, here a live code, in the clear.)
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -28,6 +40,7 @@ from classroom.personal_data import is_mobile, normalize_identifier, normalize_m
 from classroom.security import hash_password
 from classroom.sms import send_sms
 
+logger = logging.getLogger("classroom.recovery")
 LINK_INVALID = _l("This link is not valid any more. Ask for a new one.")
 ADMIN_LINK_HOURS = 24  # a link an admin hands over in person may take a day to reach its owner
 PASSWORD_RESET_KIND = register_kind("account.password_reset", _l("Your password was reset"), email=True, sms=False)
@@ -75,6 +88,59 @@ def request_reset(identifier: str, *, now: datetime, minutes: int) -> Delivery |
         db.session.add(PasswordReset(user_id=user.id, channel="sms", code_hash=code_hash(user.id, code),
                                      created_at=now, expires_at=expires_at))
         return Delivery("sms", user.mobile, "", str(SMS_TEXT) % {"code": code, "minutes": minutes})
+
+
+# ---- the background sender ---------------------------------------------------------------------
+
+SENDER_THREADS = 4  # a slow gateway holds one thread per message; the rate limits bound the queue
+_sender_lock = threading.Lock()
+_sender: tuple[int, ThreadPoolExecutor] | None = None
+_pending: set[Future] = set()
+
+
+def _executor() -> ThreadPoolExecutor:
+    """This process's sender threads (made on first use, again after a fork)."""
+    global _sender
+    with _sender_lock:
+        if _sender is None or _sender[0] != os.getpid():
+            _sender = (os.getpid(), ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="password-reset"))
+        return _sender[1]
+
+
+def request_reset_later(identifier: str, *, now: datetime, minutes: int) -> None:
+    """Queue request_reset() and the delivery of its message for the background sender. The
+    caller's work is the same whether or not the identifier belongs to an account."""
+    app = current_app._get_current_object()
+    future = _executor().submit(_request_and_deliver, app, identifier, now, minutes)
+    with _sender_lock:
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: Future) -> None:
+    with _sender_lock:
+        _pending.discard(future)
+
+
+def _request_and_deliver(app, identifier: str, now: datetime, minutes: int) -> None:
+    with app.app_context():
+        try:
+            delivery = request_reset(identifier, now=now, minutes=minutes)
+            db.session.commit()  # the code is stored before it leaves
+        except Exception:
+            db.session.rollback()
+            logger.exception("A password reset request could not be stored")
+            return
+        if delivery is not None:
+            delivery.send()  # a gateway failure is logged inside, never raised
+
+
+def wait_for_deliveries(timeout: float = 30) -> bool:
+    """Block until every queued request has been handled (tests; a graceful shutdown)."""
+    with _sender_lock:
+        pending = set(_pending)
+    _done, not_done = wait_all(pending, timeout=timeout)
+    return not not_done
 
 
 def _expire_open_resets(user_id: int, channels: tuple[str, ...], *, now: datetime) -> None:

@@ -42,11 +42,10 @@ def _failed(response) -> bool:
 def forgot():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        delivery = recovery.request_reset(form.identifier.data, now=utcnow(),
-                                          minutes=current_app.config["RESET_CODE_MINUTES"])
-        db.session.commit()
-        if delivery is not None:
-            delivery.send()
+        # The same work whether or not the account exists: the look-up, the code and its SMS or
+        # email happen in the background, so the answer never waits on a gateway.
+        recovery.request_reset_later(form.identifier.data, now=utcnow(),
+                                     minutes=current_app.config["RESET_CODE_MINUTES"])
         session["reset_identifier"] = normalize_identifier(form.identifier.data)
         return redirect(url_for("recovery.enter_code"))
     return render_template("recovery/forgot.html", form=form)

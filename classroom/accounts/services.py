@@ -148,8 +148,10 @@ def set_password(user: User, new: str, *, keep_token: str | None, now: datetime)
     end_other_sessions(user, keep_token=keep_token, now=now)
 
 
-PROFILE_FIELDS = ("employer", "trade", "skill_level", "years_in_trade", "birth_year", "worker_group",
-                  "locale", "timezone", "email")
+# What a person may change about themselves. Not the skill level: a verified skill-level certificate
+# (courses.certificates.skills) or the union's member import sets it, since competitions trust it.
+PROFILE_FIELDS = ("employer", "trade", "years_in_trade", "birth_year", "worker_group", "locale", "timezone",
+                  "email")
 
 
 def update_profile(user: User, *, languages: list[str], now: datetime, **fields) -> None:
@@ -159,8 +161,6 @@ def update_profile(user: User, *, languages: list[str], now: datetime, **fields)
         raise Invalid(_l("Unknown profile field."))
     if fields.get("worker_group") and fields["worker_group"] not in WORKER_GROUPS:
         raise Invalid(_l("Unknown worker group."))
-    if fields.get("skill_level") is not None and fields["skill_level"] not in range(1, 6):
-        raise Invalid(_l("Skill levels run from 1 to 5."))
     if fields.get("birth_year") is not None and not 1930 <= fields["birth_year"] <= now.year - 14:
         raise Invalid(_l("Enter a birth year between 1930 and %(year)d."), year=now.year - 14)
     if "locale" in fields and fields["locale"] not in languages:

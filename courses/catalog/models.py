@@ -41,9 +41,12 @@ STATUS_LABELS = {
     CourseStatus.ARCHIVED: _l("Archived"),
 }
 
-# Fields whose change after publication waits for review as a revision (DESIGN §2).
+# Fields whose change after publication waits for review as a revision (DESIGN §2): hours,
+# schedule, capacity, completion rule, and who hosts the course and may see it. Changes to the
+# course's class sessions and to its lessons' credited minutes wait too (courses/catalog/revisions.py).
 MATERIAL_FIELDS = ("credit_minutes", "capacity", "min_lesson_share", "min_attendance_share", "min_exam_score",
-                   "enroll_opens_at", "enroll_closes_at", "starts_on", "ends_on", "certificate_months")
+                   "enroll_opens_at", "enroll_closes_at", "starts_on", "ends_on", "certificate_months",
+                   "host_union_id", "scope_union_id")
 
 
 class CourseInstructor(db.Model):
@@ -190,10 +193,13 @@ class RevisionStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # by its instructor, or when the course was archived
 
 
 class CourseRevision(db.Model):
-    """A material change to a published course, waiting for review while the live one stays."""
+    """A material change to a published course, waiting for review while the live one stays.
+    ``changes`` holds the proposed course fields and the proposed operations on the course's
+    class sessions and lessons; its format is documented in courses/catalog/revisions.py."""
 
     __tablename__ = "course_revision"
     __table_args__ = (

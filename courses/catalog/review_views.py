@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,6 +20,7 @@ from classroom.unions.models import TradeUnion
 from courses.catalog import services as catalog
 from courses.catalog.forms import CourseForm, ReasonForm
 from courses.catalog.models import Course, CourseRevision, CourseStatus, RevisionStatus
+from courses.catalog.revisions import describe
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -35,10 +39,14 @@ def index():
                        .options(joinedload(Course.host_union)).order_by(Course.submitted_at))
     revisions = db.session.scalars(
         _in_my_scope(select(CourseRevision).join(Course, Course.id == CourseRevision.course_id))
-        .where(CourseRevision.status == RevisionStatus.PENDING).options(joinedload(CourseRevision.course))
+        .where(CourseRevision.status == RevisionStatus.PENDING)
+        .options(joinedload(CourseRevision.course).joinedload(Course.scope_union))
         .order_by(CourseRevision.submitted_at).limit(100)
     ).all()
-    return render_template("review/index.html", page=courses, revisions=revisions, form=ReasonForm())
+    descriptions = describe(revisions)
+    deciders = {revision.id: catalog.can_decide_revision(current_user, revision) for revision in revisions}
+    return render_template("review/index.html", page=courses, revisions=revisions, descriptions=descriptions,
+                           deciders=deciders, form=ReasonForm())
 
 
 def _reviewable_course(course_id: int) -> Course:
@@ -91,3 +99,15 @@ def field_label(name: str) -> str:
     """The form label of a course field, for showing a revision's changes."""
     field = getattr(CourseForm, name, None)
     return str(field.args[0]) if field is not None else name
+
+
+@bp.app_template_global()
+def change_value(value) -> str:
+    """A course field's value in a revision's list of changes."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, datetime):
+        return format_datetime(value, "short")
+    if isinstance(value, date):
+        return format_date(value, "medium")
+    return str(getattr(value, "name", value))

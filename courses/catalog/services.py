@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, exists, func, literal, or_, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.audit import record_event
-from classroom.database import begin_write
+from classroom.database import begin_write, utcnow
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.i18n import zone
@@ -31,6 +33,7 @@ from courses.catalog.models import (
     Lesson,
     RevisionStatus,
 )
+from courses.catalog.revisions import Held, apply_parts
 
 COURSE_FIELDS = ("title", "summary", "description", "category", "target_level", "mode", "credit_minutes",
                  "host_union_id", "studio", "scope_union_id", "enroll_opens_at", "enroll_closes_at", "starts_on",
@@ -65,7 +68,8 @@ def require(condition: bool) -> None:
 # ---- visibility -----------------------------------------------------------------------------
 
 def member_union_path(user) -> str | None:
-    """The path of the union a person belongs to now: active membership, else the applied one."""
+    """The path of the union a person belongs to now: active membership, else the applied one.
+    (Competition notices read this; a course's scope asks scope_union_path.)"""
     if not user.is_authenticated:
         return None
     rows = db.session.execute(
@@ -75,6 +79,18 @@ def member_union_path(user) -> str | None:
     ).all()
     by_status = dict(rows)
     return by_status.get(MembershipStatus.ACTIVE) or by_status.get(MembershipStatus.APPLIED)
+
+
+def scope_union_path(user) -> str | None:
+    """The path of the union whose courses a person may see and enroll in: that of their active
+    membership only. An applicant not yet approved sees city-wide courses, like a visitor."""
+    if not user.is_authenticated:
+        return None
+    return db.session.scalar(
+        select(TradeUnion.path).join(Membership, Membership.union_id == TradeUnion.id)
+        .where(Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE)
+        .order_by(Membership.id.desc()).limit(1)
+    )
 
 
 def in_scope_clause(user_path: str | None):
@@ -97,7 +113,7 @@ def can_view(user, course: Course) -> bool:
     if course.status == CourseStatus.PUBLISHED:
         if course.scope_union.parent_id is None:
             return True
-        path = member_union_path(user)
+        path = scope_union_path(user)
         if path and path.startswith(course.scope_union.path):
             return True
     return user.is_authenticated and (can_edit(user, course) or can_review(user, course))
@@ -216,55 +232,116 @@ def _apply(course: Course, data: dict) -> None:
 
 def update_course(course: Course, data: dict, *, actor, now: datetime) -> CourseRevision | None:
     """Edit a course. A published course takes summary, description and the like at once, while
-    a change to hours, schedule, capacity or completion rule waits as a pending revision."""
-    require(can_edit(actor, course))
-    if course.status == CourseStatus.ARCHIVED:
-        raise Conflict(_l("An archived course cannot be changed."))
+    a change to hours, schedule, capacity, completion rule, host or scope waits as a pending
+    revision (returned when this edit changed it)."""
+    course = _editing(course, actor)
     data = _validated(data, course)
+    course.updated_at = now
     if course.status != CourseStatus.PUBLISHED:
         _apply(course, data)
-        course.updated_at = now
         return None
-    material = {name: value for name, value in data.items()
-                if name in MATERIAL_FIELDS and getattr(course, name) != value}
     _apply(course, {name: value for name, value in data.items() if name not in MATERIAL_FIELDS})
-    course.updated_at = now
-    if not material:
+    material = {name: value for name, value in data.items() if name in MATERIAL_FIELDS}
+    return _hold(course, lambda held: held.set_fields(material, course), actor=actor, now=now,
+                 operation="course.update")
+
+
+def _editing(course: Course, actor) -> Course:
+    """Check the actor may change the course and that it is not archived. A published course is
+    locked for the transaction: its pending revision changes one proposal at a time."""
+    require(can_edit(actor, course))
+    if course.status == CourseStatus.PUBLISHED:
+        course = lock_course(course.id)
+    if course.status == CourseStatus.ARCHIVED:
+        raise Conflict(_l("An archived course cannot be changed."))
+    return course
+
+
+def is_held(course: Course) -> bool:
+    """Changes to hours, schedule, capacity or completion rule wait for review."""
+    return course.status == CourseStatus.PUBLISHED
+
+
+def pending_revision(course_id: int) -> CourseRevision | None:
+    return db.session.scalar(select(CourseRevision).filter_by(course_id=course_id, status=RevisionStatus.PENDING))
+
+
+def _hold(course: Course, change: Callable[[Held], None], *, actor, now: datetime,
+          operation: str) -> CourseRevision | None:
+    """Merge a proposed change into the course's pending revision (one per course; the caller
+    holds the course lock) and tell the reviewers. A proposal that brings everything back to the
+    live course withdraws the revision. Returns the revision when this call changed it."""
+    revision = pending_revision(course.id)
+    held = Held.load(revision.changes if revision else None)
+    before = held.dump()
+    change(held)
+    changes = held.dump()
+    if changes == before:
         return None
-    return _propose_revision(course, material, actor=actor, now=now)
-
-
-def _propose_revision(course: Course, material: dict, *, actor, now: datetime) -> CourseRevision:
-    revision = db.session.scalar(select(CourseRevision).filter_by(course_id=course.id,
-                                                                   status=RevisionStatus.PENDING))
-    changes = {name: _json_value(value) for name, value in material.items()}
     if revision is None:
         revision = CourseRevision(course_id=course.id, changes=changes, submitted_by_id=actor.id, submitted_at=now)
         db.session.add(revision)
+    elif not changes:
+        _close_revision(revision, RevisionStatus.WITHDRAWN, actor=actor, now=now)
+        record_event(actor, "course.revision.withdraw", course, union_id=course.scope_union_id,
+                     revision_id=revision.id)
+        return None
     else:
-        revision.changes = {**revision.changes, **changes}
-        revision.submitted_at = now
+        revision.changes, revision.submitted_at = changes, now
     db.session.flush()
-    record_event(actor, "course.revision.propose", course, union_id=course.scope_union_id, changes=changes)
+    record_event(actor, "course.revision.propose", course, union_id=course.scope_union_id, revision_id=revision.id,
+                 operation=operation, changes=changes)
     _notify_reviewers(course, "course.revision", f"course.revision:{revision.id}:{now.isoformat()}",
-                      _l("A change to %(title)s waits for review"), now=now)
+                      _l("A change to %(title)s waits for review"), now=now,
+                      reviewers=reviewers_of_union(_deciding_union(course, held)))
     return revision
 
 
-def _json_value(value):
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+def _close_revision(revision: CourseRevision, status: str, *, actor, now: datetime, note: str = "") -> None:
+    revision.status, revision.decided_by_id, revision.decided_at = status, actor.id, now
+    revision.note = (note or "").strip()[:500] or None
 
 
-def _python_value(name: str, value):
-    if value is None:
+def _proposed_scope(course: Course, held: Held) -> TradeUnion | None:
+    """The union a revision would move the course's scope to (None: the scope stays)."""
+    union_id = held.fields.get("scope_union_id")
+    if union_id is None or union_id == course.scope_union_id:
         return None
-    if name in ("enroll_opens_at", "enroll_closes_at"):
-        return datetime.fromisoformat(value)
-    if name in ("starts_on", "ends_on"):
-        return date.fromisoformat(value)
-    return value
+    return db.session.get(TradeUnion, union_id)
+
+
+def _deciding_union(course: Course, held: Held) -> TradeUnion:
+    """Whose admins decide a revision: those of the course's scope, and of the proposed scope
+    too when it moves (the lowest node above both)."""
+    new_scope = _proposed_scope(course, held)
+    if new_scope is None:
+        return course.scope_union
+    old_ids, new_ids = course.scope_union.ancestor_ids(), new_scope.ancestor_ids()
+    shared = 0  # paths share their leading ids down to the lowest common node
+    while shared < min(len(old_ids), len(new_ids)) and old_ids[shared] == new_ids[shared]:
+        shared += 1
+    return db.session.get(TradeUnion, old_ids[shared - 1]) if shared else course.scope_union
+
+
+def can_decide_revision(user, revision: CourseRevision) -> bool:
+    """Admins of the course's scope decide its revisions; moving the scope needs an admin of the
+    new scope as well."""
+    course = revision.course
+    if not can_review(user, course):
+        return False
+    new_scope = _proposed_scope(course, Held.load(revision.changes))
+    return new_scope is None or can_manage_union(user, new_scope)
+
+
+def withdraw_revision(course: Course, *, actor, now: datetime) -> CourseRevision:
+    """The instructor takes back the change waiting for review; the live course stays."""
+    course = _editing(course, actor)
+    revision = pending_revision(course.id)
+    if revision is None:
+        raise Conflict(_l("No change waits for review."))
+    _close_revision(revision, RevisionStatus.WITHDRAWN, actor=actor, now=now)
+    record_event(actor, "course.revision.withdraw", course, union_id=course.scope_union_id, revision_id=revision.id)
+    return revision
 
 
 def submit_for_review(course: Course, *, actor, now: datetime) -> None:
@@ -308,34 +385,51 @@ def send_back(course: Course, reason: str, *, actor, now: datetime) -> None:
 
 
 def decide_revision(revision: CourseRevision, approve: bool, *, actor, now: datetime, note: str = "") -> None:
-    """Approve (the change replaces the live course; enrolled workers are told) or reject."""
-    course = revision.course
-    if not can_review(actor, course):
+    """Approve (the change replaces the live course, its sessions and lessons in this transaction;
+    enrolled workers are told) or reject."""
+    if not can_review(actor, revision.course):
         raise NotAllowed(_l("Only the administrators of the course's scope review it."))
+    course = lock_course(revision.course_id)
+    db.session.refresh(revision)
     if revision.status != RevisionStatus.PENDING:
         raise Conflict(_l("This change has already been decided."))
-    course = lock_course(course.id)
-    db.session.refresh(revision)
-    revision.decided_by_id, revision.decided_at, revision.note = actor.id, now, (note or "").strip()[:500] or None
+    held = Held.load(revision.changes)
+    new_scope = _proposed_scope(course, held)
+    if new_scope is not None and not can_manage_union(actor, new_scope):
+        raise NotAllowed(_l("Moving the course to %(union)s needs an administrator of that union."),
+                         union=new_scope.name)
     if not approve:
-        revision.status = RevisionStatus.REJECTED
-        record_event(actor, "course.revision.reject", course, union_id=course.scope_union_id)
+        _close_revision(revision, RevisionStatus.REJECTED, actor=actor, now=now, note=note)
+        record_event(actor, "course.revision.reject", course, union_id=course.scope_union_id, revision_id=revision.id)
+        _notify_instructors(course, "course.revision.decided", f"course.revision.decided:{revision.id}",
+                            _l("The change to %(title)s was not approved"), now=now,
+                            body=_l("Note: %(note)s") if revision.note else "", note=revision.note or "")
         return
-    changes = {name: _python_value(name, value) for name, value in revision.changes.items()}
-    _apply(course, _validated(changes, course))
-    revision.status = RevisionStatus.APPROVED
+    if course.status != CourseStatus.PUBLISHED:
+        raise Conflict(_l("Only a change to a published course can be approved."))
+    _apply(course, _validated(held.proposed_fields(), course))
+    apply_parts(course, held, now=now)
+    _close_revision(revision, RevisionStatus.APPROVED, actor=actor, now=now, note=note)
     course.updated_at = now
     record_event(actor, "course.revision.approve", course, union_id=course.scope_union_id,
-                 changes=revision.changes)
+                 revision_id=revision.id, changes=revision.changes)
+    _notify_instructors(course, "course.revision.decided", f"course.revision.decided:{revision.id}",
+                        _l("The change to %(title)s is approved and live"), now=now)
     course_changed.send(course, revision=revision, now=now)
 
 
 def archive(course: Course, *, actor, now: datetime) -> None:
+    """Archive; a change still waiting for review is withdrawn."""
     if not (can_edit(actor, course) or can_review(actor, course)):
         raise NotAllowed(_l("You may not change this course."))
+    course = lock_course(course.id)
     course.status = CourseStatus.ARCHIVED
     course.updated_at = now
+    db.session.execute(update(CourseRevision).where(CourseRevision.course_id == course.id,
+                                                    CourseRevision.status == RevisionStatus.PENDING)
+                       .values(status=RevisionStatus.WITHDRAWN, decided_by_id=actor.id, decided_at=now))
     record_event(actor, "course.archive", course, union_id=course.scope_union_id)
+
 
 
 def add_instructor(course: Course, person: User, *, actor) -> None:
@@ -349,20 +443,35 @@ def add_instructor(course: Course, person: User, *, actor) -> None:
 
 
 # ---- lessons ----------------------------------------------------------------------------------
+# A lesson's title, text, video and files change at once. On a published course a new lesson,
+# a change of credited minutes and a deletion change the hours: they wait for review.
 
-def add_lesson(course: Course, data: dict, *, actor, now: datetime) -> Lesson:
-    require(can_edit(actor, course))
+def add_lesson(course: Course, data: dict, *, actor, now: datetime) -> Lesson | CourseRevision:
+    """A lesson at the end of the course; on a published course, the pending revision."""
+    fields = _lesson_fields(data)
+    course = _editing(course, actor)
+    if is_held(course):
+        return _hold(course, lambda held: held.add_lesson(fields), actor=actor, now=now,
+                     operation="lesson.add") or pending_revision(course.id)
     last = db.session.scalar(select(func.max(Lesson.position)).where(Lesson.course_id == course.id)) or 0
-    lesson = Lesson(course_id=course.id, position=last + 1, created_at=now, **_lesson_fields(data))
+    lesson = Lesson(course_id=course.id, position=last + 1, created_at=now, **fields)
     db.session.add(lesson)
     db.session.flush()
     return lesson
 
 
-def update_lesson(lesson: Lesson, data: dict, *, actor) -> None:
-    require(can_edit(actor, lesson.course))
-    for name, value in _lesson_fields(data).items():
+def update_lesson(lesson: Lesson, data: dict, *, actor, now: datetime | None = None) -> CourseRevision | None:
+    """Change a lesson; on a published course its credited minutes wait for review (the
+    revision is returned when this call changed it)."""
+    fields = _lesson_fields(data)
+    course = _editing(lesson.course, actor)
+    minutes = fields.pop("credit_minutes", None) if is_held(course) else None
+    for name, value in fields.items():
         setattr(lesson, name, value)
+    if minutes is None:
+        return None
+    return _hold(course, lambda held: held.set_lesson_minutes(lesson, minutes), actor=actor, now=now or utcnow(),
+                 operation="lesson.update")
 
 
 def _lesson_fields(data: dict) -> dict:
@@ -372,13 +481,20 @@ def _lesson_fields(data: dict) -> dict:
     return fields
 
 
-def delete_lesson(lesson: Lesson, *, actor) -> None:
-    require(can_edit(actor, lesson.course))
+def delete_lesson(lesson: Lesson, *, actor, now: datetime | None = None) -> CourseRevision | None:
+    """Delete a lesson (and its files); on a published course the deletion waits for review."""
+    course = _editing(lesson.course, actor)
+    if is_held(course):
+        lesson_id = lesson.id
+        return _hold(course, lambda held: held.delete_lesson(lesson_id), actor=actor, now=now or utcnow(),
+                     operation="lesson.delete") or pending_revision(course.id)
     course_id, position = lesson.course_id, lesson.position
     db.session.delete(lesson)
     db.session.flush()
     db.session.execute(update(Lesson).where(Lesson.course_id == course_id, Lesson.position > position)
                        .values(position=Lesson.position - 1))
+    return None
+
 
 
 def move_lesson(lesson: Lesson, direction: int, *, actor) -> None:
@@ -391,11 +507,20 @@ def move_lesson(lesson: Lesson, direction: int, *, actor) -> None:
 
 
 # ---- class sessions -----------------------------------------------------------------------------
+# On a published course every change to the schedule waits for review.
 
-def add_session(course: Course, data: dict, *, actor, now: datetime) -> ClassSession:
-    require(can_edit(actor, course))
+def _checked_session(data: dict) -> dict:
     if data["ends_at"] <= data["starts_at"]:
         raise Invalid(_l("A session ends after it starts."), field="duration_minutes")
+    return data
+
+
+def add_session(course: Course, data: dict, *, actor, now: datetime) -> ClassSession | CourseRevision:
+    """A class session; on a published course, the pending revision holding it."""
+    data = _checked_session(data)
+    course = _editing(course, actor)
+    if is_held(course):
+        return _hold(course, lambda held: held.add_session(data), actor=actor, now=now, operation="session.add")
     session = ClassSession(course_id=course.id, created_at=now, **data)
     db.session.add(session)
     return session
@@ -403,56 +528,86 @@ def add_session(course: Course, data: dict, *, actor, now: datetime) -> ClassSes
 
 def add_weekly_series(course: Course, *, first_date: date, weekday: int, start: time, duration_minutes: int,
                       count: int, venue_name: str, venue_address: str | None, credit_minutes: int, tz: str,
-                      actor, now: datetime) -> list[ClassSession]:
+                      actor, now: datetime) -> list[ClassSession] | CourseRevision:
     """Sessions on ``weekday`` (0 = Monday) every week from ``first_date``, ``count`` of them,
-    at ``start`` local time in ``tz``; stored in UTC."""
-    require(can_edit(actor, course))
+    at ``start`` local time in ``tz``; stored in UTC. On a published course the whole series
+    waits for review in the pending revision (returned)."""
     if not 1 <= count <= 52:
         raise Invalid(_l("A series has 1 to 52 sessions."), field="count")
     first = first_date + timedelta(days=(weekday - first_date.weekday()) % 7)
     series_key = secrets.token_hex(8)
-    created = []
+    series = []
     for week in range(count):
         local_start = datetime.combine(first + timedelta(weeks=week), start, tzinfo=zone(tz))
-        created.append(add_session(course, {
+        series.append(_checked_session({
             "starts_at": local_start.astimezone(zone("UTC")), "series_key": series_key,
             "ends_at": (local_start + timedelta(minutes=duration_minutes)).astimezone(zone("UTC")),
             "venue_name": venue_name, "venue_address": venue_address, "credit_minutes": credit_minutes,
-        }, actor=actor, now=now))
+        }))
+    course = _editing(course, actor)
+    if is_held(course):
+        def add_all(held: Held) -> None:
+            for data in series:
+                held.add_session(data)
+        return _hold(course, add_all, actor=actor, now=now, operation="session.series")
+    created = [ClassSession(course_id=course.id, created_at=now, **data) for data in series]
+    db.session.add_all(created)
     return created
 
 
-def update_session(session: ClassSession, data: dict, *, actor) -> None:
-    require(can_edit(actor, session.course))
-    if data["ends_at"] <= data["starts_at"]:
-        raise Invalid(_l("A session ends after it starts."), field="duration_minutes")
+def update_session(session: ClassSession, data: dict, *, actor, now: datetime | None = None) -> CourseRevision | None:
+    """Change a session; on a published course the change waits for review (the revision is
+    returned when this call changed it)."""
+    data = _checked_session(data)
+    course = _editing(session.course, actor)
+    if is_held(course):
+        return _hold(course, lambda held: held.update_session(session, data), actor=actor, now=now or utcnow(),
+                     operation="session.update")
     for name, value in data.items():
         setattr(session, name, value)
+    return None
 
 
-def delete_session(session: ClassSession, *, actor) -> None:
-    require(can_edit(actor, session.course))
-    db.session.execute(delete(ClassSession).where(ClassSession.id == session.id))
+def delete_session(session: ClassSession, *, actor, now: datetime | None = None) -> CourseRevision | None:
+    """Delete a session; on a published course the deletion waits for review."""
+    course = _editing(session.course, actor)
+    session_id = session.id
+    if is_held(course):
+        return _hold(course, lambda held: held.delete_session(session_id), actor=actor, now=now or utcnow(),
+                     operation="session.delete") or pending_revision(course.id)
+    db.session.delete(session)
+    return None
 
 
 # ---- notifications to the people around a course ----------------------------------------------
 
-def reviewers_of(course: Course) -> list[User]:
-    """Union admins whose node is the course's scope or above it."""
-    scope_path = course.scope_union.path
+def reviewers_of_union(union: TradeUnion) -> list[User]:
+    """Union admins whose node is this union or above it."""
     admins = (select(RoleGrant.user_id).join(TradeUnion, TradeUnion.id == RoleGrant.union_id)
-              .where(RoleGrant.role == Role.UNION_ADMIN, literal(scope_path).like(TradeUnion.path + "%")))
+              .where(RoleGrant.role == Role.UNION_ADMIN, literal(union.path).like(TradeUnion.path + "%")))
     return list(db.session.scalars(select(User).where(User.id.in_(admins))))
 
 
-def _notify_reviewers(course: Course, kind: str, key: str, title, *, now: datetime) -> None:
-    notify_many(reviewers_of(course), kind, key, title, link="/courses/review", params={"title": course.title},
-                now=now)
+def reviewers_of(course: Course) -> list[User]:
+    """Union admins whose node is the course's scope or above it."""
+    return reviewers_of_union(course.scope_union)
 
 
-def _notify_instructors(course: Course, kind: str, key: str, title, *, now: datetime, **params) -> None:
+def _path_for(endpoint: str, **values) -> str:
+    """The path of a page, for a notification's link; services also run outside a request."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    return current_app.url_map.bind("localhost").build(endpoint, values)
+
+
+def _notify_reviewers(course: Course, kind: str, key: str, title, *, now: datetime,
+                      reviewers: list[User] | None = None) -> None:
+    notify_many(reviewers_of(course) if reviewers is None else reviewers, kind, key, title,
+                link=_path_for("review.index"), params={"title": course.title}, now=now)
+
+
+def _notify_instructors(course: Course, kind: str, key: str, title, *, now: datetime, body="", **params) -> None:
+    link = _path_for("teach.course", course_id=course.id)
     for person in course.instructors:
-        notify(person, kind, f"{key}:{person.id}", title, link=f"/teach/courses/{course.id}",
-               params={"title": course.title, **params}, now=now)
-
-
+        notify(person, kind, f"{key}:{person.id}", title, body, link=link, params={"title": course.title, **params},
+               now=now)

@@ -20,7 +20,8 @@ from classroom.unions.scope import under
 from courses.catalog import services as catalog
 from courses.catalog.content import render_markdown
 from courses.catalog.forms import AddInstructorForm, CourseForm, LessonForm, SeriesForm, SessionForm
-from courses.catalog.models import ClassSession, Course, CourseInstructor, CourseRevision, Lesson, RevisionStatus
+from courses.catalog.models import ClassSession, Course, CourseInstructor, CourseRevision, Lesson
+from courses.catalog.revisions import Held, describe
 
 bp = Blueprint("teach", __name__, url_prefix="/teach")
 
@@ -36,6 +37,15 @@ def editable_course_or_404(course_id: int) -> Course:
 
 def _tz():
     return zone(current_user.timezone)
+
+
+def _local(moment):
+    return moment.astimezone(_tz()).replace(tzinfo=None) if moment else None
+
+
+def _held(course: Course) -> tuple[CourseRevision | None, Held]:
+    revision = catalog.pending_revision(course.id)
+    return revision, Held.load(revision.changes if revision else None)
 
 
 def union_choices() -> list[tuple[int, str]]:
@@ -80,10 +90,19 @@ def new_course():
 @instructor_required
 def course(course_id: int):
     course = editable_course_or_404(course_id)
-    revision = db.session.scalar(select(CourseRevision).filter_by(course_id=course.id,
-                                                                   status=RevisionStatus.PENDING))
-    return render_template("teach/course.html", course=course, revision=revision,
-                           instructor_form=AddInstructorForm())
+    revision, held = _held(course)
+    description = describe([revision])[revision.id] if revision else None
+    return render_template("teach/course.html", course=course, revision=revision, held=held,
+                           description=description, instructor_form=AddInstructorForm())
+
+
+@bp.route("/courses/<int:course_id>/revision/withdraw", methods=["POST"])
+@instructor_required
+def withdraw_revision(course_id: int):
+    course = editable_course_or_404(course_id)
+    return _commit_or_flash(lambda: catalog.withdraw_revision(course, actor=current_user, now=utcnow()),
+                            _("The change was withdrawn; the live course stays as it is."),
+                            url_for("teach.course", course_id=course.id))
 
 
 @bp.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
@@ -92,10 +111,12 @@ def edit_course(course_id: int):
     course = editable_course_or_404(course_id)
     form = CourseForm(obj=course)
     form.host_union_id.choices = form.scope_union_id.choices = union_choices()
-    if request.method == "GET":
+    if request.method == "GET":  # the form shows the change waiting for review, if any
+        proposed = _held(course)[1].proposed_fields()
         for name in ("enroll_opens_at", "enroll_closes_at"):
-            value = getattr(course, name)
-            form[name].data = value.astimezone(_tz()).replace(tzinfo=None) if value else None
+            form[name].data = _local(proposed.pop(name, getattr(course, name)))
+        for name, value in proposed.items():
+            form[name].data = value
     if form.validate_on_submit():
         try:
             revision = catalog.update_course(course, form.data_for_service(_tz()), actor=current_user, now=utcnow())
@@ -154,23 +175,32 @@ def lesson_form(course_id: int, lesson_id: int | None = None):
     course = editable_course_or_404(course_id)
     lesson = lesson_or_404(course, lesson_id) if lesson_id else None
     form = LessonForm(obj=lesson)
+    held = _held(course)[1]
+    if request.method == "GET" and lesson is not None and lesson.id in held.lesson_minutes:
+        form.credit_minutes.data = held.lesson_minutes[lesson.id]
     preview = render_markdown(form.body.data) if "preview" in request.form else None
     if preview is None and form.validate_on_submit():
         data = {name: form[name].data for name in ("title", "body", "video_url", "credit_minutes")}
         data["body"], data["video_url"] = data["body"] or "", data["video_url"] or None
         try:
             if lesson is None:
-                lesson = catalog.add_lesson(course, data, actor=current_user, now=utcnow())
+                result = catalog.add_lesson(course, data, actor=current_user, now=utcnow())
             else:
-                catalog.update_lesson(lesson, data, actor=current_user)
+                result = catalog.update_lesson(lesson, data, actor=current_user, now=utcnow())
         except DomainError as error:
             db.session.rollback()
             form_error(form, error, default="title")
         else:
             db.session.commit()
-            flash(_("Lesson saved."), "success")
+            if isinstance(result, CourseRevision) and lesson is None:
+                flash(_("The new lesson waits for review; it joins the course once approved."), "success")
+                return redirect(url_for("teach.course", course_id=course.id) + "#lessons")
+            flash(_("Lesson saved. The change of credited minutes waits for review.")
+                  if isinstance(result, CourseRevision) else _("Lesson saved."), "success")
+            lesson = lesson or result
             return redirect(url_for("teach.lesson_form", course_id=course.id, lesson_id=lesson.id))
-    return render_template("teach/lesson_form.html", course=course, lesson=lesson, form=form, preview=preview)
+    return render_template("teach/lesson_form.html", course=course, lesson=lesson, form=form, preview=preview,
+                           held=held)
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/delete", methods=["POST"])
@@ -178,8 +208,10 @@ def lesson_form(course_id: int, lesson_id: int | None = None):
 def delete_lesson(course_id: int, lesson_id: int):
     course = editable_course_or_404(course_id)
     lesson = lesson_or_404(course, lesson_id)
-    return _commit_or_flash(lambda: catalog.delete_lesson(lesson, actor=current_user), _("Lesson deleted."),
-                            url_for("teach.course", course_id=course.id))
+    return _commit_or_flash(lambda: catalog.delete_lesson(lesson, actor=current_user, now=utcnow()),
+                            _("The deletion waits for review; the lesson stays until then.")
+                            if catalog.is_held(course) else _("Lesson deleted."),
+                            url_for("teach.course", course_id=course.id) + "#lessons")
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:lesson_id>/move/<any(up, down):direction>", methods=["POST"])
@@ -215,23 +247,29 @@ def session_form(course_id: int, session_id: int | None = None):
     course = editable_course_or_404(course_id)
     session = session_or_404(course, session_id) if session_id else None
     form = SessionForm(obj=session)
-    if request.method == "GET" and session is not None:
-        form.starts_at.data = session.starts_at.astimezone(_tz()).replace(tzinfo=None)
-        form.duration_minutes.data = int((session.ends_at - session.starts_at).total_seconds() // 60)
+    held = _held(course)[1]
+    if request.method == "GET" and session is not None:  # with the change waiting for review, if any
+        values = held.proposed_session(session)
+        for name in ("title", "venue_name", "venue_address", "credit_minutes"):
+            form[name].data = values[name]
+        form.starts_at.data = _local(values["starts_at"])
+        form.duration_minutes.data = int((values["ends_at"] - values["starts_at"]).total_seconds() // 60)
     if form.validate_on_submit():
         try:
             if session is None:
-                catalog.add_session(course, _session_data(form), actor=current_user, now=utcnow())
+                result = catalog.add_session(course, _session_data(form), actor=current_user, now=utcnow())
             else:
-                catalog.update_session(session, _session_data(form), actor=current_user)
+                result = catalog.update_session(session, _session_data(form), actor=current_user, now=utcnow())
         except DomainError as error:
             db.session.rollback()
             form_error(form, error, default="starts_at")
         else:
             db.session.commit()
-            flash(_("Class session saved."), "success")
+            flash(_("Saved. The change to the schedule waits for review.")
+                  if isinstance(result, CourseRevision) else _("Class session saved."), "success")
             return redirect(url_for("teach.course", course_id=course.id) + "#sessions")
-    return render_template("teach/session_form.html", course=course, session=session, form=form)
+    return render_template("teach/session_form.html", course=course, session=session, form=form,
+                           pending_delete=session is not None and session.id in held.session_deletes)
 
 
 @bp.route("/courses/<int:course_id>/sessions/series", methods=["GET", "POST"])
@@ -241,7 +279,7 @@ def series_form(course_id: int):
     form = SeriesForm()
     if form.validate_on_submit():
         try:
-            created = catalog.add_weekly_series(
+            result = catalog.add_weekly_series(
                 course, first_date=form.first_date.data, weekday=form.weekday.data, start=form.start.data,
                 duration_minutes=form.duration_minutes.data, count=form.count.data, venue_name=form.venue_name.data,
                 venue_address=form.venue_address.data or None, credit_minutes=form.credit_minutes.data,
@@ -251,7 +289,9 @@ def series_form(course_id: int):
             form_error(form, error, default="count")
         else:
             db.session.commit()
-            flash(_("%(count)d weekly class sessions added.", count=len(created)), "success")
+            flash(_("%(count)d weekly class sessions wait for review.", count=form.count.data)
+                  if isinstance(result, CourseRevision)
+                  else _("%(count)d weekly class sessions added.", count=len(result)), "success")
             return redirect(url_for("teach.course", course_id=course.id) + "#sessions")
     return render_template("teach/series_form.html", course=course, form=form)
 
@@ -261,5 +301,7 @@ def series_form(course_id: int):
 def delete_session(course_id: int, session_id: int):
     course = editable_course_or_404(course_id)
     session = session_or_404(course, session_id)
-    return _commit_or_flash(lambda: catalog.delete_session(session, actor=current_user), _("Class session deleted."),
+    return _commit_or_flash(lambda: catalog.delete_session(session, actor=current_user, now=utcnow()),
+                            _("The deletion waits for review; the class session stays until then.")
+                            if catalog.is_held(course) else _("Class session deleted."),
                             url_for("teach.course", course_id=course.id) + "#sessions")

@@ -15,7 +15,7 @@ from classroom.i18n import locale_code, select_timezone, zone
 from classroom.unions.models import TradeUnion
 from courses.catalog.forms import CatalogueForm
 from courses.catalog.models import Course, CourseStatus
-from courses.catalog.services import CatalogueFilters, catalogue, categories, member_union_path
+from courses.catalog.services import CatalogueFilters, catalogue, categories, scope_union_path
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
 
@@ -29,7 +29,7 @@ member_paths = TTLCache(max_entries=20000)
 @bp.route("/")
 def index():
     ttl = current_app.config["CATALOGUE_CACHE_SECONDS"]
-    path = member_paths.get_or_set(current_user.get_id(), ttl, lambda: member_union_path(current_user)) \
+    path = member_paths.get_or_set(current_user.get_id(), ttl, lambda: scope_union_path(current_user)) \
         if current_user.is_authenticated else None
     key = (path, tuple(sorted(request.args.items(multi=True))), locale_code(), select_timezone())
     results = results_cache.get_or_set(key, ttl, lambda: _render_results(path))

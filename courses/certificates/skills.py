@@ -117,6 +117,13 @@ def scan_folder(upload_folder: str) -> str:
     return os.path.join(upload_folder, SCAN_FOLDER)
 
 
+def level_after_verification(current: int | None, highest_verified: int) -> int:
+    """The person's level once a certificate is verified: their highest verified one (1 = 高级技师 is
+    the highest, 5 = 初级工 the lowest), unless the level their union recorded is higher already —
+    verifying an older, lower certificate never lowers it."""
+    return highest_verified if current is None else min(current, highest_verified)
+
+
 def decide(row: ExternalSkillCertificate, *, verified: bool, reason: str, actor, now: datetime) -> None:
     """Verify (the person's skill level becomes their highest verified one) or reject with a reason."""
     reason = (reason or "").strip()
@@ -133,9 +140,10 @@ def decide(row: ExternalSkillCertificate, *, verified: bool, reason: str, actor,
         raise Conflict(_l("This certificate has already been decided."))
     db.session.refresh(row)
     if verified:
-        row.user.skill_level = db.session.scalar(select(func.min(ExternalSkillCertificate.level)).where(
-            ExternalSkillCertificate.user_id == row.user_id,
-            ExternalSkillCertificate.status == SkillCertificateStatus.VERIFIED))
+        row.user.skill_level = level_after_verification(row.user.skill_level, db.session.scalar(
+            select(func.min(ExternalSkillCertificate.level)).where(
+                ExternalSkillCertificate.user_id == row.user_id,
+                ExternalSkillCertificate.status == SkillCertificateStatus.VERIFIED)))
     record_event(actor, f"skill_certificate.{status}", row, union_id=row.union_id, number=row.number,
                  level=row.level, reason=reason or None)
     title = _l("Your skill certificate %(number)s was verified") if verified else \

@@ -28,8 +28,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _admin_competition_or_404(competition_id: int) -> Competition:
+    """A published competition organized by or for this admin's unions (notices are public, entry
+    pages are not)."""
     competition = visible_competition_or_404(competition_id)
-    if competition.status == CompetitionStatus.DRAFT:
+    if competition.status == CompetitionStatus.DRAFT or not services.concerns(current_user, competition):
         abort(404)
     return competition
 
@@ -90,11 +92,13 @@ def print_list(competition_id: int):
     competition = _admin_competition_or_404(competition_id)
     event = next((e for e in competition.events if e.id == request.args.get("event", type=int)), None) \
         or (competition.events[0] if competition.events else abort(404))
-    page = paginate(approvals.listing(current_user, competition, event_id=event.id, status=EntryStatus.CONFIRMED),
-                    per_page=100)
-    people = approvals.people_by_entry([entry.id for entry in page.items])
-    return render_template("competitions/print.html", competition=competition, event=event, page=page,
-                           people=people)
+    # Every confirmed entry on one page (a venue list is printed whole), in one query however many.
+    lines = approvals.print_lines(current_user, competition, event.id)
+    response = make_response(render_template("competitions/print.html", competition=competition, event=event,
+                                              lines=lines))
+    response.cache_control.private = True
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.route("/competitions/entries/<int:entry_id>/<any(approve, reject, confirm):decision>", methods=["POST"])

@@ -13,12 +13,17 @@ from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from classroom.extensions import db
 from classroom.i18n import zone
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, MembershipStatus, TradeUnion
-from courses.certificates.models import ExternalSkillCertificate, SkillCertificateStatus
+from courses.certificates.models import (
+    Certificate,
+    CertificateStatus,
+    ExternalSkillCertificate,
+    SkillCertificateStatus,
+)
 from courses.competitions.models import CompetitionEvent, CompetitionStatus
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 
@@ -52,6 +57,7 @@ class Facts:
     union_id: int | None = None  # the union of that membership
     union_path: str | None = None
     completed_course_ids: frozenset[int] = frozenset()
+    revoked_course_ids: frozenset[int] = frozenset()  # completed, but the completion certificate was revoked
     certificates: tuple[SkillFact, ...] = field(default_factory=tuple)
 
 
@@ -117,7 +123,11 @@ def _qualifications(event: CompetitionEvent, facts: Facts, today: date) -> list:
     reasons = []
     if event.required_course_id and event.required_course_id not in facts.completed_course_ids:
         title = event.required_course.title if event.required_course else ""
-        reasons.append(_l("Requires completing the course %(course)s", course=title))  # 需要完成课程《%(course)s》
+        if event.required_course_id in facts.revoked_course_ids:
+            # 您的《%(course)s》结业证书已被撤销
+            reasons.append(_l("Your certificate for the course %(course)s was revoked", course=title))
+        else:
+            reasons.append(_l("Requires completing the course %(course)s", course=title))  # 需要完成课程《%(course)s》
     occupation = (event.required_certificate_occupation or "").strip()
     if occupation:
         held = [fact for fact in facts.certificates if fact.occupation.strip().casefold() == occupation.casefold()]
@@ -150,12 +160,13 @@ MEMBERSHIP_PRIORITY = {MembershipStatus.ACTIVE: 0, MembershipStatus.APPLIED: 1, 
 
 def load_facts(user_ids: Iterable[int], course_ids: Iterable[int | None] = ()) -> dict[int, Facts]:
     """{user id: Facts} in three queries (memberships, the completed courses among ``course_ids``,
-    verified skill certificates). People without any of them get empty facts."""
+    verified skill certificates: submitted and rejected ones count for nothing). People without any of
+    them get empty facts."""
     ids = sorted(set(user_ids))
     if not ids:
         return {}
     memberships = _memberships(ids)
-    completed = _completed(ids, {course_id for course_id in course_ids if course_id})
+    completed, revoked = _completed(ids, {course_id for course_id in course_ids if course_id})
     certificates: dict[int, list[SkillFact]] = {}
     for user_id, occupation, level, issued_on in db.session.execute(
             select(ExternalSkillCertificate.user_id, ExternalSkillCertificate.occupation,
@@ -165,6 +176,7 @@ def load_facts(user_ids: Iterable[int], course_ids: Iterable[int | None] = ()) -
         certificates.setdefault(user_id, []).append(SkillFact(occupation, level, issued_on))
     return {user_id: Facts(*memberships.get(user_id, (None, None, None)),
                            completed_course_ids=frozenset(completed.get(user_id, ())),
+                           revoked_course_ids=frozenset(revoked.get(user_id, set()) - completed.get(user_id, set())),
                            certificates=tuple(certificates.get(user_id, ()))) for user_id in ids}
 
 
@@ -184,16 +196,21 @@ def _memberships(ids: list[int]) -> dict[int, tuple[str, int, str]]:
     return best
 
 
-def _completed(ids: list[int], course_ids: set[int]) -> dict[int, set[int]]:
+def _completed(ids: list[int], course_ids: set[int]) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """({user id: courses completed}, {user id: courses completed whose certificate was revoked}): a
+    completion counts unless its completion certificate was revoked (revocation is final)."""
     if not course_ids:
-        return {}
+        return {}, {}
+    revoked_certificate = exists().where(Certificate.enrollment_id == Enrollment.id,
+                                         Certificate.status == CertificateStatus.REVOKED)
     found: dict[int, set[int]] = {}
-    for user_id, course_id in db.session.execute(
-            select(Enrollment.user_id, Enrollment.course_id)
+    revoked: dict[int, set[int]] = {}
+    for user_id, course_id, is_revoked in db.session.execute(
+            select(Enrollment.user_id, Enrollment.course_id, revoked_certificate)
             .where(Enrollment.user_id.in_(ids), Enrollment.course_id.in_(course_ids),
                    Enrollment.status == EnrollmentStatus.COMPLETED)):
-        found.setdefault(user_id, set()).add(course_id)
-    return found
+        (revoked if is_revoked else found).setdefault(user_id, set()).add(course_id)
+    return found, revoked
 
 
 def facts_for(user, events: Iterable[CompetitionEvent] = ()) -> Facts:

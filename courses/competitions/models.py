@@ -30,7 +30,6 @@ LEVEL_LABELS = {
     CompetitionLevel.CITY: _l("City"),  # 市级
     CompetitionLevel.PROVINCE: _l("Province"),  # 省级
 }
-PUBLIC_LEVELS = (CompetitionLevel.CITY, CompetitionLevel.PROVINCE)  # notices visitors see
 
 
 class CompetitionStatus(enum.StrEnum):

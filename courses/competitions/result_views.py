@@ -88,7 +88,7 @@ def template(event_id: int):
         mobile = captain.mobile if can_see_mobile(current_user, entry.nominating_union) else mask_mobile(captain.mobile)
         rows.append([entry.id, entry.team_name or captain.real_name, mobile or "",
                      *[float(points[(entry.id, s.id)]) if (entry.id, s.id) in points else "" for s in stages]])
-    response = make_response(xlsx_bytes(event.name, ["编号", "姓名", "手机号", *[s.name for s in stages]], rows))
+    response = make_response(xlsx_bytes(event.name, score_import.sheet_header(stages), rows))
     response.mimetype = XLSX
     response.headers["Content-Disposition"] = f'attachment; filename="event-{event.id}-scores.xlsx"'
     response.cache_control.private = True

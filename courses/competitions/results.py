@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
@@ -20,8 +21,10 @@ from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from classroom.i18n import zone
 from classroom.notifications.services import notify_many
 from classroom.personal_data import mask_name
+from courses.certificates.models import ExternalSkillCertificate, SkillCertificateStatus
 from courses.competitions.models import (
     AWARD_LABELS,
     AWARDS,
@@ -33,6 +36,7 @@ from courses.competitions.models import (
     EntryStatus,
     MemberStatus,
     PromotionRecord,
+    PromotionStatus,
     Score,
 )
 from courses.competitions.services import require_organizer
@@ -257,6 +261,28 @@ def _record_promotions(winners, *, now: datetime) -> int:
                                        level=max(1, (person.skill_level or 6) - 1), created_at=now))
         made += 1
     return made
+
+
+def effective_promotions(*, now: datetime) -> int:
+    """Make pending promotions effective whose person now holds a verified external certificate of the
+    promoted level (or higher) issued on or after the award, i.e. the day the results were published,
+    in the platform's time zone: a certificate held before the competition proves nothing about the
+    promotion. Returns how many changed; the caller commits."""
+    tz = zone(current_app.config["DEFAULT_TIMEZONE"])
+    candidates = db.session.execute(
+        select(PromotionRecord.id, PromotionRecord.created_at, ExternalSkillCertificate.issued_on)
+        .join(ExternalSkillCertificate, and_(ExternalSkillCertificate.user_id == PromotionRecord.user_id,
+                                             ExternalSkillCertificate.status == SkillCertificateStatus.VERIFIED,
+                                             ExternalSkillCertificate.level <= PromotionRecord.level))
+        .where(PromotionRecord.status == PromotionStatus.PENDING))
+    ids = sorted({promotion_id for promotion_id, awarded_at, issued_on in candidates
+                  if issued_on >= awarded_at.astimezone(tz).date()})
+    if not ids:
+        return 0
+    return db.session.execute(
+        update(PromotionRecord).where(PromotionRecord.id.in_(ids), PromotionRecord.status == PromotionStatus.PENDING)
+        .values(status=PromotionStatus.EFFECTIVE, effective_at=now).execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _tell_results(competition: Competition, winners, *, now: datetime) -> None:

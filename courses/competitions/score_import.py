@@ -1,7 +1,8 @@
 """Importing scores from a sheet (XLSX, or CSV in UTF-8 or GB18030): the header names the columns
 that identify an entry (its number 编号, a member's mobile 手机号, or the name 姓名 of a person or team)
 and one column per round, headed with the round's name. Every row must be right, or nothing is
-recorded."""
+recorded. The sheet to fill in is headed in its reader's language; the import knows the headers in
+every language the site speaks."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import io
 from datetime import datetime
 from decimal import Decimal
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -22,10 +25,26 @@ from courses.competitions.models import CompetitionEvent, Entry, EntryMember, En
 from courses.competitions.results import parse_points, record_scores, require_scoring
 
 MAX_ROWS = 5000
-# The column keys of the sheet, in both languages (the sheet to fill in uses the Chinese ones).
+# The key columns of the sheet to fill in (translated: 编号 / 姓名 / 手机号), then one column per round.
+ENTRY_COLUMN, NAME_COLUMN, MOBILE_COLUMN = _l("Entry"), _l("Name"), _l("Mobile")
+# Other headers people type for them, besides the translations of the three above.
 MOBILE_HEADERS = {"mobile", "手机号", "手机", "手机号码"}
 NAME_HEADERS = {"name", "姓名", "team", "队名", "团队"}
 ENTRY_HEADERS = {"entry", "编号", "参赛编号"}
+
+
+def sheet_header(stages) -> list[str]:
+    """The header of the sheet to fill in, in the reader's language."""
+    return [str(ENTRY_COLUMN), str(NAME_COLUMN), str(MOBILE_COLUMN), *[stage.name for stage in stages]]
+
+
+def _known(column, synonyms: set[str]) -> set[str]:
+    """The header texts that mean ``column``: its text in every language of the site, and the synonyms."""
+    texts = set(synonyms)
+    for language in current_app.config["LANGUAGES"]:
+        with force_locale(language):
+            texts.add(str(column).strip().lower())
+    return texts
 
 
 def _sheet_rows(filename: str, data: bytes) -> list[list[str]]:
@@ -55,11 +74,13 @@ def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor,
     header, body = [cell.lower() for cell in rows[0]], rows[1:]
     stages = {stage.name.strip().lower(): stage.id for stage in competition.stages}
     columns = {index: stages[name] for index, name in enumerate(header) if name in stages}
-    keys = [next((i for i, name in enumerate(header) if name in names), None)
-            for names in (ENTRY_HEADERS, MOBILE_HEADERS, NAME_HEADERS)]
+    known = (_known(ENTRY_COLUMN, ENTRY_HEADERS), _known(MOBILE_COLUMN, MOBILE_HEADERS),
+             _known(NAME_COLUMN, NAME_HEADERS))
+    keys = [next((i for i, name in enumerate(header) if name in names), None) for names in known]
     if not columns or keys == [None, None, None]:
-        return 0, [_l("The first row names the columns: entry number (编号), mobile (手机号) or name (姓名), and one "
-                      "column per round with the round's name.")]
+        # 第一行为表头：%(entry)s、%(mobile)s或%(name)s，其后每个赛程一列，以赛程名称为列名。
+        return 0, [_l("The first row names the columns: %(entry)s, %(mobile)s or %(name)s, and one column per "
+                      "round with the round's name.", entry=ENTRY_COLUMN, mobile=MOBILE_COLUMN, name=NAME_COLUMN)]
     if len(body) > MAX_ROWS:
         return 0, [_l("A sheet has at most %(count)d rows.", count=MAX_ROWS)]
     scores, errors = _read_score_rows(event, body, columns, keys)

@@ -7,7 +7,7 @@ import os
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from classroom.audit import record_event
@@ -21,7 +21,6 @@ from courses.catalog.services import member_union_path
 from courses.competitions import kinds  # noqa: F401  (registers the notification kinds)
 from courses.competitions.models import (
     AWARDS,
-    PUBLIC_LEVELS,
     Competition,
     CompetitionAttachment,
     CompetitionEvent,
@@ -57,32 +56,37 @@ def require_organizer(user, competition: Competition) -> None:
 
 
 def viewer_union_ids(user) -> list[int]:
-    """The unions whose competitions this person may read: those above (and at) their own union and
+    """The unions whose competitions concern this person: those above (and at) their own union and
     the nodes they administer."""
     paths = [member_union_path(user)] if user.is_authenticated else []
     paths += admin_paths(user) or []
     return sorted({int(part) for path in paths if path for part in path.strip("/").split("/") if part})
 
 
-def visible_clause(user):
-    """SQL over Competition: published, and city/province-wide or organized above the viewer."""
-    if user.is_authenticated and user.is_site_admin:
-        return Competition.status != CompetitionStatus.DRAFT
-    return and_(Competition.status != CompetitionStatus.DRAFT,
-                or_(Competition.level.in_(PUBLIC_LEVELS), Competition.organizer_union_id.in_(viewer_union_ids(user))))
+def visible_clause():
+    """SQL over Competition: every published notice, whatever its level, is public (DESIGN §1: anyone
+    sees competition notices); who may enter is the eligibility rule's business, not visibility's."""
+    return Competition.status != CompetitionStatus.DRAFT
 
 
 def can_view(user, competition: Competition) -> bool:
-    if can_organize(user, competition):
-        return True
-    if competition.status == CompetitionStatus.DRAFT:
-        return False
-    return competition.level in PUBLIC_LEVELS or competition.organizer_union_id in viewer_union_ids(user)
+    """Published notices are public; a draft only for its organizer."""
+    return competition.status != CompetitionStatus.DRAFT or can_organize(user, competition)
 
 
-def listing(user):
-    """SELECT of the competitions this person sees on /competitions/, sign-up closing soonest first."""
-    return (select(Competition).where(visible_clause(user)).options(joinedload(Competition.organizer_union))
+def concerns(user, competition: Competition) -> bool:
+    """Organized by a union this person administers or at or above their unions: the competitions
+    their members may enter and whose entries they may see (admins' pages)."""
+    return can_organize(user, competition) or competition.organizer_union_id in viewer_union_ids(user)
+
+
+def listing(organizer_ids: list[int] | None = None):
+    """SELECT of the competitions on /competitions/, sign-up closing soonest first: every published
+    one, or those organized by these unions (a person's ``viewer_union_ids``)."""
+    statement = select(Competition).where(visible_clause())
+    if organizer_ids is not None:
+        statement = statement.where(Competition.organizer_union_id.in_(organizer_ids))
+    return (statement.options(joinedload(Competition.organizer_union))
             .order_by(Competition.status, Competition.signup_closes_at.desc(), Competition.id.desc()))
 
 

@@ -42,9 +42,13 @@ for _module in (entry_views, manage_views, approval_views, result_views):
 
 @bp.route("/competitions/")
 def index():
-    page = paginate(services.listing(current_user))
-    return render_template("competitions/index.html", page=page, now=utcnow(),
-                           organizer=scope.is_union_admin(current_user))
+    """Every published competition for visitors; people with a union see those organized for their
+    unions first (?show=all for the rest)."""
+    union_ids = services.viewer_union_ids(current_user)
+    everything = not union_ids or request.args.get("show") == "all"
+    page = paginate(services.listing(None if everything else union_ids))
+    return render_template("competitions/index.html", page=page, now=utcnow(), everything=everything,
+                           tabs=bool(union_ids), organizer=scope.is_union_admin(current_user))
 
 
 @bp.route("/competitions/<int:competition_id>")

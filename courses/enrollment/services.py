@@ -113,14 +113,15 @@ def waitlist_position(enrollment: Enrollment) -> int | None:
 
 
 def drop(enrollment: Enrollment, *, now: datetime, actor=None) -> list[Enrollment]:
-    """Leave a course (until it starts); a freed seat goes to the first on the waitlist.
-    Returns the people promoted."""
+    """Leave a course (a worker: until it starts), or be taken off it by ``actor`` (see remove());
+    a freed seat goes to the first on the waitlist. Returns the people promoted."""
     course = lock_course(enrollment.course_id)
     db.session.refresh(enrollment)
     if enrollment.status not in (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED):
         raise Conflict(_l("You are not signed up for this course."))
+    removed_by_other = actor is not None and actor.id != enrollment.user_id
     if course.starts_on and _local_date(now) >= course.starts_on and enrollment.status == EnrollmentStatus.ENROLLED \
-            and not current_app.config["DROP_AFTER_START"]:
+            and not current_app.config["DROP_AFTER_START"] and not removed_by_other:
         raise Conflict(_l("The course has started; ask its instructor to take you off the list."))
     previous = enrollment.status
     enrollment.status, enrollment.dropped_at, enrollment.waitlist_seq = EnrollmentStatus.DROPPED, now, None
@@ -128,9 +129,26 @@ def drop(enrollment: Enrollment, *, now: datetime, actor=None) -> list[Enrollmen
         course.enrolled_count -= 1
     elif previous == EnrollmentStatus.WAITLISTED:
         course.waitlist_count -= 1
-    if actor is not None and actor.id != enrollment.user_id:
-        record_event(actor, "enrollment.remove", enrollment, union_id=course.scope_union_id)
+    if removed_by_other:
+        record_event(actor, "enrollment.remove", enrollment, union_id=course.scope_union_id, user_id=enrollment.user_id,
+                     previous=previous)
     return promote_waitlisted(course, now=now)
+
+
+def remove(enrollment: Enrollment, *, actor, now: datetime) -> list[Enrollment]:
+    """An instructor or scope admin takes a worker off a course (also after it started); the
+    seat goes to the first on the waitlist and the worker is told. Returns the people promoted."""
+    course = lock_course(enrollment.course_id)
+    if not can_manage_enrollments(actor, course):
+        raise NotAllowed(_l("Only the course's instructors and administrators decide sign-ups."))
+    db.session.refresh(enrollment)
+    if enrollment.status not in (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED):
+        raise Conflict(_l("This person is no longer on the list."))
+    promoted = drop(enrollment, now=now, actor=actor)
+    notify(enrollment.user, "enrollment.removed", f"enrollment.removed:{enrollment.id}:{now.isoformat()}",
+           _l("You were taken off the list of %(course)s"), link=f"/courses/{course.id}",
+           params={"course": course.title}, now=now)
+    return promoted
 
 
 def _local_date(moment: datetime):
@@ -188,6 +206,21 @@ def decide(enrollment: Enrollment, approve: bool, *, actor, now: datetime, reaso
 
 
 # ---- announcements -------------------------------------------------------------------------------
+
+def announcements_for(course_id: int, enrollment: Enrollment | None, *, manage: bool, limit: int = 10):
+    """The announcements a person reads on the course page: all of them for the course's
+    instructors and scope admins (``manage``); for a worker, those addressed to them (enrolled or
+    completed: all; waitlisted: those posted to the waitlist too); none for anyone else."""
+    statement = select(Announcement).filter_by(course_id=course_id)
+    if not manage:
+        status = enrollment.status if enrollment is not None else None
+        if status == EnrollmentStatus.WAITLISTED:
+            statement = statement.where(Announcement.include_waitlisted.is_(True))
+        elif status not in (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED):
+            return []
+    return db.session.scalars(statement.order_by(Announcement.created_at.desc(), Announcement.id.desc())
+                              .limit(limit)).all()
+
 
 def announcement_audience(course_id: int, include_waitlisted: bool):
     statuses = [EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED]

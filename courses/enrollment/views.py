@@ -13,7 +13,7 @@ from classroom.extensions import db
 from classroom.http import commit_or_flash, form_error
 from courses.catalog.content import render_markdown
 from courses.catalog.forms import ReasonForm
-from courses.catalog.models import Announcement, Course, CourseFollow
+from courses.catalog.models import Course, CourseFollow
 from courses.catalog.services import course_with_outline
 from courses.enrollment import services as enrollment
 from courses.enrollment.forms import AnnouncementForm
@@ -35,14 +35,13 @@ def course(course_id: int):
     if course is None or not enrollment.can_access(current_user, course):
         abort(404)
     mine = enrollment.enrollment_of(current_user.id, course.id) if current_user.is_authenticated else None
-    announcements = db.session.scalars(select(Announcement).filter_by(course_id=course.id)
-                                       .order_by(Announcement.created_at.desc()).limit(10)).all()
+    manage = enrollment.can_manage_enrollments(current_user, course)
     following = current_user.is_authenticated and db.session.scalar(
         select(CourseFollow.id).filter_by(user_id=current_user.id, course_id=course.id)) is not None
-    return render_template("enrollment/course.html", course=course, mine=mine, announcements=announcements,
+    return render_template("enrollment/course.html", course=course, mine=mine, manage=manage,
+                           announcements=enrollment.announcements_for(course.id, mine, manage=manage),
                            position=enrollment.waitlist_position(mine) if mine else None, following=following,
-                           description=render_markdown(course.description),
-                           manage=enrollment.can_manage_enrollments(current_user, course))
+                           description=render_markdown(course.description))
 
 
 @bp.route("/courses/<int:course_id>/enroll", methods=["POST"])
@@ -111,6 +110,19 @@ def decide(course_id: int, enrollment_id: int, decision: str):
                                               reason=ReasonForm().reason.data or ""),
                     _("Approved.") if decision == "approve" else _("Rejected."), failure_category="warning")
     return redirect(url_for("study.roster", course_id=course.id, status="pending"))
+
+
+@bp.route("/teach/courses/<int:course_id>/enrollments/<int:enrollment_id>/remove", methods=["POST"])
+@login_required
+def remove(course_id: int, enrollment_id: int):
+    course = managed_course_or_404(course_id)
+    row = db.session.get(Enrollment, enrollment_id)
+    if row is None or row.course_id != course.id:
+        abort(404)
+    name = row.user.real_name
+    commit_or_flash(lambda: enrollment.remove(row, actor=current_user, now=utcnow()),
+                    _("%(name)s was taken off the list.", name=name), failure_category="warning")
+    return redirect(url_for("study.roster", course_id=course.id))
 
 
 @bp.route("/teach/courses/<int:course_id>/announcements", methods=["POST"])

@@ -115,7 +115,7 @@ def roster(course_id: int):
     counts = dict(db.session.execute(select(Enrollment.status, func.count()).where(Enrollment.course_id == course.id)
                                      .group_by(Enrollment.status)).all())
     progress = queries.progress_for_roster(course.id, [row.Enrollment.user_id for row in page.items])
-    return render_template("study/roster.html", course=course, page=page, counts=counts, status=status,
+    return render_template("enrollment/roster.html", course=course, page=page, counts=counts, status=status,
                            progress=progress, reason_form=ReasonForm(), announcement_form=AnnouncementForm())
 
 

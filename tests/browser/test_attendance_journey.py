@@ -64,4 +64,4 @@ def test_checkin_roster_hours_and_report(live_server, new_page, tree, instructor
         office.locator("[data-export=xlsx]").click()
     path = download_info.value.path()
     rows = list(load_workbook(io.BytesIO(Path(path).read_bytes())).active.iter_rows(values_only=True))
-    assert rows[1][0] == "张小明" and rows[1][3] == 2.0
+    assert rows[0][4] and rows[1][0] == "张小明" and rows[1][4] == 2.0  # name … training hours
