@@ -119,6 +119,36 @@ def test_a_reversal_after_a_transfer_undoes_the_credit_where_it_was_made(app, ru
     assert 'data-total-minutes="90"' in page
 
 
+def test_approved_schedule_changes_follow_into_the_ledger(app, runner, tree, course_with_session, enrolled,
+                                                          instructor, make_admin):
+    from courses.catalog.services import decide_revision, delete_session, update_session
+
+    _course, session = course_with_session
+    came, stayed_away = enrolled("甲"), enrolled("乙")
+    record(session, came.id, "present", method="roster", actor=instructor, now=utcnow())
+    record(session, stayed_away.id, "absent", method="roster", actor=instructor, now=utcnow())
+    db.session.commit()
+    assert (credited(came), credited(stayed_away)) == (90, 0)
+    admin = make_admin(tree.city)
+    fields = {name: getattr(session, name) for name in
+              ("title", "starts_at", "ends_at", "venue_name", "venue_address")}
+    revision = update_session(session, {**fields, "credit_minutes": 120}, actor=instructor, now=utcnow())
+    db.session.commit()
+    assert credited(came) == 90  # nothing moves while the change waits for review
+    decide_revision(revision, True, actor=admin, now=utcnow())
+    db.session.commit()
+    assert (credited(came), credited(stayed_away)) == (120, 0)
+    revision = delete_session(db.session.get(ClassSession, session.id), actor=instructor, now=utcnow())
+    db.session.commit()
+    decide_revision(revision, True, actor=admin, now=utcnow())
+    db.session.commit()
+    assert (credited(came), credited(stayed_away)) == (0, 0)
+    assert entries(came) == [90, 30, -120]
+    assert runner.invoke(args=["hours", "check"]).exit_code == 0
+    page = login_client(app, came).get("/me/hours").get_data(as_text=True)
+    assert "Reversed: the class session was removed from the course" in page
+
+
 def test_checkin_plus_roster_mark_credits_once(app, course_with_session, enrolled, instructor):
     _course, session = course_with_session
     person = enrolled()

@@ -73,7 +73,9 @@ class HoursEntry(db.Model):
 
 # Notes the ledger itself writes, stored as codes and shown in the reader's language.
 REVERSAL_NOTE = "reversal: attendance changed"
-NOTE_LABELS = {REVERSAL_NOTE: _l("Reversed: the attendance was changed")}
+SESSION_REMOVED_NOTE = "reversal: class session removed"
+NOTE_LABELS = {REVERSAL_NOTE: _l("Reversed: the attendance was changed"),
+               SESSION_REMOVED_NOTE: _l("Reversed: the class session was removed from the course")}
 
 
 class HoursMonth(db.Model):

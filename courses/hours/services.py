@@ -19,7 +19,7 @@ from classroom.i18n import zone
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_union
 from classroom.unions.services import membership_union_at
-from courses.hours.models import REVERSAL_NOTE, HoursEntry, HoursMonth, HoursSource, HoursYear
+from courses.hours.models import REVERSAL_NOTE, SESSION_REMOVED_NOTE, HoursEntry, HoursMonth, HoursSource, HoursYear
 
 EXTERNAL_CATEGORY = "external"
 NOW = object()  # record_entry's default: the union of the person's membership now
@@ -78,11 +78,12 @@ def credit_lesson(lesson, user_id: int, *, now: datetime) -> HoursEntry | None:
                         course_id=course.id, category=course.category, title=f"{course.title} · {lesson.title}")
 
 
-def session_credit_key(session_id: int, user_id: int, change: int) -> str:
+def session_credit_key(session_id: int, user_id: int, change: int | str) -> str:
     return f"session:{session_id}:{user_id}:{change}"
 
 
-def sync_session_credit(session, user_id: int, *, attended: bool, change: int, now: datetime) -> HoursEntry | None:
+def sync_session_credit(session, user_id: int, *, attended: bool, change: int | str,
+                        now: datetime) -> HoursEntry | None:
     """Make the ledger hold the session's minutes for this person when they attended, and
     nothing when not: a credit, or reversing entries. ``change`` numbers the transitions of this
     attendance (the caller holds its row lock), so each transition has its own key.
@@ -112,6 +113,27 @@ def sync_session_credit(session, user_id: int, *, attended: bool, change: int, n
                              union_id=union_id or None, note=REVERSAL_NOTE, **common)
         first = first or entry
     return first
+
+
+def reverse_session_credits(session_id: int, *, key_suffix: str, now: datetime) -> int:
+    """Undo every credit held for a class session that no longer exists, per person and under the
+    union each was credited to; returns the number of reversing entries."""
+    held = db.session.execute(
+        select(HoursEntry.user_id, HoursEntry.union_id, func.sum(HoursEntry.minutes), func.min(HoursEntry.earned_on),
+               func.min(HoursEntry.course_id), func.min(HoursEntry.category), func.min(HoursEntry.title))
+        .where(HoursEntry.source == HoursSource.SESSION,
+               HoursEntry.source_key.startswith(f"session:{session_id}:", autoescape=True))
+        .group_by(HoursEntry.user_id, HoursEntry.union_id)
+    ).all()
+    made = 0
+    for user_id, union_id, minutes, earned_on, course_id, category, title in held:
+        if minutes:
+            made += record_entry(
+                user_id=user_id, minutes=-int(minutes), source=HoursSource.SESSION,
+                source_key=f"session:{session_id}:{user_id}:{key_suffix}:{union_id or 0}", earned_on=earned_on,
+                now=now, course_id=course_id, category=category, title=title, note=SESSION_REMOVED_NOTE,
+                union_id=union_id) is not None
+    return made
 
 
 # ---- admin entries ------------------------------------------------------------------------------
