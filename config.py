@@ -77,9 +77,12 @@ class Config:
     DISPATCH_INTERVAL_SECONDS = 10
     DISPATCH_BATCH = 50
     REMINDER_SCAN_SECONDS = 300
-    OUTBOX_MAX_ATTEMPTS = 8
     OUTBOX_CLAIM_SECONDS = 300  # a claimed message not marked within this is retried (its dispatcher died)
-    OUTBOX_BACKOFF_SECONDS = 30  # doubled per attempt, at most 6 h
+    # A transient failure (SMTP down, a timeout, a 4xx answer) is retried until it succeeds or the message
+    # expires: the wait doubles per attempt from OUTBOX_BACKOFF_SECONDS up to OUTBOX_BACKOFF_MAX_SECONDS.
+    # Only a permanent failure (a 5xx refusal of the recipient or message, no address) ends in "failed".
+    OUTBOX_BACKOFF_SECONDS = 30
+    OUTBOX_BACKOFF_MAX_SECONDS = 3600
     QUIET_HOURS = "22:00-07:00"  # in each person's timezone; email and SMS wait, in-app does not
     # Courses
     CATALOGUE_CACHE_SECONDS = 30  # the rendered course list, shared by one union's members

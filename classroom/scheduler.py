@@ -5,15 +5,25 @@ runs a small loop that tries to hold a lease row in the database. The holder sta
 BackgroundScheduler with the registered jobs; the others wait, and take over once the lease
 lapses (a killed leader stops renewing it). Jobs are set-based scans made idempotent by unique
 keys, so a scan that runs twice (a lease lost mid-scan) changes nothing the second time. Jobs
-start at once when a process becomes leader, so a restart runs each missed scan once.
+start at once when a process becomes leader, so a restart runs each missed scan once. A job that
+takes ``still_leading`` (the dispatcher) checks it between batches, so a deposed leader stops.
+
+Where it starts: with CLASSROOM_SCHEDULER=on, when the app is created in a process that serves it
+(`flask run`, in the reloader's child only; gunicorn or another WSGI server); never in other Flask
+commands (`flask db upgrade`, `seed-demo`, `shell` …). `flask scheduler run` runs the loop itself.
+Under gunicorn --preload the master makes the app but forks the workers: each worker starts its loop
+with its first request instead (no thread may run across a fork).
 """
 
 from __future__ import annotations
 
+import atexit
+import inspect
 import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,16 +45,22 @@ LEASE_NAME = "scheduler"
 @dataclass
 class Job:
     name: str
-    func: object  # callable(now=...) run inside an app context
+    func: object  # callable(now=..., [still_leading=...]) run inside an app context
     seconds_setting: str  # the config key of its interval
+    checks_leadership: bool = False  # func takes still_leading: a callable to ask between batches
 
 
 JOBS: dict[str, Job] = {}
 
 
 def register_job(name: str, func, seconds_setting: str) -> None:
-    """Features add their scans here (reminders, the outbox dispatcher, competitions …)."""
-    JOBS[name] = Job(name, func, seconds_setting)
+    """Features add their scans here (reminders, the outbox dispatcher, competitions …). A job that
+    works in batches takes ``still_leading`` and stops when it answers False."""
+    try:
+        checks = "still_leading" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        checks = False
+    JOBS[name] = Job(name, func, seconds_setting, checks)
 
 
 # ---- the lease ---------------------------------------------------------------------------------------
@@ -80,7 +96,9 @@ def release_lease(holder: str) -> None:
 
 
 def current_leader(now: datetime) -> str | None:
-    lease = db.session.get(SchedulerLease, LEASE_NAME)
+    """Who holds an unexpired lease (read from the database, never from the session's cache)."""
+    lease = db.session.execute(select(SchedulerLease.holder, SchedulerLease.expires_at)
+                               .where(SchedulerLease.name == LEASE_NAME)).first()
     return lease.holder if lease is not None and lease.expires_at > now else None
 
 
@@ -91,14 +109,22 @@ class Runner:
 
     def __init__(self, app) -> None:
         self.app = app
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.pid = os.getpid()
+        self.holder = f"{socket.gethostname()}:{self.pid}:{id(self):x}"
         self.stop_event = threading.Event()
         self.scheduler: BackgroundScheduler | None = None
+        self.thread: threading.Thread | None = None
         self.leading = False
+        self.term = 0  # counts the times this runner became leader; a job belongs to the term it started in
 
     @property
     def lease_seconds(self) -> int:
         return int(self.app.config["SCHEDULER_LEASE_SECONDS"])
+
+    @property
+    def renew_seconds(self) -> float:
+        """How often the lease is renewed (and a standby tries to take it): a third of the lease."""
+        return max(1.0, self.lease_seconds / 3)
 
     def run(self) -> None:
         """Loop until stopped: renew (or try to take) the lease every third of its length."""
@@ -110,7 +136,7 @@ class Runner:
                 log.exception("Could not renew the scheduler lease")
                 leading = False
             self._become(leading)
-            self.stop_event.wait(max(1.0, self.lease_seconds / 3))
+            self.stop_event.wait(self.renew_seconds)
         self._become(False)
         with self.app.app_context():
             release_lease(self.holder)
@@ -118,29 +144,43 @@ class Runner:
     def _become(self, leading: bool) -> None:
         if leading and not self.leading:
             log.info("Scheduler %s now leads", self.holder)
+            self.term += 1
+            self.leading = True
             self.scheduler = self._start_jobs()
         elif not leading and self.leading:
             log.info("Scheduler %s no longer leads", self.holder)
+            self.leading = False
             if self.scheduler is not None:
                 self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        self.leading = leading
 
     def _start_jobs(self) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         for job in JOBS.values():
-            scheduler.add_job(self._run_job, "interval", args=[job], id=job.name,
+            scheduler.add_job(self._run_job, "interval", args=[job, self.term], id=job.name,
                               seconds=int(self.app.config[job.seconds_setting]), next_run_time=utcnow())
         scheduler.start()
         return scheduler
 
-    def _run_job(self, job: Job) -> None:
+    def still_leading(self, term: int) -> bool:
+        """True while this runner leads in ``term``: not stopped, not deposed (this process saw it lose
+        the lease), and the lease in the database is still this runner's."""
+        if self.stop_event.is_set() or not self.leading or self.term != term:
+            return False
+        return current_leader(utcnow()) == self.holder
+
+    def _run_job(self, job: Job, term: int | None = None) -> None:
+        term = self.term if term is None else term
         with self.app.app_context():
-            if current_leader(utcnow()) != self.holder:  # the lease lapsed: another process leads now
-                return
             try:
-                result = job.func(now=utcnow())
+                if not self.still_leading(term):  # the lease lapsed: another process leads now
+                    return
+                db.session.rollback()  # end that read: on SQLite a job's first write must not upgrade it
+                arguments = {"now": utcnow()}
+                if job.checks_leadership:
+                    arguments["still_leading"] = lambda: self.still_leading(term)
+                result = job.func(**arguments)
                 log.info("Job %s: %s", job.name, result)
             except Exception:  # noqa: BLE001 - one failed scan must not stop the scheduler
                 db.session.rollback()
@@ -149,31 +189,88 @@ class Runner:
                 db.session.remove()
 
     def start_background(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run, name="classroom-scheduler", daemon=True)
-        thread.start()
-        return thread
+        self.thread = threading.Thread(target=self.run, name="classroom-scheduler", daemon=True)
+        self.thread.start()
+        log.info("Scheduler loop started in process %d (%d jobs)", self.pid, len(JOBS))
+        return self.thread
 
     def stop(self) -> None:
         self.stop_event.set()
 
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop and wait for the loop to hand the lease back (at exit: a standby need not wait for it
+        to lapse)."""
+        self.stop()
+        thread = self.thread
+        if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+            thread.join(timeout)
+
 
 def runner_of(app) -> Runner | None:
-    return app.extensions.get("scheduler_runner")
+    """This process's runner (one inherited through fork() belongs to the parent: its threads are gone)."""
+    runner = app.extensions.get("scheduler_runner")
+    return runner if runner is not None and runner.pid == os.getpid() else None
 
 
-def start_in_process(app) -> None:
-    """CLASSROOM_SCHEDULER=on: start the loop with the first request of this process (never in
-    CLI commands, never twice)."""
-    started = threading.Lock()
+_starting = threading.Lock()
+
+
+def serving_process() -> bool:
+    """Whether this process serves the app, so an enabled scheduler starts in it when the app is made.
+
+    Under the Flask CLI only `flask run` serves, and when it reloads only in the reloader's child
+    (WERKZEUG_RUN_MAIN, ``is_running_from_reloader()``), never in the watcher parent, which loads the
+    app too but serves nothing. Every other Flask command (`db upgrade`, `seed-demo`, `shell`, `routes`
+    …) is not a server; `flask scheduler run` runs its own loop. Outside the Flask CLI the app is
+    loaded by a WSGI server (a gunicorn worker …), which serves it, except in a pre-forking master (see
+    ``preforking_master``)."""
+    from flask.cli import FlaskGroup, get_debug_flag, run_command
+    from werkzeug.serving import is_running_from_reloader
+
+    context = click.get_current_context(silent=True)
+    if context is None or not isinstance(context.find_root().command, FlaskGroup):
+        return not preforking_master()
+    if context.command is not run_command:
+        return False
+    reload = context.params.get("reload")
+    if reload is None:  # as `flask run` decides: on with --debug
+        reload = get_debug_flag()
+    return not reload or is_running_from_reloader()
+
+
+def preforking_master() -> bool:
+    """gunicorn --preload makes the app in its master (``Arbiter.setup``), which then forks the workers
+    and serves nothing itself. No thread may run there: a fork copies the locks other threads hold (the
+    import lock of a module being imported, a pool's mutex) and the worker deadlocks on them."""
+    frame = sys._getframe(1)  # who is loading the app
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "setup" and code.co_filename.endswith(os.path.join("gunicorn", "arbiter.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def start_in_process(app) -> Runner:
+    """Start the leader loop in this process, once (a second call returns the running one)."""
+    with _starting:
+        runner = runner_of(app)
+        if runner is not None:
+            return runner
+        runner = Runner(app)
+        app.extensions["scheduler_runner"] = runner
+        runner.start_background()
+        atexit.register(runner.shutdown)
+        return runner
+
+
+def start_with_first_request(app) -> None:
+    """For the workers a pre-forking master makes: each starts its loop with the first request it serves."""
 
     @app.before_request
-    def _start_once() -> None:
+    def _start_scheduler() -> None:
         if runner_of(app) is None:
-            with started:
-                if runner_of(app) is None:
-                    runner = Runner(app)
-                    app.extensions["scheduler_runner"] = runner
-                    runner.start_background()
+            start_in_process(app)
 
 
 def health() -> dict:
@@ -192,7 +289,10 @@ def init_app(app) -> None:
         HEALTH_CHECKS.append(health)
     app.cli.add_command(scheduler_cli)
     if app.config["SCHEDULER"] == "on" and not app.testing:
-        start_in_process(app)
+        if serving_process():
+            start_in_process(app)
+        elif preforking_master():
+            start_with_first_request(app)
 
 
 @click.command("run")

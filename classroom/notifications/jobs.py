@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from classroom.accounts.models import User
 from classroom.extensions import db
@@ -20,20 +21,29 @@ HELD = (OutboundStatus.DIGEST, OutboundStatus.DIGEST_WEEKLY)
 
 
 def dispatch_job(*, now: datetime, still_leading=lambda: True) -> dict[str, int]:
-    """Send due messages batch after batch until none is due (or leadership is lost)."""
+    """Send due messages batch after batch until none is due, or as soon as this process no longer
+    leads (checked before every batch: a deposed leader stops). Each batch runs at its own time, so
+    claims are stamped when they are made, never with the time the run began."""
+    started = time.monotonic()
     totals: dict[str, int] = {}
-    for _batch in range(MAX_BATCHES_PER_RUN):
-        outcome = dispatch(now=now)
+    for batch in range(MAX_BATCHES_PER_RUN):
+        if not still_leading():
+            break
+        outcome = dispatch(now=now + timedelta(seconds=time.monotonic() - started) if batch else now)
         for key, value in outcome.items():
             totals[key] = totals.get(key, 0) + value
-        if not any(outcome.values()) or not still_leading():
+        if not any(outcome.values()):
             break
     return totals
 
 
 def digest_job(*, now: datetime) -> int:
     """Gather each person's held email copies into one digest: daily items once their day is
-    over (in the person's timezone), weekly ones on Mondays."""
+    over (in the person's timezone), weekly ones on Mondays. Held items past their expiry are
+    dropped first, never sent in a digest."""
+    db.session.execute(update(OutboundMessage).where(
+        OutboundMessage.status.in_(HELD), OutboundMessage.expires_at.is_not(None), OutboundMessage.expires_at <= now)
+        .values(status=OutboundStatus.DROPPED))
     rows = db.session.execute(
         select(OutboundMessage.user_id, func.min(OutboundMessage.created_at))
         .where(OutboundMessage.status.in_(HELD), OutboundMessage.channel == "email")
@@ -59,7 +69,8 @@ def _send_digest(person: User, cutoff: datetime, day, now: datetime) -> int:
     items = db.session.scalars(
         select(OutboundMessage).where(OutboundMessage.user_id == person.id,
                                       OutboundMessage.status.in_(held),
-                                      OutboundMessage.channel == "email", OutboundMessage.created_at < cutoff)
+                                      OutboundMessage.channel == "email", OutboundMessage.created_at < cutoff,
+                                      or_(OutboundMessage.expires_at.is_(None), OutboundMessage.expires_at > now))
         .order_by(OutboundMessage.created_at)
     ).all()
     if not items:

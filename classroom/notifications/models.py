@@ -35,7 +35,7 @@ class OutboundStatus:
     QUEUED = "queued"  # waiting for its next attempt
     SENDING = "sending"  # claimed by a dispatcher
     SENT = "sent"
-    FAILED = "failed"  # gave up after the last attempt
+    FAILED = "failed"  # can never be delivered: a 5xx refusal of the recipient or message, or no address
     DROPPED = "dropped"  # expired before it could be sent (a reminder for a class already started)
     DIGEST = "digest"  # held for the person's daily digest
     DIGEST_WEEKLY = "digest_wk"  # held for the weekly digest (Mondays)

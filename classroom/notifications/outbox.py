@@ -1,12 +1,16 @@
 """The outbox: email and SMS copies of notifications, queued by set-based inserts and sent by a
 dispatcher that claims due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, an atomic claim under the
-write lock on SQLite), sends them and marks them sent. Quiet hours delay, expiry drops, failures
-retry with exponential backoff."""
+write lock on SQLite), sends them and marks them sent. Quiet hours delay, expiry drops. A transient
+failure (the server down or timing out, a 4xx answer, any error not known to be permanent) is retried
+with exponential backoff, capped, for as long as it takes: nothing is lost while SMTP is down. Only a
+permanent failure (a 5xx refusal of this recipient or message, no address to send to) marks a message
+failed."""
 
 from __future__ import annotations
 
 import logging
 import os
+import smtplib
 import socket
 from datetime import datetime, time, timedelta
 from email.message import EmailMessage
@@ -24,6 +28,13 @@ from classroom.notifications.models import Notification, NotificationPreference,
 log = logging.getLogger("classroom.outbox")
 CHANNELS = ("email", "sms")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class PermanentFailure(Exception):
+    """A channel backend raises this (or any exception with ``permanent = True``) when this message can
+    never be delivered, e.g. a gateway refusing the number: the outbox marks it failed, no retry."""
+
+    permanent = True
 
 
 def _insert():
@@ -130,25 +141,51 @@ def _deliver(message: OutboundMessage, person: User | None, now: datetime) -> st
         message.status, message.next_attempt_at = OutboundStatus.QUEUED, quiet_end
         return "waiting"
     try:
+        if not (person.email if message.channel == "email" else person.mobile):
+            raise PermanentFailure(f"no {'email address' if message.channel == 'email' else 'mobile number'}")
         _send(message, person)
-    except Exception as error:  # noqa: BLE001 - any transport failure is retried
-        return _retry(message, error, now)
+    except Exception as error:  # noqa: BLE001 - any failure is retried unless known to be permanent
+        return _fail(message, error, now)
     message.status, message.sent_at, message.last_error = OutboundStatus.SENT, now, None
     message.attempts += 1
     return "sent"
 
 
-def _retry(message: OutboundMessage, error: Exception, now: datetime) -> str:
+def is_permanent(error: Exception) -> bool:
+    """Whether retrying can never deliver this message: the server refused this recipient or this
+    message with a 5xx answer, or the backend said so. Everything else (connection refused, a timeout,
+    a 4xx answer, the sender or log-in refused: the server's or our configuration's trouble, not the
+    message's) is transient."""
+    if getattr(error, "permanent", False) is True:
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [answer[0] for answer in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPDataError):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def backoff_seconds(attempts: int) -> int:
+    """The wait after the ``attempts``-th failure: OUTBOX_BACKOFF_SECONDS doubled per attempt, at most
+    OUTBOX_BACKOFF_MAX_SECONDS."""
     config = current_app.config
+    base, cap = int(config["OUTBOX_BACKOFF_SECONDS"]), int(config["OUTBOX_BACKOFF_MAX_SECONDS"])
+    return min(base * 2 ** min(max(attempts - 1, 0), 32), cap)
+
+
+def _fail(message: OutboundMessage, error: Exception, now: datetime) -> str:
     message.attempts += 1
     message.last_error = f"{type(error).__name__}: {error}"[:500]
-    if message.attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+    if is_permanent(error):
         message.status = OutboundStatus.FAILED
-        log.error("Giving up on %s after %d attempts: %s", message.dedup_key, message.attempts, error)
+        log.error("Not sending %s: permanent failure after %d attempts: %s", message.dedup_key, message.attempts,
+                  error)
         return "failed"
-    delay = min(config["OUTBOX_BACKOFF_SECONDS"] * 2 ** (message.attempts - 1), 6 * 3600)
+    delay = backoff_seconds(message.attempts)
     message.status, message.next_attempt_at = OutboundStatus.QUEUED, now + timedelta(seconds=delay)
-    log.warning("Sending %s failed (%s); next attempt in %d s", message.dedup_key, error, delay)
+    log.warning("Sending %s failed (attempt %d: %s); next attempt in %d s", message.dedup_key, message.attempts,
+                error, delay)
     return "retry"
 
 

@@ -142,7 +142,7 @@ def waiting_entries(now: datetime) -> dict[int, dict[str, int]]:
     return {user_id: {"entries": count} for user_id, count in rows}
 
 
-register_approval_counter(waiting_entries)
+register_approval_counter(waiting_entries, {"entries": _l("competition entries")})
 register_job("competitions.closing", closing_reminders, "REMINDER_SCAN_SECONDS")
 register_job("competitions.stages", stage_reminders, "REMINDER_SCAN_SECONDS")
 register_job("competitions.promotions", effective_promotions, "REMINDER_SCAN_SECONDS")

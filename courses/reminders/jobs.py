@@ -5,7 +5,7 @@ approvers' digest with register_approval_counter."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from flask_babel import force_locale
@@ -122,20 +122,44 @@ def session_reminder_count(*, now: datetime) -> int:
 
 # ---- studying -------------------------------------------------------------------------------------
 
+IDLE_AFTER = timedelta(days=7)  # no study for this long → a reminder
+IDLE_EVERY = timedelta(days=7)  # and at most one per enrollment in any such span
+
+
 def idle_reminders(*, now: datetime) -> int:
-    """Enrolled in an online or blended course with no study for 7 days → once a week at most."""
-    week = now.isocalendar()
+    """Enrolled in an online or blended course with no study for 7 days → the worker, at most once in
+    any 7 days (not once per calendar week: a scan on Sunday night and one on Monday morning make one).
+
+    Set-based in two statements. First each due enrollment's "study.idle" wave (one row per
+    enrollment) is inserted, or moved to ``now`` only if the last one is at least 7 days old: a
+    conditional upsert on the wave's primary key, so two scans at once cannot both take it. Then
+    the enrollments whose wave was moved by this scan get their reminder, keyed by the enrollment
+    and the day."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stamp = literal(now, UTCDateTime())
     last = func.coalesce(Enrollment.last_studied_at, Enrollment.enrolled_at)
-    rows = (
-        select(Enrollment.user_id, literal("study.idle"),
-               literal("idle:") + _id(Enrollment.id) + literal(f":{week.year}-{week.week}"),
-               _localized(_l("Keep going: "), Course.title), literal(""), literal("/courses/") + _id(Course.id),
-               literal(None, UTCDateTime()))
+    reminded = exists().where(ReminderWave.kind == "study.idle", ReminderWave.object_id == Enrollment.id,
+                              ReminderWave.sent_at > now - IDLE_EVERY)
+    due = (
+        select(literal("study.idle"), Enrollment.id, stamp)
         .select_from(Enrollment).join(Course, Course.id == Enrollment.course_id)
         .join(User, User.id == Enrollment.user_id)
         .where(Enrollment.status == EnrollmentStatus.ENROLLED,
                Course.mode.in_([CourseMode.ONLINE, CourseMode.BLENDED]), Course.status == CourseStatus.PUBLISHED,
-               last < now - timedelta(days=7), User.is_active.is_(True))
+               last < now - IDLE_AFTER, User.is_active.is_(True), ~reminded)
+    )
+    claim = insert(ReminderWave).from_select(["kind", "object_id", "sent_at"], due)
+    db.session.execute(claim.on_conflict_do_update(
+        index_elements=["kind", "object_id"], set_={"sent_at": claim.excluded.sent_at},
+        where=ReminderWave.sent_at <= now - IDLE_EVERY))
+    rows = (
+        select(Enrollment.user_id, literal("study.idle"),
+               literal("idle:") + _id(Enrollment.id) + literal(f":{now.date().isoformat()}"),
+               _localized(_l("Keep going: "), Course.title), literal(""), literal("/courses/") + _id(Course.id),
+               literal(None, UTCDateTime()))
+        .select_from(ReminderWave).join(Enrollment, Enrollment.id == ReminderWave.object_id)
+        .join(Course, Course.id == Enrollment.course_id).join(User, User.id == Enrollment.user_id)
+        .where(ReminderWave.kind == "study.idle", ReminderWave.sent_at == stamp)
     )
     made = notify_from(rows, "study.idle", now=now)
     db.session.commit()
@@ -182,12 +206,16 @@ def certificate_expiry_reminders(*, now: datetime) -> int:
 
 ApprovalCounter = Callable[[datetime], dict[int, dict[str, int]]]
 APPROVAL_COUNTERS: list[ApprovalCounter] = []
+DIGEST_LABELS: dict[str, object] = {}  # label key → its (lazily translated) label in the digest
 
 
-def register_approval_counter(counter: ApprovalCounter) -> None:
-    """counter(now) → {user_id: {label key: count}}: items waiting for that person's decision."""
+def register_approval_counter(counter: ApprovalCounter, labels: Mapping[str, object] | None = None) -> None:
+    """counter(now) → {user_id: {label key: count}}: items waiting for that person's decision.
+    ``labels`` names, in the digest, each key the counter returns: a feature brings its own
+    ({"entries": _l("competition entries")}); a key without a label shows as itself."""
     if counter not in APPROVAL_COUNTERS:
         APPROVAL_COUNTERS.append(counter)
+    DIGEST_LABELS.update(labels or {})
 
 
 def _admin_subtree_counts(items, key: str) -> dict[int, dict[str, int]]:
@@ -223,11 +251,9 @@ def pending_enrollments(now: datetime) -> dict[int, dict[str, int]]:
     return {user_id: {"enrollments": count} for user_id, count in rows}
 
 
-for _counter in (pending_memberships, pending_courses, pending_enrollments):
-    register_approval_counter(_counter)
-
-DIGEST_LABELS = {"memberships": _l("membership applications"), "courses": _l("courses to review"),
-                 "enrollments": _l("sign-ups to approve"), "entries": _l("competition entries")}
+register_approval_counter(pending_memberships, {"memberships": _l("membership applications")})
+register_approval_counter(pending_courses, {"courses": _l("courses to review")})
+register_approval_counter(pending_enrollments, {"enrollments": _l("sign-ups to approve")})
 
 
 def approver_digest(*, now: datetime) -> int:
