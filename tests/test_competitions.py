@@ -828,8 +828,6 @@ def test_a_promotion_takes_effect_only_with_a_certificate_issued_on_or_after_the
     assert results.effective_promotions(now=utcnow()) == 0  # once
 
 
-@pytest.mark.xfail(strict=True, reason="courses/competitions/jobs.py still has its own rule (accepting certificates "
-                   "issued before the award); once it delegates to results.effective_promotions, drop this mark")
 def test_the_scheduled_promotion_scan_ignores_certificates_issued_before_the_award(app, confirmed_field):
     winner, promotion = _published_with_a_promotion(confirmed_field, app)
     verified_certificate(winner, level=3, issued_on=local_today(app) - timedelta(days=1))

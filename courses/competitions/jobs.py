@@ -9,16 +9,17 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, case, cast, exists, func, literal, select, update
+from sqlalchemy import String, case, cast, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from classroom.accounts.models import Role, RoleGrant, User
-from classroom.database import UTCDateTime
 from classroom.extensions import db
 from classroom.scheduler import register_job
 from classroom.unions.models import TradeUnion
-from courses.certificates.models import ExternalSkillCertificate, SkillCertificateStatus
-from courses.competitions import kinds  # noqa: F401  (registers the notification kinds)
+from courses.competitions import (
+    kinds,  # noqa: F401  (registers the notification kinds)
+    results,
+)
 from courses.competitions.models import (
     WAITING_STATUSES,
     Competition,
@@ -28,8 +29,6 @@ from courses.competitions.models import (
     EntryMember,
     EntryStatus,
     MemberStatus,
-    PromotionRecord,
-    PromotionStatus,
     Stage,
 )
 from courses.reminders.jobs import notify_from, register_approval_counter
@@ -116,15 +115,9 @@ def stage_reminders(*, now: datetime) -> int:
 
 
 def effective_promotions(*, now: datetime) -> int:
-    """Pending promotions whose person now holds a verified external certificate of that level (or higher)."""
-    verified = exists().where(ExternalSkillCertificate.user_id == PromotionRecord.user_id,
-                              ExternalSkillCertificate.status == SkillCertificateStatus.VERIFIED,
-                              ExternalSkillCertificate.level <= PromotionRecord.level)
-    changed = db.session.execute(
-        update(PromotionRecord).where(PromotionRecord.status == PromotionStatus.PENDING, verified)
-        .values(status=PromotionStatus.EFFECTIVE, effective_at=literal(now, UTCDateTime()))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    """Pending promotions made effective by a verified certificate issued on or after the award
+    (the rule lives in results.effective_promotions)."""
+    changed = results.effective_promotions(now=now)
     db.session.commit()
     return changed
 
