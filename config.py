@@ -105,7 +105,7 @@ class Config:
     REQUIRE_CJK_FONT = False  # True under CI: a missing font file is an error, not a fallback
     CERTIFICATE_SERIAL_PREFIX = "ZGXT"
     CERTIFICATE_VERIFY_LIMIT = "30 per minute;300 per day"  # public look-ups per IP: no enumeration
-    CERTIFICATE_SIGNING_KEY: str | None = None  # an Ed25519 private key (PEM) to import; else one is generated
+    CERTIFICATE_SIGNING_KEY: str | None = None  # Ed25519 PEM; development: instance/secrets.json
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # for links printed in PDFs and QR codes
 
     # People at scale
@@ -160,11 +160,19 @@ CONFIGS = {
     "production": ProductionConfig,
 }
 
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY")
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY", "CERTIFICATE_SIGNING_KEY")
 
 
 class ConfigurationError(RuntimeError):
     """The settings cannot run the app safely."""
+
+
+def _new_signing_key_pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 def instance_secrets(instance_path: str | os.PathLike) -> dict[str, str]:
@@ -175,6 +183,7 @@ def instance_secrets(instance_path: str | os.PathLike) -> dict[str, str]:
         "SECRET_KEY": lambda: secrets.token_urlsafe(48),
         "FERNET_KEY": lambda: Fernet.generate_key().decode(),
         "LOOKUP_HASH_KEY": lambda: secrets.token_urlsafe(32),
+        "CERTIFICATE_SIGNING_KEY": _new_signing_key_pem,
     }
     missing = {name: make() for name, make in wanted.items() if not stored.get(name)}
     if missing:

@@ -32,10 +32,23 @@ def fresh_database(name: str) -> str:
     return sa.engine.make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
+BENCH_SIGNING_KEY = None
+
+
+def _signing_key() -> str:
+    global BENCH_SIGNING_KEY
+    if BENCH_SIGNING_KEY is None:
+        sys.path.insert(0, str(ROOT))
+        from config import _new_signing_key_pem
+
+        BENCH_SIGNING_KEY = _new_signing_key_pem()
+    return BENCH_SIGNING_KEY
+
+
 def app_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "CLASSROOM_ENV": "production", "CLASSROOM_DATABASE_URL": database_url,
             "CLASSROOM_SECRET_KEY": "bench", "CLASSROOM_FERNET_KEY": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
-            "CLASSROOM_LOOKUP_HASH_KEY": "bench", "CLASSROOM_LOGIN_LIMIT_PER_IP": "100000 per minute",
+            "CLASSROOM_LOOKUP_HASH_KEY": "bench", "CLASSROOM_CERTIFICATE_SIGNING_KEY": _signing_key(), "CLASSROOM_LOGIN_LIMIT_PER_IP": "100000 per minute",
             "CLASSROOM_SESSION_COOKIE_SECURE": "false", "CLASSROOM_HSTS": "false"}
 
 

@@ -498,6 +498,34 @@ def test_rotating_the_key_keeps_old_signatures_valid(runner, client, tree, make_
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "certificate.key_rotated"))
 
 
+def test_the_signing_key_comes_from_the_setting_and_changing_it_rotates(app, runner, client, tree, make_user,
+                                                                        course_for_certificates):
+    from config import _new_signing_key_pem
+    from courses.certificates.signing import _private_from_pem, raw_public, thumbprint
+
+    def kid_of(pem: str) -> str:
+        return thumbprint(raw_public(_private_from_pem(pem).public_key()))
+
+    first_pem, second_pem = _new_signing_key_pem(), _new_signing_key_pem()
+    app.config["CERTIFICATE_SIGNING_KEY"] = first_pem
+    course = course_for_certificates()
+    first = certificate_of(complete(make_user("甲", union=tree.a1), course))
+    assert first.key_id == kid_of(first_pem)
+    app.config["CERTIFICATE_SIGNING_KEY"] = second_pem  # the operator sets a new key: it signs from now on
+    second = certificate_of(complete(make_user("乙", union=tree.a1), course))
+    assert second.key_id == kid_of(second_pem)
+    keys = client.get("/verify/keys").get_json()["keys"]
+    assert [(key["kid"], key["active"]) for key in keys] == [(kid_of(second_pem), True), (kid_of(first_pem), False)]
+    for certificate in (first, second):  # both still verify with nothing but the published keys
+        record = client.get(f"/verify/{certificate.token}?format=json").get_json()
+        published_key(client, record["key_id"]).verify(b64url_decode(record["signature"]),
+                                                      canonical(record["certificate"]))
+    assert runner.invoke(args=["certificates", "rotate-key"]).exit_code == 0
+    third = certificate_of(complete(make_user("丙", union=tree.a1), course))
+    assert third.key_id not in (kid_of(first_pem), kid_of(second_pem))  # the CLI's key stays active
+    assert db.session.scalar(select(func.count()).select_from(SigningKey).where(SigningKey.is_active)) == 1
+
+
 def test_a_key_can_be_imported_from_a_pem(runner, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

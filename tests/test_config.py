@@ -11,9 +11,18 @@ from config import ConfigurationError
 
 
 def test_production_refuses_to_start_without_secrets(monkeypatch):
-    for name in ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY", "CERTIFICATE_SIGNING_KEY"):
         monkeypatch.delenv(f"CLASSROOM_{name}", raising=False)
     with pytest.raises(ConfigurationError, match="CLASSROOM_SECRET_KEY"):
+        create_app("production")
+
+
+def test_production_needs_the_certificate_signing_key(monkeypatch, database_url):
+    for name, value in (("SECRET_KEY", "s"), ("DATABASE_URL", database_url), ("LOOKUP_HASH_KEY", "k"),
+                        ("FERNET_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=")):
+        monkeypatch.setenv(f"CLASSROOM_{name}", value)
+    monkeypatch.delenv("CLASSROOM_CERTIFICATE_SIGNING_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="CLASSROOM_CERTIFICATE_SIGNING_KEY"):
         create_app("production")
 
 
@@ -34,6 +43,8 @@ def test_development_secrets_are_generated_once(monkeypatch, tmp_path):
     assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'classroom.db'}"
     stored = json.loads((tmp_path / "secrets.json").read_text())
     assert stored["FERNET_KEY"] == first.config["FERNET_KEY"]
+    assert stored["CERTIFICATE_SIGNING_KEY"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert first.config["CERTIFICATE_SIGNING_KEY"] == second.config["CERTIFICATE_SIGNING_KEY"]
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
 
 

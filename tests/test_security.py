@@ -131,6 +131,12 @@ def test_cookies_are_httponly_and_lax(client, make_user, tree):
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def signing_pem() -> str:
+    from config import _new_signing_key_pem
+
+    return _new_signing_key_pem()
+
+
 def test_production_cookies_are_secure_and_hsts_is_sent(database_url, monkeypatch):
     from classroom import create_app
 
@@ -138,6 +144,7 @@ def test_production_cookies_are_secure_and_hsts_is_sent(database_url, monkeypatc
     monkeypatch.setenv("CLASSROOM_DATABASE_URL", database_url)
     monkeypatch.setenv("CLASSROOM_FERNET_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=")
     monkeypatch.setenv("CLASSROOM_LOOKUP_HASH_KEY", "k")
+    monkeypatch.setenv("CLASSROOM_CERTIFICATE_SIGNING_KEY", signing_pem())
     app = create_app("production")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     response = app.test_client().get("/privacy")

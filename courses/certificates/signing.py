@@ -1,8 +1,9 @@
 """Ed25519 signatures over a canonical JSON, and the keys that make them.
 
-Keys live in the database, the private half encrypted with FERNET_KEY. The first key comes from
-the setting CERTIFICATE_SIGNING_KEY (a PEM, e.g. from CLASSROOM_CERTIFICATE_SIGNING_KEY) when
-given, else it is generated on first use; `flask certificates rotate-key` adds a new active key.
+The key pair comes from the setting CERTIFICATE_SIGNING_KEY (an Ed25519 PEM: generated into
+instance/secrets.json in development, CLASSROOM_CERTIFICATE_SIGNING_KEY in production). Keys live
+in the database too, the private half encrypted with FERNET_KEY, so that every key ever used stays
+published; `flask certificates rotate-key` adds a new active key.
 Every key, active or retired, is published at /verify/keys under its id (the RFC 7638 JWK
 thumbprint), so signatures made before a rotation still verify.
 """
@@ -69,19 +70,38 @@ def _new_key_row(private_key: Ed25519PrivateKey, now: datetime) -> SigningKey:
                       is_active=True, created_at=now)
 
 
+def _configured_key() -> tuple[str, bytes] | None:
+    """(key id, PEM) of the CERTIFICATE_SIGNING_KEY setting, or None when it is not set."""
+    pem = current_app.config.get("CERTIFICATE_SIGNING_KEY")
+    if not pem:
+        return None
+    pem = pem.encode() if isinstance(pem, str) else pem
+    cache = current_app.extensions.setdefault("certificate_configured_key", {})
+    if pem not in cache:
+        cache[pem] = (thumbprint(raw_public(_private_from_pem(pem).public_key())), pem)
+    return cache[pem]
+
+
 def active_key(*, now: datetime) -> SigningKey:
-    """The key that signs now; the first one is made (or imported from settings) on first use."""
+    """The key that signs now. The key pair comes from the CERTIFICATE_SIGNING_KEY setting
+    (generated into instance/ in development, required in production): the first time a
+    database sees a configured key, it becomes the active key and the earlier ones stay published
+    (so changing the setting rotates). `flask certificates rotate-key` rotates without touching
+    the setting. Without a setting (tests) a key is generated on first use."""
     key = db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
-    if key is not None:
+    configured = _configured_key()
+    if key is not None and (configured is None or key.kid == configured[0] or key_by_kid(configured[0])):
         return key
-    configured = current_app.config.get("CERTIFICATE_SIGNING_KEY")
-    private_key = _private_from_pem(configured) if configured else Ed25519PrivateKey.generate()
     try:
         with db.session.begin_nested():
-            key = _new_key_row(private_key, now)
-            db.session.add(key)
-            db.session.flush()
-    except IntegrityError:  # another transaction made the first key at the same moment: use theirs
+            if key is None:
+                private_key = _private_from_pem(configured[1]) if configured else Ed25519PrivateKey.generate()
+                key = _new_key_row(private_key, now)
+                db.session.add(key)
+                db.session.flush()
+            else:
+                key = rotate_key(now=now, private_pem=configured[1])
+    except IntegrityError:  # another transaction made or rotated the key at the same moment: use theirs
         key = db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
     return key
 
