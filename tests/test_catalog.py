@@ -180,6 +180,9 @@ def test_catalogue_filters_search_and_sorts(app, tree, make_course, make_user):
                 enrolled_count=9)
     make_course("快递服务规范", category="快递服务", mode="blended", scope=tree.district_a, enrolled_count=3,
                 summary="网点安全与礼仪")
+    grassroots_hosted = make_course("班组长管理", category="管理", scope=tree.city)
+    grassroots_hosted.host_union_id = tree.a1.id  # hosted by a grassroots union inside district A
+    db.session.commit()
     client = login_client(app, make_user(union=tree.a1))
 
     def titles(query: str) -> list[str]:
@@ -191,6 +194,13 @@ def test_catalogue_filters_search_and_sorts(app, tree, make_course, make_user):
     assert titles("level=5") == ["电工基础"]
     assert titles("mode=blended") == ["快递服务规范"]
     assert titles(f"union={tree.district_a.id}") == ["快递服务规范"]
+    page = client.get(f"/courses/?union={tree.district_a.id}").get_data(as_text=True)
+    assert "班组长管理" in page  # a district takes in the courses its grassroots unions host
+    page = client.get(f"/courses/?union={tree.a1.id}").get_data(as_text=True)
+    assert "班组长管理" in page and "快递服务规范" not in page
+    assert "班组长管理" not in client.get(f"/courses/?union={tree.district_b.id}").get_data(as_text=True)
+    options = client.get("/courses/").get_data(as_text=True)
+    assert f'value="{tree.district_a.id}"' in options and f'value="{tree.a1.id}"' in options
     assert titles("seats=y") == ["电工基础", "快递服务规范"]
     assert titles("within=7") == ["焊接工艺"]
     html = client.get("/courses/?sort=popular").get_data(as_text=True)

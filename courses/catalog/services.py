@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, literal, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.audit import record_event
@@ -165,8 +165,11 @@ def catalogue(user_path: str | None, filters: CatalogueFilters, *, today: date):
         statement = statement.where(Course.target_level == filters.level)
     if filters.mode:
         statement = statement.where(Course.mode == filters.mode)
-    if filters.union_id:
-        statement = statement.where(Course.host_union_id == filters.union_id)
+    if filters.union_id:  # hosted by that union or any union below it
+        host = aliased(TradeUnion)
+        chosen = select(TradeUnion.path).where(TradeUnion.id == filters.union_id).scalar_subquery()
+        statement = statement.where(Course.host_union_id.in_(
+            select(host.id).where(host.path.startswith(chosen, autoescape=False))))
     if filters.has_seats:
         statement = statement.where(or_(Course.capacity.is_(None), Course.enrolled_count < Course.capacity))
     if filters.starts_within_days is not None:

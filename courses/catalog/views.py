@@ -64,9 +64,15 @@ def _int(value) -> int | None:
 
 
 def host_unions() -> list[tuple[str, str]]:
-    rows = db.session.execute(
-        select(TradeUnion.id, TradeUnion.name).where(
+    """The unions that host published courses and the unions above them, in tree order (a
+    district's filter takes in the courses of every union below it)."""
+    paths = db.session.scalars(
+        select(TradeUnion.path).where(
             TradeUnion.id.in_(select(Course.host_union_id).where(Course.status == CourseStatus.PUBLISHED)))
-        .order_by(TradeUnion.name)
     ).all()
-    return [(str(union_id), name) for union_id, name in rows]
+    ids = {int(part) for path in paths for part in path.strip("/").split("/") if part}
+    rows = db.session.execute(
+        select(TradeUnion.id, TradeUnion.name, TradeUnion.depth, TradeUnion.path).where(TradeUnion.id.in_(ids))
+    ).all() if ids else []
+    rows.sort(key=lambda row: [int(part) for part in row.path.strip("/").split("/")])
+    return [(str(row.id), "\u3000" * row.depth + row.name) for row in rows]
