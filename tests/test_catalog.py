@@ -257,6 +257,21 @@ def test_videos_embed_only_from_allowed_hosts(app, tree, make_course, make_user,
         assert "<iframe" not in html and f'href="{url}"' in html
 
 
+def test_embed_hosts_set_as_a_string_match_whole_host_names(app, tree, make_course, make_user):
+    app.config["VIDEO_EMBED_HOSTS"] = "video.example.cn, player.bilibili.com"  # as CLASSROOM_VIDEO_EMBED_HOSTS
+    course = make_course(lessons=2)
+    first, second = db.session.scalars(select(Lesson).order_by(Lesson.position)).all()
+    first.video_url = "https://video.example.cn/v/1"
+    second.video_url = "https://example.cn/v/1"  # a substring of an allowed host, not the host
+    worker = make_user(union=tree.a1)
+    enroll(worker, course, now=utcnow())
+    db.session.commit()
+    client = login_client(app, worker)
+    assert '<iframe src="https://video.example.cn/v/1"' in client.get(f"/courses/{course.id}/lessons/1").get_data(
+        as_text=True)
+    assert "<iframe" not in client.get(f"/courses/{course.id}/lessons/2").get_data(as_text=True)
+
+
 def test_titles_and_bodies_render_inert_everywhere(app, tree, make_course, make_user, make_admin, instructor):
     payloads = xss_payloads()
     worker = make_user(union=tree.a1)

@@ -13,6 +13,7 @@ from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import paginate
 from classroom.main.views import register_home_section
+from classroom.security import embed_hosts
 from courses.catalog.content import render_markdown, video_embed_url
 from courses.catalog.forms import ReasonForm
 from courses.catalog.models import Course, Lesson
@@ -58,7 +59,7 @@ def lesson(course_id: int, position: int):
     return render_template(
         "study/lesson.html", course=course, lesson=lesson, progress=progress, lesson_count=count,
         body=render_markdown(lesson.body), needed=study.seconds_needed(lesson),
-        video=video_embed_url(lesson.video_url, current_app.config["VIDEO_EMBED_HOSTS"]),
+        video=video_embed_url(lesson.video_url, embed_hosts(current_app.config["VIDEO_EMBED_HOSTS"])),
         heartbeat_seconds=current_app.config["HEARTBEAT_SECONDS"], studying=studying)
 
 
