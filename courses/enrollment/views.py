@@ -98,14 +98,20 @@ def managed_course_or_404(course_id: int) -> Course:
     return course
 
 
-@bp.route("/teach/courses/<int:course_id>/enrollments/<int:enrollment_id>/<any(approve, reject):decision>",
-          methods=["POST"])
-@login_required
-def decide(course_id: int, enrollment_id: int, decision: str):
+def _managed_enrollment_or_404(course_id: int, enrollment_id: int) -> tuple:
+    """(course, enrollment) when the course is one the user manages and the sign-up is of it."""
     course = managed_course_or_404(course_id)
     row = db.session.get(Enrollment, enrollment_id)
     if row is None or row.course_id != course.id:
         abort(404)
+    return course, row
+
+
+@bp.route("/teach/courses/<int:course_id>/enrollments/<int:enrollment_id>/<any(approve, reject):decision>",
+          methods=["POST"])
+@login_required
+def decide(course_id: int, enrollment_id: int, decision: str):
+    course, row = _managed_enrollment_or_404(course_id, enrollment_id)
     commit_or_flash(lambda: enrollment.decide(row, decision == "approve", actor=current_user, now=utcnow(),
                                               reason=ReasonForm().reason.data or ""),
                     _("Approved.") if decision == "approve" else _("Rejected."), failure_category="warning")
@@ -115,10 +121,7 @@ def decide(course_id: int, enrollment_id: int, decision: str):
 @bp.route("/teach/courses/<int:course_id>/enrollments/<int:enrollment_id>/remove", methods=["POST"])
 @login_required
 def remove(course_id: int, enrollment_id: int):
-    course = managed_course_or_404(course_id)
-    row = db.session.get(Enrollment, enrollment_id)
-    if row is None or row.course_id != course.id:
-        abort(404)
+    course, row = _managed_enrollment_or_404(course_id, enrollment_id)
     name = row.user.real_name
     commit_or_flash(lambda: enrollment.remove(row, actor=current_user, now=utcnow()),
                     _("%(name)s was taken off the list.", name=name), failure_category="warning")
