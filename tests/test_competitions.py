@@ -443,6 +443,36 @@ def test_teams_form_complete_and_refuse_double_membership(app, tree, make_compet
     assert _member(team, fifth) is None  # an open invitation lapses with the submission
 
 
+def test_teams_still_forming_lapse_when_sign_up_closes(app, tree, make_competition, make_event, electrician):
+    from courses.competitions.jobs import lapse_unsubmitted_teams
+
+    closing = make_competition("即将截止的大赛")
+    still_open = make_competition("仍在报名的大赛", signup_closes_at=utcnow() + timedelta(days=30))
+    teams = {}
+    for competition, names in ((closing, ("队长甲", "队员乙", "队员丙")), (still_open, ("队长丁", "队员戊", "队员己"))):
+        event = make_event(competition, "配电运维（团体赛）", is_team=True, team_min=3, team_max=3)
+        captain, joined, invited = (electrician(name, tree.a1) for name in names)
+        client = login_client(app, captain)
+        client.post(f"/competitions/events/{event.id}/teams", data={"team_name": f"{names[0]}的队"})
+        team = entry_of(captain, event)
+        for person in (joined, invited):
+            client.post(f"/competitions/entries/{team.id}/invite", data={"mobile": person.mobile})
+        login_client(app, joined).post(f"/competitions/invitations/{_member(team, joined).id}/accept")
+        teams[competition.id] = (team, captain, joined, invited)
+    closing.signup_closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    assert lapse_unsubmitted_teams(now=utcnow()) == 1
+    assert lapse_unsubmitted_teams(now=utcnow()) == 0  # a second run finds nothing
+    team, captain, joined, invited = teams[closing.id]
+    assert status_of(team) == "lapsed"
+    assert status_of(teams[still_open.id][0]) == "forming"  # its sign-up is still open
+    told = db.session.scalars(select(Notification.user_id).where(Notification.dedup_key.startswith(
+        f"competition.team_lapsed:{team.id}:"))).all()
+    assert sorted(told) == sorted([captain.id, joined.id])  # those who had joined, not the invitee
+    page = login_client(app, captain).get("/competitions/mine").get_data(as_text=True)
+    assert "Not submitted before sign-up closed" in page
+
+
 def _member(entry, user) -> EntryMember:
     db.session.expire_all()
     return db.session.scalar(select(EntryMember).filter_by(entry_id=entry.id, user_id=user.id))

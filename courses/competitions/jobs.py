@@ -1,6 +1,7 @@
 """Competition scans: sign-up closing within 3 days (followers who have not entered, and the admins
 with entries waiting for them), a round starting within 24 hours (confirmed entrants, with the
-venue), promotions that became effective, and the entries counted in the approvers' digest.
+venue), teams still forming when sign-up closed (they lapse), promotions that became effective,
+and the entries counted in the approvers' digest.
 Each reminder is one INSERT … SELECT under unique dedup keys: a scan run twice creates nothing new."""
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, case, cast, exists, func, literal, select
+from sqlalchemy import String, case, cast, exists, func, literal, select, update
 from sqlalchemy.orm import aliased
 
 from classroom.accounts.models import Role, RoleGrant, User
+from classroom.database import UTCDateTime
 from classroom.extensions import db
 from classroom.scheduler import register_job
 from classroom.unions.models import TradeUnion
@@ -114,6 +116,31 @@ def stage_reminders(*, now: datetime) -> int:
     return made
 
 
+def lapse_unsubmitted_teams(*, now: datetime) -> int:
+    """Sign-up has closed → teams still forming lapse (their places free), and their members who
+    had joined are told. Set-based; a second run finds nothing to do."""
+    closed = (Competition.signup_closes_at <= now, Entry.status == EntryStatus.FORMING)
+    told = (
+        select(EntryMember.user_id, literal("competition.entry"),
+               literal("competition.team_lapsed:") + _id(Entry.id) + literal(":") + _id(EntryMember.user_id),
+               _localized(_l("Your team was not submitted before sign-up closed: "), Competition.title), literal(""),
+               literal("/competitions/") + _id(Competition.id), literal(None, UTCDateTime()))
+        .select_from(Entry).join(Competition, Competition.id == Entry.competition_id)
+        .join(EntryMember, EntryMember.entry_id == Entry.id).join(User, User.id == EntryMember.user_id)
+        .where(*closed, EntryMember.status == MemberStatus.ACCEPTED, EntryMember.is_active.is_(True),
+               User.is_active.is_(True))
+    )
+    notify_from(told, "competition.entry", now=now)
+    lapsed = db.session.execute(
+        update(Entry).where(Entry.status == EntryStatus.FORMING, Entry.competition_id.in_(
+            select(Competition.id).where(Competition.signup_closes_at <= now)))
+        .values(status=EntryStatus.LAPSED, withdrawn_at=literal(now, UTCDateTime()))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return lapsed
+
+
 def effective_promotions(*, now: datetime) -> int:
     """Pending promotions made effective by a verified certificate issued on or after the award
     (the rule lives in results.effective_promotions)."""
@@ -139,3 +166,4 @@ register_approval_counter(waiting_entries, {"entries": _l("competition entries")
 register_job("competitions.closing", closing_reminders, "REMINDER_SCAN_SECONDS")
 register_job("competitions.stages", stage_reminders, "REMINDER_SCAN_SECONDS")
 register_job("competitions.promotions", effective_promotions, "REMINDER_SCAN_SECONDS")
+register_job("competitions.lapse_teams", lapse_unsubmitted_teams, "REMINDER_SCAN_SECONDS")

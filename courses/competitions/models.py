@@ -211,6 +211,7 @@ class EntryStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    LAPSED = "lapsed"  # a team still forming when sign-up closed
 
 
 ENTRY_STATUS_LABELS = {
@@ -220,6 +221,7 @@ ENTRY_STATUS_LABELS = {
     EntryStatus.CONFIRMED: _l("Confirmed"),
     EntryStatus.REJECTED: _l("Not approved"),
     EntryStatus.WITHDRAWN: _l("Withdrawn"),
+    EntryStatus.LAPSED: _l("Not submitted before sign-up closed"),
 }
 LIVE_STATUSES = (EntryStatus.FORMING, EntryStatus.SUBMITTED, EntryStatus.APPROVED, EntryStatus.CONFIRMED)
 WAITING_STATUSES = (EntryStatus.SUBMITTED, EntryStatus.APPROVED)
