@@ -39,6 +39,13 @@ from classroom.extensions import db
 from classroom.notifications.models import SchedulerLease
 
 log = logging.getLogger("classroom.scheduler")
+logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its per-run lines would drown the console
+
+
+def _did_something(result) -> bool:
+    if isinstance(result, dict):
+        return any(result.values())
+    return bool(result)
 LEASE_NAME = "scheduler"
 
 
@@ -181,7 +188,8 @@ class Runner:
                 if job.checks_leadership:
                     arguments["still_leading"] = lambda: self.still_leading(term)
                 result = job.func(**arguments)
-                log.info("Job %s: %s", job.name, result)
+                # Say what a job did; a run that found nothing to do is only worth a debug line.
+                log.log(logging.INFO if _did_something(result) else logging.DEBUG, "Job %s: %s", job.name, result)
             except Exception:  # noqa: BLE001 - one failed scan must not stop the scheduler
                 db.session.rollback()
                 log.exception("Job %s failed", job.name)
