@@ -61,8 +61,11 @@ def notify_from(rows, kind: str, *, now: datetime) -> int:
     columns = ["user_id", "kind", "dedup_key", "title", "body", "link", "expires_at", "created_at"]
     stamp = literal(now, UTCDateTime())
     statement = (insert(Notification).from_select(columns, rows.add_columns(stamp))
-                 .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(literal(1)))
-    made = sum(1 for _row in db.session.execute(statement))
+                 .on_conflict_do_nothing(index_elements=["dedup_key"]))
+    if insert is pg_insert:  # counted in the database: no row per notification comes back
+        made = db.session.scalar(select(func.count()).select_from(statement.returning(literal(1)).cte("made")))
+    else:
+        made = db.session.execute(statement).rowcount
     if made:  # the rows this scan created carry its kind and its timestamp
         fan_out(select(Notification.id).where(Notification.kind == kind, Notification.created_at == stamp), now=now)
     return made
