@@ -149,6 +149,28 @@ def test_approved_schedule_changes_follow_into_the_ledger(app, runner, tree, cou
     assert "Reversed: the class session was removed from the course" in page
 
 
+def test_fewer_minutes_after_a_transfer_are_taken_back_where_they_were_credited(app, tree, course_with_session,
+                                                                                enrolled, instructor, make_admin):
+    from courses.catalog.services import decide_revision, update_session
+
+    _course, session = course_with_session
+    person = enrolled(union=tree.a1)
+    record(session, person.id, "present", method="roster", actor=instructor, now=utcnow())
+    db.session.commit()
+    apply_for_membership(person, tree.b1, now=utcnow())
+    db.session.commit()
+    applied = db.session.scalar(select(Membership).where(Membership.status == "applied"))
+    approve_membership(applied, actor=make_admin(tree.b1), now=utcnow())
+    db.session.commit()
+    fields = {name: getattr(session, name) for name in ("title", "starts_at", "ends_at", "venue_name", "venue_address")}
+    revision = update_session(session, {**fields, "credit_minutes": 30}, actor=instructor, now=utcnow())
+    db.session.commit()
+    decide_revision(revision, True, actor=make_admin(tree.city), now=utcnow())
+    db.session.commit()
+    rows = db.session.execute(select(HoursEntry.minutes, HoursEntry.union_id).order_by(HoursEntry.id)).all()
+    assert rows == [(90, tree.a1.id), (-60, tree.a1.id)]  # the old union keeps 30, the new one is untouched
+
+
 def test_checkin_plus_roster_mark_credits_once(app, course_with_session, enrolled, instructor):
     _course, session = course_with_session
     person = enrolled()

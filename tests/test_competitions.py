@@ -469,6 +469,8 @@ def test_teams_still_forming_lapse_when_sign_up_closes(app, tree, make_competiti
     told = db.session.scalars(select(Notification.user_id).where(Notification.dedup_key.startswith(
         f"competition.team_lapsed:{team.id}:"))).all()
     assert sorted(told) == sorted([captain.id, joined.id])  # those who had joined, not the invitee
+    active = db.session.scalars(select(EntryMember.is_active).where(EntryMember.entry_id == team.id)).all()
+    assert active and not any(active)  # their places are free again
     page = login_client(app, captain).get("/competitions/mine").get_data(as_text=True)
     assert "Not submitted before sign-up closed" in page
 

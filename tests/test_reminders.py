@@ -205,6 +205,20 @@ def test_permanent_failures_fail_and_transient_ones_retry(app, make_user):
                                       .where(OutboundMessage.dedup_key == "seat:nobody:email"))
 
 
+def test_a_message_that_cannot_be_built_or_encoded_fails_at_once():
+    import email.errors
+    import smtplib
+
+    from classroom.notifications.outbox import is_permanent
+
+    for error in (smtplib.SMTPNotSupportedError("SMTPUTF8 not supported"), ValueError("bad header"),
+                  email.errors.HeaderParseError("bad address"), UnicodeEncodeError("ascii", "张", 0, 1, "no")):
+        assert is_permanent(error), error
+    for error in (ConnectionRefusedError(), TimeoutError(), smtplib.SMTPServerDisconnected("gone"),
+                  smtplib.SMTPSenderRefused(550, b"sender refused", "noreply@example.cn")):
+        assert not is_permanent(error), error  # the server's or the settings' trouble: retried
+
+
 def test_quiet_hours_delay_email_but_not_in_app(make_user, smtp):
     person = make_user(email="night@example.cn", timezone="Asia/Shanghai")
     notify(person, "course.announcement", "late", "晚上的通知", now=SHANGHAI_23H)

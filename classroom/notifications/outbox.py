@@ -8,6 +8,7 @@ failed."""
 
 from __future__ import annotations
 
+import email.errors
 import logging
 import os
 import smtplib
@@ -158,6 +159,8 @@ def is_permanent(error: Exception) -> bool:
     message's) is transient."""
     if getattr(error, "permanent", False) is True:
         return True
+    if isinstance(error, (smtplib.SMTPNotSupportedError, email.errors.MessageError, ValueError, UnicodeError)):
+        return True  # the message or address itself cannot be sent (built or encoded), however often we try
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [answer[0] for answer in error.recipients.values()]
         return bool(codes) and all(500 <= code < 600 for code in codes)

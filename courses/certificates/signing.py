@@ -101,7 +101,7 @@ def active_key(*, now: datetime) -> SigningKey:
                 db.session.flush()
             else:
                 key = rotate_key(now=now, private_pem=configured[1])
-    except IntegrityError:  # another transaction made or rotated the key at the same moment: use theirs
+    except (IntegrityError, ValueError):  # another transaction made or rotated to it at the same moment: use theirs
         key = db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
     return key
 

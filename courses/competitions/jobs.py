@@ -117,9 +117,18 @@ def stage_reminders(*, now: datetime) -> int:
 
 
 def lapse_unsubmitted_teams(*, now: datetime) -> int:
-    """Sign-up has closed → teams still forming lapse (their places free), and their members who
-    had joined are told. Set-based; a second run finds nothing to do."""
-    closed = (Competition.signup_closes_at <= now, Entry.status == EntryStatus.FORMING)
+    """Sign-up has closed → teams still forming lapse and their places free (members may enter again
+    if the organizer reopens sign-up); the members who had joined are told. Set-based; a second run
+    finds nothing to do. The status changes first, so a team submitted at the last moment is never
+    told it lapsed."""
+    lapsed = [row[0] for row in db.session.execute(
+        update(Entry).where(Entry.status == EntryStatus.FORMING, Entry.competition_id.in_(
+            select(Competition.id).where(Competition.signup_closes_at <= now)))
+        .values(status=EntryStatus.LAPSED, withdrawn_at=literal(now, UTCDateTime()))
+        .returning(Entry.id).execution_options(synchronize_session=False))]
+    if not lapsed:
+        db.session.commit()
+        return 0
     told = (
         select(EntryMember.user_id, literal("competition.entry"),
                literal("competition.team_lapsed:") + _id(Entry.id) + literal(":") + _id(EntryMember.user_id),
@@ -127,18 +136,14 @@ def lapse_unsubmitted_teams(*, now: datetime) -> int:
                literal("/competitions/") + _id(Competition.id), literal(None, UTCDateTime()))
         .select_from(Entry).join(Competition, Competition.id == Entry.competition_id)
         .join(EntryMember, EntryMember.entry_id == Entry.id).join(User, User.id == EntryMember.user_id)
-        .where(*closed, EntryMember.status == MemberStatus.ACCEPTED, EntryMember.is_active.is_(True),
+        .where(Entry.id.in_(lapsed), EntryMember.status == MemberStatus.ACCEPTED, EntryMember.is_active.is_(True),
                User.is_active.is_(True))
     )
     notify_from(told, "competition.entry", now=now)
-    lapsed = db.session.execute(
-        update(Entry).where(Entry.status == EntryStatus.FORMING, Entry.competition_id.in_(
-            select(Competition.id).where(Competition.signup_closes_at <= now)))
-        .values(status=EntryStatus.LAPSED, withdrawn_at=literal(now, UTCDateTime()))
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    db.session.execute(update(EntryMember).where(EntryMember.entry_id.in_(lapsed), EntryMember.is_active.is_(True))
+                       .values(is_active=False).execution_options(synchronize_session=False))
     db.session.commit()
-    return lapsed
+    return len(lapsed)
 
 
 def effective_promotions(*, now: datetime) -> int:

@@ -105,12 +105,17 @@ def sync_session_credit(session, user_id: int, *, attended: bool, change: int | 
                   course_id=course.id, category=course.category,
                   title=f"{course.title} · {session.title or session.venue_name}")
     key = session_credit_key(session.id, user_id, change)
-    if attended:
+    if wanted > held:  # more to credit: to the union of now
         return record_entry(minutes=wanted - held, source_key=key, **common)
-    first = None
-    for index, (union_id, minutes) in enumerate(sorted((u, m) for u, m in credited.items() if m)):
-        entry = record_entry(minutes=-minutes, source_key=key if index == 0 else f"{key}:{union_id}",
-                             union_id=union_id or None, note=REVERSAL_NOTE, **common)
+    # Less (absent now, or fewer minutes): taken back from the credits made, under their unions.
+    first, owed = None, held - wanted
+    for index, (union_id, minutes) in enumerate(sorted((u, m) for u, m in credited.items() if m > 0)):
+        if owed <= 0:
+            break
+        taken = min(minutes, owed)
+        owed -= taken
+        entry = record_entry(minutes=-taken, source_key=key if index == 0 else f"{key}:{union_id}",
+                             union_id=union_id or None, note=None if attended else REVERSAL_NOTE, **common)
         first = first or entry
     return first
 
