@@ -13,6 +13,15 @@ from classroom.domain import DomainError
 from classroom.extensions import db
 
 
+def owned_or_404(model, object_id: int, **owners):
+    """The row ``object_id`` of ``model`` when its columns hold ``owners`` (e.g. ``course_id=course.id``):
+    an id of another parent's row answers 404 like an id that does not exist."""
+    row = db.session.get(model, object_id)
+    if row is None or any(getattr(row, name) != value for name, value in owners.items()):
+        abort(404)
+    return row
+
+
 def safe_next(default: str = "/") -> str:
     """The ?next= target when it stays on this site, else ``default``."""
     target = request.args.get("next") or request.form.get("next") or ""

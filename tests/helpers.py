@@ -120,3 +120,20 @@ def everything_in_the_database() -> str:
                 elif value is not None:
                     parts.append(str(value))
     return "\n".join(parts)
+
+
+def transfer(person, union, *, approver) -> None:
+    """``person`` applies to ``union`` and its admin ``approver`` approves: a transfer, committed."""
+    from sqlalchemy import select
+
+    from classroom.database import utcnow
+    from classroom.extensions import db
+    from classroom.unions.models import Membership
+    from classroom.unions.services import apply_for_membership, approve_membership
+
+    apply_for_membership(person, union, now=utcnow())
+    db.session.commit()
+    applied = db.session.scalar(select(Membership).where(Membership.user_id == person.id,
+                                                         Membership.status == "applied"))
+    approve_membership(applied, actor=approver, now=utcnow())
+    db.session.commit()

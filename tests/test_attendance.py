@@ -15,8 +15,6 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
-from classroom.unions.models import Membership
-from classroom.unions.services import apply_for_membership, approve_membership
 from courses.attendance import checkin as checkins
 from courses.attendance.models import Attendance, SessionCheckin
 from courses.attendance.services import record
@@ -26,7 +24,7 @@ from courses.enrollment.services import enroll
 from courses.hours.models import HoursEntry, HoursMonth, HoursYear
 from tests.concurrency import run_at_once
 from tests.factories import login_client
-from tests.helpers import assert_inert_cell, formula_payloads
+from tests.helpers import assert_inert_cell, formula_payloads, transfer
 
 
 @pytest.fixture
@@ -93,11 +91,7 @@ def test_a_reversal_after_a_transfer_undoes_the_credit_where_it_was_made(app, ru
     person = enrolled(union=tree.a1)
     teacher = login_client(app, instructor)
     teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "present"})
-    apply_for_membership(person, tree.b1, now=utcnow())  # moves from district A to district B
-    db.session.commit()
-    applied = db.session.scalar(select(Membership).where(Membership.status == "applied"))
-    approve_membership(applied, actor=make_admin(tree.b1), now=utcnow())
-    db.session.commit()
+    transfer(person, tree.b1, approver=make_admin(tree.b1))  # moves from district A to district B
     teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{person.id}": "absent"})
     by_union = db.session.execute(select(HoursEntry.minutes, HoursEntry.union_id).order_by(HoursEntry.id)).all()
     assert by_union == [(90, tree.a1.id), (-90, tree.a1.id)]  # undone under the union it was credited to
@@ -119,9 +113,17 @@ def test_a_reversal_after_a_transfer_undoes_the_credit_where_it_was_made(app, ru
     assert 'data-total-minutes="90"' in page
 
 
+def propose_minutes(session, minutes: int, instructor):
+    """The instructor proposes new credited minutes for a session of a published course: a revision."""
+    from courses.catalog.services import update_session
+
+    fields = {name: getattr(session, name) for name in ("title", "starts_at", "ends_at", "venue_name", "venue_address")}
+    return update_session(session, {**fields, "credit_minutes": minutes}, actor=instructor, now=utcnow())
+
+
 def test_approved_schedule_changes_follow_into_the_ledger(app, runner, tree, course_with_session, enrolled,
                                                           instructor, make_admin):
-    from courses.catalog.services import decide_revision, delete_session, update_session
+    from courses.catalog.services import decide_revision, delete_session
 
     _course, session = course_with_session
     came, stayed_away = enrolled("甲"), enrolled("乙")
@@ -130,9 +132,7 @@ def test_approved_schedule_changes_follow_into_the_ledger(app, runner, tree, cou
     db.session.commit()
     assert (credited(came), credited(stayed_away)) == (90, 0)
     admin = make_admin(tree.city)
-    fields = {name: getattr(session, name) for name in
-              ("title", "starts_at", "ends_at", "venue_name", "venue_address")}
-    revision = update_session(session, {**fields, "credit_minutes": 120}, actor=instructor, now=utcnow())
+    revision = propose_minutes(session, 120, instructor)
     db.session.commit()
     assert credited(came) == 90  # nothing moves while the change waits for review
     decide_revision(revision, True, actor=admin, now=utcnow())
@@ -151,19 +151,14 @@ def test_approved_schedule_changes_follow_into_the_ledger(app, runner, tree, cou
 
 def test_fewer_minutes_after_a_transfer_are_taken_back_where_they_were_credited(app, tree, course_with_session,
                                                                                 enrolled, instructor, make_admin):
-    from courses.catalog.services import decide_revision, update_session
+    from courses.catalog.services import decide_revision
 
     _course, session = course_with_session
     person = enrolled(union=tree.a1)
     record(session, person.id, "present", method="roster", actor=instructor, now=utcnow())
     db.session.commit()
-    apply_for_membership(person, tree.b1, now=utcnow())
-    db.session.commit()
-    applied = db.session.scalar(select(Membership).where(Membership.status == "applied"))
-    approve_membership(applied, actor=make_admin(tree.b1), now=utcnow())
-    db.session.commit()
-    fields = {name: getattr(session, name) for name in ("title", "starts_at", "ends_at", "venue_name", "venue_address")}
-    revision = update_session(session, {**fields, "credit_minutes": 30}, actor=instructor, now=utcnow())
+    transfer(person, tree.b1, approver=make_admin(tree.b1))
+    revision = propose_minutes(session, 30, instructor)
     db.session.commit()
     decide_revision(revision, True, actor=make_admin(tree.city), now=utcnow())
     db.session.commit()

@@ -19,14 +19,13 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.unions.models import Membership
-from classroom.unions.services import apply_for_membership, approve_membership
 from courses.catalog.models import Lesson
 from courses.enrollment.services import enroll
 from courses.hours import services as hours
 from courses.hours.models import HoursEntry, HoursMonth
 from courses.study import services as study
 from tests.factories import login_client
-from tests.helpers import assert_inert_cell, formula_payloads, require_tool
+from tests.helpers import assert_inert_cell, formula_payloads, require_tool, transfer
 
 TODAY = date.today()
 
@@ -44,18 +43,24 @@ def total(person) -> int:
                              .where(HoursEntry.user_id == person.id))
 
 
-def test_completing_a_lesson_credits_it_once(tree, make_course, make_user):
-    course = make_course(lessons=1)
-    worker = make_user(union=tree.a1)
+def studied_and_completed(worker, course) -> Lesson:
+    """``worker`` enrolls in ``course``, studies its first lesson for five minutes and completes it."""
     enroll(worker, course, now=utcnow())
     db.session.commit()
-    lesson = db.session.scalar(select(Lesson))
+    lesson = db.session.scalar(select(Lesson).where(Lesson.course_id == course.id).order_by(Lesson.position))
     start = utcnow()
     study.open_lesson(worker, lesson, now=start)
     for beat in range(30, 301, 30):
         study.heartbeat(worker, lesson, now=start + timedelta(seconds=beat))
     study.complete_lesson(worker, lesson, now=start)
-    study.complete_lesson(worker, lesson, now=start)
+    db.session.commit()
+    return lesson
+
+
+def test_completing_a_lesson_credits_it_once(tree, make_course, make_user):
+    worker = make_user(union=tree.a1)
+    lesson = studied_and_completed(worker, make_course(lessons=1))
+    study.complete_lesson(worker, lesson, now=utcnow())  # completed again
     db.session.commit()
     entry = db.session.scalar(select(HoursEntry))
     assert (entry.minutes, entry.source, entry.union_id, entry.category) == (10, "lesson", tree.a1.id, "电工")
@@ -66,11 +71,7 @@ def test_completing_a_lesson_credits_it_once(tree, make_course, make_user):
 def test_entries_keep_the_union_where_they_were_earned(app, tree, make_user, make_admin):
     worker = make_user(union=tree.a1)
     credit(worker, 90)
-    apply_for_membership(worker, tree.b1, now=utcnow())
-    db.session.commit()
-    applied = db.session.scalar(select(Membership).where(Membership.status == "applied"))
-    approve_membership(applied, actor=make_admin(tree.b1), now=utcnow())
-    db.session.commit()
+    transfer(worker, tree.b1, approver=make_admin(tree.b1))
     credit(worker, 45)
     unions = dict(db.session.execute(select(HoursEntry.minutes, HoursEntry.union_id)).all())
     assert unions == {90: tree.a1.id, 45: tree.b1.id}
@@ -342,23 +343,12 @@ def test_report_queries_stay_flat_as_members_and_entries_grow(app, tree, make_us
 
 
 def test_hours_check_and_backfill(app, runner, tree, make_course, make_user):
-    course = make_course(lessons=1)
-    worker = make_user(union=tree.a1)
-    enroll(worker, course, now=utcnow())
-    db.session.commit()
-    lesson = db.session.scalar(select(Lesson))
-    start = utcnow()
-    study.open_lesson(worker, lesson, now=start)
-    for beat in range(30, 301, 30):
-        study.heartbeat(worker, lesson, now=start + timedelta(seconds=beat))
-    study.complete_lesson(worker, lesson, now=start)
-    db.session.commit()
-    db.session.execute(HoursEntry.__table__.delete())  # as if completed before the ledger existed
-    db.session.execute(HoursMonth.__table__.delete())
-    db.session.execute(update(HoursEntry).values(minutes=0))
     from courses.hours.models import HoursYear
 
-    db.session.execute(HoursYear.__table__.delete())
+    worker = make_user(union=tree.a1)
+    studied_and_completed(worker, make_course(lessons=1))
+    for table in (HoursEntry, HoursMonth, HoursYear):  # as if completed before the ledger existed
+        db.session.execute(table.__table__.delete())
     db.session.commit()
     first = runner.invoke(args=["hours", "backfill"])
     second = runner.invoke(args=["hours", "backfill"])

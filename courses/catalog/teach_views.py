@@ -13,7 +13,7 @@ from classroom.accounts.models import Role, User
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import commit_or_flash, form_error, paginate, role_required
+from classroom.http import commit_or_flash, form_error, owned_or_404, paginate, role_required
 from classroom.i18n import zone
 from classroom.unions.models import TradeUnion, UnionKind
 from classroom.unions.scope import under
@@ -162,10 +162,7 @@ def _commit_or_flash(action, success: str, target: str):
 # ---- lessons --------------------------------------------------------------------------------------
 
 def lesson_or_404(course: Course, lesson_id: int) -> Lesson:
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or lesson.course_id != course.id:
-        abort(404)
-    return lesson
+    return owned_or_404(Lesson, lesson_id, course_id=course.id)
 
 
 @bp.route("/courses/<int:course_id>/lessons/new", methods=["GET", "POST"])
@@ -227,10 +224,7 @@ def move_lesson(course_id: int, lesson_id: int, direction: str):
 # ---- class sessions ---------------------------------------------------------------------------------
 
 def session_or_404(course: Course, session_id: int) -> ClassSession:
-    session = db.session.get(ClassSession, session_id)
-    if session is None or session.course_id != course.id:
-        abort(404)
-    return session
+    return owned_or_404(ClassSession, session_id, course_id=course.id)
 
 
 def _session_data(form: SessionForm) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_
@@ -11,7 +11,7 @@ from classroom.accounts.models import Role
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import form_error, paginate, role_required
+from classroom.http import form_error, owned_or_404, paginate, role_required
 from classroom.i18n import zone
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
@@ -112,10 +112,7 @@ def publish(competition_id: int):
 # ---- rounds ------------------------------------------------------------------------------------------
 
 def _stage_or_404(competition: Competition, stage_id: int) -> Stage:
-    stage = db.session.get(Stage, stage_id)
-    if stage is None or stage.competition_id != competition.id:
-        abort(404)
-    return stage
+    return owned_or_404(Stage, stage_id, competition_id=competition.id)
 
 
 @bp.route("/competitions/<int:competition_id>/stages/new", methods=["GET", "POST"])
@@ -152,10 +149,7 @@ def delete_stage(competition_id: int, stage_id: int):
 # ---- events ------------------------------------------------------------------------------------------
 
 def _event_or_404(competition: Competition, event_id: int) -> CompetitionEvent:
-    event = db.session.get(CompetitionEvent, event_id)
-    if event is None or event.competition_id != competition.id:
-        abort(404)
-    return event
+    return owned_or_404(CompetitionEvent, event_id, competition_id=competition.id)
 
 
 @bp.route("/competitions/<int:competition_id>/events/new", methods=["GET", "POST"])
@@ -212,9 +206,7 @@ def upload(competition_id: int):
 @admin_required
 def delete_file(competition_id: int, attachment_id: int):
     competition = organized_competition_or_404(competition_id)
-    row = db.session.get(CompetitionAttachment, attachment_id)
-    if row is None or row.competition_id != competition.id:
-        abort(404)
+    row = owned_or_404(CompetitionAttachment, attachment_id, competition_id=competition.id)
     attempt(lambda: services.delete_attachment(row, competition, actor=current_user,
                                                folder=current_app.config["UPLOAD_FOLDER"]), _("File deleted."))
     return _dashboard(competition)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from classroom.database import utcnow
 from classroom.extensions import db
-from classroom.http import paginate
+from classroom.http import owned_or_404, paginate
 from classroom.main.views import register_home_section
 from classroom.unions import scope
 from courses.catalog.content import render_markdown
@@ -84,9 +84,7 @@ def results_page(competition_id: int):
 @bp.route("/competitions/<int:competition_id>/files/<int:attachment_id>")
 def attachment(competition_id: int, attachment_id: int):
     competition = visible_competition_or_404(competition_id)
-    row = db.session.get(CompetitionAttachment, attachment_id)
-    if row is None or row.competition_id != competition.id:
-        abort(404)
+    row = owned_or_404(CompetitionAttachment, attachment_id, competition_id=competition.id)
     response = send_from_directory(services.file_folder(current_app.config["UPLOAD_FOLDER"]), row.stored_name,
                                    mimetype=row.content_type, as_attachment=True, download_name=row.original_name)
     response.cache_control.private = True

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import commit_or_flash, form_error
+from classroom.http import commit_or_flash, form_error, owned_or_404
 from courses.catalog.content import render_markdown
 from courses.catalog.forms import ReasonForm
 from courses.catalog.models import Course, CourseFollow
@@ -101,10 +101,7 @@ def managed_course_or_404(course_id: int) -> Course:
 def _managed_enrollment_or_404(course_id: int, enrollment_id: int) -> tuple:
     """(course, enrollment) when the course is one the user manages and the sign-up is of it."""
     course = managed_course_or_404(course_id)
-    row = db.session.get(Enrollment, enrollment_id)
-    if row is None or row.course_id != course.id:
-        abort(404)
-    return course, row
+    return course, owned_or_404(Enrollment, enrollment_id, course_id=course.id)
 
 
 @bp.route("/teach/courses/<int:course_id>/enrollments/<int:enrollment_id>/<any(approve, reject):decision>",

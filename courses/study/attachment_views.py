@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, send_from_directory, url_for
+from flask import Blueprint, current_app, flash, redirect, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
+from classroom.http import owned_or_404
 from courses.catalog import teach_views as teach
 from courses.catalog.attachments import ACCEPT, delete_attachment, size_label, store_attachment
 from courses.catalog.models import Attachment, Course, Lesson
@@ -35,10 +36,7 @@ def _editable_lesson_or_404(course_id: int, lesson_id: int) -> Lesson:
 
 
 def _attachment_or_404(lesson: Lesson, attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.lesson_id != lesson.id:
-        abort(404)
-    return attachment
+    return owned_or_404(Attachment, attachment_id, lesson_id=lesson.id)
 
 
 def _attempt(action) -> DomainError | None:

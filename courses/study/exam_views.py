@@ -11,7 +11,7 @@ from sqlalchemy import select
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import form_error, paginate
+from classroom.http import form_error, owned_or_404, paginate
 from courses.catalog.models import Course
 from courses.catalog.services import can_edit
 from courses.enrollment.services import can_access, enrollment_of
@@ -45,10 +45,7 @@ def exam_or_404(course: Course) -> Exam:
 
 
 def question_or_404(exam: Exam, question_id: int) -> Question:
-    question = db.session.get(Question, question_id)
-    if question is None or question.exam_id != exam.id:
-        abort(404)
-    return question
+    return owned_or_404(Question, question_id, exam_id=exam.id)
 
 
 @bp.route("/teach/courses/<int:course_id>/exam", methods=["GET", "POST"])
@@ -125,10 +122,7 @@ def course_exam_or_404(course_id: int) -> tuple[Course, Exam]:
 
 def attempt_or_404(exam: Exam, attempt_id: int) -> ExamAttempt:
     """Only the worker's own attempt at this exam; anyone else's is "not found"."""
-    attempt = db.session.get(ExamAttempt, attempt_id)
-    if attempt is None or attempt.exam_id != exam.id or attempt.user_id != current_user.id:
-        abort(404)
-    return attempt
+    return owned_or_404(ExamAttempt, attempt_id, exam_id=exam.id, user_id=current_user.id)
 
 
 def studying(course: Course) -> bool:
