@@ -68,6 +68,13 @@ class Config:
 
     PRIVACY_NOTICE_VERSION = "2026-11"
     LOGIN_SESSION_TOUCH_SECONDS = 300
+    # Who is logged in: with a Redis URL each process keeps a copy of recent sessions' users and
+    # checks one Redis stamp per request instead of querying the database; any change to a person's
+    # account, roles, sessions or notifications restamps them (classroom/accounts/session_cache.py).
+    AUTH_CACHE_URL: str | None = None
+    AUTH_CACHE_SECONDS = 60  # a copy's longest life, whatever Redis says
+    AUTH_CACHE_PREFIX = "classroom:auth:"
+    AUTH_CACHE_ENTRIES = 10000  # copies kept per process (a few KB each)
     PAGE_SIZE = 20
 
     # Scheduled work (CLASSROOM_SCHEDULER=on starts it in the web process; production runs

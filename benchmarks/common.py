@@ -20,6 +20,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")  # production runs with Redis too
 
 
 def fresh_database(name: str) -> str:
@@ -49,7 +50,8 @@ def app_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "CLASSROOM_ENV": "production", "CLASSROOM_DATABASE_URL": database_url,
             "CLASSROOM_SECRET_KEY": "bench", "CLASSROOM_FERNET_KEY": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
             "CLASSROOM_LOOKUP_HASH_KEY": "bench", "CLASSROOM_CERTIFICATE_SIGNING_KEY": _signing_key(), "CLASSROOM_LOGIN_LIMIT_PER_IP": "100000 per minute",
-            "CLASSROOM_SESSION_COOKIE_SECURE": "false", "CLASSROOM_HSTS": "false"}
+            "CLASSROOM_SESSION_COOKIE_SECURE": "false", "CLASSROOM_HSTS": "false",
+            "CLASSROOM_AUTH_CACHE_URL": REDIS_URL, "CLASSROOM_AUTH_CACHE_PREFIX": f"bench:{database_url}:"}
 
 
 def flask(database_url: str, *args: str) -> None:

@@ -36,7 +36,8 @@ def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from classroom import i18n, security
+    from classroom import chrome, i18n, security
+    from classroom.accounts import session_cache
     from classroom.database import configure_engine
 
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
@@ -52,11 +53,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = None  # the server-side log-in session does this job
+    session_cache.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    chrome.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -24,6 +24,7 @@ from classroom.extensions import db
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL or IN_CI else [])
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}  # noqa: S104
 
 pytest_plugins = ["tests.factories"]
@@ -43,6 +44,22 @@ def _no_network(monkeypatch):
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+# ---- Redis ---------------------------------------------------------------------------------
+
+def redis_url_or_skip() -> str:
+    """TEST_REDIS_URL; without it a test skips, except under CI=true where that is a failure."""
+    if not REDIS_URL:
+        if IN_CI:
+            pytest.fail("CI=true but TEST_REDIS_URL is not set")
+        pytest.skip("needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
+    return REDIS_URL
+
+
+def auth_cache_settings(**extra) -> dict:
+    """Settings for the Redis-checked log-in cache, under a key prefix of this test's own."""
+    return {"AUTH_CACHE_URL": redis_url_or_skip(), "AUTH_CACHE_PREFIX": f"test:{uuid.uuid4().hex}:", **extra}
 
 
 # ---- databases ------------------------------------------------------------------------

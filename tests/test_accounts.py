@@ -13,8 +13,16 @@ from classroom.database import utcnow
 from classroom.domain import Invalid
 from classroom.extensions import db
 from classroom.unions.models import Membership
+from tests.conftest import auth_cache_settings
 from tests.factories import PASSWORD
 from tests.helpers import assert_inert, xss_payloads
+
+
+@pytest.fixture(params=["database", "auth-cache"])
+def app_config(request):
+    """Every test here runs twice: log-ins read from the database on each request, and through
+    the Redis-checked log-in cache (classroom/accounts/session_cache.py), which must behave alike."""
+    return {} if request.param == "database" else auth_cache_settings()
 
 
 def register(client, union, **overrides):

@@ -67,21 +67,23 @@ def test_per_ip_limit_across_identifiers(client):
 
 def test_limits_are_shared_through_redis(database_url):
     """With CLASSROOM_RATELIMIT_STORAGE_URL pointing at Redis, two app processes share counts."""
-    import os
+    import uuid
 
-    from classroom import create_app
-    from tests.conftest import IN_CI
-
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        if IN_CI:
-            pytest.fail("CI=true but TEST_REDIS_URL is not set")
-        pytest.skip("needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15)")
     import redis
 
-    store = redis.Redis.from_url(url)  # a database index of the tests' own
-    store.flushdb()
-    settings = {"DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URL": url}
+    from classroom import create_app
+    from tests.conftest import redis_url_or_skip
+
+    url = redis_url_or_skip()
+    # Keys of this test's own (other tests share the Redis database). Flask-Limiter keeps the prefix
+    # of the first app it served in this process, so the keys are cleared by pattern, before and after.
+    prefix = f"test-limits-{uuid.uuid4().hex}"
+    store = redis.Redis.from_url(url)
+    pattern = "*LIMITER/test-limits-*"
+    if stale := store.keys(pattern):
+        store.delete(*stale)
+    settings = {"DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False, "RATELIMIT_STORAGE_URL": url,
+                "RATELIMIT_KEY_PREFIX": prefix}
     first, second = create_app("testing", **settings), create_app("testing", **settings)
     statuses = []
     for app in (first, second, first, second, first, second):
@@ -89,5 +91,6 @@ def test_limits_are_shared_through_redis(database_url):
             response = app.test_client().post("/auth/login", data={"identifier": "13700001111", "password": "x"})
             statuses.append(response.status_code)
     assert statuses == [200] * 5 + [429]
-    assert store.keys("*login*"), "the counts were not kept in Redis"
-    store.flushdb()
+    keys = store.keys(pattern)
+    assert [key for key in keys if b"login-id:13700001111" in key], "the counts were not kept in Redis"
+    store.delete(*keys)

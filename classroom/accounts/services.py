@@ -88,50 +88,55 @@ def authenticate(identifier: str, password: str, *, now: datetime) -> User | Non
     return user
 
 
-def _token_hash(token: str) -> str:
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def start_login_session(user: User, *, ip: str | None, user_agent: str | None, now: datetime) -> str:
     """Open a server-side log-in session; returns its token (kept only in the signed cookie)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token), created_at=now,
+    db.session.add(LoginSession(user_id=user.id, token_hash=hash_token(token), created_at=now,
                                 last_seen_at=now, ip=ip, user_agent=(user_agent or "")[:200]))
     user.login_token = token
     return token
 
 
-def load_session_user(token: str, *, now: datetime, touch_after: timedelta) -> User | None:
-    """The active user of a live log-in session, or None (ended, unknown or disabled)."""
+def load_login_session(token: str, *, now: datetime, touch_after: timedelta) -> tuple[User, datetime, bool] | None:
+    """(user, last seen, touched now) of a live log-in session, in one query with the user's roles
+    and bell count; None when the session ended, is unknown or its user is disabled. The last-seen
+    time is written when it is older than ``touch_after`` (then ``touched``)."""
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None)).scalar_subquery())
     row = db.session.execute(
         select(LoginSession, User, unread).join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
+        .where(LoginSession.token_hash == hash_token(token), LoginSession.revoked_at.is_(None))
         .options(joinedload(User.grants))  # the navigation shows roles and the bell on every page
     ).unique().first()
     if row is None or not row.User.is_active:
         return None
-    login_session, user, user.unread_count = row
-    if now - login_session.last_seen_at > touch_after:
-        login_session.last_seen_at = now
+    login_session, user, unread_count = row
+    last_seen_at, touched = login_session.last_seen_at, False
+    if now - last_seen_at > touch_after:
+        login_session.last_seen_at = last_seen_at = now
         db.session.commit()
+        touched = True
+    user.unread_count = unread_count
     user.login_token = token
-    return user
+    return user, last_seen_at, touched
 
 
-def end_login_session(token: str, *, now: datetime) -> None:
+def end_login_session(token: str, *, user_id: int, now: datetime) -> None:
     db.session.execute(
-        update(LoginSession).where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
-        .values(revoked_at=now)
+        update(LoginSession).where(LoginSession.token_hash == hash_token(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now).execution_options(auth_users=(user_id,))
     )
 
 
 def end_other_sessions(user: User, *, keep_token: str | None, now: datetime) -> int:
     statement = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
     if keep_token:
-        statement = statement.where(LoginSession.token_hash != _token_hash(keep_token))
-    return db.session.execute(statement.values(revoked_at=now)).rowcount
+        statement = statement.where(LoginSession.token_hash != hash_token(keep_token))
+    return db.session.execute(statement.values(revoked_at=now).execution_options(auth_users=(user.id,))).rowcount
 
 
 def change_password(user: User, current: str, new: str, *, keep_token: str | None, now: datetime) -> None:

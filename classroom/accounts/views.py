@@ -14,10 +14,10 @@ from classroom.accounts.models import SKILL_LEVELS
 from classroom.accounts.services import (
     authenticate,
     end_login_session,
-    load_session_user,
     register_user,
     start_login_session,
 )
+from classroom.accounts.session_cache import session_started, session_user
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db, limiter, login_manager
@@ -37,7 +37,7 @@ TOO_MANY_FROM_HERE = _l("Too many log-in attempts from this network. Wait a whil
 @login_manager.user_loader
 def load_user(token: str):
     touch = timedelta(seconds=current_app.config["LOGIN_SESSION_TOUCH_SECONDS"])
-    return load_session_user(token, now=utcnow(), touch_after=touch)
+    return session_user(token, now=utcnow(), touch_after=touch)
 
 
 def _identifier_key() -> str:
@@ -72,15 +72,16 @@ def sign_in(user, *, remember: bool) -> None:
     session.clear()
     if language:
         session["lang"] = language
-    start_login_session(user, ip=request.remote_addr, user_agent=request.user_agent.string, now=utcnow())
+    token = start_login_session(user, ip=request.remote_addr, user_agent=request.user_agent.string, now=utcnow())
     db.session.commit()
+    session_started(token, user.id)
     login_user(user, remember=remember)
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    end_login_session(current_user.login_token, now=utcnow())
+    end_login_session(current_user.login_token, user_id=current_user.id, now=utcnow())
     db.session.commit()
     logout_user()
     session.clear()

@@ -38,6 +38,7 @@ def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None 
     statement = (
         insert(Notification).values(**values)
         .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id)
+        .execution_options(auth_users=(user.id,))  # the bell of this person changes
     )
     new_id = db.session.execute(statement).scalar()
     if new_id is not None:
@@ -63,7 +64,8 @@ def notify_many(users, kind: str, dedup_key: str, title, body="", *, link: str |
         return 0
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id)
+    statement = (insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(Notification.id)
+                 .execution_options(auth_users=tuple({row["user_id"] for row in rows})))
     new_ids = [row[0] for row in db.session.execute(statement, rows).all()]
     fan_out(new_ids, now=now)
     return len(new_ids)
@@ -81,4 +83,4 @@ def mark_read(user_id: int, notification_id: int | None = None, *, now: datetime
     statement = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
     if notification_id is not None:
         statement = statement.where(Notification.id == notification_id)
-    return db.session.execute(statement.values(read_at=now)).rowcount
+    return db.session.execute(statement.values(read_at=now).execution_options(auth_users=(user_id,))).rowcount

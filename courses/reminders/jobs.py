@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.accounts.models import Role, RoleGrant, User
+from classroom.accounts.session_cache import changed_everyone
 from classroom.database import UTCDateTime, utcnow
 from classroom.extensions import db
 from classroom.notifications.kinds import register_kind
@@ -61,12 +62,13 @@ def notify_from(rows, kind: str, *, now: datetime) -> int:
     columns = ["user_id", "kind", "dedup_key", "title", "body", "link", "expires_at", "created_at"]
     stamp = literal(now, UTCDateTime())
     statement = (insert(Notification).from_select(columns, rows.add_columns(stamp))
-                 .on_conflict_do_nothing(index_elements=["dedup_key"]))
+                 .on_conflict_do_nothing(index_elements=["dedup_key"]).execution_options(auth_users=()))
     if insert is pg_insert:  # counted in the database: no row per notification comes back
         made = db.session.scalar(select(func.count()).select_from(statement.returning(literal(1)).cte("made")))
     else:
         made = db.session.execute(statement).rowcount
     if made:  # the rows this scan created carry its kind and its timestamp
+        changed_everyone(db.session)  # bells of people not named here
         fan_out(select(Notification.id).where(Notification.kind == kind, Notification.created_at == stamp), now=now)
     return made
 

@@ -1,0 +1,30 @@
+"""The fixed parts of every page (navigation, footer, asset links), rendered once per language
+and navigation set instead of on every request: they hold nothing but translated labels, links
+and the viewer's navigation flags, and they are most of the cost of drawing a cached page."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from flask_login import current_user
+from markupsafe import Markup
+
+from classroom.i18n import locale_code
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["chrome"] = {}
+    app.jinja_env.globals["chrome"] = chrome
+
+
+def chrome(name: str, nav: dict | None = None) -> Markup:
+    """Template ``name`` rendered for this language, script root, log-in state and ``nav`` flags.
+    Such a template may use nothing else of the request."""
+    key = (name, locale_code(), request.script_root, current_user.is_authenticated,
+           tuple(sorted((nav or {}).items())))
+    fragments = current_app.extensions["chrome"]
+    fragment = fragments.get(key)
+    if fragment is None:
+        fragment = Markup(render_template(name, nav=nav or {}))  # noqa: S704 - our own template
+        if not current_app.jinja_env.auto_reload:  # a template being edited is drawn afresh
+            fragments[key] = fragment
+    return fragment

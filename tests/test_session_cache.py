@@ -1,0 +1,221 @@
+"""The Redis-checked log-in cache: a repeat request reads nothing from the database, and every
+change to a person's account, roles, sessions or bell reaches every process at its next request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+import redis
+from sqlalchemy import String, event, literal, null, select, text, update
+
+from classroom import create_app
+from classroom.accounts.models import Role, RoleGrant, User
+from classroom.accounts.services import set_account_active
+from classroom.database import UTCDateTime, utcnow
+from classroom.extensions import db
+from classroom.notifications.services import mark_read, notify, notify_many
+from courses.reminders.jobs import notify_from
+from tests.conftest import Client, auth_cache_settings
+from tests.factories import login_client
+
+
+@pytest.fixture
+def app_config():
+    return auth_cache_settings(CATALOGUE_CACHE_SECONDS=60)
+
+
+@contextmanager
+def queries(app):
+    """Count the SQL statements that ``app`` sends while the block runs."""
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def second_process(app):
+    """Another app on the same database and Redis, as another gunicorn worker would be."""
+    keep = ("DATABASE_URL", "AUTH_CACHE_URL", "AUTH_CACHE_PREFIX", "AUTH_CACHE_SECONDS", "WTF_CSRF_ENABLED",
+            "UPLOAD_FOLDER", "CATALOGUE_CACHE_SECONDS", "SERVER_NAME")
+    other = create_app("testing", **{name: app.config[name] for name in keep})
+    other.test_client_class = Client
+    return other
+
+
+def bell(page: str) -> str | None:
+    marker = 'data-unread="'
+    return page.split(marker, 1)[1].split('"', 1)[0] if marker in page else None
+
+
+def test_a_repeat_request_reads_nothing_from_the_database(app, make_user, tree):
+    user = make_user("缓存用户", union=tree.a1)
+    client = login_client(app, user)
+    assert client.get("/courses/").status_code == 200  # the list is rendered and cached once
+    with queries(app) as seen:
+        page = client.get("/courses/").get_data(as_text=True)
+    assert seen == []
+    assert "缓存用户" in page  # who is logged in is still shown
+
+
+def test_logout_refuses_the_old_cookie_in_every_process(app, make_user, tree):
+    user = make_user(union=tree.a1)
+    client = login_client(app, user)
+    cookie = client.get_cookie("classroom_session").value
+    other = second_process(app)
+    replay = other.test_client()
+    replay.set_cookie("classroom_session", cookie)
+    for _ in range(2):  # the other process now holds a copy
+        assert replay.get("/me").status_code == 200
+    assert client.post("/auth/logout").status_code == 302
+    assert replay.get("/me").status_code == 302  # ended everywhere at the next request
+
+
+def test_disabling_reaches_a_warm_copy_in_another_process(app, make_user, tree, site_admin):
+    user = make_user(union=tree.a1)
+    other = second_process(app)
+    worker = login_client(other, user)
+    for _ in range(2):
+        assert worker.get("/me").status_code == 200
+    with queries(other) as seen:
+        assert worker.get("/me").status_code == 200
+    assert not any("login_session" in statement for statement in seen)  # served from the copy
+    set_account_active(db.session.get(User, user.id), False, actor=site_admin, now=utcnow())
+    db.session.commit()
+    assert worker.get("/me").status_code == 302
+
+
+def test_a_revoked_role_takes_effect_at_once(app, make_user, tree):
+    admin = make_user("区管理员", union=tree.a1, role=(Role.UNION_ADMIN, tree.district_a))
+    other = second_process(app)
+    client = login_client(other, admin)
+    page = f"/unions/{tree.district_a.id}/members"
+    for _ in range(2):
+        assert client.get(page).status_code == 200
+    db.session.query(RoleGrant).filter_by(user_id=admin.id).delete()  # a bulk delete names no one
+    db.session.commit()
+    assert client.get(page).status_code in (403, 404)
+
+
+def test_the_bell_follows_new_and_read_notifications(app, make_user, tree):
+    user = make_user(union=tree.a1)
+    client = login_client(app, user)
+    assert bell(client.get("/courses/").get_data(as_text=True)) is None
+    notify(user, "test", "bell-1", "one")
+    db.session.commit()
+    assert bell(client.get("/courses/").get_data(as_text=True)) == "1"
+    notify_many([user], "test", "bell-many", "two")
+    db.session.commit()
+    assert bell(client.get("/courses/").get_data(as_text=True)) == "2"
+    rows = select(User.id, literal("test"), literal("bell-scan"), literal("three"), literal(""),
+                  null().cast(String), null().cast(UTCDateTime())).where(User.id == user.id)
+    assert notify_from(rows, "test", now=utcnow()) == 1
+    db.session.commit()
+    assert bell(client.get("/courses/").get_data(as_text=True)) == "3"  # a set-based scan names no one
+    mark_read(user.id, now=utcnow())
+    db.session.commit()
+    assert bell(client.get("/courses/").get_data(as_text=True)) is None
+
+
+def test_a_bulk_update_of_people_restamps_everyone(app, make_user, tree):
+    user = make_user("旧名字", union=tree.a1)
+    client = login_client(app, user)
+    assert "旧名字" in client.get("/courses/").get_data(as_text=True)
+    db.session.execute(update(User).where(User.id == user.id).values(real_name="新名字"))
+    db.session.commit()
+    assert "新名字" in client.get("/courses/").get_data(as_text=True)
+
+
+def test_lost_stamps_mean_a_fresh_load(app, make_user, tree):
+    """Redis restarted (or evicted the keys): no copy is trusted, even for a change that bypassed
+    the app (here raw SQL on its own connection)."""
+    user = make_user(union=tree.a1)
+    client = login_client(app, user)
+    for _ in range(2):
+        assert client.get("/me").status_code == 200
+    store = redis.Redis.from_url(app.config["AUTH_CACHE_URL"])
+    keys = store.keys(app.config["AUTH_CACHE_PREFIX"] + "*")
+    assert keys
+    store.delete(*keys)
+    with db.engine.begin() as connection:
+        connection.execute(text('UPDATE "user" SET is_active = false WHERE id = :id'), {"id": user.id})
+    assert client.get("/me").status_code == 302
+
+
+@pytest.mark.parametrize("app_config", [{"AUTH_CACHE_URL": "redis://127.0.0.1:1/0"}])
+def test_without_redis_the_database_answers(app, make_user, tree, site_admin):
+    """Redis unreachable: every request loads from the database, so nothing is served stale."""
+    user = make_user("无缓存", union=tree.a1)
+    client = login_client(app, user)
+    for _ in range(2):
+        assert "无缓存" in client.get("/me").get_data(as_text=True)
+    set_account_active(db.session.get(User, user.id), False, actor=site_admin, now=utcnow())
+    db.session.commit()
+    assert client.get("/me").status_code == 302
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json["auth_cache"] == "unreachable"
+
+
+def test_healthz_reports_the_cache(client):
+    assert client.get("/healthz").json["auth_cache"] == "ok"
+
+
+def test_a_change_outside_the_app_lives_no_longer_than_the_copy(app, make_user, tree):
+    """The bound for what nobody announced (a hand-made SQL change): AUTH_CACHE_SECONDS."""
+    app.config["AUTH_CACHE_SECONDS"] = 0.5
+    app.extensions["auth_cache"].seconds = 0.5
+    user = make_user(union=tree.a1)
+    client = login_client(app, user)
+    for _ in range(2):
+        assert client.get("/me").status_code == 200
+    with db.engine.begin() as connection:
+        connection.execute(text('UPDATE "user" SET is_active = false WHERE id = :id'), {"id": user.id})
+    time.sleep(0.6)
+    assert client.get("/me").status_code == 302
+
+
+def test_the_last_seen_touch_still_happens(app, make_user, tree):
+    app.config["LOGIN_SESSION_TOUCH_SECONDS"] = 0  # every request is due for a touch: no copies
+    user = make_user(union=tree.a1)
+    client = login_client(app, user)
+    client.get("/me")
+    with db.engine.begin() as connection:
+        first = connection.execute(text("SELECT last_seen_at FROM login_session")).scalar()
+    client.get("/me")
+    with db.engine.begin() as connection:
+        second = connection.execute(text("SELECT last_seen_at FROM login_session")).scalar()
+    assert second > first
+
+
+def test_threads_share_one_copy_safely(app, make_user, tree):
+    user = make_user("并发用户", union=tree.a1, role=(Role.INSTRUCTOR, tree.a1))
+    client = login_client(app, user)
+    cookie = client.get_cookie("classroom_session").value
+    client.get("/courses/")
+    failures = []
+
+    def hammer():
+        own = app.test_client()
+        own.set_cookie("classroom_session", cookie)
+        for _ in range(25):
+            response = own.get("/courses/")
+            page = response.get_data(as_text=True)
+            if response.status_code != 200 or "并发用户" not in page or "/teach/" not in page:
+                failures.append(response.status_code)
+
+    threads = [threading.Thread(target=hammer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
