@@ -5,10 +5,11 @@ and the viewer's navigation flags, and they are most of the cost of drawing a ca
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
-from classroom.i18n import locale_code
+MAX_FRAGMENTS = 256  # a few templates × languages × navigation sets; never more than this
 
 
 def init_app(app: Flask) -> None:
@@ -19,12 +20,12 @@ def init_app(app: Flask) -> None:
 def chrome(name: str, nav: dict | None = None) -> Markup:
     """Template ``name`` rendered for this language, script root, log-in state and ``nav`` flags.
     Such a template may use nothing else of the request."""
-    key = (name, locale_code(), request.script_root, current_user.is_authenticated,
+    key = (name, str(get_locale()), request.script_root, current_user.is_authenticated,
            tuple(sorted((nav or {}).items())))
     fragments = current_app.extensions["chrome"]
     fragment = fragments.get(key)
     if fragment is None:
         fragment = Markup(render_template(name, nav=nav or {}))  # noqa: S704 - our own template
-        if not current_app.jinja_env.auto_reload:  # a template being edited is drawn afresh
-            fragments[key] = fragment
+        if not current_app.jinja_env.auto_reload and len(fragments) < MAX_FRAGMENTS:
+            fragments[key] = fragment  # (a template being edited is drawn afresh)
     return fragment

@@ -14,9 +14,12 @@ from sqlalchemy import String, event, literal, null, select, text, update
 from classroom import create_app
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.accounts.services import set_account_active
+from classroom.accounts.session_cache import _attach
 from classroom.database import UTCDateTime, utcnow
 from classroom.extensions import db
 from classroom.notifications.services import mark_read, notify, notify_many
+from classroom.unions.models import TradeUnion
+from classroom.unions.services import grant_role, rename_union, revoke_role
 from courses.reminders.jobs import notify_from
 from tests.conftest import Client, auth_cache_settings
 from tests.factories import login_client
@@ -75,8 +78,11 @@ def test_logout_refuses_the_old_cookie_in_every_process(app, make_user, tree):
     other = second_process(app)
     replay = other.test_client()
     replay.set_cookie("classroom_session", cookie)
-    for _ in range(2):  # the other process now holds a copy
+    assert replay.get("/me").status_code == 200  # the other process learns the owner, then copies
+    assert replay.get("/me").status_code == 200
+    with queries(other) as seen:
         assert replay.get("/me").status_code == 200
+    assert not any("login_session" in statement for statement in seen)  # served from the copy
     assert client.post("/auth/logout").status_code == 302
     assert replay.get("/me").status_code == 302  # ended everywhere at the next request
 
@@ -95,16 +101,148 @@ def test_disabling_reaches_a_warm_copy_in_another_process(app, make_user, tree, 
     assert worker.get("/me").status_code == 302
 
 
-def test_a_revoked_role_takes_effect_at_once(app, make_user, tree):
+def served_from_a_copy(app, client, path="/me") -> None:
+    """Warm ``client``'s copy in ``app`` and check that a request is served from it."""
+    for _ in range(2):
+        assert client.get(path).status_code == 200
+    with queries(app) as seen:
+        assert client.get(path).status_code == 200
+    assert not any("login_session" in statement for statement in seen), seen
+
+
+def test_the_account_flag_alone_is_noticed(app, make_user, tree):
+    """Only ``User.is_active`` changes (no session is ended): still refused at the next request."""
+    user = make_user(union=tree.a1)
+    other = second_process(app)
+    worker = login_client(other, user)
+    served_from_a_copy(other, worker)
+    db.session.get(User, user.id).is_active = False
+    db.session.commit()
+    assert worker.get("/me").status_code == 302
+
+
+def test_a_profile_change_shows_at_once(app, make_user, tree):
+    user = make_user("旧名字", union=tree.a1)
+    other = second_process(app)
+    worker = login_client(other, user)
+    served_from_a_copy(other, worker)
+    db.session.get(User, user.id).real_name = "改过的名字"
+    db.session.commit()
+    assert "改过的名字" in worker.get("/me").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["revoke_role", "bulk-delete"])
+def test_a_revoked_role_takes_effect_at_once(app, make_user, tree, site_admin, bulk):
     admin = make_user("区管理员", union=tree.a1, role=(Role.UNION_ADMIN, tree.district_a))
     other = second_process(app)
     client = login_client(other, admin)
     page = f"/unions/{tree.district_a.id}/members"
-    for _ in range(2):
-        assert client.get(page).status_code == 200
-    db.session.query(RoleGrant).filter_by(user_id=admin.id).delete()  # a bulk delete names no one
+    served_from_a_copy(other, client, page)
+    if bulk:
+        db.session.query(RoleGrant).filter_by(user_id=admin.id).delete()  # names no one: everyone is restamped
+    else:
+        revoke_role(db.session.scalar(select(RoleGrant).filter_by(user_id=admin.id)), actor=site_admin)
     db.session.commit()
     assert client.get(page).status_code in (403, 404)
+
+
+def test_a_granted_role_takes_effect_at_once(app, make_user, tree, site_admin):
+    user = make_user(union=tree.a1)
+    other = second_process(app)
+    client = login_client(other, user)
+    page = f"/unions/{tree.district_a.id}/members"
+    served_from_a_copy(other, client)
+    assert client.get(page).status_code in (403, 404)
+    grant_role(db.session.get(User, user.id), Role.UNION_ADMIN, tree.district_a, actor=site_admin)
+    db.session.commit()
+    assert client.get(page).status_code == 200
+
+
+def test_unions_are_never_served_from_a_copy(app, make_user, tree, site_admin):
+    """A renamed (or moved) union is read fresh, though the admin's copy holds their grants."""
+    admin = make_user("区管理员", union=tree.a1, role=(Role.UNION_ADMIN, tree.district_a))
+    other = second_process(app)
+    client = login_client(other, admin)
+    page = f"/unions/{tree.district_a.id}"
+    served_from_a_copy(other, client, page)
+    rename_union(db.session.get(TradeUnion, tree.district_a.id), "新东城区总工会", employer=None, actor=site_admin)
+    db.session.commit()
+    assert "新东城区总工会" in client.get(page).get_data(as_text=True)
+
+
+def test_a_rolled_back_savepoint_keeps_the_rest_of_the_transaction_stamped(app, make_user, tree):
+    user = make_user(union=tree.a1)
+    client = login_client(app, user)
+    served_from_a_copy(app, client, "/courses/")
+    notify(db.session.get(User, user.id), "test", "kept", "kept")
+    savepoint = db.session.begin_nested()
+    notify(db.session.get(User, user.id), "test", "undone", "undone")
+    savepoint.rollback()
+    db.session.commit()
+    assert bell(client.get("/courses/").get_data(as_text=True)) == "1"
+
+
+def test_a_process_that_cannot_stamp_drops_its_own_copies(app, make_user, tree, monkeypatch):
+    user = make_user("旧名字", union=tree.a1)
+    client = login_client(app, user)
+    served_from_a_copy(app, client)
+    cache = app.extensions["auth_cache"]
+
+    def unreachable(*_args, **_kwargs):
+        raise redis.ConnectionError("Redis is away")
+
+    monkeypatch.setattr(cache.redis, "pipeline", unreachable)
+    db.session.get(User, user.id).real_name = "新名字"
+    db.session.commit()  # the stamp cannot be written
+    monkeypatch.undo()
+    assert "新名字" in client.get("/me").get_data(as_text=True)
+
+
+def test_a_redis_restart_with_old_stamps_drops_every_copy(app, make_user, tree):
+    """A Redis that saved to disk comes back with the stamps of before: a copy made under them must
+    not be trusted again. Every new connection drops the process's copies."""
+    user = make_user(union=tree.a1)
+    other = second_process(app)
+    worker = login_client(other, user)
+    served_from_a_copy(other, worker)
+    store = redis.Redis.from_url(app.config["AUTH_CACHE_URL"])
+    keys = store.keys(app.config["AUTH_CACHE_PREFIX"] + "*")
+    saved = {key: store.get(key) for key in keys}
+    db.session.get(User, user.id).is_active = False
+    db.session.commit()
+    for key, value in saved.items():  # the restart restores the old stamps...
+        store.set(key, value)
+    cache = other.extensions["auth_cache"]
+    assert cache.run_id == store.info("server")["run_id"]
+    cache.run_id = "the-server-before-the-restart"  # ...under a new run id...
+    cache.redis.connection_pool.disconnect()  # ...and drops every connection
+    assert worker.get("/me").status_code == 302
+
+
+def test_a_reconnect_to_the_same_server_keeps_the_copies(app, make_user, tree):
+    user = make_user(union=tree.a1)
+    client = login_client(app, user)
+    served_from_a_copy(app, client)
+    app.extensions["auth_cache"].redis.connection_pool.disconnect()
+    with queries(app) as seen:
+        assert client.get("/me").status_code == 200
+    assert not any("login_session" in statement for statement in seen)
+
+
+def test_requests_get_their_own_json_values(app, make_user, tree):
+    user = make_user(union=tree.a1, notification_prefs={"quiet": "22:00-07:00"})
+    client = login_client(app, user)
+    served_from_a_copy(app, client)
+    cache = app.extensions["auth_cache"]
+    snapshot = next(iter(cache._snapshots.values()))
+    with app.test_request_context():
+        first = _attach(snapshot, db.session, "token")
+        first.notification_prefs["quiet"] = "changed in place"
+    with app.test_request_context():
+        db.session.remove()
+        second = _attach(snapshot, db.session, "token")
+        assert second.notification_prefs == {"quiet": "22:00-07:00"}
+    assert snapshot.user.notification_prefs == {"quiet": "22:00-07:00"}
 
 
 def test_the_bell_follows_new_and_read_notifications(app, make_user, tree):
@@ -172,25 +310,26 @@ def test_healthz_reports_the_cache(client):
 
 def test_a_change_outside_the_app_lives_no_longer_than_the_copy(app, make_user, tree):
     """The bound for what nobody announced (a hand-made SQL change): AUTH_CACHE_SECONDS."""
-    app.config["AUTH_CACHE_SECONDS"] = 0.5
     app.extensions["auth_cache"].seconds = 0.5
     user = make_user(union=tree.a1)
     client = login_client(app, user)
-    for _ in range(2):
-        assert client.get("/me").status_code == 200
+    client.get("/me")  # the copy is made
     with db.engine.begin() as connection:
         connection.execute(text('UPDATE "user" SET is_active = false WHERE id = :id'), {"id": user.id})
+    assert client.get("/me").status_code == 200  # nobody announced it: the copy still answers...
     time.sleep(0.6)
-    assert client.get("/me").status_code == 302
+    assert client.get("/me").status_code == 302  # ...until it is AUTH_CACHE_SECONDS old
 
 
 def test_the_last_seen_touch_still_happens(app, make_user, tree):
-    app.config["LOGIN_SESSION_TOUCH_SECONDS"] = 0  # every request is due for a touch: no copies
+    """A copy lives no longer than the session's next last-seen touch, so the touch still happens."""
+    app.config["LOGIN_SESSION_TOUCH_SECONDS"] = 1
     user = make_user(union=tree.a1)
     client = login_client(app, user)
-    client.get("/me")
+    served_from_a_copy(app, client)
     with db.engine.begin() as connection:
         first = connection.execute(text("SELECT last_seen_at FROM login_session")).scalar()
+    time.sleep(1.1)
     client.get("/me")
     with db.engine.begin() as connection:
         second = connection.execute(text("SELECT last_seen_at FROM login_session")).scalar()
@@ -214,8 +353,10 @@ def test_threads_share_one_copy_safely(app, make_user, tree):
                 failures.append(response.status_code)
 
     threads = [threading.Thread(target=hammer) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with queries(app) as seen:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert failures == []
+    assert sum("login_session" in statement for statement in seen) == 0  # the copy served every request

@@ -12,14 +12,20 @@ copy was taken?
   a statement that hides its write inside a SELECT (a data-modifying CTE) calls
   :func:`changed_everyone` itself.
 * The stamps are read *before* the database load that a copy is made from, and a missing stamp
-  (Redis restarted, a key evicted) never matches a copy: either way the next request reloads.
+  (a key evicted) never matches a copy. A new connection to Redis (after a restart, which may
+  bring back old stamps from disk, or any broken connection) drops every copy of the process.
 * So a logged-out, disabled or demoted person is refused at their next request, as without the
-  cache. If Redis cannot be reached the database answers, and a copy never lives longer than
-  ``AUTH_CACHE_SECONDS`` nor past the session's next last-seen touch.
+  cache. If Redis cannot be reached the database answers; a process that cannot write a stamp
+  drops its own copies and logs it, and a copy never lives longer than ``AUTH_CACHE_SECONDS``
+  nor past the session's next last-seen touch: the bound for a change nobody announced.
+* Only the user row and their role grants are copied, never the unions the grants name (a union
+  renamed or moved must be read fresh). The copy is merged into each request's session without a
+  query; JSON values are copied too, so no request can change what another one sees.
 """
 
 from __future__ import annotations
 
+import copy as copying
 import logging
 import secrets
 import threading
@@ -55,20 +61,39 @@ class Snapshot:
     unread: int | None
     stamps: tuple[bytes, bytes]
     until: float  # time.monotonic() deadline
+    epoch: int  # the process's Redis connection epoch when the stamps were read
 
 
 class AuthCache:
     """The per-process copies and the Redis stamps they are checked against."""
 
     def __init__(self, url: str, *, prefix: str, seconds: float, max_entries: int = 10000) -> None:
-        self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
+                                          redis_connect_func=self._connected)
         self._warned_at = float("-inf")
+        self.epoch = 0  # moves on when Redis restarted or a stamp could not be written: older copies are dropped
+        self.run_id: str | None = None  # of the Redis server the stamps live on
         self.prefix = prefix
         self.seconds = seconds
         self.max_entries = max_entries
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
         self._owners: OrderedDict[str, int] = OrderedDict()  # token hash -> user id (never changes)
         self._lock = threading.Lock()
+
+    def _connected(self, connection) -> None:
+        """A new connection: if it reaches a restarted server (a new run id), that server may hold
+        stamps older than our copies (loaded back from disk), so every copy is dropped."""
+        connection.on_connect()
+        connection.send_command("INFO", "server")
+        info = connection.read_response()
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        run_id = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("run_id:")),
+                      None)
+        with self._lock:
+            restarted = run_id is None or (self.run_id is not None and run_id != self.run_id)
+            self.run_id = run_id
+        if restarted:
+            self.clear()
 
     # ---- stamps in Redis ----
     def _keys(self, user_id: int) -> tuple[str, str]:
@@ -113,7 +138,8 @@ class AuthCache:
                 pipe.set(f"{self.prefix}u:{user_id}", secrets.token_hex(8), ex=STAMP_SECONDS)
             pipe.execute()
         except redis.RedisError:
-            log.error("auth cache: could not mark %s changed; copies may live up to %s s",
+            self.clear()
+            log.error("auth cache: could not mark %s changed; other processes' copies may live up to %s s",
                       "everyone" if everyone else sorted(user_ids), self.seconds, exc_info=True)
 
     # ---- copies in this process ----
@@ -126,18 +152,18 @@ class AuthCache:
             return self._owners.get(token_hash)
 
     def put(self, token_hash: str, snapshot: Snapshot) -> None:
-        with self._lock:
-            self._snapshots[token_hash] = snapshot
-            self._snapshots.move_to_end(token_hash)
-            while len(self._snapshots) > self.max_entries:
-                self._snapshots.popitem(last=False)
+        self._keep(self._snapshots, token_hash, snapshot)
 
     def set_owner(self, token_hash: str, user_id: int) -> None:
+        self._keep(self._owners, token_hash, user_id)
+
+    def _keep(self, entries: OrderedDict, key: str, value) -> None:
+        """Store, most recent last; the least recently stored go beyond ``max_entries``."""
         with self._lock:
-            self._owners[token_hash] = user_id
-            self._owners.move_to_end(token_hash)
-            while len(self._owners) > self.max_entries:
-                self._owners.popitem(last=False)
+            entries[key] = value
+            entries.move_to_end(key)
+            while len(entries) > self.max_entries:
+                entries.popitem(last=False)
 
     def forget(self, token_hash: str) -> None:
         with self._lock:
@@ -151,9 +177,10 @@ class AuthCache:
             return False
 
     def clear(self) -> None:
+        """Drop every copy (the owners stay: a token's owner never changes)."""
         with self._lock:
+            self.epoch += 1
             self._snapshots.clear()
-            self._owners.clear()
 
 
 def init_app(app: Flask) -> None:
@@ -187,9 +214,11 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> User |
         return found[0] if found else None
     key = hash_token(token)
     snapshot = cache.get(key)
-    if snapshot is not None and time.monotonic() < snapshot.until and cache.stamps(snapshot.user.id) == snapshot.stamps:
+    if snapshot is not None and time.monotonic() < snapshot.until \
+            and cache.stamps(snapshot.user.id) == snapshot.stamps and snapshot.epoch == cache.epoch:
         return _attach(snapshot, db.session, token)
     owner = snapshot.user.id if snapshot is not None else cache.owner(key)
+    epoch = cache.epoch
     stamps = cache.ensure_stamps(owner) if owner is not None else None  # read before the load
     found = load_login_session(token, now=now, touch_after=touch_after)
     if found is None:
@@ -200,7 +229,7 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> User |
     if stamps is not None and user.id == owner and not touched:
         left = min(cache.seconds, (last_seen_at + touch_after - now).total_seconds())
         if left > 0:
-            cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left))
+            cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch))
     return user
 
 
@@ -212,38 +241,44 @@ def session_started(token: str, user_id: int) -> None:
 
 
 def _attach(snapshot: Snapshot, session: Session, token: str) -> User:
-    user = session.merge(snapshot.user, load=False)
-    user.unread_count = snapshot.unread
+    """The copy in this request's session, without a query. A user this session already holds is
+    taken as it is (merging would overwrite what the request loaded or changed)."""
+    held = session.identity_map.get(inspect(snapshot.user).key)
+    user = held if held is not None else session.merge(snapshot.user, load=False)
+    if held is None:
+        _own_json(user)
+        user.unread_count = snapshot.unread
     user.login_token = token
     return user
 
 
-def _copy(obj):
-    """A detached copy of a loaded row: its loaded columns, as if freshly read, without a session."""
+def _own_json(obj) -> None:
+    """Give the merged row its own JSON values: merge copies references, and a dict changed in
+    place by one request must not change the copy every other request starts from."""
     state = inspect(obj)
-    copy = state.mapper.class_manager.new_instance()
+    for attribute in state.mapper.column_attrs:
+        value = state.dict.get(attribute.key)
+        if isinstance(value, dict | list):
+            set_committed_value(obj, attribute.key, copying.deepcopy(value))
+
+
+def _copy(obj):
+    """A detached copy of a loaded row: its loaded columns (JSON values copied), as if freshly read."""
+    state = inspect(obj)
+    duplicate = state.mapper.class_manager.new_instance()
     for attribute in state.mapper.column_attrs:
         if attribute.key in state.dict:
-            set_committed_value(copy, attribute.key, state.dict[attribute.key])
-    return copy
+            set_committed_value(duplicate, attribute.key, copying.deepcopy(state.dict[attribute.key]))
+    make_transient_to_detached(duplicate)
+    return duplicate
 
 
 def _detached_copy(user: User) -> User:
-    """The user with their roles and the roles' unions, as detached copies that many threads may
-    merge at once (nobody holds or changes them)."""
-    grants = []
-    for grant in user.grants:
-        copy = _copy(grant)
-        if grant.union is not None:
-            union = _copy(grant.union)
-            make_transient_to_detached(union)
-            set_committed_value(copy, "union", union)
-        make_transient_to_detached(copy)
-        grants.append(copy)
-    copy = _copy(user)
-    set_committed_value(copy, "grants", grants)
-    make_transient_to_detached(copy)
-    return copy
+    """The user with their role grants, as detached copies that many threads may merge at once
+    (nobody holds or changes them). A grant's union is left out: it loads fresh when asked for."""
+    duplicate = _copy(user)
+    set_committed_value(duplicate, "grants", [_copy(grant) for grant in user.grants])
+    return duplicate
 
 
 # ---- noticing changes ---------------------------------------------------------------------------------
@@ -302,13 +337,22 @@ def _on_execute(state) -> None:
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(CHANGED, None)
     everyone = session.info.pop(EVERYONE, False)
-    if (ids or everyone) and has_app_context():
-        cache = cache_for(current_app)
-        if cache is not None:
-            cache.bump(ids or (), everyone)
+    if not (ids or everyone):
+        return
+    if not has_app_context():
+        log.warning("auth cache: a commit outside an app context changed %s; no stamp written",
+                    "everyone" if everyone else sorted(ids))
+        return
+    cache = cache_for(current_app)
+    if cache is not None:
+        cache.bump(ids or (), everyone)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(CHANGED, None)
-    session.info.pop(EVERYONE, None)
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session: Session, transaction) -> None:
+    """The outermost transaction ended (a commit has stamped already): forget what it changed. A
+    rolled-back savepoint forgets nothing: what the rest of the transaction changed still counts,
+    and an extra stamp costs one reload."""
+    if transaction.parent is None:
+        session.info.pop(CHANGED, None)
+        session.info.pop(EVERYONE, None)
