@@ -34,7 +34,7 @@ def copy_rows(connection, table: str, columns: list[str], rows) -> None:
             copy.write(chunk)
 
 
-def seed(url: str, enrollments: int) -> None:
+def seed(url: str, enrollments: int, due_percent: int = 1) -> None:
     engine = sa.create_engine(url)
     now = datetime.now(UTC)
     people = enrollments // 10
@@ -52,7 +52,7 @@ def seed(url: str, enrollments: int) -> None:
                                          "waitlist_count", "waitlist_seq", "created_at", "updated_at"],
                   ((c, f"课程{c}", "", "", "电工", "offline", 90, root, root, "published", "f", 100, 0, 0, 0, 0, now,
                     now) for c in range(1, COURSES + 1)))
-        soon = COURSES // 100  # 1% of the courses (so of the enrollments) meet within 24 h
+        soon = COURSES * due_percent // 100  # that share of the courses (so of the enrollments) meets within 24 h
         copy_rows(connection, "class_session", ["course_id", "starts_at", "ends_at", "venue_name", "credit_minutes",
                                                 "created_at"],
                   ((c, now + timedelta(hours=12 if c <= soon else 24 * 10),
@@ -119,6 +119,7 @@ def measure(url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--enrollments", type=int, default=1_000_000)
+    parser.add_argument("--due-percent", type=int, default=1, help="share of enrollments due (memory stays flat?)")
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -127,7 +128,7 @@ def main() -> None:
     url = fresh_database("classroom_bench_reminders")
     flask(url, "db", "upgrade")
     started = time.perf_counter()
-    seed(url, args.enrollments)
+    seed(url, args.enrollments, args.due_percent)
     print(f"seeded {args.enrollments:,} enrollments in {time.perf_counter() - started:.1f} s")
     subprocess.run([sys.executable, "-m", "benchmarks.reminders", "--measure", url], check=True, cwd=ROOT)
 
