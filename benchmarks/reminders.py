@@ -60,7 +60,7 @@ def seed(url: str, enrollments: int, due_percent: int = 1) -> None:
                    for c in range(1, COURSES + 1)))
         copy_rows(connection, "enrollment", ["user_id", "course_id", "status", "requested_at", "enrolled_at"],
                   ((1 + (e % people), 1 + (e // people) * (COURSES // 10) + (e % people) % (COURSES // 10),
-                    "enrolled", now, now) for e in range(enrollments)))
+                    "enrolled", now - timedelta(days=30), now - timedelta(days=30)) for e in range(enrollments)))
         for table in ('"user"', "course", "class_session", "enrollment"):
             connection.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                        f"(SELECT max(id) FROM {table}))"))

@@ -423,6 +423,38 @@ def test_every_scan_twice_creates_nothing_new(course_scene, make_user, tree, mak
     assert all(moment is not None for moment in expiring)
 
 
+def session_reminder_keys() -> set[str]:
+    return set(db.session.scalars(select(Notification.dedup_key).where(Notification.kind == "session.reminder")))
+
+
+def test_who_enrolls_after_a_wave_is_reminded_by_the_next_scan(course_scene, make_user, tree):
+    """A late sign-up (or a waitlist promotion) after the 24 h wave gets its own 24 h reminder at
+    the next scan; nobody already reminded gets a second one."""
+    course, workers, _follower, now = course_scene
+    soon = db.session.scalar(select(ClassSession).where(ClassSession.venue_name == "东城区职工服务站"))
+    assert reminders.session_reminders(now=now) == 6
+    late = make_user("晚报名", union=tree.a1)
+    enroll(late, course, now=now + timedelta(minutes=30))
+    db.session.commit()
+    assert reminders.session_reminders(now=now + timedelta(minutes=35)) == 2  # its 24 h and 2 h reminders
+    assert f"session:{soon.id}:24h:{late.id}" in session_reminder_keys()
+    assert reminders.session_reminders(now=now + timedelta(minutes=40)) == 0
+    assert len(session_reminder_keys()) == 8
+
+
+def test_an_enrollment_committed_as_a_wave_is_marked_is_not_missed(course_scene, make_user, tree):
+    """Its enrolled_at is older than the wave, but its row was not visible to the scan that marked it."""
+    course, workers, _follower, now = course_scene
+    soon = db.session.scalar(select(ClassSession).where(ClassSession.venue_name == "东城区职工服务站"))
+    racer = make_user("同时报名", union=tree.a1)
+    assert reminders.session_reminders(now=now) == 6
+    db.session.add(Enrollment(user_id=racer.id, course_id=course.id, status=EnrollmentStatus.ENROLLED,
+                              requested_at=now - timedelta(seconds=2), enrolled_at=now - timedelta(seconds=2)))
+    db.session.commit()
+    reminders.session_reminders(now=now + timedelta(minutes=1))
+    assert f"session:{soon.id}:24h:{racer.id}" in session_reminder_keys()
+
+
 def test_idle_reminder_at_most_once_in_any_seven_days(tree, make_course, make_user):
     """Scans on Sunday 23:50 and Monday 00:05 (a new ISO week) make one reminder, not two; the next
     comes no sooner than 7 days after the first."""

@@ -6,15 +6,18 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
+import flask
 import pytest
 import redis
 from sqlalchemy import String, event, literal, null, select, text, update
+from sqlalchemy.orm import Session
 
 from classroom import create_app
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.accounts.services import set_account_active
-from classroom.accounts.session_cache import _attach
+from classroom.accounts.session_cache import _attach, session_user
 from classroom.database import UTCDateTime, utcnow
 from classroom.extensions import db
 from classroom.notifications.services import mark_read, notify, notify_many
@@ -144,6 +147,24 @@ def test_a_revoked_role_takes_effect_at_once(app, make_user, tree, site_admin, b
         revoke_role(db.session.scalar(select(RoleGrant).filter_by(user_id=admin.id)), actor=site_admin)
     db.session.commit()
     assert client.get(page).status_code in (403, 404)
+
+
+def test_a_load_after_the_request_read_the_database_is_not_copied(app, make_user, tree):
+    """current_user first read after the view queried: the session may hold the user's rows from
+    before a change that has new stamps already. Such a load answers this request but is not copied."""
+    admin = make_user("区管理员", union=tree.a1, role=(Role.UNION_ADMIN, tree.district_a))
+    other = second_process(app)
+    client = login_client(other, admin)
+    cookie = client.get_cookie("classroom_session").value
+    with other.test_request_context("/", headers={"Cookie": f"classroom_session={cookie}"}):
+        token = flask.session["_user_id"]
+        assert [grant.role for grant in db.session.get(User, admin.id).grants] == [Role.UNION_ADMIN]
+        with Session(db.engine) as elsewhere:  # another process takes the role away meanwhile
+            elsewhere.delete(elsewhere.scalar(select(RoleGrant).filter_by(user_id=admin.id)))
+            elsewhere.commit()
+        session_user(token, now=utcnow(), touch_after=timedelta(minutes=5))
+        db.session.rollback()
+    assert client.get(f"/unions/{tree.district_a.id}/members").status_code in (403, 404)
 
 
 def test_a_granted_role_takes_effect_at_once(app, make_user, tree, site_admin):

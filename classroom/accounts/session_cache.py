@@ -11,9 +11,11 @@ copy was taken?
   writes a new stamp for everyone. The session's own events find ORM changes and DML statements;
   a statement that hides its write inside a SELECT (a data-modifying CTE) calls
   :func:`changed_everyone` itself.
-* The stamps are read *before* the database load that a copy is made from, and a missing stamp
-  (a key evicted) never matches a copy. A new connection to Redis (after a restart, which may
-  bring back old stamps from disk, or any broken connection) drops every copy of the process.
+* The stamps are read *before* the database load that a copy is made from, and only a load that
+  opens the request's first transaction is copied (a request that already read the database may
+  hold rows older than the stamps). A missing stamp (a key evicted) never matches a copy. A new
+  connection that reaches a restarted Redis (a new run id: it may have brought old stamps back
+  from disk) drops every copy of the process.
 * So a logged-out, disabled or demoted person is refused at their next request, as without the
   cache. If Redis cannot be reached the database answers; a process that cannot write a stamp
   drops its own copies and logs it, and a copy never lives longer than ``AUTH_CACHE_SECONDS``
@@ -90,10 +92,9 @@ class AuthCache:
         run_id = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("run_id:")),
                       None)
         with self._lock:
-            restarted = run_id is None or (self.run_id is not None and run_id != self.run_id)
+            if run_id is None or (self.run_id is not None and run_id != self.run_id):
+                self._drop_copies()  # under the same lock: no thread may see the new id with old copies
             self.run_id = run_id
-        if restarted:
-            self.clear()
 
     # ---- stamps in Redis ----
     def _keys(self, user_id: int) -> tuple[str, str]:
@@ -179,8 +180,11 @@ class AuthCache:
     def clear(self) -> None:
         """Drop every copy (the owners stay: a token's owner never changes)."""
         with self._lock:
-            self.epoch += 1
-            self._snapshots.clear()
+            self._drop_copies()
+
+    def _drop_copies(self) -> None:  # the caller holds the lock
+        self.epoch += 1
+        self._snapshots.clear()
 
 
 def init_app(app: Flask) -> None:
@@ -216,8 +220,13 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> User |
     snapshot = cache.get(key)
     if snapshot is not None and time.monotonic() < snapshot.until \
             and cache.stamps(snapshot.user.id) == snapshot.stamps and snapshot.epoch == cache.epoch:
-        return _attach(snapshot, db.session, token)
+        user = _attach(snapshot, db.session, token)
+        if user is not None:
+            return user
     owner = snapshot.user.id if snapshot is not None else cache.owner(key)
+    # Only a load that starts the request's first transaction reads rows at least as new as the
+    # stamps read just before it (else this session may hold older rows, or an older snapshot).
+    fresh = not db.session().in_transaction()
     epoch = cache.epoch
     stamps = cache.ensure_stamps(owner) if owner is not None else None  # read before the load
     found = load_login_session(token, now=now, touch_after=touch_after)
@@ -226,7 +235,7 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> User |
         return None
     user, last_seen_at, touched = found
     cache.set_owner(key, user.id)
-    if stamps is not None and user.id == owner and not touched:
+    if stamps is not None and fresh and user.id == owner and not touched:
         left = min(cache.seconds, (last_seen_at + touch_after - now).total_seconds())
         if left > 0:
             cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch))
@@ -240,9 +249,12 @@ def session_started(token: str, user_id: int) -> None:
         cache.set_owner(hash_token(token), user_id)
 
 
-def _attach(snapshot: Snapshot, session: Session, token: str) -> User:
+def _attach(snapshot: Snapshot, session: Session, token: str) -> User | None:
     """The copy in this request's session, without a query. A user this session already holds is
-    taken as it is (merging would overwrite what the request loaded or changed)."""
+    taken as it is (merging would overwrite what the request loaded or changed); None when the
+    session holds one of the user's role grants (then the database answers)."""
+    if any(inspect(grant).key in session.identity_map for grant in snapshot.user.grants):
+        return None
     held = session.identity_map.get(inspect(snapshot.user).key)
     user = held if held is not None else session.merge(snapshot.user, load=False)
     if held is None:

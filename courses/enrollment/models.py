@@ -41,6 +41,7 @@ class Enrollment(db.Model):
         UniqueConstraint("user_id", "course_id"),
         Index("ix_enrollment_course_status", "course_id", "status", "waitlist_seq"),
         Index("ix_enrollment_user_status", "user_id", "status"),
+        Index("ix_enrollment_course_status_enrolled", "course_id", "status", "enrolled_at"),  # late sign-ups
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

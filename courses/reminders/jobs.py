@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, case, cast, exists, func, literal, select
+from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select, true, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.accounts.session_cache import changed_everyone
-from classroom.database import UTCDateTime, utcnow
+from classroom.database import UTCDateTime
 from classroom.extensions import db
 from classroom.notifications.kinds import register_kind
 from classroom.notifications.models import Notification
@@ -79,40 +79,80 @@ WINDOWS = (("24h", timedelta(hours=2), timedelta(hours=24), _l("Your class start
            ("2h", timedelta(0), timedelta(hours=2), _l("Your class starts within 2 hours: ")))
 
 
-def _new_waves(kind: str, candidates) -> list[int]:
-    """Mark the objects of ``candidates`` (a SELECT of ids) whose ``kind`` wave has not gone out;
-    returns the ids marked now (another scan running at once marks the others)."""
+def _new_waves(candidates, *, stamp: datetime) -> list[tuple[str, int]]:
+    """Mark the (kind, id) pairs of ``candidates`` (a subquery) whose wave has not gone out, stamped
+    ``stamp``; returns the pairs marked now (another scan running at once marks the others)."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    done = select(ReminderWave.object_id).where(ReminderWave.kind == kind)
-    rows = select(literal(kind), candidates.c.id, literal(utcnow(), UTCDateTime())).where(candidates.c.id.not_in(done))
+    done = exists().where(ReminderWave.kind == candidates.c.kind, ReminderWave.object_id == candidates.c.id)
+    rows = select(candidates.c.kind, candidates.c.id, literal(stamp, UTCDateTime())).where(~done)
     statement = (insert(ReminderWave).from_select(["kind", "object_id", "sent_at"], rows)
-                 .on_conflict_do_nothing(index_elements=["kind", "object_id"]).returning(ReminderWave.object_id))
-    return [row[0] for row in db.session.execute(statement)]
+                 .on_conflict_do_nothing(index_elements=["kind", "object_id"])
+                 .returning(ReminderWave.kind, ReminderWave.object_id))
+    return [(row[0], row[1]) for row in db.session.execute(statement)]
+
+
+# Someone whose enrollment commits just as a wave is marked may be missed by it (their row was not
+# yet visible) though their enrolled_at is older than the scan: a session's wave is therefore
+# stamped this long before the scan that marks it, and whoever enrolled after the stamp counts as late.
+LATE_ENROLLMENT_MARGIN = timedelta(minutes=5)
 
 
 def session_reminders(*, now: datetime) -> int:
     """Class sessions starting within 24 h (and again within 2 h) → their enrolled workers.
-    Each session's wave is marked once, so a repeated scan costs one indexed look-up; the
-    dedup keys still make a repeat harmless. Reminders expire when the class starts: a late
-    one is dropped, not sent. (Someone who enrolls after a wave went out gets the next one.)"""
-    made = 0
+    Each session's wave is marked once: the scan that marks it reminds everyone enrolled, and
+    later scans remind only those who enrolled since (a late sign-up, a waitlist promotion). A
+    repeated scan is two indexed look-ups (mark the waves; find late sign-ups through the
+    enrollment index), and only when either finds someone does it insert reminders; the dedup keys
+    make any repeat harmless. Reminders expire when the class starts: a late one is dropped, not
+    sent."""
+    def in_window(after, before):
+        return and_(ClassSession.starts_at > now + after, ClassSession.starts_at <= now + before)
+
+    candidates = union_all(*[
+        select(literal(f"session:{name}").label("kind"), ClassSession.id.label("id")).where(in_window(after, before))
+        for name, after, before, _title in WINDOWS]).subquery()
+    marked = _new_waves(candidates, stamp=now - LATE_ENROLLMENT_MARGIN)
+    # A wave is marked once its session is in the window, so it is younger than the window: the
+    # constant bound says no more than that, and lets the enrollment index find the late ones.
+    oldest = now - max(before for _name, _after, before, _title in WINDOWS) - LATE_ENROLLMENT_MARGIN
+    reminded = exists().where(Notification.dedup_key == literal("session:") + _id(ClassSession.id) + literal(":")
+                              + func.substr(ReminderWave.kind, 9) + literal(":") + _id(Enrollment.user_id))
+    late = db.session.execute(
+        select(ReminderWave.kind, ClassSession.id, Enrollment.user_id)
+        .select_from(ClassSession)
+        .join(ReminderWave, ReminderWave.object_id == ClassSession.id)
+        .join(Enrollment, Enrollment.course_id == ClassSession.course_id)
+        .where(or_(*[and_(ReminderWave.kind == f"session:{name}", in_window(after, before))
+                     for name, after, before, _title in WINDOWS]),
+               Enrollment.status == EnrollmentStatus.ENROLLED, Enrollment.enrolled_at > oldest,
+               Enrollment.enrolled_at > ReminderWave.sent_at, ~reminded)
+    ).all()
+    if not marked and not late:
+        db.session.commit()
+        return 0
+    parts = []
     for name, after, before, title in WINDOWS:
-        due = select(ClassSession.id).where(ClassSession.starts_at > now + after,
-                                            ClassSession.starts_at <= now + before).subquery()
-        sessions = _new_waves(f"session:{name}", due)
-        if not sessions:
+        kind = f"session:{name}"
+        fresh = [object_id for marked_kind, object_id in marked if marked_kind == kind]
+        latecomers = [(session_id, user_id) for late_kind, session_id, user_id in late if late_kind == kind]
+        if not fresh and not latecomers:
             continue
-        rows = (
-            select(Enrollment.user_id, literal("session.reminder"),
-                   literal("session:") + _id(ClassSession.id) + literal(f":{name}:") + _id(Enrollment.user_id),
-                   _localized(title, Course.title), ClassSession.venue_name,
-                   literal("/courses/") + _id(Course.id), ClassSession.starts_at)
+        whom = or_(ClassSession.id.in_(fresh),
+                   tuple_(ClassSession.id, Enrollment.user_id).in_(latecomers)) if latecomers else \
+            ClassSession.id.in_(fresh)
+        parts.append(
+            select(Enrollment.user_id.label("user_id"), literal("session.reminder").label("kind"),
+                   (literal("session:") + _id(ClassSession.id) + literal(f":{name}:") + _id(Enrollment.user_id))
+                   .label("dedup_key"),
+                   _localized(title, Course.title).label("title"), ClassSession.venue_name.label("body"),
+                   (literal("/courses/") + _id(Course.id)).label("link"), ClassSession.starts_at.label("expires_at"))
             .select_from(ClassSession).join(Course, Course.id == ClassSession.course_id)
             .join(Enrollment, Enrollment.course_id == Course.id).join(User, User.id == Enrollment.user_id)
-            .where(ClassSession.id.in_(sessions), Enrollment.status == EnrollmentStatus.ENROLLED,
-                   User.is_active.is_(True))
-        )
-        made += notify_from(rows, "session.reminder", now=now)
+            .where(in_window(after, before), Enrollment.status == EnrollmentStatus.ENROLLED, User.is_active.is_(True),
+                   whom))
+    reminders = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    # (WHERE true: SQLite would read the upsert's ON CONFLICT as a join's ON after a bare FROM)
+    made = notify_from(select(*reminders.c).where(true()), "session.reminder", now=now)
     db.session.commit()
     return made
 
