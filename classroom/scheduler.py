@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask.cli import with_appcontext
 from sqlalchemy import or_, select, update
@@ -162,7 +163,12 @@ class Runner:
             self.scheduler = None
 
     def _start_jobs(self) -> BackgroundScheduler:
-        scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+        with self.app.app_context():
+            single_writer = db.engine.dialect.name == "sqlite"
+        # SQLite has one writer: jobs started together would fail each other's writes ("database is
+        # locked" when a reading transaction must become a writing one), so there they run one at a time.
+        executors = {"default": ThreadPoolExecutor(1 if single_writer else 10)}
+        scheduler = BackgroundScheduler(timezone="UTC", executors=executors, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         for job in JOBS.values():
             scheduler.add_job(self._run_job, "interval", args=[job, self.term], id=job.name,

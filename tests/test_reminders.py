@@ -606,6 +606,29 @@ def test_in_process_scheduler_starts_once_leads_and_runs_each_job(app, client, m
     assert client.get("/healthz").json["scheduler"]["leader"] is False
 
 
+def test_jobs_run_one_at_a_time_only_on_sqlite(app, monkeypatch, is_postgres):
+    """SQLite has one writer: jobs started together failed each other's writes ("database is
+    locked"), so there they run one at a time; on PostgreSQL they run side by side."""
+    running, overlapped = [], []
+
+    def job(self, job, term=None):
+        running.append(job.name)
+        if len(running) > 1:
+            overlapped.append(job.name)
+        time.sleep(0.05)
+        running.remove(job.name)
+
+    monkeypatch.setattr(scheduler.Runner, "_run_job", job)
+    app.config.update(SCHEDULER="on", DISPATCH_INTERVAL_SECONDS=3600, REMINDER_SCAN_SECONDS=3600)
+    runner = scheduler.start_in_process(app)
+    try:
+        wait_until(lambda: runner.leading)
+        time.sleep(0.05 * len(scheduler.JOBS) + 0.5)
+    finally:
+        runner.shutdown()
+    assert bool(overlapped) is is_postgres
+
+
 def test_where_the_scheduler_starts(monkeypatch):
     """`flask run` (in the reloader's child only) and WSGI servers start it; other Flask commands
     (db upgrade, seed-demo …) do not; `flask scheduler run` runs its own loop."""
