@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask.cli import FlaskGroup, run_command
 from icalendar import Calendar
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from classroom import scheduler
 from classroom.extensions import db
@@ -453,6 +453,67 @@ def test_an_enrollment_committed_as_a_wave_is_marked_is_not_missed(course_scene,
     db.session.commit()
     reminders.session_reminders(now=now + timedelta(minutes=1))
     assert f"session:{soon.id}:24h:{racer.id}" in session_reminder_keys()
+
+
+def statements_of(work) -> list[str]:
+    """The SQL statements ``work()`` sends, transaction control aside."""
+    seen = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_repeated_scan_stays_two_statements(course_scene, make_user, tree):
+    """After the waves and a late sign-up went out, and with an inactive late sign-up that is never
+    reminded, a scan marks nothing, finds nobody and inserts nothing: two indexed statements."""
+    course, _workers, _follower, now = course_scene
+    reminders.session_reminders(now=now)
+    late = make_user("晚报名", union=tree.a1)
+    enroll(late, course, now=now + timedelta(minutes=1))
+    gone = make_user("已停用", union=tree.a1)
+    enroll(gone, course, now=now + timedelta(minutes=1))
+    gone.is_active = False
+    db.session.commit()
+    assert reminders.session_reminders(now=now + timedelta(minutes=2)) == 2
+    quiet = statements_of(lambda: reminders.session_reminders(now=now + timedelta(minutes=3)))
+    assert len(quiet) == 2, quiet
+
+
+def test_a_session_moved_later_is_reminded_again_at_its_new_time(course_scene, make_admin, instructor, tree, smtp):
+    from courses.catalog.services import decide_revision, update_session
+
+    course, workers, _follower, now = course_scene
+    soon = db.session.scalar(select(ClassSession).where(ClassSession.venue_name == "东城区职工服务站"))
+    assert reminders.session_reminders(now=now) == 6
+    first_key = f"session:{soon.id}:24h:{workers[0].id}"
+    queued_before = db.session.scalar(select(func.count()).select_from(OutboundMessage).where(
+        OutboundMessage.dedup_key == first_key + ":email"))
+    assert queued_before == 1
+    later = soon.starts_at + timedelta(days=5)
+    fields = {name: getattr(soon, name) for name in ("title", "venue_name", "venue_address", "credit_minutes")}
+    revision = update_session(soon, {**fields, "starts_at": later, "ends_at": later + timedelta(hours=2)},
+                              actor=instructor, now=now)
+    db.session.commit()
+    decide_revision(revision, True, actor=make_admin(tree.city), now=now)
+    db.session.commit()
+    old = db.session.scalars(select(OutboundMessage).where(OutboundMessage.dedup_key.like(first_key + ":email%"))).all()
+    assert [(message.status, message.dedup_key.startswith(first_key + ":email:moved-")) for message in old] == [
+        ("dropped", True)]  # the copy naming the old time is not sent
+    assert reminders.session_reminders(now=now + timedelta(minutes=5)) == 0  # not yet in its new window
+    again = later - timedelta(hours=23)
+    assert reminders.session_reminders(now=again) == 3
+    renewed = db.session.scalar(select(Notification).where(Notification.dedup_key == first_key))
+    assert renewed.expires_at == later
+    assert db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.dedup_key.like(first_key + ":moved-%"))) == 1  # the first one stays in the bell
 
 
 def test_idle_reminder_at_most_once_in_any_seven_days(tree, make_course, make_user):

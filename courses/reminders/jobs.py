@@ -10,7 +10,22 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, and_, case, cast, exists, func, literal, or_, select, true, tuple_, union_all
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -19,12 +34,14 @@ from classroom.accounts.session_cache import changed_everyone
 from classroom.database import UTCDateTime
 from classroom.extensions import db
 from classroom.notifications.kinds import register_kind
-from classroom.notifications.models import Notification
+from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
 from classroom.notifications.outbox import fan_out
 from classroom.notifications.services import notify
 from classroom.scheduler import register_job
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
+from courses.catalog.hooks import course_changed
 from courses.catalog.models import ClassSession, Course, CourseFollow, CourseInstructor, CourseMode, CourseStatus
+from courses.catalog.revisions import Held
 from courses.certificates.models import Certificate, CertificateStatus
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 from courses.reminders.models import ReminderWave
@@ -94,6 +111,8 @@ def _new_waves(candidates, *, stamp: datetime) -> list[tuple[str, int]]:
 # Someone whose enrollment commits just as a wave is marked may be missed by it (their row was not
 # yet visible) though their enrolled_at is older than the scan: a session's wave is therefore
 # stamped this long before the scan that marks it, and whoever enrolled after the stamp counts as late.
+# (enrolled_at is the application's clock at the change: a transaction held open longer than this,
+# or servers' clocks further apart, could still miss someone.)
 LATE_ENROLLMENT_MARGIN = timedelta(minutes=5)
 
 
@@ -122,7 +141,8 @@ def session_reminders(*, now: datetime) -> int:
         .select_from(ClassSession)
         .join(ReminderWave, ReminderWave.object_id == ClassSession.id)
         .join(Enrollment, Enrollment.course_id == ClassSession.course_id)
-        .where(or_(*[and_(ReminderWave.kind == f"session:{name}", in_window(after, before))
+        .join(User, User.id == Enrollment.user_id)
+        .where(User.is_active.is_(True), or_(*[and_(ReminderWave.kind == f"session:{name}", in_window(after, before))
                      for name, after, before, _title in WINDOWS]),
                Enrollment.status == EnrollmentStatus.ENROLLED, Enrollment.enrolled_at > oldest,
                Enrollment.enrolled_at > ReminderWave.sent_at, ~reminded)
@@ -155,6 +175,46 @@ def session_reminders(*, now: datetime) -> int:
     made = notify_from(select(*reminders.c).where(true()), "session.reminder", now=now)
     db.session.commit()
     return made
+
+
+WAITING_TO_GO = (OutboundStatus.QUEUED, OutboundStatus.DIGEST, OutboundStatus.DIGEST_WEEKLY)
+
+
+@course_changed.connect
+def _rewind_moved_sessions(course, *, revision, now, **_) -> None:
+    """An approved change moved class sessions later: a wave marked before a session's new window
+    opened belongs to the old time. It starts again, so the coming scans remind everyone enrolled
+    of the new time; the reminders it sent keep their place in the bell under a retired key, and
+    their copies not yet sent are dropped (they name the old time)."""
+    changed = list(Held.load(revision.changes).session_updates)
+    if not changed:
+        return
+    windows = {f"session:{name}": before for name, _after, before, _title in WINDOWS}
+    rows = db.session.execute(
+        select(ReminderWave.kind, ReminderWave.object_id, ReminderWave.sent_at, ClassSession.starts_at)
+        .join(ClassSession, ClassSession.id == ReminderWave.object_id)
+        .where(ReminderWave.kind.in_(windows), ReminderWave.object_id.in_(changed))).all()
+    stale = [(kind, session_id) for kind, session_id, sent_at, starts_at in rows
+             if sent_at < starts_at - windows[kind] - LATE_ENROLLMENT_MARGIN]
+    if not stale:
+        return
+    for kind, session_id in stale:
+        db.session.execute(delete(ReminderWave).where(ReminderWave.kind == kind, ReminderWave.object_id == session_id))
+    people = db.session.scalars(select(Enrollment.user_id).where(Enrollment.course_id == course.id)).all()
+    keys = [f"session:{session_id}:{kind.removeprefix('session:')}:{user_id}"
+            for kind, session_id in stale for user_id in people]
+    retired = f":moved-r{revision.id}"
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start:start + 1000]
+        sent = select(Notification.id).where(Notification.dedup_key.in_(chunk))
+        db.session.execute(
+            update(OutboundMessage).where(OutboundMessage.notification_id.in_(sent))
+            .values(dedup_key=OutboundMessage.dedup_key + retired,
+                    status=case((OutboundMessage.status.in_(WAITING_TO_GO), OutboundStatus.DROPPED),
+                                else_=OutboundMessage.status)))
+        db.session.execute(update(Notification).where(Notification.dedup_key.in_(chunk))
+                           .values(dedup_key=Notification.dedup_key + retired)
+                           .execution_options(auth_users=()))  # the bell does not change
 
 
 def session_reminder_count(*, now: datetime) -> int:
