@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from classroom.extensions import db
 
@@ -137,3 +138,28 @@ def transfer(person, union, *, approver) -> None:
                                                          Membership.status == "applied"))
     approve_membership(applied, actor=approver, now=utcnow())
     db.session.commit()
+
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+@contextmanager
+def sql_statements(app=None):
+    """The SQL statements ``app`` (default: the current one) sends while the block runs,
+    transaction control aside."""
+    if app is None:
+        engine = db.engine
+    else:
+        with app.app_context():
+            engine = db.engine
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if statement.split()[0].upper() not in TRANSACTION_CONTROL:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

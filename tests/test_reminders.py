@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask.cli import FlaskGroup, run_command
 from icalendar import Calendar
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from classroom import scheduler
 from classroom.extensions import db
@@ -29,6 +29,7 @@ from courses.enrollment.models import Enrollment, EnrollmentStatus
 from courses.enrollment.services import enroll
 from courses.reminders import jobs as reminders
 from tests.factories import login_client
+from tests.helpers import sql_statements
 
 SHANGHAI_23H = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 23:00 in Asia/Shanghai
 
@@ -455,22 +456,6 @@ def test_an_enrollment_committed_as_a_wave_is_marked_is_not_missed(course_scene,
     assert f"session:{soon.id}:24h:{racer.id}" in session_reminder_keys()
 
 
-def statements_of(work) -> list[str]:
-    """The SQL statements ``work()`` sends, transaction control aside."""
-    seen = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return seen
-
-
 def test_a_repeated_scan_stays_two_statements(course_scene, make_user, tree):
     """After the waves and a late sign-up went out, and with an inactive late sign-up that is never
     reminded, a scan marks nothing, finds nobody and inserts nothing: two indexed statements."""
@@ -483,7 +468,8 @@ def test_a_repeated_scan_stays_two_statements(course_scene, make_user, tree):
     gone.is_active = False
     db.session.commit()
     assert reminders.session_reminders(now=now + timedelta(minutes=2)) == 2
-    quiet = statements_of(lambda: reminders.session_reminders(now=now + timedelta(minutes=3)))
+    with sql_statements() as quiet:
+        reminders.session_reminders(now=now + timedelta(minutes=3))
     assert len(quiet) == 2, quiet
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 
 import flask
 import pytest
 import redis
-from sqlalchemy import String, event, literal, null, select, text, update
+from sqlalchemy import String, literal, null, select, text, update
 from sqlalchemy.orm import Session
 
 from classroom import create_app
@@ -26,28 +25,12 @@ from classroom.unions.services import grant_role, rename_union, revoke_role
 from courses.reminders.jobs import notify_from
 from tests.conftest import Client, auth_cache_settings
 from tests.factories import login_client
+from tests.helpers import sql_statements
 
 
 @pytest.fixture
 def app_config():
     return auth_cache_settings(CATALOGUE_CACHE_SECONDS=60)
-
-
-@contextmanager
-def queries(app):
-    """Count the SQL statements that ``app`` sends while the block runs."""
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def second_process(app):
@@ -59,6 +42,15 @@ def second_process(app):
     return other
 
 
+def served_from_a_copy(app, client, path="/me") -> None:
+    """Warm ``client``'s copy in ``app`` and check that a request is served from it."""
+    for _ in range(2):
+        assert client.get(path).status_code == 200
+    with sql_statements(app) as seen:
+        assert client.get(path).status_code == 200
+    assert not any("login_session" in statement for statement in seen), seen
+
+
 def bell(page: str) -> str | None:
     marker = 'data-unread="'
     return page.split(marker, 1)[1].split('"', 1)[0] if marker in page else None
@@ -68,7 +60,7 @@ def test_a_repeat_request_reads_nothing_from_the_database(app, make_user, tree):
     user = make_user("缓存用户", union=tree.a1)
     client = login_client(app, user)
     assert client.get("/courses/").status_code == 200  # the list is rendered and cached once
-    with queries(app) as seen:
+    with sql_statements(app) as seen:
         page = client.get("/courses/").get_data(as_text=True)
     assert seen == []
     assert "缓存用户" in page  # who is logged in is still shown
@@ -81,11 +73,7 @@ def test_logout_refuses_the_old_cookie_in_every_process(app, make_user, tree):
     other = second_process(app)
     replay = other.test_client()
     replay.set_cookie("classroom_session", cookie)
-    assert replay.get("/me").status_code == 200  # the other process learns the owner, then copies
-    assert replay.get("/me").status_code == 200
-    with queries(other) as seen:
-        assert replay.get("/me").status_code == 200
-    assert not any("login_session" in statement for statement in seen)  # served from the copy
+    served_from_a_copy(other, replay)  # the other process learns the owner, then copies
     assert client.post("/auth/logout").status_code == 302
     assert replay.get("/me").status_code == 302  # ended everywhere at the next request
 
@@ -94,23 +82,12 @@ def test_disabling_reaches_a_warm_copy_in_another_process(app, make_user, tree, 
     user = make_user(union=tree.a1)
     other = second_process(app)
     worker = login_client(other, user)
-    for _ in range(2):
-        assert worker.get("/me").status_code == 200
-    with queries(other) as seen:
-        assert worker.get("/me").status_code == 200
-    assert not any("login_session" in statement for statement in seen)  # served from the copy
+    served_from_a_copy(other, worker)
     set_account_active(db.session.get(User, user.id), False, actor=site_admin, now=utcnow())
     db.session.commit()
     assert worker.get("/me").status_code == 302
 
 
-def served_from_a_copy(app, client, path="/me") -> None:
-    """Warm ``client``'s copy in ``app`` and check that a request is served from it."""
-    for _ in range(2):
-        assert client.get(path).status_code == 200
-    with queries(app) as seen:
-        assert client.get(path).status_code == 200
-    assert not any("login_session" in statement for statement in seen), seen
 
 
 def test_the_account_flag_alone_is_noticed(app, make_user, tree):
@@ -245,7 +222,7 @@ def test_a_reconnect_to_the_same_server_keeps_the_copies(app, make_user, tree):
     client = login_client(app, user)
     served_from_a_copy(app, client)
     app.extensions["auth_cache"].redis.connection_pool.disconnect()
-    with queries(app) as seen:
+    with sql_statements(app) as seen:
         assert client.get("/me").status_code == 200
     assert not any("login_session" in statement for statement in seen)
 
@@ -374,7 +351,7 @@ def test_threads_share_one_copy_safely(app, make_user, tree):
                 failures.append(response.status_code)
 
     threads = [threading.Thread(target=hammer) for _ in range(6)]
-    with queries(app) as seen:
+    with sql_statements(app) as seen:
         for thread in threads:
             thread.start()
         for thread in threads:

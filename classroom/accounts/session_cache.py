@@ -107,7 +107,7 @@ class AuthCache:
         except redis.RedisError:
             self._unreachable()
             return None
-        return (found[0], found[1]) if found[0] and found[1] else None
+        return _both(found)
 
     def _unreachable(self) -> None:
         """Say so in the log once a minute, not on every request."""
@@ -127,7 +127,7 @@ class AuthCache:
         except redis.RedisError:
             self._unreachable()
             return None
-        return (found[0], found[1]) if found[0] and found[1] else None
+        return _both(found)
 
     def bump(self, user_ids, everyone: bool = False) -> None:
         """New stamps for these people (or everyone): their copies in every process are stale."""
@@ -185,6 +185,11 @@ class AuthCache:
     def _drop_copies(self) -> None:  # the caller holds the lock
         self.epoch += 1
         self._snapshots.clear()
+
+
+def _both(found: list) -> tuple[bytes, bytes] | None:
+    """Everyone's and the person's stamps; None when either is missing (a missing stamp matches no copy)."""
+    return (found[0], found[1]) if found[0] and found[1] else None
 
 
 def init_app(app: Flask) -> None:

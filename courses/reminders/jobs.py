@@ -198,8 +198,7 @@ def _rewind_moved_sessions(course, *, revision, now, **_) -> None:
              if sent_at < starts_at - windows[kind] - LATE_ENROLLMENT_MARGIN]
     if not stale:
         return
-    for kind, session_id in stale:
-        db.session.execute(delete(ReminderWave).where(ReminderWave.kind == kind, ReminderWave.object_id == session_id))
+    db.session.execute(delete(ReminderWave).where(tuple_(ReminderWave.kind, ReminderWave.object_id).in_(stale)))
     people = db.session.scalars(select(Enrollment.user_id).where(Enrollment.course_id == course.id)).all()
     keys = [f"session:{session_id}:{kind.removeprefix('session:')}:{user_id}"
             for kind, session_id in stale for user_id in people]
