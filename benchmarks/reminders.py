@@ -1,6 +1,8 @@
 """The session-reminder scan against `SELECT count(*)` with the same predicate, on PostgreSQL:
 1,000,000 enrollments of which 1% have a class starting within 24 h. Reports both times, the
-ratio (target ≤ 2) and the peak RSS before and after the scan (memory must stay flat).
+ratio (target ≤ 2) and the peak RSS before and after the scan (memory must stay flat), and the
+floor under any scan that creates the reminders: the same number of bare notification rows written
+by one INSERT … SELECT.
 
     .venv/bin/python -m benchmarks.reminders [--enrollments 1000000]
 """
@@ -77,6 +79,24 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def write_floor(rows: int, now: datetime) -> float:
+    """The least a scan that creates ``rows`` notifications can cost: the same number of constant rows
+    into the notification table (its indexes, its foreign key) in one statement, without selecting
+    anyone or queueing copies; the best of three, each rolled back."""
+    from classroom.extensions import db
+
+    best = float("inf")
+    for attempt in range(3):
+        started = time.perf_counter()
+        db.session.execute(sa.text(
+            "INSERT INTO notification (user_id, kind, dedup_key, title, body, created_at) "
+            "SELECT g, 'floor', 'floor:' || :attempt || ':' || g, 't', '', :now FROM generate_series(1, :rows) g"),
+            {"rows": rows, "now": now, "attempt": attempt})
+        best = min(best, time.perf_counter() - started)
+        db.session.rollback()
+    return best
+
+
 def measure(url: str) -> None:
     """Run in a fresh process, so that its peak RSS is the app's and the scan's, not the seeding's."""
     from classroom import create_app
@@ -99,6 +119,7 @@ def measure(url: str) -> None:
         started = time.perf_counter()
         again = session_reminders(now=now)
         rerun_seconds = time.perf_counter() - started
+        floor_seconds = write_floor(made, now)
         # Memory: undo that scan's rows, then run it again under tracemalloc (which slows it, so it
         # is not the timed run): what the scan itself allocates at most, however many it reminds.
         for table in ("outbound_message", "notification", "reminder_wave"):
@@ -112,6 +133,8 @@ def measure(url: str) -> None:
     print(f"SELECT count(*)   {count_seconds * 1000:8.1f} ms")
     print(f"reminder scan     {scan_seconds * 1000:8.1f} ms  (ratio {scan_seconds / count_seconds:.2f}, target ≤ 2)")
     print(f"second scan       {rerun_seconds * 1000:8.1f} ms  (ratio {rerun_seconds / count_seconds:.2f})")
+    print(f"floor: {made:,} constant notification rows written by one bare INSERT … SELECT (no selection, no "
+          f"outbox), rolled back: {floor_seconds * 1000:.1f} ms (ratio {floor_seconds / count_seconds:.2f})")
     print(f"peak RSS of the measuring process: {rss_before:.1f} MB before the scan, {rss_after:.1f} MB after it; "
           f"Python allocations during the scan peaked at {scan_peak / 1024:.0f} KiB for {made:,} notifications")
 
