@@ -22,6 +22,7 @@ from courses.catalog.models import ClassSession
 from courses.enrollment.models import Enrollment
 from courses.enrollment.services import enroll
 from courses.hours.models import HoursEntry, HoursMonth, HoursYear
+from courses.hours.services import local_date
 from tests.concurrency import run_at_once
 from tests.factories import login_client
 from tests.helpers import assert_inert_cell, formula_payloads, transfer
@@ -273,7 +274,7 @@ def test_attendance_completes_the_course(app, course_with_session, enrolled, ins
 def test_badges(app, course_with_session, enrolled, instructor):
     _course, session = course_with_session
     person = enrolled()
-    today = utcnow().date()
+    today = local_date(utcnow())  # the badge's day is the worker's (Asia/Shanghai), not UTC's
     assert checkins.read_badge(checkins.badge_text(person.id, today), today) == person.id
     assert checkins.read_badge(checkins.badge_text(person.id, today - timedelta(days=1)), today) == person.id
     with pytest.raises(Invalid, match="expired"):
@@ -316,6 +317,39 @@ def test_paper_roster_is_all_or_nothing(app, course_with_session, enrolled, inst
                  content_type="multipart/form-data")
     assert dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all()) == {
         first.id: "present", second.id: "excused"}
+
+
+def test_rosters_show_instructors_masked_mobiles(app, tree, course_with_session, instructor, make_user, make_admin):
+    """Mobiles are the person's and their union admins': an instructor's rosters (pages, print,
+    export) show them masked, and a paper roster may name people by the masked number when it
+    fits one person on the roster."""
+    course, session = course_with_session
+    course.scope_union_id = tree.city.id
+    people = [make_user("甲", union=tree.a1, mobile="13812341234"), make_user("乙", union=tree.b1, mobile="13899991234"),
+              make_user("丙", union=tree.b1, mobile="13955556666")]
+    for person in people:
+        enroll(person, course, now=utcnow())
+    db.session.commit()
+    teacher = login_client(app, instructor)
+    pages = [teacher.get(url).get_data(as_text=True) for url in (
+        f"/teach/sessions/{session.id}/roster", f"/teach/sessions/{session.id}/roster/print",
+        f"/teach/sessions/{session.id}/roster.csv", f"/teach/courses/{course.id}/roster")]
+    for page in pages:
+        assert "138****1234" in page and "139****6666" in page
+        assert not any(person.mobile in page for person in people)
+    city_page = login_client(app, make_admin(tree.city, "市管理员")).get(f"/teach/sessions/{session.id}/roster")
+    assert all(person.mobile in city_page.get_data(as_text=True) for person in people)
+
+    def upload(text: str):
+        return teacher.post(f"/teach/sessions/{session.id}/roster/upload", content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(text.encode()), "roster.csv")})
+
+    refused = upload("138****1234,出勤\n139****6666,出勤\n")
+    assert refused.status_code == 400 and "fits more than one person" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
+    upload("13812341234,出勤\n139****6666,请假\n")
+    assert dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all()) == {
+        people[0].id: "present", people[2].id: "excused"}
 
 
 def test_paper_roster_as_xlsx(app, course_with_session, enrolled, instructor):

@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
+from classroom.accounts.models import Role
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
 from classroom.unions.models import Membership
 from courses.attendance.models import Attendance
-from courses.catalog.models import ClassSession, Course, CourseRevision, Lesson
+from courses.catalog.models import ClassSession, Course, CourseInstructor, CourseRevision, Lesson
 from courses.catalog.services import delete_session, update_course, update_lesson
 from courses.enrollment.models import Enrollment
 from courses.enrollment.services import EnrollmentClosed, enroll
@@ -31,6 +32,35 @@ COURSE_FORM = {
 
 def course_form(tree, **overrides):
     return {**COURSE_FORM, "host_union_id": str(tree.a1.id), "scope_union_id": str(tree.city.id), **overrides}
+
+
+def test_a_course_names_only_unions_its_author_may_choose(app, tree, instructor, make_user):
+    """The host issues the certificates (its admins may revoke them): an instructor of A1 cannot name
+    B1, a grassroots union elsewhere, though the city and the districts are anyone's to choose; a
+    co-instructor from elsewhere keeps the unions the course already names."""
+    teacher = login_client(app, instructor)
+    form = teacher.get("/teach/courses/new").get_data(as_text=True)
+    assert f'value="{tree.b1.id}"' not in form and f'value="{tree.district_b.id}"' in form
+    for field in ("host_union_id", "scope_union_id"):
+        page = teacher.post("/teach/courses/new", data=course_form(tree, **{field: str(tree.b1.id)}))
+        assert page.status_code == 200 and "Choose one of the unions offered." in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Course)) == 0
+    assert teacher.post("/teach/courses/new", data=course_form(tree, scope_union_id=str(tree.district_b.id))
+                        ).status_code == 302
+    course = db.session.scalar(select(Course))
+    colleague = make_user("西城教员", union=tree.b1, role=(Role.INSTRUCTOR, tree.b1))
+    db.session.add(CourseInstructor(course_id=course.id, user_id=colleague.id))
+    db.session.commit()
+    other = login_client(app, colleague)
+    edit_page = other.get(f"/teach/courses/{course.id}/edit").get_data(as_text=True)
+    assert f'<option selected value="{tree.a1.id}">' in edit_page  # the host it has, though not one of theirs
+    saved = other.post(f"/teach/courses/{course.id}/edit",
+                       data=course_form(tree, title="改过的标题", scope_union_id=str(tree.district_b.id)))
+    assert saved.status_code == 302
+    db.session.refresh(course)
+    assert (course.title, course.host_union_id) == ("改过的标题", tree.a1.id)
+    refused = other.post(f"/teach/courses/{course.id}/edit", data=course_form(tree, host_union_id=str(tree.a2.id)))
+    assert "Choose one of the unions offered." in refused.get_data(as_text=True)
 
 
 def test_instructor_writes_submits_and_an_admin_publishes(app, tree, instructor, make_admin, make_user):

@@ -928,6 +928,25 @@ def test_results_below_the_city_are_public_once_published_with_names_masked(
     assert other_admin.get(f"/competitions/{competition.id}/entries/print?event={event.id}").status_code == 404
 
 
+def test_an_event_requires_only_a_published_course(app, tree, make_competition, make_admin, make_course):
+    """A draft (or a course under review) is nobody's to complete, and its title not the organizer's
+    to read: naming it is refused; a published course is accepted."""
+    draft = make_course("东城内部草稿课程", scope=tree.a1, status="draft")
+    published = make_course("低压电工作业")
+    competition = make_competition("西城区电工竞赛", organizer=tree.district_b, status="draft", level="district")
+    organizer = login_client(app, make_admin(tree.district_b, "西城管理员"))
+    form = {"name": "电工", "trade": "电工", "requires_active_membership": "y", "award_first": "1"}
+    page = organizer.post(f"/competitions/{competition.id}/events/new",
+                          data={**form, "required_course_id": str(draft.id)}).get_data(as_text=True)
+    assert "Choose a published course." in page
+    assert db.session.scalar(select(func.count()).select_from(CompetitionEvent)) == 0
+    assert "东城内部草稿课程" not in organizer.get(f"/competitions/{competition.id}").get_data(as_text=True)
+    response = organizer.post(f"/competitions/{competition.id}/events/new",
+                              data={**form, "required_course_id": str(published.id)})
+    assert response.status_code == 302
+    assert db.session.scalar(select(CompetitionEvent.required_course_id)) == published.id
+
+
 def test_organizer_builds_and_publishes_a_competition_through_the_pages(app, tree, make_admin, electrician):
     organizer = login_client(app, make_admin(tree.district_a, "区总管理员"))
     form = {"title": "东城区电工技能竞赛", "year": "2026", "level": "district", "organizer_union_id": tree.city.id,

@@ -27,7 +27,7 @@ from courses.study import services as study
 from tests.factories import login_client
 from tests.helpers import assert_inert_cell, formula_payloads, require_tool, transfer
 
-TODAY = date.today()
+TODAY = hours.local_date(utcnow())  # the day in the platform's timezone, as the pages count it
 
 
 def credit(person, minutes, *, on=None, key=None, category="电工"):

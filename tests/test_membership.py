@@ -99,6 +99,27 @@ def test_transfer_keeps_history(app, tree, make_user, make_admin):
     assert "A1-000001" in history and "B1-000001" in history
 
 
+def test_joining_elsewhere_after_a_lapse_ends_the_old_unions_scope(app, tree, make_user, make_admin):
+    """A lapsed member who joins another union is that union's now: the old union's admins no
+    longer see them, their hours or their password."""
+    worker = make_user(union=tree.a1)
+    a1_admin = login(app, make_admin(tree.a1, "A1管理员"))
+    a1_admin.post(f"/unions/{tree.a1.id}/memberships/{membership_of(worker).id}/lapse", data={"reason": "离职"})
+    lapsed = membership_of(worker, "lapsed")
+    ended = lapsed.ended_at
+    assert ended is not None
+    assert a1_admin.get(f"/unions/{tree.a1.id}/members/{worker.id}").status_code == 200  # still theirs
+    assert login(app, worker).post("/me/membership/apply", data={"union_id": tree.b1.id}).status_code == 302
+    new = membership_of(worker, "applied")
+    login(app, make_admin(tree.b1)).post(f"/unions/{tree.b1.id}/applications/{new.id}/approve")
+    db.session.refresh(lapsed)
+    assert (lapsed.status, lapsed.ended_at) == ("transferred", ended)  # when it ended stays as it was
+    assert a1_admin.get(f"/unions/{tree.a1.id}/members/{worker.id}").status_code == 404
+    assert a1_admin.get(f"/hours/members/{worker.id}?format=csv").status_code == 404
+    assert a1_admin.post(f"/unions/{tree.a1.id}/members/{worker.id}/reset-link").status_code == 404
+    assert worker.real_name not in a1_admin.get(f"/unions/{tree.a1.id}/members").get_data(as_text=True)
+
+
 def test_one_open_application_at_a_time(app, tree, make_user):
     worker = make_user(union=tree.a1, status="applied")
     page = login(app, worker).post("/me/membership/apply", data={"union_id": tree.b1.id}).get_data(as_text=True)

@@ -333,6 +333,32 @@ def test_reset_links_stay_within_the_admins_scope(app, tree, make_user, make_adm
     assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "scope.denied")).all()) == 2
 
 
+def test_a_reset_link_never_hands_an_admin_more_than_they_manage(app, tree, make_user, make_admin):
+    """A link gives its holder the account: a grassroots admin may not take over the site admin, a
+    district admin or an instructor of another union who happen to be members of their union, nor an
+    applicant who is not a member yet; a site admin may, and an instructor of their own union is fine."""
+    from classroom.accounts.models import Role
+
+    site_admin = make_user("平台管理员", union=tree.a1, role=(Role.SITE_ADMIN, tree.city))
+    district_admin = make_user("区管理员", union=tree.a1, role=(Role.UNION_ADMIN, tree.district_a))
+    peer_admin = make_user("同级管理员", union=tree.a1, role=(Role.UNION_ADMIN, tree.a1))
+    teaches_elsewhere = make_user("外区教员", union=tree.a1, role=(Role.INSTRUCTOR, tree.b1))
+    applicant = make_user("申请人", union=tree.a1, status="applied")
+    teaches_here = make_user("本会教员", union=tree.a1, role=(Role.INSTRUCTOR, tree.a1))
+    grassroots = login_client(app, make_admin(tree.a1, "A1管理员"))
+    for person in (site_admin, district_admin, peer_admin, teaches_elsewhere, applicant):
+        page = grassroots.post(f"/unions/{tree.a1.id}/members/{person.id}/reset-link", follow_redirects=True)
+        assert page.status_code == 200 and "Only a site administrator" in page.get_data(as_text=True), person
+        assert "/auth/reset/" not in page.get_data(as_text=True)
+    assert db.session.scalar(select(PasswordReset)) is None
+    page = grassroots.post(f"/unions/{tree.a1.id}/members/{teaches_here.id}/reset-link").get_data(as_text=True)
+    assert "/auth/reset/" in page
+    boss = login_client(app, make_user("另一平台管理员", role=(Role.SITE_ADMIN, tree.city)))
+    page = boss.post(f"/unions/{tree.a1.id}/members/{district_admin.id}/reset-link").get_data(as_text=True)
+    assert "/auth/reset/" in page
+    assert {row.user_id for row in db.session.scalars(select(PasswordReset))} == {teaches_here.id, district_admin.id}
+
+
 @pytest.fixture
 def bare_app():
     """An app without a database of its own, for the adapters."""

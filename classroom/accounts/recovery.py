@@ -26,12 +26,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from classroom.accounts.invitations import spend_open_invitations
-from classroom.accounts.models import PasswordReset, User
+from classroom.accounts.models import PasswordReset, Role, User
 from classroom.accounts.services import check_password_rules, end_other_sessions, find_by_identifier
 from classroom.accounts.tokens import code_hash, codes_match, new_code, new_token, public_url, token_hash
 from classroom.audit import record_event
 from classroom.database import begin_write
-from classroom.domain import Conflict, Invalid
+from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.mail import send_mail
 from classroom.notifications.kinds import register_kind
@@ -39,6 +39,8 @@ from classroom.notifications.services import notify
 from classroom.personal_data import is_mobile, normalize_identifier, normalize_mobile
 from classroom.security import hash_password
 from classroom.sms import send_sms
+from classroom.unions import scope
+from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 
 logger = logging.getLogger("classroom.recovery")
 LINK_INVALID = _l("This link is not valid any more. Ask for a new one.")
@@ -226,14 +228,34 @@ def _finish_reset(user: User, new_password: str, channel: str, *, now: datetime)
            _l("If you did not do this, tell your union administrator at once."), link="/me", now=now)
 
 
-def issue_reset_link(person: User, *, actor, union_id: int, now: datetime) -> str:
+def may_reset(actor, person: User, union) -> bool:
+    """Whether ``actor`` (who manages ``union``) may hand out a reset link for ``person``: the link
+    gives its holder the account, so only for an active member of that union's subtree whose roles
+    the actor could exercise anyway. An administrator's account (site or union: those roles are
+    granted by site administrators alone) is reset by a site administrator, and so is an instructor
+    who teaches for a union the actor does not manage."""
+    if actor.is_site_admin:
+        return True
+    active_here = db.session.scalar(
+        select(Membership.id).join(TradeUnion, TradeUnion.id == Membership.union_id)
+        .where(Membership.user_id == person.id, Membership.status == MembershipStatus.ACTIVE,
+               TradeUnion.path.startswith(union.path, autoescape=True)))
+    if active_here is None:
+        return False
+    return all(grant.role == Role.INSTRUCTOR and scope.can_manage_union(actor, grant.union) for grant in person.grants)
+
+
+def issue_reset_link(person: User, *, actor, union, now: datetime) -> str:
     """A union admin's reset link for a member in scope (audited); returns the link."""
     if not person.is_active or person.closed_at is not None:
         raise Conflict(_l("This account is disabled or closed."))
+    if not may_reset(actor, person, union):
+        raise NotAllowed(_l("Only a site administrator can reset this account's password: it holds roles "
+                            "beyond this union, or is not an active member here."))
     begin_write(db.session)
     _expire_open_resets(person.id, ("admin",), now=now)
     token, hashed = new_token()
     db.session.add(PasswordReset(user_id=person.id, channel="admin", token_hash=hashed, created_by_id=actor.id,
                                  created_at=now, expires_at=now + timedelta(hours=ADMIN_LINK_HOURS)))
-    record_event(actor, "password.reset_link", person, union_id=union_id)
+    record_event(actor, "password.reset_link", person, union_id=union.id)
     return public_url("recovery.reset_with_link", token=token)

@@ -134,7 +134,7 @@ def issue_reset_link(union_id: int, user_id: int):
     union = scope.managed_union_or_404(current_user, union_id)
     person = scope.member_or_404(current_user, union, user_id)
     try:
-        link = recovery.issue_reset_link(person, actor=current_user, union_id=union.id, now=utcnow())
+        link = recovery.issue_reset_link(person, actor=current_user, union=union, now=utcnow())
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "warning")

@@ -8,6 +8,7 @@ from sqlalchemy import exists, false, or_, select, true
 from classroom.accounts.models import Role, User
 from classroom.audit import record_event
 from classroom.extensions import db
+from classroom.personal_data import mask_mobile
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, TradeUnion
 
 
@@ -74,6 +75,22 @@ def can_see_user(viewer, person: User) -> bool:
         return True
     statement = visible_users(viewer).where(User.id == person.id).with_only_columns(User.id)
     return db.session.scalar(statement) is not None
+
+
+def shown_mobiles(viewer, people) -> dict[int, str]:
+    """{person id: mobile as ``viewer`` may see it}: in full for the person themselves and for the
+    admins of a union their membership lies in (site admins included), masked (138****1234) for
+    everyone else, e.g. an instructor reading a roster. One query however many people."""
+    people = list(people)
+    ids = [person.id for person in people]
+    if admin_paths(viewer) is None:
+        full = set(ids)
+    elif not ids or not is_union_admin(viewer):
+        full = set()
+    else:
+        full = set(db.session.scalars(visible_users(viewer).where(User.id.in_(ids)).with_only_columns(User.id)))
+    full.add(viewer.id)
+    return {person.id: (person.mobile or "") if person.id in full else mask_mobile(person.mobile) for person in people}
 
 
 def deny(actor, object_type: str, object_id, *, union_id: int | None = None):

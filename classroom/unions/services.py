@@ -215,14 +215,17 @@ def _attach_id_card(membership: Membership, user: User, id_card: str, consent_ve
 
 def approve_membership(membership: Membership, *, actor, now: datetime) -> Membership:
     """Approve an application: allocate the union's next member number, race-free, and close
-    the person's earlier active membership as transferred."""
+    the person's earlier active or lapsed membership as transferred."""
     begin_write(db.session)
-    # A transfer: the earlier active membership closes first (one active row per person).
+    # A transfer: the earlier membership closes first (one active row per person). A lapsed one
+    # closes too: it would otherwise keep the person in the old union's scope (its admins seeing
+    # and managing a member of another union).
     db.session.execute(
         update(Membership)
-        .where(Membership.user_id == membership.user_id, Membership.status == MembershipStatus.ACTIVE,
+        .where(Membership.user_id == membership.user_id,
+               Membership.status.in_([MembershipStatus.ACTIVE, MembershipStatus.LAPSED]),
                Membership.id != membership.id)
-        .values(status=MembershipStatus.TRANSFERRED, ended_at=now)
+        .values(status=MembershipStatus.TRANSFERRED, ended_at=func.coalesce(Membership.ended_at, now))
         .execution_options(synchronize_session=False)
     )
     claimed = db.session.execute(

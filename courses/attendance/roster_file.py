@@ -11,7 +11,8 @@ from openpyxl import load_workbook
 
 from classroom.extensions import db
 from classroom.i18n import zone
-from classroom.personal_data import normalize_mobile
+from classroom.personal_data import mask_mobile, normalize_mobile
+from classroom.unions.scope import shown_mobiles
 from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus
 from courses.attendance.services import roster_statement
 from courses.catalog.models import ClassSession
@@ -52,12 +53,22 @@ def parse_roster_file(session: ClassSession, filename: str, data: bytes) -> tupl
     if len(rows) > MAX_ROWS:
         return {}, [_("A roster has at most %(count)d rows.", count=MAX_ROWS)]
     people = {user.mobile: user.id for user, _row in db.session.execute(roster_statement(session)).all()}
+    # An instructor's roster shows mobiles masked (138****1234): a masked one naming one person counts.
+    masked: dict[str, list[str]] = {}
+    for full in people:
+        masked.setdefault(mask_mobile(full), []).append(full)
     statuses, errors, seen = {}, [], set()
     for number, row in enumerate(rows, start=1):
         mobile = normalize_mobile(row[0] if row else "")
         word = (row[1] if len(row) > 1 else "").strip().lower()
         if not mobile and not word:
             continue
+        if "*" in mobile and len(masked.get(mobile, ())) > 1:
+            errors.append(_("Row %(row)d: %(mobile)s fits more than one person here: write the whole number.",
+                            row=number, mobile=mobile))
+            continue
+        if "*" in mobile and mobile in masked:
+            mobile = masked[mobile][0]
         if mobile not in people:
             errors.append(_("Row %(row)d: %(mobile)s is not enrolled in this course.", row=number, mobile=mobile))
         elif word not in STATUS_WORDS:
@@ -70,18 +81,21 @@ def parse_roster_file(session: ClassSession, filename: str, data: bytes) -> tupl
     return statuses, errors
 
 
-def roster_export(session: ClassSession) -> tuple[list[str], list[list]]:
-    """The roster with the session's title, date, start and end, venue and instructor on every row."""
+def roster_export(session: ClassSession, *, viewer) -> tuple[list[str], list[list]]:
+    """The roster with the session's title, date, start and end, venue and instructor on every row;
+    mobiles as the viewer may see them (masked for an instructor: the upload accepts them so)."""
     tz = zone(current_app.config["DEFAULT_TIMEZONE"])
     start, end = session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
     teachers = "、".join(person.real_name for person in session.course.instructors)
     header = [_("Course"), _("Session"), _("Date"), _("Starts"), _("Ends"), _("Venue"), _("Instructor"), _("Name"),
               _("Mobile"), _("Status")]
     rows = []
-    for person, record in db.session.execute(roster_statement(session)).all():
+    people = db.session.execute(roster_statement(session)).all()
+    mobiles = shown_mobiles(viewer, [person for person, _record in people])
+    for person, record in people:
         status = str(ATTENDANCE_LABELS[AttendanceStatus(record.status)]) if record else _("Not recorded")
         rows.append([session.course.title, session.title or "", start.date().isoformat(), start.strftime("%H:%M"),
-                     end.strftime("%H:%M"), session.venue_name, teachers, person.real_name, person.mobile or "",
+                     end.strftime("%H:%M"), session.venue_name, teachers, person.real_name, mobiles[person.id],
                      status])
     return header, rows
 

@@ -15,6 +15,7 @@ from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.http import commit_or_flash, form_error, paginate
 from classroom.panels import me_panels
+from classroom.unions.scope import shown_mobiles
 from courses.attendance import checkin as checkins
 from courses.attendance import services as attendance
 from courses.attendance.forms import BadgeForm, CheckinForm, RosterUploadForm
@@ -45,6 +46,7 @@ def roster(session_id: int):
         return redirect(url_for("attendance.roster", session_id=session.id))
     page = paginate(attendance.roster_statement(session), per_page=200, rows=True)
     return render_template("attendance/roster.html", session=session, page=page, labels=ATTENDANCE_LABELS,
+                           mobiles=shown_mobiles(current_user, [person for person, _row in page.items]),
                            editable=attendance.can_edit_roster(current_user, session, now),
                            checkin=db.session.get(SessionCheckin, session.id), badge_form=BadgeForm(),
                            upload_form=RosterUploadForm(), window=checkins.window(session), now=now)
@@ -64,14 +66,15 @@ def _statuses_from_form(session: ClassSession) -> dict[int, str]:
 def roster_print(session_id: int):
     session = session_or_404(session_id)
     people = db.session.execute(attendance.roster_statement(session)).all()
-    return render_template("attendance/roster_print.html", session=session, people=people)
+    return render_template("attendance/roster_print.html", session=session, people=people,
+                           mobiles=shown_mobiles(current_user, [person for person, _row in people]))
 
 
 @bp.route("/teach/sessions/<int:session_id>/roster.<any(csv, xlsx):kind>")
 @login_required
 def roster_download(session_id: int, kind: str):
     session = session_or_404(session_id)
-    header, rows = roster_export(session)
+    header, rows = roster_export(session, viewer=current_user)
     body = csv_bytes(header, rows) if kind == "csv" else xlsx_bytes(_("Roster"), header, rows)
     response = make_response(body)
     response.headers["Content-Type"] = "text/csv; charset=utf-8" if kind == "csv" else \

@@ -19,8 +19,8 @@ from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.i18n import zone
 from classroom.notifications.services import notify, notify_many
-from classroom.unions.models import Membership, MembershipStatus, TradeUnion
-from classroom.unions.scope import can_manage_union
+from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
+from classroom.unions.scope import can_manage_union, under
 from courses.catalog.hooks import course_changed
 from courses.catalog.models import (
     MATERIAL_FIELDS,
@@ -199,7 +199,7 @@ def create_course(author: User, data: dict, *, now: datetime) -> Course:
     if not (author.has_role(Role.INSTRUCTOR) or author.is_site_admin):
         raise NotAllowed(_l("Only instructors write courses."))
     course = Course(created_by_id=author.id, created_at=now, updated_at=now, status=CourseStatus.DRAFT)
-    _apply(course, _validated(data, course))
+    _apply(course, _validated(data, course, author))
     db.session.add(course)
     db.session.flush()
     db.session.add(CourseInstructor(course_id=course.id, user_id=author.id))
@@ -207,7 +207,9 @@ def create_course(author: User, data: dict, *, now: datetime) -> Course:
     return course
 
 
-def _validated(data: dict, course: Course) -> dict:
+def _validated(data: dict, course: Course, author: User | None = None) -> dict:
+    """The course fields of ``data``, checked; a union newly named must be one ``author`` may choose
+    (no author: an approval of fields checked when they were proposed)."""
     data = {key: value for key, value in data.items() if key in COURSE_FIELDS}
     if data.get("mode", course.mode) not in set(CourseMode):
         raise Invalid(_l("Unknown course mode."), field="mode")
@@ -223,9 +225,22 @@ def _validated(data: dict, course: Course) -> dict:
         raise Conflict(_l("Capacity cannot drop below the %(count)d people enrolled."), field="capacity",
                        count=course.enrolled_count)
     for union_field in ("host_union_id", "scope_union_id"):
-        if union_field in data and db.session.get(TradeUnion, data[union_field]) is None:
+        if union_field not in data:
+            continue
+        if db.session.get(TradeUnion, data[union_field]) is None:
             raise Invalid(_l("Choose a union."), field=union_field)
+        chosen_before = data[union_field] == getattr(course, union_field)
+        if author is not None and not chosen_before and db.session.scalar(
+                select(TradeUnion.id).where(TradeUnion.id == data[union_field], choosable_unions(author))) is None:
+            # the host issues the course's certificates (its admins may revoke them): not any union
+            raise Invalid(_l("Choose one of the unions offered."), field=union_field)
     return data
+
+
+def choosable_unions(author: User):
+    """SQL over TradeUnion: the unions an author may name as a course's host or audience: the city and
+    every district/industry node, and the grassroots unions below the author's own roles."""
+    return or_(TradeUnion.kind != UnionKind.GRASSROOTS, under([grant.union.path for grant in author.grants]))
 
 
 def _apply(course: Course, data: dict) -> None:
@@ -238,7 +253,7 @@ def update_course(course: Course, data: dict, *, actor, now: datetime) -> Course
     a change to hours, schedule, capacity, completion rule, host or scope waits as a pending
     revision (returned when this edit changed it)."""
     course = _editing(course, actor)
-    data = _validated(data, course)
+    data = _validated(data, course, actor)
     course.updated_at = now
     if course.status != CourseStatus.PUBLISHED:
         _apply(course, data)

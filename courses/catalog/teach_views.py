@@ -15,8 +15,7 @@ from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import commit_or_flash, form_error, owned_or_404, paginate, role_required
 from classroom.i18n import zone
-from classroom.unions.models import TradeUnion, UnionKind
-from classroom.unions.scope import under
+from classroom.unions.models import TradeUnion
 from courses.catalog import services as catalog
 from courses.catalog.content import render_markdown
 from courses.catalog.forms import AddInstructorForm, CourseForm, LessonForm, SeriesForm, SessionForm
@@ -48,13 +47,13 @@ def _held(course: Course) -> tuple[CourseRevision | None, Held]:
     return revision, Held.load(revision.changes if revision else None)
 
 
-def union_choices() -> list[tuple[int, str]]:
-    """Every district/industry node and the city, plus the grassroots unions below the author's own."""
-    paths = [grant.union.path for grant in current_user.grants]
+def union_choices(course: Course | None = None) -> list[tuple[int, str]]:
+    """Every district/industry node and the city, plus the grassroots unions below the author's own
+    (and those the course already names: a co-instructor from elsewhere keeps them by saving)."""
+    current = [course.host_union_id, course.scope_union_id] if course else []
     rows = db.session.scalars(
-        select(TradeUnion).where(or_(TradeUnion.kind != UnionKind.GRASSROOTS, under(paths)))
-        .order_by(TradeUnion.path)
-    )
+        select(TradeUnion).where(or_(catalog.choosable_unions(current_user), TradeUnion.id.in_(current)))
+        .order_by(TradeUnion.path))
     return [(union.id, "— " * union.depth + union.name) for union in rows]
 
 
@@ -110,7 +109,7 @@ def withdraw_revision(course_id: int):
 def edit_course(course_id: int):
     course = editable_course_or_404(course_id)
     form = CourseForm(obj=course)
-    form.host_union_id.choices = form.scope_union_id.choices = union_choices()
+    form.host_union_id.choices = form.scope_union_id.choices = union_choices(course)
     if request.method == "GET":  # the form shows the change waiting for review, if any
         proposed = _held(course)[1].proposed_fields()
         for name in ("enroll_opens_at", "enroll_closes_at"):

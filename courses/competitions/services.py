@@ -16,7 +16,7 @@ from classroom.extensions import db
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import admin_paths, can_manage_union
 from courses.catalog.attachments import discard_file, place_file, receive_file, remove_after_commit
-from courses.catalog.models import Course
+from courses.catalog.models import Course, CourseStatus
 from courses.catalog.services import member_union_path
 from courses.competitions import kinds  # noqa: F401  (registers the notification kinds)
 from courses.competitions.models import (
@@ -240,8 +240,11 @@ def _validated_event(competition: Competition, data: dict) -> dict:
         raise Invalid(_l("Choose a skill level."), field="min_skill_level")
     if data["min_age"] is not None and data["max_age"] is not None and data["min_age"] > data["max_age"]:
         raise Invalid(_l("The lowest age cannot be above the highest."), field="max_age")
-    if data["required_course_id"] and db.session.get(Course, data["required_course_id"]) is None:
-        raise Invalid(_l("Choose a course."), field="required_course_id")
+    if data["required_course_id"]:
+        course = db.session.get(Course, data["required_course_id"])
+        if course is None or course.status not in (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED):
+            # a draft or a course under review is nobody's to complete yet (nor its title anyone's to read)
+            raise Invalid(_l("Choose a published course."), field="required_course_id")
     _validate_quota(competition, data)
     rule = data["award_rule"] or {}
     data["award_rule"] = {award: int(rule.get(award) or 0) for award in AWARDS}

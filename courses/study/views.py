@@ -14,6 +14,7 @@ from classroom.extensions import db
 from classroom.http import paginate
 from classroom.main.views import register_home_section
 from classroom.security import embed_hosts
+from classroom.unions.scope import shown_mobiles
 from courses.catalog.content import render_markdown, video_embed_url
 from courses.catalog.forms import ReasonForm
 from courses.catalog.models import Course, Lesson
@@ -117,7 +118,8 @@ def roster(course_id: int):
                                      .group_by(Enrollment.status)).all())
     progress = queries.progress_for_roster(course.id, [row.Enrollment.user_id for row in page.items])
     return render_template("enrollment/roster.html", course=course, page=page, counts=counts, status=status,
-                           progress=progress, reason_form=ReasonForm(), announcement_form=AnnouncementForm())
+                           progress=progress, reason_form=ReasonForm(), announcement_form=AnnouncementForm(),
+                           mobiles=shown_mobiles(current_user, [row.User for row in page.items]))
 
 
 def home_section(user):
