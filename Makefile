@@ -40,7 +40,7 @@ test: install-dev
 # ---- maintenance ---------------------------------------------------------------------
 # Extract strings, update both catalogues; the en catalogue mirrors the English source.
 babel: $(VENV)/.installed-dev
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs ".* __pycache__ node_modules" -o translations/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python scripts/fill_en_catalogue.py translations/en/LC_MESSAGES/messages.po
 	$(BIN)/pybabel -q compile -d translations

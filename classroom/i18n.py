@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, support
 from flask import current_app, has_request_context, request, session
-from flask_babel import Domain, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Domain, format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_login import current_user
 
 from classroom.extensions import db
@@ -96,6 +97,12 @@ def locale_code() -> str:
     return "zh_CN" if locale is not None and locale.language == "zh" else "en"
 
 
+def switch_language_url(locale: str) -> str:
+    """This page in another language: the query (a search, filters, the page number) is kept."""
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
+    return f"{request.path}?{urlencode([*args, ('lang', locale)])}"
+
+
 def html_lang() -> str:
     return "zh-CN" if locale_code() == "zh_CN" else "en"
 
@@ -114,7 +121,9 @@ def init_app(app) -> None:
     app.jinja_env.filters.update(
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
         date=lambda value, fmt="medium": format_date(value, fmt) if value else "",
+        time=lambda value, fmt="short": format_time(value, fmt) if value else "",  # 19:00 / 7:00 PM
         number=lambda value: format_decimal(value or 0),
         credit_hours=credit_hours,
     )
-    app.jinja_env.globals.update(html_lang=html_lang, LOCALE_NAMES=LOCALE_NAMES, locale_code=locale_code)
+    app.jinja_env.globals.update(html_lang=html_lang, LOCALE_NAMES=LOCALE_NAMES, locale_code=locale_code,
+                                  switch_language_url=switch_language_url)

@@ -7,8 +7,9 @@ import io
 import re  # noqa: F401
 import subprocess
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -27,7 +28,7 @@ from courses.study import services as study
 from tests.factories import login_client
 from tests.helpers import assert_inert_cell, formula_payloads, require_tool, transfer
 
-TODAY = hours.local_date(utcnow())  # the day in the platform's timezone, as the pages count it
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the day in the platform's timezone, as pages count it
 
 
 def credit(person, minutes, *, on=None, key=None, category="电工"):
@@ -195,6 +196,9 @@ def test_admins_record_external_training_and_adjustments(app, tree, make_user, m
     stranger = make_user(union=tree.b1)
     assert client.get(f"/hours/members/{stranger.id}").status_code == 404
     assert client.post(f"/hours/members/{stranger.id}/adjust", data={"minutes": "60", "reason": "x"}).status_code == 404
+    # The admin's own row in a report opens their own hours page; they never credit themselves.
+    assert client.get(f"/hours/members/{admin.id}").headers["Location"].endswith("/me/hours")
+    assert client.post(f"/hours/members/{admin.id}/adjust", data={"minutes": "60", "reason": "x"}).status_code == 404
     external = db.session.scalar(select(HoursEntry).where(HoursEntry.source == "external"))
     page = client.get(f"/hours/members/{worker.id}").get_data(as_text=True)
     assert f'href="/hours/entries/{external.id}/evidence"' in page and "重复登记" in page

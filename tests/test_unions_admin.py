@@ -73,13 +73,13 @@ def test_member_listing_filters_and_paginates(app, tree, make_admin, make_user):
     make_user("外区人", union=tree.b1, trade="电工")
     client = login(app, make_admin(tree.district_a))
     page1 = client.get(f"/unions/{tree.district_a.id}/members?trade=电工").get_data(as_text=True)
-    assert "25 found" in page1 and "外区人" not in page1 and "Page 1 of 2" in page1
+    assert "25 people found" in page1 and "外区人" not in page1 and "Page 1 of 2" in page1
     page2 = client.get(f"/unions/{tree.district_a.id}/members?trade=电工&page=2").get_data(as_text=True)
     assert page2.count("电工0") + page2.count("电工1") + page2.count("电工2") >= 5
     assert "焊工甲" in client.get(f"/unions/{tree.district_a.id}/members?level=5").get_data(as_text=True)
-    assert "1 found" in client.get(f"/unions/{tree.district_a.id}/members?q=焊工").get_data(as_text=True)
+    assert "1 person found" in client.get(f"/unions/{tree.district_a.id}/members?q=焊工").get_data(as_text=True)
     grouped = client.get(f"/unions/{tree.district_a.id}/members?group=courier").get_data(as_text=True)
-    assert "25 found" in grouped
+    assert "25 people found" in grouped
     weird = client.get(f"/unions/{tree.district_a.id}/members?level=abc&status=zzz&q=%25_")
     assert weird.status_code == 200
 

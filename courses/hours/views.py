@@ -101,6 +101,8 @@ def member_in_scope_or_404(user_id: int) -> User:
 @bp.route("/hours/members/<int:user_id>")
 @union_admin_required
 def member(user_id: int):
+    if user_id == current_user.id and not request.args.get("format"):  # the admin's own row in a report
+        return redirect(url_for("hours.mine"))
     person = member_in_scope_or_404(user_id)
     export = request.args.get("format")
     if export in ("csv", "xlsx"):
