@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, support
+from babel.dates import get_timezone_location
 from flask import current_app, has_request_context, request, session
 from flask_babel import Domain, format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_login import current_user
@@ -124,6 +125,7 @@ def init_app(app) -> None:
         time=lambda value, fmt="short": format_time(value, fmt) if value else "",  # 19:00 / 7:00 PM
         number=lambda value: format_decimal(value or 0),
         credit_hours=credit_hours,
+        zone_name=lambda name: get_timezone_location(zone(name), locale=get_locale()),  # 中国（上海）时间
     )
     app.jinja_env.globals.update(html_lang=html_lang, LOCALE_NAMES=LOCALE_NAMES, locale_code=locale_code,
                                   switch_language_url=switch_language_url)

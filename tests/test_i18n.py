@@ -83,6 +83,9 @@ def test_times_of_day_follow_the_locale_clock(app):
             assert render_template_string("{{ t|time }}", t=ends).replace("\u202f", " ") == "8:30 PM"
         with force_locale("zh_CN"):
             assert render_template_string("{{ t|time }}", t=ends) == "20:30"
+            assert render_template_string("{{ 'Asia/Shanghai'|zone_name }}") == "中国（上海）时间"  # not the tz id
+        with force_locale("en"):
+            assert render_template_string("{{ 'Asia/Shanghai'|zone_name }}") == "China (Shanghai) Time"
 
 
 def test_the_language_switch_keeps_the_page_query(client):
