@@ -79,6 +79,7 @@ def test_entries_keep_the_union_where_they_were_earned(app, tree, make_user, mak
     city = login_client(app, make_admin(tree.city, "市管理员"))
     page = city.get(f"/reports/hours?union={tree.city.id}").get_data(as_text=True)
     assert 'data-total-minutes="135"' in page
+    assert f'name="year" type="number" value="{TODAY.year}"' in page  # the form names the year shown
     district_a = city.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
     district_b = city.get(f"/reports/hours?union={tree.district_b.id}").get_data(as_text=True)
     assert 'data-total-minutes="90"' in district_a and 'data-total-minutes="45"' in district_b

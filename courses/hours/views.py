@@ -197,6 +197,8 @@ def report():
         form_error(form, error, default="start")
         period = reports.period_from("year", hours.local_date(utcnow()).year)
     by = form.by.data if not form.by.errors else "union"
+    if period.kind != "custom" and not form.year.data:
+        form.year.data = period.start.year  # the form says which year the figures are for
     table = cached_table(node, period, by)
     export = request.args.get("format")
     if export in ("csv", "xlsx"):
