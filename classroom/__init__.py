@@ -10,12 +10,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from classroom.extensions import babel, csrf, db, limiter, login_manager, migrate
+from classroom.forms import BoundedIntegerConverter
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
     """Build the app: settings, extensions, blueprints, error pages, commands, jobs."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=os.environ.get("CLASSROOM_INSTANCE_PATH", str(settings.ROOT / "instance")))
+    app.url_map.converters["int"] = BoundedIntegerConverter  # an id no column holds is a 404
     load_config(app, config_name, overrides)
     register_extensions(app)
     register_blueprints(app)

@@ -25,7 +25,10 @@ def owned_or_404(model, object_id: int, **owners):
 def safe_next(default: str = "/") -> str:
     """The ?next= target when it stays on this site, else ``default``."""
     target = request.args.get("next") or request.form.get("next") or ""
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "http://[": not a URL at all
+        return default
     if target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc \
             and "\\" not in target:
         return target
@@ -48,9 +51,12 @@ def role_required(check):
     return decorator
 
 
+MAX_PAGE = 10**6  # beyond any list: a larger ?page= is an empty last page, not an overflow
+
+
 def page_number() -> int:
     try:
-        return max(1, int(request.args.get("page", 1)))
+        return min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         return 1
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from classroom.accounts.models import SKILL_LEVELS, WORKER_GROUPS
+from classroom.forms import Form, IntegerField, bounded_int
 from classroom.i18n import LOCALE_NAMES
 from classroom.personal_data import is_id_card, is_mobile, normalize_mobile
 
@@ -32,7 +32,7 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     identifier = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
                              filters=[strip], render_kw={"autocomplete": "username", "inputmode": "email"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
@@ -44,11 +44,11 @@ class UnionChoiceMixin:
     union_query = StringField(_l("Find your grassroots union"), validators=[Optional(), Length(max=100)],
                               filters=[strip], render_kw={"placeholder": _l("Employer or union name"),
                                                           "data-union-search": "union_id"})
-    union_id = SelectField(_l("Grassroots union"), coerce=int, validate_choice=False,
+    union_id = SelectField(_l("Grassroots union"), coerce=bounded_int, validate_choice=False,
                            validators=[InputRequired(_l("Choose your grassroots union."))])
 
 
-class RegisterForm(UnionChoiceMixin, FlaskForm):
+class RegisterForm(UnionChoiceMixin, Form):
     real_name = StringField(_l("Real name"), validators=[DataRequired(), Length(max=50)], filters=[strip],
                             render_kw={"autocomplete": "name"})
     mobile = StringField(_l("Mobile number"), validators=[DataRequired(), mainland_mobile],
@@ -63,7 +63,7 @@ class RegisterForm(UnionChoiceMixin, FlaskForm):
                            validators=[DataRequired(_l("Registration needs your consent to the privacy notice."))])
 
 
-class MembershipApplicationForm(UnionChoiceMixin, FlaskForm):
+class MembershipApplicationForm(UnionChoiceMixin, Form):
     id_card = StringField(_l("ID card number (optional)"), validators=[Optional(), id_card_number],
                           filters=[strip], description=_l("Stored encrypted and shown only masked."))
     id_card_consent = BooleanField(_l("I agree that the union stores my ID card number for member records"))
@@ -93,7 +93,7 @@ class ShownOnlySelectField(SelectField):
         """Ignore whatever was posted."""
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     email = EmailField(_l("Email (optional)"), validators=[Optional(), Length(max=254)], filters=[strip])
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=100)], filters=[strip])
     trade = StringField(_l("Trade"), validators=[Optional(), Length(max=50)], filters=[strip],
@@ -111,7 +111,7 @@ class ProfileForm(FlaskForm):
     timezone = SelectField(_l("Timezone"), choices=[(name, name) for name in COMMON_TIMEZONES])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current = PasswordField(_l("Current password"), validators=[DataRequired()],
                             render_kw={"autocomplete": "current-password"})
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
@@ -123,12 +123,12 @@ class ChangePasswordForm(FlaskForm):
 
 # ---- recovery, invitations, privacy ------------------------------------------------------
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     identifier = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
                              filters=[strip], render_kw={"autocomplete": "username", "inputmode": "email"})
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)],
                              render_kw={"autocomplete": "new-password"},
                              description=_l("At least 8 characters; avoid common passwords."))
@@ -150,13 +150,13 @@ class AcceptInvitationForm(NewPasswordForm):
                            validators=[DataRequired(_l("Your account needs your consent to the privacy notice."))])
 
 
-class PrivacyConsentForm(FlaskForm):
+class PrivacyConsentForm(Form):
     consent = BooleanField(_l("I have read and agree to the privacy notice"),
                            validators=[DataRequired(_l("Agree to the privacy notice to go on, or close your "
                                                        "account."))])
 
 
-class CloseAccountForm(FlaskForm):
+class CloseAccountForm(Form):
     password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=256)],
                              render_kw={"autocomplete": "current-password"})
     understood = BooleanField(_l("I understand that closing my account cannot be undone"),

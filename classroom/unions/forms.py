@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from classroom.accounts.forms import mainland_mobile, strip
 from classroom.accounts.models import ROLE_LABELS, SKILL_LEVELS, WORKER_GROUPS
+from classroom.forms import Form, IntegerField, bounded_int
 from classroom.unions.models import MEMBERSHIP_STATUS_LABELS, UNION_KIND_LABELS
 
 CODE_RE = r"^[A-Za-z0-9\-]{2,20}$"
 
 
-class UnionForm(FlaskForm):
+class UnionForm(Form):
     name = StringField(_l("Union name"), validators=[DataRequired(), Length(max=100)], filters=[strip])
     kind = SelectField(_l("Kind"), choices=[(k.value, label) for k, label in UNION_KIND_LABELS.items()
                                             if k != "city"])
@@ -23,24 +23,24 @@ class UnionForm(FlaskForm):
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=100)], filters=[strip])
 
 
-class EditUnionForm(FlaskForm):
+class EditUnionForm(Form):
     name = StringField(_l("Union name"), validators=[DataRequired(), Length(max=100)], filters=[strip])
     employer = StringField(_l("Employer"), validators=[Optional(), Length(max=100)], filters=[strip])
 
 
-class MoveUnionForm(FlaskForm):
-    parent_id = SelectField(_l("New parent union"), coerce=int, validate_choice=False)
+class MoveUnionForm(Form):
+    parent_id = SelectField(_l("New parent union"), coerce=bounded_int, validate_choice=False)
 
 
-class RejectForm(FlaskForm):
+class RejectForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip])
 
 
-class LapseForm(FlaskForm):
+class LapseForm(Form):
     reason = TextAreaField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)], filters=[strip])
 
 
-class MemberFilterForm(FlaskForm):
+class MemberFilterForm(Form):
     class Meta:
         csrf = False
 
@@ -55,12 +55,12 @@ class MemberFilterForm(FlaskForm):
                         choices=[("", _l("Any group"))] + list(WORKER_GROUPS.items()))
 
 
-class GrantRoleForm(FlaskForm):
+class GrantRoleForm(Form):
     mobile = StringField(_l("Mobile number of the person"), validators=[DataRequired(), mainland_mobile])
     role = SelectField(_l("Role"), choices=[(k.value, v) for k, v in ROLE_LABELS.items()])
     union_code = StringField(_l("Union code"), validators=[DataRequired(), Length(max=20)], filters=[strip])
 
 
-class TargetForm(FlaskForm):
+class TargetForm(Form):
     hours = IntegerField(_l("Annual training-hours target for members (empty: inherit from above)"),
                          validators=[Optional(), NumberRange(0, 1000)])

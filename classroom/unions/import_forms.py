@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField
 
+from classroom.forms import Form
 
-class UploadForm(FlaskForm):
+
+class UploadForm(Form):
     file = FileField(_l("Member file (CSV or XLSX)"),
                      validators=[FileRequired(_l("Choose a file.")),
                                  FileAllowed(["csv", "xlsx"], _l("Upload a CSV or XLSX file."))],
@@ -19,5 +20,5 @@ class UploadForm(FlaskForm):
     send_sms = BooleanField(_l("Text each new person their invitation link"), default=True)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A bare form: the CSRF token of the commit, retry and forget buttons."""

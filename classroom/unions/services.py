@@ -305,7 +305,7 @@ def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: s
         )
     if trade:
         statement = statement.where(User.trade == trade)
-    if level:
+    if level and level.isascii() and level.isdecimal() and len(level) < 3:  # a skill level, 1-5
         statement = statement.where(User.skill_level == int(level))
     if group:
         statement = statement.where(User.worker_group == group)

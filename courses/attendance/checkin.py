@@ -130,7 +130,7 @@ def read_badge(text: str, today: date) -> int:
         user_part, code = cleaned.split("-")
     else:
         raise Invalid(_l("This is not a worker badge."), field="badge")
-    if not user_part.isdigit() or len(user_part) > 12:
+    if not (user_part.isascii() and user_part.isdecimal()) or len(user_part) > 10:
         raise Invalid(_l("This is not a worker badge."), field="badge")
     user_id = int(user_part)
     for day in (today, today - timedelta(days=1)):

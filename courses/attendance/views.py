@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import segno
 from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -13,6 +14,7 @@ from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
+from classroom.forms import MAX_INT, arg_int
 from classroom.http import commit_or_flash, form_error, paginate
 from classroom.panels import me_panels
 from classroom.unions.scope import shown_mobiles
@@ -23,6 +25,8 @@ from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, Sessi
 from courses.attendance.roster_file import parse_roster_file, roster_export
 from courses.catalog.models import ClassSession
 from courses.hours.services import local_date
+
+STATUS_FIELD = re.compile(r"status-([0-9]{1,10})")  # a roster row: status-<user id>
 
 bp = Blueprint("attendance", __name__)
 
@@ -57,8 +61,8 @@ def _statuses_from_form(session: ClassSession) -> dict[int, str]:
     if request.form.get("all_present"):
         people = db.session.execute(attendance.roster_statement(session)).all()
         return {person.id: AttendanceStatus.PRESENT for person, _row in people}
-    return {int(name.split("-", 1)[1]): value for name, value in request.form.items()
-            if name.startswith("status-") and name.split("-", 1)[1].isdigit() and value}
+    return {int(match[1]): value for name, value in request.form.items()
+            if value and (match := STATUS_FIELD.fullmatch(name)) and int(match[1]) <= MAX_INT}
 
 
 @bp.route("/teach/sessions/<int:session_id>/roster/print")
@@ -178,7 +182,7 @@ def _checkin_key() -> str:
 @limiter.limit("10 per minute", key_func=_checkin_key, methods=["POST"])
 def checkin():
     # The QR code's link fills the form (one tap to check in); a POST reads only what was posted.
-    prefill = {"code": request.args.get("code", ""), "session": request.args.get("session", type=int)}
+    prefill = {"code": request.args.get("code", ""), "session": arg_int("session")}
     form = CheckinForm(data=prefill if request.method == "GET" else None)
     if form.validate_on_submit():
         try:

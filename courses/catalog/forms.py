@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,6 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from classroom.accounts.forms import strip
 from classroom.accounts.models import SKILL_LEVELS
+from classroom.forms import Form, IntegerField, bounded_int
 from courses.catalog.models import MODE_LABELS
 
 WEEKDAYS = [(0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")), (3, _l("Thursday")),
@@ -33,7 +32,7 @@ def level_choices(empty_label):
     return [("", empty_label)] + [(str(level), label) for level, label in SKILL_LEVELS.items()]
 
 
-class CourseForm(FlaskForm):
+class CourseForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     summary = TextAreaField(_l("Summary"), validators=[Optional(), Length(max=500)], filters=[strip],
                             description=_l("One or two sentences for the catalogue."))
@@ -46,10 +45,10 @@ class CourseForm(FlaskForm):
     mode = SelectField(_l("Mode"), choices=[(mode.value, label) for mode, label in MODE_LABELS.items()])
     credit_minutes = IntegerField(_l("Course hours in minutes"), validators=[DataRequired(), NumberRange(1, 60000)],
                                   description=_l("One training hour (学时) is 45 minutes."))
-    host_union_id = SelectField(_l("Host union"), coerce=int, validate_choice=False)
+    host_union_id = SelectField(_l("Host union"), coerce=bounded_int, validate_choice=False)
     studio = StringField(_l("Model-worker studio (optional)"), validators=[Optional(), Length(max=100)],
                          filters=[strip])
-    scope_union_id = SelectField(_l("Who may see and enroll"), coerce=int, validate_choice=False,
+    scope_union_id = SelectField(_l("Who may see and enroll"), coerce=bounded_int, validate_choice=False,
                                  description=_l("Members of this union and the unions below it; the city "
                                                 "federation means everyone."))
     enroll_opens_at = DateTimeLocalField(_l("Enrollment opens"), validators=[Optional()], format="%Y-%m-%dT%H:%M")
@@ -83,7 +82,7 @@ class CourseForm(FlaskForm):
         return data
 
 
-class LessonForm(FlaskForm):
+class LessonForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     body = TextAreaField(_l("Lesson text"), validators=[Optional(), Length(max=100000)], render_kw={"rows": 14},
                          description=_l("Markdown: headings with #, **bold**, lists, links, images."))
@@ -92,7 +91,7 @@ class LessonForm(FlaskForm):
                                                                                  NumberRange(1, 600)])
 
 
-class SessionForm(FlaskForm):
+class SessionForm(Form):
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=200)], filters=[strip])
     starts_at = DateTimeLocalField(_l("Starts"), validators=[DataRequired()], format="%Y-%m-%dT%H:%M")
     duration_minutes = IntegerField(_l("Duration (minutes)"), default=90, validators=[DataRequired(),
@@ -104,9 +103,9 @@ class SessionForm(FlaskForm):
                                                                                  NumberRange(1, 720)])
 
 
-class SeriesForm(FlaskForm):
+class SeriesForm(Form):
     first_date = DateField(_l("From"), validators=[DataRequired()])
-    weekday = SelectField(_l("Weekday"), coerce=int, choices=WEEKDAYS)
+    weekday = SelectField(_l("Weekday"), coerce=bounded_int, choices=WEEKDAYS)
     start = TimeField(_l("Time"), validators=[DataRequired()])
     duration_minutes = IntegerField(_l("Duration (minutes)"), default=90, validators=[DataRequired(),
                                                                                       NumberRange(10, 720)])
@@ -117,16 +116,16 @@ class SeriesForm(FlaskForm):
                                                                                       NumberRange(1, 720)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip])
 
 
-class AddInstructorForm(FlaskForm):
+class AddInstructorForm(Form):
     mobile = StringField(_l("Mobile number of the instructor"), validators=[DataRequired(), Length(max=20)],
                          filters=[strip])
 
 
-class CatalogueForm(FlaskForm):
+class CatalogueForm(Form):
     class Meta:
         csrf = False
 

@@ -174,7 +174,8 @@ def catalogue(user_path: str | None, filters: CatalogueFilters, *, today: date):
         statement = statement.where(or_(Course.capacity.is_(None), Course.enrolled_count < Course.capacity))
     if filters.starts_within_days is not None:
         statement = statement.where(Course.starts_on >= today,
-                                    Course.starts_on <= today + timedelta(days=filters.starts_within_days))
+                                    Course.starts_on <= today + timedelta(days=min(max(filters.starts_within_days, 0),
+                                                                                  3660)))  # at most ten years
     order = {
         "starting": (Course.starts_on.is_(None), Course.starts_on, Course.id),
         "popular": (Course.enrolled_count.desc(), Course.id.desc()),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from classroom.cache import TTLCache
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.forms import bounded_int
 from classroom.http import paginate
 from classroom.i18n import locale_code, select_timezone, zone
 from classroom.unions.models import TradeUnion
@@ -58,7 +59,7 @@ def filters_from(form: CatalogueForm) -> CatalogueFilters:
 
 def _int(value) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
+        return bounded_int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
 

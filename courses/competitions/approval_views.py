@@ -13,6 +13,7 @@ from classroom.database import utcnow
 from classroom.domain import Invalid
 from classroom.exports import xlsx_bytes
 from classroom.extensions import db
+from classroom.forms import arg_int
 from classroom.http import form_error, paginate, role_required, safe_next
 from classroom.personal_data import normalize_mobile
 from classroom.unions import scope
@@ -38,7 +39,7 @@ def _admin_competition_or_404(competition_id: int) -> Competition:
 
 def _filters() -> dict:
     status = request.args.get("status", "")
-    return {"event_id": request.args.get("event", type=int), "union_id": request.args.get("union", type=int),
+    return {"event_id": arg_int("event"), "union_id": arg_int("union"),
             "status": status if status in set(EntryStatus) else ""}
 
 
@@ -90,7 +91,7 @@ def export(competition_id: int):
 @admin_required
 def print_list(competition_id: int):
     competition = _admin_competition_or_404(competition_id)
-    event = next((e for e in competition.events if e.id == request.args.get("event", type=int)), None) \
+    event = next((e for e in competition.events if e.id == arg_int("event")), None) \
         or (competition.events[0] if competition.events else abort(404))
     # Every confirmed entry on one page (a venue list is printed whole), in one query however many.
     lines = approvals.print_lines(current_user, competition, event.id)

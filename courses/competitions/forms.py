@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from classroom.accounts.forms import strip
 from classroom.domain import Invalid
+from classroom.forms import Form, IntegerField, bounded_int
 from courses.catalog.forms import level_choices
 from courses.competitions.models import AWARD_LABELS, AWARDS, LEVEL_LABELS, STAGE_KIND_LABELS
 from courses.competitions.results import parse_points
@@ -25,7 +25,7 @@ def _local(value, tz):
     return value.replace(tzinfo=tz) if value else None
 
 
-class CompetitionForm(FlaskForm):
+class CompetitionForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)], filters=[strip],
                         description=_l("For example 2026年全市职工职业技能大赛"))
     edition = StringField(_l("Edition (optional)"), validators=[Optional(), Length(max=50)], filters=[strip],
@@ -33,7 +33,7 @@ class CompetitionForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)],
                         description=_l("Ages are counted as this year minus the year of birth."))
     level = SelectField(_l("Level"), choices=[(level.value, label) for level, label in LEVEL_LABELS.items()])
-    organizer_union_id = SelectField(_l("Organizer"), coerce=int, validate_choice=False,
+    organizer_union_id = SelectField(_l("Organizer"), coerce=bounded_int, validate_choice=False,
                                      description=_l("Members of this union and the unions below it may enter."))
     notice_md = TextAreaField(_l("Notice"), validators=[Optional(), Length(max=50000)], render_kw={"rows": 10},
                               description=_l("Markdown: rules, schedule, prizes, contacts."))
@@ -51,7 +51,7 @@ class CompetitionForm(FlaskForm):
         return data
 
 
-class StageForm(FlaskForm):
+class StageForm(Form):
     name = StringField(_l("Round"), validators=[DataRequired(), Length(max=100)], filters=[strip],
                        description=_l("For example 理论预赛 (online) or 实操决赛"))
     kind = SelectField(_l("Kind"), choices=[(kind.value, label) for kind, label in STAGE_KIND_LABELS.items()])
@@ -67,7 +67,7 @@ class StageForm(FlaskForm):
                 "ends_at": _local(self.ends_at.data, tz)}
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     name = StringField(_l("Event"), validators=[DataRequired(), Length(max=200)], filters=[strip],
                        description=_l("For example 电工（个人赛）"))
     trade = StringField(_l("Trade"), validators=[DataRequired(), Length(max=50)], filters=[strip])
@@ -120,32 +120,32 @@ class EventForm(FlaskForm):
             self[f"award_{award}"].data = (rule or {}).get(award, 0)
 
 
-class TeamForm(FlaskForm):
+class TeamForm(Form):
     team_name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=100)], filters=[strip])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     mobile = StringField(_l("Mobile number of the member"), validators=[DataRequired(), Length(max=20)],
                          filters=[strip], render_kw={"inputmode": "tel", "autocomplete": "off"})
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)], filters=[strip])
 
 
-class NominateForm(FlaskForm):
-    event_id = SelectField(_l("Event"), coerce=int, validate_choice=False)
+class NominateForm(Form):
+    event_id = SelectField(_l("Event"), coerce=bounded_int, validate_choice=False)
     mobile = StringField(_l("Mobile number of the member"), validators=[DataRequired(), Length(max=20)],
                          filters=[strip], render_kw={"inputmode": "tel"})
 
 
-class ScoreImportForm(FlaskForm):
+class ScoreImportForm(Form):
     file = FileField(_l("Score sheet (XLSX or CSV)"), validators=[FileRequired()],
                      description=_l("First row: 手机号 (mobile) and/or 姓名 (name), then one column per round, headed "
                                     "with the round's name. Nothing is recorded unless every row is right."))
 
 
-class AwardForm(FlaskForm):
+class AwardForm(Form):
     award = SelectField(_l("Award"), choices=[("rule", _l("By the event's rule")), ("", _l("No award")),
                                               *[(award, AWARD_LABELS[award]) for award in AWARDS]])
     honor_title = StringField(_l("Honour title"), validators=[Optional(), Length(max=50)], filters=[strip])

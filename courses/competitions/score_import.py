@@ -148,7 +148,7 @@ def _identify(number: str, mobile: str, name: str, by_mobile: dict, by_name: dic
               ids: set[int]) -> tuple[int | None, object]:
     """The entry a row means: by its number, else by a member's mobile, else by a unique name."""
     if number:
-        entry_id = int(number) if number.isdigit() else None
+        entry_id = int(number) if number.isascii() and number.isdecimal() and len(number) < 12 else None
         if entry_id not in ids:
             return None, _l("%(number)s is not a confirmed entry of this event", number=number)
         if name and entry_id not in by_name.get(name.lower(), []):

@@ -240,7 +240,7 @@ def _validated_event(competition: Competition, data: dict) -> dict:
         raise Invalid(_l("Choose a skill level."), field="min_skill_level")
     if data["min_age"] is not None and data["max_age"] is not None and data["min_age"] > data["max_age"]:
         raise Invalid(_l("The lowest age cannot be above the highest."), field="max_age")
-    if data["required_course_id"]:
+    if data["required_course_id"] is not None:
         course = db.session.get(Course, data["required_course_id"])
         if course is None or course.status not in (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED):
             # a draft or a course under review is nobody's to complete yet (nor its title anyone's to read)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from classroom.accounts.forms import strip
+from classroom.forms import Form, IntegerField
 
 
-class ExternalForm(FlaskForm):
+class ExternalForm(Form):
     title = StringField(_l("Training"), validators=[DataRequired(), Length(max=120)], filters=[strip])
     provider = StringField(_l("Provider"), validators=[DataRequired(), Length(max=70)], filters=[strip])
     earned_on = DateField(_l("Date"), validators=[DataRequired()])
@@ -19,12 +19,12 @@ class ExternalForm(FlaskForm):
     evidence = FileField(_l("Evidence (PDF or image, optional)"))
 
 
-class AdjustmentForm(FlaskForm):
+class AdjustmentForm(Form):
     minutes = IntegerField(_l("Minutes (negative to deduct)"), validators=[DataRequired(), NumberRange(-6000, 6000)])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip])
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     class Meta:
         csrf = False
 

@@ -26,6 +26,7 @@ from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
+from classroom.forms import arg_int
 from classroom.http import form_error, paginate, role_required
 from classroom.i18n import locale_code
 from classroom.main.views import register_home_section
@@ -40,6 +41,8 @@ from courses.hours.forms import AdjustmentForm, ExternalForm, ReportForm
 from courses.hours.models import HoursEntry
 from courses.hours.report_table import report_table
 
+YEARS = range(1950, 2200)  # a calendar year the pages can be asked about
+
 bp = Blueprint("hours", __name__)
 
 EVIDENCE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg"})
@@ -51,7 +54,9 @@ EVIDENCE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg"})
 @login_required
 def mine():
     totals = hours.yearly_totals(current_user.id)
-    year = request.args.get("year", type=int) or (totals[0][0] if totals else hours.local_date(utcnow()).year)
+    year = arg_int("year") or (totals[0][0] if totals else hours.local_date(utcnow()).year)
+    if year not in YEARS:
+        abort(404)
     page = paginate(hours.entries_of(current_user.id, year), per_page=50)
     return render_template("hours/mine.html", totals=totals, year=year, page=page,
                            target=hours.target_for_user(current_user.id))
@@ -60,6 +65,8 @@ def mine():
 @bp.route("/me/hours/<int:year>.pdf")
 @login_required
 def transcript_pdf(year: int):
+    if year not in YEARS:
+        abort(404)
     minutes = dict(hours.yearly_totals(current_user.id)).get(year, 0)
     union_id = membership_union_at(current_user.id)
     union = db.session.get(TradeUnion, union_id) if union_id else None
@@ -223,7 +230,7 @@ def cached_table(node: TradeUnion, period: reports.Period, by: str):
 
 
 def _report_node() -> TradeUnion:
-    union_id = request.args.get("union", type=int)
+    union_id = arg_int("union")
     if union_id is None:
         node = db.session.scalars(scope.visible_unions(current_user).order_by(TradeUnion.depth).limit(1)).first()
         if node is None:

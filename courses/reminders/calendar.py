@@ -34,7 +34,7 @@ def secret_for(user_id: int, version: int) -> str:
 def user_for_secret(secret: str) -> int | None:
     """The user whose current feed secret this is, else None."""
     user_part, _, _digest = secret.partition("-")
-    if not user_part.isdigit():
+    if not (user_part.isascii() and user_part.isdecimal()) or len(user_part) > 10:
         return None
     feed = db.session.get(CalendarFeed, int(user_part))
     if feed is None or not hmac.compare_digest(secret_for(feed.user_id, feed.version), secret):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from classroom.accounts.forms import strip
+from classroom.forms import Form, IntegerField
 from courses.study.exams import SETTINGS
 
 KIND_LABELS = {"single": _l("Single choice"), "multiple": _l("Multiple choice")}
@@ -30,7 +30,7 @@ def option_numbers(text: str | None) -> list[int]:
     return [int(part) for part in parts]
 
 
-class ExamForm(FlaskForm):
+class ExamForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     pass_score = IntegerField(_l("Pass mark (%)"), default=60, validators=[InputRequired(), NumberRange(0, 100)])
     attempt_limit = IntegerField(_l("Attempts allowed"), default=3, validators=[Optional(), NumberRange(1, 100)],
@@ -43,7 +43,7 @@ class ExamForm(FlaskForm):
         return {name: self[name].data for name in SETTINGS}
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     text = TextAreaField(_l("Question"), validators=[DataRequired(), Length(max=2000)], filters=[strip],
                          render_kw={"rows": 3})
     kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()))

@@ -310,7 +310,8 @@ def original_answers(attempt: ExamAttempt, questions: list[Question],
     answers = {}
     for number, question in enumerate(questions, 1):
         order = option_order(attempt, question)
-        shown = {int(value) for value in chosen.get(number, ()) if str(value).strip().isdigit()}
+        picked = (str(value).strip() for value in chosen.get(number, ()))
+        shown = {int(value) for value in picked if value.isascii() and value.isdecimal() and len(value) < 4}
         answers[str(question.id)] = sorted(order[value - 1] for value in shown if 1 <= value <= len(order))
     return answers
 

@@ -1,0 +1,125 @@
+"""Input no database column can hold, or of the wrong kind, gets a clear answer (404, a form error,
+the default page) and writes nothing: never a 500. Each case is one a fuzzer found answering 500."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from classroom.accounts.models import User
+from classroom.database import utcnow
+from classroom.extensions import db
+from courses.attendance.models import Attendance
+from courses.catalog.models import ClassSession
+from courses.competitions.models import Competition, CompetitionEvent
+from courses.enrollment.services import enroll
+from tests.factories import PASSWORD, login_client
+from tests.helpers import database_rows, xss_payloads
+
+HUGE = "9" * 20  # above 2**63: SQLite cannot bind it, PostgreSQL's integer columns cannot hold it
+ENORMOUS = "9" * 400  # a valid Python int that no float (WTForms' NumberRange) can hold
+
+
+@pytest.mark.parametrize("path", [
+    f"/courses/{HUGE}", f"/competitions/{HUGE}", f"/certificates/{HUGE}", f"/unions/{HUGE}",
+    f"/competitions/1/files/{HUGE}", f"/me/calendar/{HUGE}-abc.ics", f"/me/calendar/{'²' * 3}-abc.ics",
+    f"/teach/sessions/{2**31}/roster", "/me/hours/10000.pdf", "/me/hours/0.pdf",
+    "/me/hours?year=99999",
+])
+def test_ids_no_column_holds_are_not_found(app, tree, make_user, make_admin, path):
+    client = login_client(app, make_user(union=tree.a1, role=("site_admin", tree.city)))
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("query", [f"page={HUGE}", "page=-5", "page=²", f"page={ENORMOUS}"])
+def test_any_page_number_gives_a_page(app, tree, make_admin, make_course, query):
+    make_course("电工安全")
+    admin = login_client(app, make_admin(tree.city))
+    for path in ("/courses/", f"/unions/{tree.city.id}/members", "/certificates/"):
+        assert admin.get(f"{path}?{query}").status_code == 200, path
+
+
+def test_query_numbers_out_of_range_are_ignored(app, tree, make_admin, make_course):
+    make_course("电工安全")
+    admin = login_client(app, make_admin(tree.city))
+    competition = Competition(title="大赛", organizer_union_id=tree.city.id, status="published", created_at=utcnow(),
+                              updated_at=utcnow(), signup_opens_at=utcnow(), signup_closes_at=utcnow(),
+                              year=2026, level="city", notice_md="x")
+    db.session.add(competition)
+    db.session.commit()
+    for path in (f"/competitions/{competition.id}/entries?union={HUGE}&event={HUGE}",
+                 f"/competitions/{competition.id}/entries.xlsx?event={HUGE}", f"/reports/hours?union={HUGE}",
+                 f"/reports/hours?year={ENORMOUS}", f"/courses/?level={HUGE}&union={HUGE}&within={HUGE}",
+                 f"/unions/{tree.city.id}/members?level=%20", f"/unions/{tree.city.id}/members?level=²",
+                 f"/unions/{tree.city.id}/members?level={HUGE}", f"/me/hours?year={HUGE}"):
+        assert admin.get(path).status_code in (200, 302), path
+
+
+def test_numbers_too_large_for_a_column_are_form_errors(app, tree, make_user, make_admin):
+    person = make_user(union=tree.a1)
+    client = login_client(app, person)
+    admin = login_client(app, make_admin(tree.a1))
+    before = database_rows(skip=("login_session", "audit_event"))
+    page = client.post("/me/settings", data={"years_in_trade": ENORMOUS, "locale": "en",
+                                             "timezone": "Asia/Shanghai"})
+    assert page.status_code == 200 and "Enter a smaller number." in page.get_data(as_text=True)
+    for union_id in (HUGE, str(2**31)):
+        page = client.post("/me/membership/apply", data={"union_id": union_id})
+        assert page.status_code == 200
+    response = admin.post(f"/unions/{tree.a1.id}/target", data={"hours": ENORMOUS}, follow_redirects=True)
+    assert response.status_code == 200 and "between 0 and 1000" in response.get_data(as_text=True)
+    assert database_rows(skip=("login_session", "audit_event")) == before
+
+
+def test_a_file_posted_in_a_text_field_is_ignored(app, tree, make_user):
+    """A file under a text field's name is not that field's text: the form says what is missing."""
+    person = make_user(union=tree.a1)
+    client = app.test_client()
+    for payload in xss_payloads()[:3]:
+        page = client.post("/auth/login", content_type="multipart/form-data",
+                           data={"identifier": (io.BytesIO(payload.encode()), "x.txt"), "password": PASSWORD})
+        assert page.status_code == 200
+    page = client.post("/auth/forgot", content_type="multipart/form-data",
+                       data={"identifier": (io.BytesIO(b"13800000000"), "x.txt")})
+    assert page.status_code == 200
+    signed_in = client.post("/auth/login", content_type="multipart/form-data",
+                            data={"identifier": person.mobile, "password": PASSWORD, "stray": (io.BytesIO(b"x"), "x")})
+    assert signed_in.status_code == 302
+
+
+def test_a_next_that_is_no_url_goes_home_after_the_change(app, tree, make_user):
+    person = make_user(union=tree.a1)
+    response = app.test_client().post("/auth/login?next=http://[",
+                                      data={"identifier": person.mobile, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_roster_fields_naming_no_person_record_nothing(app, tree, make_course, make_user, instructor):
+    course = make_course(lessons=0, sessions=1)
+    session = db.session.scalar(select(ClassSession).where(ClassSession.course_id == course.id))
+    worker = make_user(union=tree.a1)
+    enroll(worker, course, now=utcnow())
+    db.session.commit()
+    teacher = login_client(app, instructor)
+    response = teacher.post(f"/teach/sessions/{session.id}/roster",
+                            data={"status-²": "present", f"status-{HUGE}": "present", f"status-{2**31}": "present"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
+    teacher.post(f"/teach/sessions/{session.id}/roster", data={f"status-{worker.id}": "present"})
+    assert db.session.scalar(select(Attendance.user_id)) == worker.id
+
+
+def test_an_event_requiring_course_zero_is_refused(app, tree, make_admin):
+    competition = Competition(title="大赛", organizer_union_id=tree.city.id, status="draft", created_at=utcnow(),
+                              updated_at=utcnow(), signup_opens_at=utcnow(), signup_closes_at=utcnow(),
+                              year=2026, level="city", notice_md="x")
+    db.session.add(competition)
+    db.session.commit()
+    organizer = login_client(app, make_admin(tree.city))
+    page = organizer.post(f"/competitions/{competition.id}/events/new",
+                          data={"name": "电工", "trade": "电工", "required_course_id": "0", "award_first": "1"})
+    assert page.status_code == 200 and "Choose a published course." in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(CompetitionEvent)) == 0
+    assert db.session.scalar(select(func.count()).select_from(User)) == 1
