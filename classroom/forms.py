@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
-from wtforms import FileField
+from wtforms import FieldList, FileField, FormField
 from wtforms import IntegerField as _IntegerField
 
 MAX_INT = 2**31 - 1  # the largest id or number a column holds (PostgreSQL integer)
@@ -58,7 +58,10 @@ class Form(FlaskForm):
         def wrap_formdata(self, form, formdata):
             wrapped = super().wrap_formdata(form, formdata)
             if formdata is _Auto and isinstance(wrapped, CombinedMultiDict):
-                names = {name for name, field in form._fields.items() if isinstance(field, FileField)}
-                files = MultiDict([(key, value) for key, value in request.files.items(multi=True) if key in names])
+                names = {field.name for field in form._fields.values() if isinstance(field, FileField)}
+                nested = tuple(f"{field.name}-" for field in form._fields.values()
+                               if isinstance(field, (FormField, FieldList)))  # their files: "name-0-file"
+                files = MultiDict([(key, value) for key, value in request.files.items(multi=True)
+                                   if key in names or key.startswith(nested)])
                 return CombinedMultiDict((files, request.form))
             return wrapped

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, support
@@ -101,7 +101,7 @@ def locale_code() -> str:
 def switch_language_url(locale: str) -> str:
     """This page in another language: the query (a search, filters, the page number) is kept."""
     args = [(key, value) for key, value in request.args.items(multi=True) if key != "lang"]
-    return f"{request.path}?{urlencode([*args, ('lang', locale)])}"
+    return f"{quote(request.path)}?{urlencode([*args, ('lang', locale)])}"
 
 
 def html_lang() -> str:

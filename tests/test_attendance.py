@@ -310,7 +310,7 @@ def test_paper_roster_is_all_or_nothing(app, course_with_session, enrolled, inst
                             data={"file": (io.BytesIO(bad), "roster.csv")}, content_type="multipart/form-data")
     assert response.status_code == 400
     body = response.get_data(as_text=True)
-    assert "Row 2" in body and "Row 3" in body and "13700000000" in body
+    assert "Row 2" in body and "Row 3" in body and "137****0000" in body  # an instructor reads numbers masked
     assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
     good = f"{first.mobile},出勤\n{second.mobile},请假\n".encode("gb18030")
     teacher.post(f"/teach/sessions/{session.id}/roster/upload", data={"file": (io.BytesIO(good), "roster.csv")},
@@ -346,6 +346,14 @@ def test_rosters_show_instructors_masked_mobiles(app, tree, course_with_session,
 
     refused = upload("138****1234,出勤\n139****6666,出勤\n")
     assert refused.status_code == 400 and "fits more than one person" in refused.get_data(as_text=True)
+    # The errors never give back a number the instructor sees masked, nor do they become a way to
+    # try out numbers: a file longer than the roster (plus a little slack) is refused as a whole.
+    twice = upload("13812341234,出勤\n13812341234,出勤\n13955556666,出勤\n").get_data(as_text=True)
+    assert "appears twice" in twice and "138****1234" in twice and "13812341234" not in twice
+    guesses = "".join(f"1395555{n:04d},出勤\n" for n in range(40)).encode()
+    too_long = teacher.post(f"/teach/sessions/{session.id}/roster/upload", content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(guesses), "roster.csv")}).get_data(as_text=True)
+    assert "more than the 3 people on the roster" in too_long and "Row" not in too_long
     assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
     upload("13812341234,出勤\n139****6666,请假\n")
     assert dict(db.session.execute(select(Attendance.user_id, Attendance.status)).all()) == {

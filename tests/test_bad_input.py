@@ -123,3 +123,27 @@ def test_an_event_requiring_course_zero_is_refused(app, tree, make_admin):
     assert page.status_code == 200 and "Choose a published course." in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(CompetitionEvent)) == 0
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+@pytest.mark.parametrize("prefix", ["", "x"])
+def test_the_base_form_keeps_real_uploads_and_drops_stray_files(app, prefix):
+    from flask_wtf.file import FileField, MultipleFileField
+    from wtforms import StringField
+
+    from classroom.forms import Form
+
+    class Upload(Form):
+        class Meta:
+            csrf = False
+
+        name = StringField()
+        doc = FileField()
+        many = MultipleFileField()
+
+    key = f"{prefix}-" if prefix else ""
+    with app.test_request_context("/", method="POST", content_type="multipart/form-data", data={
+            f"{key}name": (io.BytesIO(b"evil"), "a.txt"), f"{key}doc": (io.BytesIO(b"ok"), "d.txt"),
+            f"{key}many": [(io.BytesIO(b"1"), "1.txt"), (io.BytesIO(b"2"), "2.txt")]}):
+        form = Upload(prefix=prefix)
+        assert form.name.data is None  # a file is no text
+        assert form.doc.data.filename == "d.txt" and [f.filename for f in form.many.data] == ["1.txt", "2.txt"]

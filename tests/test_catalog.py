@@ -587,6 +587,15 @@ def test_scope_and_host_changes_wait_for_an_admin_of_both_scopes(app, tree, make
     assert (course.scope_union_id, course.host_union_id) == (tree.district_a.id, tree.district_a.id)
     revision = db.session.scalar(select(CourseRevision))
     assert revision.changes == {"scope_union_id": tree.city.id, "host_union_id": tree.a1.id}
+    # A co-instructor from elsewhere (B1) sees the proposed host offered and chosen, and keeps it by saving.
+    colleague = make_user("西城教员", union=tree.b1, role=(Role.INSTRUCTOR, tree.b1))
+    db.session.add(CourseInstructor(course_id=course.id, user_id=colleague.id))
+    db.session.commit()
+    other = login_client(app, colleague)
+    assert f'<option selected value="{tree.a1.id}">' in other.get(f"/teach/courses/{course.id}/edit").get_data(
+        as_text=True)
+    assert other.post(f"/teach/courses/{course.id}/edit", data={**form, "summary": "新的简介"}).status_code == 302
+    assert db.session.get(CourseRevision, revision.id).changes["host_union_id"] == tree.a1.id
     outside = login_client(app, outsider)
     assert outside.get(f"/courses/{course.id}").status_code == 404
     assert "course.revision" in kinds_for(city_admin) and "course.revision" not in kinds_for(district_admin)

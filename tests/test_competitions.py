@@ -659,9 +659,12 @@ def test_export_masks_mobiles_by_rights_and_neutralizes_formulas(app, tree, make
     assert_inert_cell(row[2], "+SUM(A1)队")
     above = load_workbook(io.BytesIO(login_client(app, make_admin(tree.district_a)).get(
         f"/competitions/{competition.id}/entries.xlsx").data)).active
-    assert [cell.value for cell in above[2]][4] == worker.mobile[:3] + "****" + worker.mobile[-4:]
+    assert [cell.value for cell in above[2]][4] == worker.mobile  # the district administers A1's members too
+    scorer = load_workbook(io.BytesIO(login_client(app, make_admin(tree.district_b)).get(
+        f"/competitions/{competition.id}/entries.xlsx").data)).active  # no entry of theirs: no row at all
+    assert scorer.max_row == 1
     assert db.session.scalar(select(func.count()).select_from(AuditEvent)
-                             .where(AuditEvent.action == "competition.entries.export")) == 2
+                             .where(AuditEvent.action == "competition.entries.export")) == 3
 
 
 # ---- results -------------------------------------------------------------------------------------------
@@ -941,6 +944,11 @@ def test_an_event_requires_only_a_published_course(app, tree, make_competition, 
     assert "Choose a published course." in page
     assert db.session.scalar(select(func.count()).select_from(CompetitionEvent)) == 0
     assert "东城内部草稿课程" not in organizer.get(f"/competitions/{competition.id}").get_data(as_text=True)
+    elsewhere = make_course("东城区内部课程", scope=tree.district_a)  # published, but not for 西城's members
+    page = organizer.post(f"/competitions/{competition.id}/events/new",
+                          data={**form, "required_course_id": str(elsewhere.id)}).get_data(as_text=True)
+    assert "Choose a course open to all members of 西城区总工会." in page
+    assert db.session.scalar(select(func.count()).select_from(CompetitionEvent)) == 0
     response = organizer.post(f"/competitions/{competition.id}/events/new",
                               data={**form, "required_course_id": str(published.id)})
     assert response.status_code == 302

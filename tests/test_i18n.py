@@ -94,6 +94,8 @@ def test_the_language_switch_keeps_the_page_query(client):
     switch = html.split('hreflang="en"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
     assert switch == "/courses/?q=%E5%AE%89%E5%85%A8&amp;mode=online&amp;page=2&amp;lang=en"
     assert lang_of(client.get(switch.replace("&amp;", "&"))) == "en"
+    html = client.get("/verify/AB%23CD?lang=zh_CN").get_data(as_text=True)  # a # in the path stays in the path
+    assert 'href="/verify/AB%23CD?lang=en"' in html
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])

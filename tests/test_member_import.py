@@ -237,13 +237,18 @@ def test_people_in_scope_are_updated_transferred_or_activated(tree, make_user, m
     member = make_user("老会员", union=tree.a1, employer="旧单位", skill_level=5)
     mover = make_user("调动", union=tree.a1)
     applicant = make_user("申请人", union=tree.a2, status="applied")
+    returning = make_user("回归会员", union=tree.a1, status="lapsed")  # lapsed in A1, now a member of A2
     admin = make_admin(tree.district_a)
     rows = rows_of(("老会员", member.mobile, "华东机电", "", "二级/技师", "", "A1"),
                    ("调动", mover.mobile, "", "", "", "", "A2"),
-                   ("申请人", applicant.mobile, "", "", "", "", "A2"))
+                   ("申请人", applicant.mobile, "", "", "", "", "A2"),
+                   ("回归会员", returning.mobile, "", "", "", "", "A2"))
     result = run_import(rows, tree.district_a, actor=admin, now=utcnow())
     db.session.commit()
-    assert (result.created, result.updated, result.unchanged, result.invited) == (0, 3, 0, 0)
+    assert (result.created, result.updated, result.unchanged, result.invited) == (0, 4, 0, 0)
+    # the old lapsed row leaves A1's scope as an approval would close it
+    assert sorted(db.session.scalars(select(Membership.status).where(Membership.user_id == returning.id))) == [
+        "active", "transferred"]
     db.session.refresh(member)
     assert (member.employer, member.skill_level, member.password_hash is not None) == ("华东机电", 2, True)
     history = dict(db.session.execute(select(Membership.status, Membership.member_no)

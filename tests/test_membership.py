@@ -120,6 +120,24 @@ def test_joining_elsewhere_after_a_lapse_ends_the_old_unions_scope(app, tree, ma
     assert worker.real_name not in a1_admin.get(f"/unions/{tree.a1.id}/members").get_data(as_text=True)
 
 
+def test_a_lapse_never_reopens_a_membership_closed_meanwhile(tree, make_user, make_admin):
+    """An approval elsewhere closed the row (transferred) after the admin's page loaded it: the lapse
+    is refused instead of writing "lapsed" back over it."""
+    from sqlalchemy import update
+
+    from classroom.domain import Conflict
+    from classroom.unions.services import lapse_membership
+
+    worker = make_user(union=tree.a1)
+    loaded = membership_of(worker, "active")
+    db.session.execute(update(Membership).where(Membership.id == loaded.id).values(status="transferred")
+                       .execution_options(synchronize_session=False))  # another transaction's approval
+    with pytest.raises(Conflict):
+        lapse_membership(loaded, "离职", actor=make_admin(tree.a1), now=utcnow())
+    db.session.commit()
+    assert db.session.scalar(select(Membership.status).where(Membership.id == loaded.id)) == "transferred"
+
+
 def test_one_open_application_at_a_time(app, tree, make_user):
     worker = make_user(union=tree.a1, status="applied")
     page = login(app, worker).post("/me/membership/apply", data={"union_id": tree.b1.id}).get_data(as_text=True)

@@ -356,7 +356,13 @@ def test_a_reset_link_never_hands_an_admin_more_than_they_manage(app, tree, make
     boss = login_client(app, make_user("另一平台管理员", role=(Role.SITE_ADMIN, tree.city)))
     page = boss.post(f"/unions/{tree.a1.id}/members/{district_admin.id}/reset-link").get_data(as_text=True)
     assert "/auth/reset/" in page
-    assert {row.user_id for row in db.session.scalars(select(PasswordReset))} == {teaches_here.id, district_admin.id}
+    # A district admin may hand a link to a grassroots admin below them: a role they exercise anyway.
+    below = make_user("基层管理员乙", union=tree.a1, role=(Role.UNION_ADMIN, tree.a1))
+    district = login_client(app, make_admin(tree.district_a, "区管理员乙"))
+    assert "/auth/reset/" in district.post(f"/unions/{tree.a1.id}/members/{below.id}/reset-link").get_data(
+        as_text=True)
+    assert {row.user_id for row in db.session.scalars(select(PasswordReset))} == {
+        teaches_here.id, district_admin.id, below.id}
 
 
 @pytest.fixture

@@ -231,9 +231,9 @@ def _finish_reset(user: User, new_password: str, channel: str, *, now: datetime)
 def may_reset(actor, person: User, union) -> bool:
     """Whether ``actor`` (who manages ``union``) may hand out a reset link for ``person``: the link
     gives its holder the account, so only for an active member of that union's subtree whose roles
-    the actor could exercise anyway. An administrator's account (site or union: those roles are
-    granted by site administrators alone) is reset by a site administrator, and so is an instructor
-    who teaches for a union the actor does not manage."""
+    the actor could exercise anyway: teaching for a union the actor manages, administering a union
+    strictly below one the actor administers. A site administrator's account, a fellow or a
+    superior administrator's, or an instructor's elsewhere is reset by a site administrator."""
     if actor.is_site_admin:
         return True
     active_here = db.session.scalar(
@@ -242,7 +242,15 @@ def may_reset(actor, person: User, union) -> bool:
                TradeUnion.path.startswith(union.path, autoescape=True)))
     if active_here is None:
         return False
-    return all(grant.role == Role.INSTRUCTOR and scope.can_manage_union(actor, grant.union) for grant in person.grants)
+    below = scope.admin_paths(actor) or []
+
+    def within(grant) -> bool:
+        if grant.role == Role.INSTRUCTOR:
+            return scope.can_manage_union(actor, grant.union)
+        return grant.role == Role.UNION_ADMIN and any(
+            grant.union.path.startswith(path) and grant.union.path != path for path in below)
+
+    return all(within(grant) for grant in person.grants)
 
 
 def issue_reset_link(person: User, *, actor, union, now: datetime) -> str:

@@ -91,6 +91,13 @@ def _close_transfers(chunk: list[Action], *, now: datetime) -> None:
         db.session.execute(update(MEMBERSHIPS).where(MEMBERSHIPS.c.id.in_(ids),
                                                      MEMBERSHIPS.c.status == MembershipStatus.ACTIVE)
                            .values(status=MembershipStatus.TRANSFERRED, ended_at=now))
+    # A lapsed membership closes too when its person becomes a member again (as on approval):
+    # it would keep them in the old union's scope.
+    joining = [action.user_id for action in chunk if action.user_id and action.membership in ("new", "activate")]
+    if joining:
+        db.session.execute(update(MEMBERSHIPS).where(MEMBERSHIPS.c.user_id.in_(joining),
+                                                     MEMBERSHIPS.c.status == MembershipStatus.LAPSED)
+                           .values(status=MembershipStatus.TRANSFERRED))
 
 
 def _update_profiles(chunk: list[Action]) -> None:

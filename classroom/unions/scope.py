@@ -77,20 +77,31 @@ def can_see_user(viewer, person: User) -> bool:
     return db.session.scalar(statement) is not None
 
 
-def shown_mobiles(viewer, people) -> dict[int, str]:
-    """{person id: mobile as ``viewer`` may see it}: in full for the person themselves and for the
-    admins of a union their membership lies in (site admins included), masked (138****1234) for
-    everyone else, e.g. an instructor reading a roster. One query however many people."""
-    people = list(people)
-    ids = [person.id for person in people]
+# Mobile numbers are read in full by the person and by the admins of their union (an admin of a
+# node administers everything below it, site admins everything), and masked (138****1234) by
+# everyone else, e.g. an instructor reading a roster. These three are the one rule.
+
+def readable_mobiles(viewer, user_ids) -> set[int]:
+    """The people among ``user_ids`` whose full mobile ``viewer`` may read: one query."""
+    ids = set(user_ids)
     if admin_paths(viewer) is None:
-        full = set(ids)
-    elif not ids or not is_union_admin(viewer):
-        full = set()
-    else:
-        full = set(db.session.scalars(visible_users(viewer).where(User.id.in_(ids)).with_only_columns(User.id)))
-    full.add(viewer.id)
+        return ids
+    full = {viewer.id} & ids
+    if ids and is_union_admin(viewer):
+        full |= set(db.session.scalars(visible_users(viewer).where(User.id.in_(ids)).with_only_columns(User.id)))
+    return full
+
+
+def shown_mobiles(viewer, people) -> dict[int, str]:
+    """{person id: mobile as ``viewer`` may see it}."""
+    people = list(people)
+    full = readable_mobiles(viewer, [person.id for person in people])
     return {person.id: (person.mobile or "") if person.id in full else mask_mobile(person.mobile) for person in people}
+
+
+def can_see_mobile(viewer, union: TradeUnion) -> bool:
+    """Whether ``viewer`` reads in full the mobiles of the members of ``union``."""
+    return viewer.is_authenticated and can_manage_union(viewer, union)
 
 
 def deny(actor, object_type: str, object_id, *, union_id: int | None = None):

@@ -275,11 +275,16 @@ def reject_membership(membership: Membership, reason: str, *, actor, now: dateti
 
 def lapse_membership(membership: Membership, reason: str, *, actor, now: datetime) -> None:
     """End an active membership (the person left the employer, stopped paying dues …)."""
-    if membership.status != MembershipStatus.ACTIVE:
+    # Conditional, so that a lapse racing an approval elsewhere (which closes this row as
+    # transferred) cannot turn it back into a lapsed row that keeps the person in this scope.
+    claimed = db.session.execute(
+        update(Membership).where(Membership.id == membership.id, Membership.status == MembershipStatus.ACTIVE)
+        .values(status=MembershipStatus.LAPSED, ended_at=now, reason=(reason or "").strip()[:500] or None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
         raise Conflict(_l("Only an active membership can lapse."))
-    membership.status = MembershipStatus.LAPSED
-    membership.ended_at = now
-    membership.reason = (reason or "").strip()[:500] or None
+    db.session.refresh(membership)
     record_event(actor, "membership.lapse", membership, union_id=membership.union_id,
                  user_id=membership.user_id, reason=membership.reason)
 

@@ -25,6 +25,7 @@ STATUS_WORDS = {
     "excused": AttendanceStatus.EXCUSED, "请假": AttendanceStatus.EXCUSED,
 }
 MAX_ROWS = 5000
+ROW_SLACK = 20  # blank or header rows, a few names written twice
 
 
 def _rows(filename: str, data: bytes) -> list[list[str]]:
@@ -42,17 +43,28 @@ def _rows(filename: str, data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def parse_roster_file(session: ClassSession, filename: str, data: bytes) -> tuple[dict[int, str], list[str]]:
-    """({user id: status}, row errors). Nothing is recorded unless every row is right."""
+def parse_roster_file(session: ClassSession, filename: str, data: bytes, *,
+                      viewer) -> tuple[dict[int, str], list[str]]:
+    """({user id: status}, row errors). Nothing is recorded unless every row is right. A viewer who
+    sees the roster's mobiles masked reads them masked in the errors too, and a file may hold at
+    most ROW_SLACK rows more than the roster has people: an upload is no way to try out numbers."""
     try:
         rows = _rows(filename or "", data)
     except Exception:  # noqa: BLE001 - any unreadable file is one clear error
         return {}, [_("The file could not be read: use CSV (UTF-8 or GB18030) or XLSX.")]
     if rows and rows[0] and not any(ch.isdigit() for ch in rows[0][0]):
         rows = rows[1:]  # a header row
-    if len(rows) > MAX_ROWS:
-        return {}, [_("A roster has at most %(count)d rows.", count=MAX_ROWS)]
-    people = {user.mobile: user.id for user, _row in db.session.execute(roster_statement(session)).all()}
+    roster = [user for user, _row in db.session.execute(roster_statement(session)).all()]
+    if len(rows) > min(MAX_ROWS, len(roster) + ROW_SLACK):
+        return {}, [_("This file has %(rows)d rows, more than the %(people)d people on the roster.", rows=len(rows),
+                      people=len(roster))]
+    people = {user.mobile: user.id for user in roster}
+    shown = shown_mobiles(viewer, roster)
+    in_full = all(shown[user.id] == (user.mobile or "") for user in roster)
+
+    def said(mobile: str) -> str:  # a number as the errors may repeat it to this viewer
+        return mobile if in_full or "*" in mobile else mask_mobile(mobile)
+
     # An instructor's roster shows mobiles masked (138****1234): a masked one naming one person counts.
     masked: dict[str, list[str]] = {}
     for full in people:
@@ -65,16 +77,16 @@ def parse_roster_file(session: ClassSession, filename: str, data: bytes) -> tupl
             continue
         if "*" in mobile and len(masked.get(mobile, ())) > 1:
             errors.append(_("Row %(row)d: %(mobile)s fits more than one person here: write the whole number.",
-                            row=number, mobile=mobile))
+                            row=number, mobile=said(mobile)))
             continue
         if "*" in mobile and mobile in masked:
             mobile = masked[mobile][0]
         if mobile not in people:
-            errors.append(_("Row %(row)d: %(mobile)s is not enrolled in this course.", row=number, mobile=mobile))
+            errors.append(_("Row %(row)d: %(mobile)s is not enrolled in this course.", row=number, mobile=said(mobile)))
         elif word not in STATUS_WORDS:
             errors.append(_("Row %(row)d: unknown status “%(status)s”.", row=number, status=word))
         elif mobile in seen:
-            errors.append(_("Row %(row)d: %(mobile)s appears twice.", row=number, mobile=mobile))
+            errors.append(_("Row %(row)d: %(mobile)s appears twice.", row=number, mobile=said(mobile)))
         else:
             statuses[people[mobile]] = STATUS_WORDS[word]
         seen.add(mobile)

@@ -87,15 +87,21 @@ def roster_download(session_id: int, kind: str):
     return response
 
 
+def _upload_key() -> str:
+    return f"roster-upload:{current_user.get_id()}"
+
+
 @bp.route("/teach/sessions/<int:session_id>/roster/upload", methods=["POST"])
 @login_required
+@limiter.limit("30 per hour", key_func=_upload_key)  # a paper roster is uploaded once or twice, not tried out
 def roster_upload(session_id: int):
     session = session_or_404(session_id)
     form = RosterUploadForm()
     if not form.validate_on_submit():
         flash(_("Choose a CSV or XLSX file with the columns mobile and status."), "danger")
         return redirect(url_for("attendance.roster", session_id=session.id))
-    statuses, errors = parse_roster_file(session, form.file.data.filename, form.file.data.read())
+    statuses, errors = parse_roster_file(session, form.file.data.filename, form.file.data.read(),
+                                       viewer=current_user)
     if errors:
         return render_template("attendance/upload_errors.html", session=session, errors=errors), 400
     commit_or_flash(lambda: attendance.record_many(session, statuses, method="upload", actor=current_user,

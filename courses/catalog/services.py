@@ -230,12 +230,20 @@ def _validated(data: dict, course: Course, author: User | None = None) -> dict:
             continue
         if db.session.get(TradeUnion, data[union_field]) is None:
             raise Invalid(_l("Choose a union."), field=union_field)
-        chosen_before = data[union_field] == getattr(course, union_field)
-        if author is not None and not chosen_before and db.session.scalar(
+        if author is not None and data[union_field] not in named_unions(course, union_field) and db.session.scalar(
                 select(TradeUnion.id).where(TradeUnion.id == data[union_field], choosable_unions(author))) is None:
             # the host issues the course's certificates (its admins may revoke them): not any union
             raise Invalid(_l("Choose one of the unions offered."), field=union_field)
     return data
+
+
+def named_unions(course: Course, union_field: str) -> set[int]:
+    """The unions a course names in this field now or in its change waiting for review: a
+    co-instructor from elsewhere keeps them by saving."""
+    named = {getattr(course, union_field)}
+    if course.id is not None and (revision := pending_revision(course.id)) is not None:
+        named.add(Held.load(revision.changes).proposed_fields().get(union_field))
+    return named - {None}
 
 
 def choosable_unions(author: User):

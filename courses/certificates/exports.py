@@ -13,7 +13,7 @@ from classroom.accounts.models import User
 from classroom.audit import record_event
 from classroom.extensions import db
 from classroom.personal_data import mask_mobile
-from classroom.unions.scope import visible_users
+from classroom.unions.scope import readable_mobiles
 from courses.certificates.models import PUBLIC_STATUS_LABELS, Certificate
 from courses.certificates.queries import CertificateFilters, listing
 
@@ -37,7 +37,7 @@ def export_xlsx(admin, filters: CertificateFilters, *, now: datetime, tz, level_
         listing(admin, filters, now=now, tz=tz).with_only_columns(Certificate, User.mobile, User.id)
         .join(User, User.id == Certificate.user_id)
     ).all()
-    readable = _readable_mobiles(admin, {user_id for _, _, user_id in rows})
+    readable = readable_mobiles(admin, {user_id for _, _, user_id in rows})
     book = Workbook(write_only=True)
     sheet = book.create_sheet(str(_l("Certificates")))
     sheet.append([str(title) for title in COLUMNS])
@@ -56,11 +56,3 @@ def export_xlsx(admin, filters: CertificateFilters, *, now: datetime, tz, level_
                  status=filters.status, issued_from=filters.issued_from and filters.issued_from.isoformat(),
                  issued_to=filters.issued_to and filters.issued_to.isoformat())
     return buffer.getvalue(), len(rows)
-
-
-def _readable_mobiles(admin, user_ids: set[int]) -> set[int]:
-    """The holders whose current union this admin administers (they may read the full number)."""
-    if not user_ids:
-        return set()
-    statement = visible_users(admin).where(User.id.in_(user_ids)).with_only_columns(User.id)
-    return set(db.session.scalars(statement))

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from classroom.extensions import db
 from classroom.i18n import zone
 from classroom.personal_data import mask_mobile
+from classroom.unions.scope import can_see_mobile
 from courses.competitions import approvals
-from courses.hours.report_table import can_see_mobile
 
 
 def entry_rows(viewer, statement) -> tuple[list[str], list[list]]:

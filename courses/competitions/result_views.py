@@ -14,11 +14,11 @@ from classroom.extensions import db
 from classroom.http import paginate, role_required
 from classroom.personal_data import mask_mobile
 from classroom.unions import scope
+from classroom.unions.scope import can_see_mobile
 from courses.competitions import approvals, results, score_import
 from courses.competitions.forms import AwardForm, ScoreImportForm, scores_from_form
 from courses.competitions.lookups import attempt, organized_competition_or_404, organized_event_or_404
 from courses.competitions.models import Entry, EntryStatus
-from courses.hours.report_table import can_see_mobile
 
 bp = Blueprint("results", __name__)
 admin_required = role_required(scope.is_union_admin)

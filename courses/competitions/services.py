@@ -211,7 +211,8 @@ def delete_stage(stage: Stage, *, actor) -> None:
 def save_event(competition: Competition, data: dict, *, actor,
                event: CompetitionEvent | None = None) -> CompetitionEvent:
     _require_changeable(actor, competition)
-    data = _validated_event(competition, {name: data.get(name) for name in EVENT_FIELDS})
+    data = _validated_event(competition, {name: data.get(name) for name in EVENT_FIELDS},
+                            keeps_course=event.required_course_id if event else None)
     if event is not None and data["is_team"] != event.is_team and has_entries(event):
         raise Conflict(_l("People have entered: the event cannot switch between individual and team."),
                        field="is_team")
@@ -226,7 +227,7 @@ def save_event(competition: Competition, data: dict, *, actor,
     return event
 
 
-def _validated_event(competition: Competition, data: dict) -> dict:
+def _validated_event(competition: Competition, data: dict, *, keeps_course: int | None = None) -> dict:
     data["is_team"] = bool(data["is_team"])
     if data["is_team"]:
         low, high = data["team_min"] or 2, data["team_max"] or data["team_min"] or 2
@@ -240,11 +241,16 @@ def _validated_event(competition: Competition, data: dict) -> dict:
         raise Invalid(_l("Choose a skill level."), field="min_skill_level")
     if data["min_age"] is not None and data["max_age"] is not None and data["min_age"] > data["max_age"]:
         raise Invalid(_l("The lowest age cannot be above the highest."), field="max_age")
-    if data["required_course_id"] is not None:
+    if data["required_course_id"] is not None and data["required_course_id"] != keeps_course:
+        # A new requirement names a course the competition's entrants can take: published (a draft
+        # or a course under review is nobody's to complete, nor its title the organizer's to read)
+        # and open to the whole organizing union's members.
         course = db.session.get(Course, data["required_course_id"])
-        if course is None or course.status not in (CourseStatus.PUBLISHED, CourseStatus.ARCHIVED):
-            # a draft or a course under review is nobody's to complete yet (nor its title anyone's to read)
+        if course is None or course.status != CourseStatus.PUBLISHED:
             raise Invalid(_l("Choose a published course."), field="required_course_id")
+        if not competition.organizer_union.path.startswith(course.scope_union.path):
+            raise Invalid(_l("Choose a course open to all members of %(union)s."),
+                          field="required_course_id", union=competition.organizer_union.name)
     _validate_quota(competition, data)
     rule = data["award_rule"] or {}
     data["award_rule"] = {award: int(rule.get(award) or 0) for award in AWARDS}

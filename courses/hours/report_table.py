@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 
-from classroom.accounts.models import WORKER_GROUPS, Role
+from classroom.accounts.models import WORKER_GROUPS
 from classroom.extensions import db
 from classroom.http import paginate
 from classroom.personal_data import mask_mobile
 from classroom.unions.models import TradeUnion, UnionKind
+from classroom.unions.scope import can_see_mobile
 from courses.hours import reports
 from courses.hours.models import SOURCE_LABELS, HoursSource
 from courses.hours.services import effective_targets
@@ -32,11 +33,6 @@ class ReportTable:
 def _hours(minutes: int) -> float:
     return round(minutes / current_app.config["MINUTES_PER_CREDIT_HOUR"], 1)
 
-
-def can_see_mobile(viewer, union: TradeUnion) -> bool:
-    """Mobiles unmasked only for site admins and the admins of the member's own union."""
-    return viewer.is_site_admin or any(grant.role == Role.UNION_ADMIN and grant.union_id == union.id
-                                       for grant in viewer.grants)
 
 
 def report_table(node: TradeUnion, period: reports.Period, by: str, *, viewer) -> ReportTable:

@@ -20,10 +20,13 @@ depends_on = None
 
 
 def upgrade():
+    # Superseded: the person is an active member now, or a later membership started after this
+    # one ended (joined elsewhere, then lapsed there too).
     op.execute(
         "UPDATE membership SET status = 'transferred' WHERE status = 'lapsed' AND EXISTS ("
-        "SELECT 1 FROM membership AS later WHERE later.user_id = membership.user_id "
-        "AND later.status = 'active' AND later.id <> membership.id)"
+        "SELECT 1 FROM membership AS later WHERE later.user_id = membership.user_id AND later.id <> membership.id "
+        "AND (later.status = 'active' OR (later.started_at IS NOT NULL AND membership.ended_at IS NOT NULL "
+        "AND later.started_at >= membership.ended_at)))"
     )
 
 
