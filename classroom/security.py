@@ -6,7 +6,7 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import abort, current_app, request
 
 CSP_TEMPLATE = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -98,7 +98,20 @@ def _dummy_hash() -> str:
     return cache[key]
 
 
+def refuse_nul_bytes() -> None:
+    """No person types a NUL character, and PostgreSQL text cannot hold one: a request carrying
+    one anywhere (path, query, form field or its name, an upload's file name, JSON) is a 400
+    before any view or query sees it, on every backend alike."""
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    texts = [request.path, *(part for pair in fields for part in pair),
+             *(upload.filename or "" for upload in request.files.values())]
+    if any("\x00" in text for text in texts) or (
+            request.is_json and "\\u0000" in request.get_data(cache=True, as_text=True)):
+        abort(400)
+
+
 def init_app(app) -> None:
+    app.before_request(refuse_nul_bytes)
     with app.app_context():
         content_security_policy(app.config.get("VIDEO_EMBED_HOSTS"))  # a bad host fails at start-up
         _dummy_hash()

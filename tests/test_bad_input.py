@@ -147,3 +147,42 @@ def test_the_base_form_keeps_real_uploads_and_drops_stray_files(app, prefix):
         form = Upload(prefix=prefix)
         assert form.name.data is None  # a file is no text
         assert form.doc.data.filename == "d.txt" and [f.filename for f in form.many.data] == ["1.txt", "2.txt"]
+
+
+@pytest.mark.parametrize("request_args", [
+    ("get", "/courses/?q=%00", {}), ("get", "/verify/%00", {}), ("get", "/auth/unions.json?q=a%00b", {}),
+    ("post", "/auth/login", {"data": {"identifier": "a\x00b", "password": "x"}}),
+    ("post", "/auth/forgot", {"data": {"identifier": "138\x0000"}}),
+    ("post", "/auth/login", {"data": {"identifier\x00": "a", "password": "x"}}),
+])
+def test_a_nul_character_anywhere_is_a_bad_request(app, request_args):
+    """PostgreSQL text cannot hold NUL: refused up front on every backend, before a query fails."""
+    method, path, kwargs = request_args
+    response = getattr(app.test_client(), method)(path, **kwargs)
+    assert response.status_code == 400
+
+
+def test_a_nul_in_a_form_field_changes_nothing(app, tree, make_user, make_course, instructor):
+    person = make_user(union=tree.a1, employer="旧单位")
+    client = login_client(app, person)
+    response = client.post("/me/settings", data={"employer": "新\x00单位", "locale": "en", "timezone": "Asia/Shanghai"})
+    assert response.status_code == 400
+    db.session.refresh(person)
+    assert person.employer == "旧单位"
+    heartbeat = login_client(app, instructor).post("/courses/1/lessons/1/heartbeat", json={"note": "a\u0000b"})
+    assert heartbeat.status_code == 400  # JSON carrying \u0000
+
+
+def test_a_quota_level_below_the_tree_is_refused(app, tree, make_admin):
+    competition = Competition(title="大赛", organizer_union_id=tree.city.id, status="draft", created_at=utcnow(),
+                              updated_at=utcnow(), signup_opens_at=utcnow(), signup_closes_at=utcnow(),
+                              year=2026, level="city", notice_md="x")
+    db.session.add(competition)
+    db.session.commit()
+    organizer = login_client(app, make_admin(tree.city))
+    for depth in ("3", "32768", HUGE):
+        page = organizer.post(f"/competitions/{competition.id}/events/new", data={
+            "name": "电工", "trade": "电工", "quota_depth": depth, "quota_per_union": "5", "award_first": "1"})
+        assert page.status_code == 200, depth
+    assert db.session.scalar(select(func.count()).select_from(CompetitionEvent)) == 0
+    assert app.test_client().get(f"/me/calendar/{2**31}-x.ics").status_code == 404

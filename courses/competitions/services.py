@@ -7,7 +7,7 @@ import os
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from classroom.audit import record_event
@@ -273,6 +273,9 @@ def _validate_quota(competition: Competition, data: dict) -> None:
     organizer = db.session.get(TradeUnion, competition.organizer_union_id)
     if depth is not None and depth <= organizer.depth:
         raise Invalid(_l("Quotas apply to unions below the organizer."), field="quota_depth")
+    deepest = db.session.scalar(select(func.max(TradeUnion.depth))) or 0
+    if depth is not None and depth > deepest:
+        raise Invalid(_l("Choose a level of the union tree."), field="quota_depth")
     if per_union is not None and per_union < 1:
         raise Invalid(_l("A quota is at least 1."), field="quota_per_union")
     if data["overall_cap"] is not None and data["overall_cap"] < 1:

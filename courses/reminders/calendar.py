@@ -11,6 +11,7 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select
 
 from classroom.extensions import db
+from classroom.forms import MAX_INT
 from classroom.notifications.models import CalendarFeed
 from courses.catalog.models import ClassSession, Course
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -34,7 +35,7 @@ def secret_for(user_id: int, version: int) -> str:
 def user_for_secret(secret: str) -> int | None:
     """The user whose current feed secret this is, else None."""
     user_part, _, _digest = secret.partition("-")
-    if not (user_part.isascii() and user_part.isdecimal()) or len(user_part) > 10:
+    if not (user_part.isascii() and user_part.isdecimal()) or len(user_part) > 10 or int(user_part) > MAX_INT:
         return None
     feed = db.session.get(CalendarFeed, int(user_part))
     if feed is None or not hmac.compare_digest(secret_for(feed.user_id, feed.version), secret):
