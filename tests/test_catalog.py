@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from classroom.accounts.models import Role
+from classroom.accounts.models import Role, RoleGrant
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
@@ -61,6 +61,37 @@ def test_a_course_names_only_unions_its_author_may_choose(app, tree, instructor,
     assert (course.title, course.host_union_id) == ("改过的标题", tree.a1.id)
     refused = other.post(f"/teach/courses/{course.id}/edit", data=course_form(tree, host_union_id=str(tree.a2.id)))
     assert "Choose one of the unions offered." in refused.get_data(as_text=True)
+
+
+def test_an_admin_never_publishes_or_approves_their_own_course(app, tree, make_user, make_admin):
+    """Four eyes: an admin who teaches a course (or proposed the change) leaves publishing and
+    approving to another admin of its scope; sending back and rejecting stay theirs."""
+    both = make_user("兼任教员的管理员", union=tree.a1, role=(Role.UNION_ADMIN, tree.district_a))
+    db.session.add(RoleGrant(user_id=both.id, role=Role.INSTRUCTOR, union_id=tree.a1.id))
+    db.session.commit()
+    own = login_client(app, both)
+    assert own.post("/teach/courses/new", data=course_form(tree, scope_union_id=str(tree.district_a.id))
+                    ).status_code == 302
+    course = db.session.scalar(select(Course))
+    own.post(f"/teach/courses/{course.id}/lessons/new", data={"title": "第一课", "body": "正文", "credit_minutes": "45"})
+    own.post(f"/teach/courses/{course.id}/submit")
+    page = own.get(f"/review/courses/{course.id}").get_data(as_text=True)
+    assert "data-own-work" in page and "data-publish" not in page
+    refused = own.post(f"/review/courses/{course.id}/publish", follow_redirects=True).get_data(as_text=True)
+    assert "another administrator of its scope publishes it" in refused
+    assert db.session.get(Course, course.id).status == "pending"
+    other = login_client(app, make_admin(tree.district_a, "另一位管理员"))
+    assert "data-publish" in other.get(f"/review/courses/{course.id}").get_data(as_text=True)
+    other.post(f"/review/courses/{course.id}/publish")
+    assert db.session.get(Course, course.id).status == "published"
+    own.post(f"/teach/courses/{course.id}/edit", data=course_form(tree, scope_union_id=str(tree.district_a.id),
+                                                                  credit_minutes="90"))
+    revision = db.session.scalar(select(CourseRevision).where(CourseRevision.status == "pending"))
+    assert "data-own-work" in own.get("/review/").get_data(as_text=True)
+    own.post(f"/review/revisions/{revision.id}/approve")
+    assert db.session.get(CourseRevision, revision.id).status == "pending"
+    other.post(f"/review/revisions/{revision.id}/approve")
+    assert db.session.get(CourseRevision, revision.id).status == "approved"
 
 
 def test_instructor_writes_submits_and_an_admin_publishes(app, tree, instructor, make_admin, make_user):

@@ -55,6 +55,12 @@ def can_edit(user, course: Course) -> bool:
     return user.is_authenticated and (user.is_site_admin or is_instructor_of(user, course))
 
 
+def own_work(user, course: Course, revision: CourseRevision | None = None) -> bool:
+    """Whether ``user`` teaches the course or proposed the change: another administrator of its
+    scope then publishes or approves it (four eyes); sending back or rejecting stays open."""
+    return is_instructor_of(user, course) or (revision is not None and revision.submitted_by_id == user.id)
+
+
 def can_review(user, course: Course) -> bool:
     """Admins of the course's visibility scope (its node or above) review and publish it."""
     return user.is_authenticated and can_manage_union(user, course.scope_union)
@@ -389,6 +395,8 @@ def submit_for_review(course: Course, *, actor, now: datetime) -> None:
 def publish(course: Course, *, actor, now: datetime) -> None:
     if not can_review(actor, course):
         raise NotAllowed(_l("Only the administrators of the course's scope publish it."))
+    if own_work(actor, course):
+        raise NotAllowed(_l("You teach this course: another administrator of its scope publishes it."))
     if course.status != CourseStatus.PENDING:
         raise Conflict(_l("Only a course waiting for review can be published."))
     course.status, course.published_at = CourseStatus.PUBLISHED, now
@@ -425,6 +433,8 @@ def decide_revision(revision: CourseRevision, approve: bool, *, actor, now: date
     if new_scope is not None and not can_manage_union(actor, new_scope):
         raise NotAllowed(_l("Moving the course to %(union)s needs an administrator of that union."),
                          union=new_scope.name)
+    if approve and own_work(actor, course, revision):
+        raise NotAllowed(_l("You teach this course or proposed this change: another administrator approves it."))
     if not approve:
         _close_revision(revision, RevisionStatus.REJECTED, actor=actor, now=now, note=note)
         record_event(actor, "course.revision.reject", course, union_id=course.scope_union_id, revision_id=revision.id)
