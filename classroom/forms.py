@@ -24,6 +24,15 @@ def bounded_int(value) -> int:
     return number
 
 
+def parse_id(text: str) -> int | None:
+    """A number written in ASCII digits (an id in a badge, a secret or a field name) that a column
+    holds, else None: "²" or "١" are digits to str.isdigit, and "99999999999" fits no column."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > len(str(MAX_INT)):
+        return None
+    number = int(text)
+    return number if number <= MAX_INT else None
+
+
 def arg_int(name: str, default: int | None = None) -> int | None:
     """An integer query argument (?union=12), ``default`` when absent, malformed or out of range."""
     try:

@@ -22,6 +22,16 @@ HUGE = "9" * 20  # above 2**63: SQLite cannot bind it, PostgreSQL's integer colu
 ENORMOUS = "9" * 400  # a valid Python int that no float (WTForms' NumberRange) can hold
 
 
+def city_competition(tree, *, status: str = "draft") -> Competition:
+    now = utcnow()
+    competition = Competition(title="大赛", organizer_union_id=tree.city.id, status=status, created_at=now,
+                              updated_at=now, signup_opens_at=now, signup_closes_at=now, year=2026, level="city",
+                              notice_md="x")
+    db.session.add(competition)
+    db.session.commit()
+    return competition
+
+
 @pytest.mark.parametrize("path", [
     f"/courses/{HUGE}", f"/competitions/{HUGE}", f"/certificates/{HUGE}", f"/unions/{HUGE}",
     f"/competitions/1/files/{HUGE}", f"/me/calendar/{HUGE}-abc.ics", f"/me/calendar/{'²' * 3}-abc.ics",
@@ -44,11 +54,7 @@ def test_any_page_number_gives_a_page(app, tree, make_admin, make_course, query)
 def test_query_numbers_out_of_range_are_ignored(app, tree, make_admin, make_course):
     make_course("电工安全")
     admin = login_client(app, make_admin(tree.city))
-    competition = Competition(title="大赛", organizer_union_id=tree.city.id, status="published", created_at=utcnow(),
-                              updated_at=utcnow(), signup_opens_at=utcnow(), signup_closes_at=utcnow(),
-                              year=2026, level="city", notice_md="x")
-    db.session.add(competition)
-    db.session.commit()
+    competition = city_competition(tree, status="published")
     for path in (f"/competitions/{competition.id}/entries?union={HUGE}&event={HUGE}",
                  f"/competitions/{competition.id}/entries.xlsx?event={HUGE}", f"/reports/hours?union={HUGE}",
                  f"/reports/hours?year={ENORMOUS}", f"/courses/?level={HUGE}&union={HUGE}&within={HUGE}",
@@ -112,11 +118,7 @@ def test_roster_fields_naming_no_person_record_nothing(app, tree, make_course, m
 
 
 def test_an_event_requiring_course_zero_is_refused(app, tree, make_admin):
-    competition = Competition(title="大赛", organizer_union_id=tree.city.id, status="draft", created_at=utcnow(),
-                              updated_at=utcnow(), signup_opens_at=utcnow(), signup_closes_at=utcnow(),
-                              year=2026, level="city", notice_md="x")
-    db.session.add(competition)
-    db.session.commit()
+    competition = city_competition(tree)
     organizer = login_client(app, make_admin(tree.city))
     page = organizer.post(f"/competitions/{competition.id}/events/new",
                           data={"name": "电工", "trade": "电工", "required_course_id": "0", "award_first": "1"})
@@ -174,11 +176,7 @@ def test_a_nul_in_a_form_field_changes_nothing(app, tree, make_user, make_course
 
 
 def test_a_quota_level_below_the_tree_is_refused(app, tree, make_admin):
-    competition = Competition(title="大赛", organizer_union_id=tree.city.id, status="draft", created_at=utcnow(),
-                              updated_at=utcnow(), signup_opens_at=utcnow(), signup_closes_at=utcnow(),
-                              year=2026, level="city", notice_md="x")
-    db.session.add(competition)
-    db.session.commit()
+    competition = city_competition(tree)
     organizer = login_client(app, make_admin(tree.city))
     for depth in ("3", "32768", HUGE):
         page = organizer.post(f"/competitions/{competition.id}/events/new", data={

@@ -13,6 +13,7 @@ from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from classroom.forms import parse_id
 from classroom.notifications.services import notify
 from classroom.personal_data import encrypt, is_id_card, lookup_hash, mask_id_card
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, MembershipStatus, TradeUnion, UnionKind
@@ -310,8 +311,8 @@ def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: s
         )
     if trade:
         statement = statement.where(User.trade == trade)
-    if level and level.isascii() and level.isdecimal() and len(level) < 3:  # a skill level, 1-5
-        statement = statement.where(User.skill_level == int(level))
+    if level and (skill_level := parse_id(level)) is not None:
+        statement = statement.where(User.skill_level == skill_level)
     if group:
         statement = statement.where(User.worker_group == group)
     return statement

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from classroom.accounts.models import User
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
+from classroom.forms import parse_id
 from classroom.notifications.services import notify_many
 from courses.attendance.models import AttendanceStatus, SessionCheckin
 from courses.attendance.services import ON_ROSTER, can_edit_roster, record
@@ -130,9 +131,9 @@ def read_badge(text: str, today: date) -> int:
         user_part, code = cleaned.split("-")
     else:
         raise Invalid(_l("This is not a worker badge."), field="badge")
-    if not (user_part.isascii() and user_part.isdecimal()) or len(user_part) > 10:
+    user_id = parse_id(user_part)
+    if user_id is None:
         raise Invalid(_l("This is not a worker badge."), field="badge")
-    user_id = int(user_part)
     for day in (today, today - timedelta(days=1)):
         if hmac.compare_digest(badge_code(user_id, day), code):
             return user_id

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 import segno
 from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -14,7 +13,7 @@ from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
-from classroom.forms import MAX_INT, arg_int
+from classroom.forms import arg_int, parse_id
 from classroom.http import commit_or_flash, form_error, paginate
 from classroom.panels import me_panels
 from classroom.unions.scope import shown_mobiles
@@ -25,8 +24,6 @@ from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, Sessi
 from courses.attendance.roster_file import parse_roster_file, roster_export
 from courses.catalog.models import ClassSession
 from courses.hours.services import local_date
-
-STATUS_FIELD = re.compile(r"status-([0-9]{1,10})")  # a roster row: status-<user id>
 
 bp = Blueprint("attendance", __name__)
 
@@ -61,8 +58,8 @@ def _statuses_from_form(session: ClassSession) -> dict[int, str]:
     if request.form.get("all_present"):
         people = db.session.execute(attendance.roster_statement(session)).all()
         return {person.id: AttendanceStatus.PRESENT for person, _row in people}
-    return {int(match[1]): value for name, value in request.form.items()
-            if value and (match := STATUS_FIELD.fullmatch(name)) and int(match[1]) <= MAX_INT}
+    return {user_id: value for name, value in request.form.items()
+            if value and name.startswith("status-") and (user_id := parse_id(name.removeprefix("status-")))}
 
 
 @bp.route("/teach/sessions/<int:session_id>/roster/print")

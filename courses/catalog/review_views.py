@@ -19,7 +19,7 @@ from classroom.unions import scope
 from classroom.unions.models import TradeUnion
 from courses.catalog import services as catalog
 from courses.catalog.forms import CourseForm, ReasonForm
-from courses.catalog.models import Course, CourseInstructor, CourseRevision, CourseStatus, RevisionStatus
+from courses.catalog.models import Course, CourseRevision, CourseStatus, RevisionStatus
 from courses.catalog.revisions import describe
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -45,11 +45,7 @@ def index():
     ).all()
     descriptions = describe(revisions)
     deciders = {revision.id: catalog.can_decide_revision(current_user, revision) for revision in revisions}
-    taught = set(db.session.scalars(select(CourseInstructor.course_id).where(
-        CourseInstructor.user_id == current_user.id,
-        CourseInstructor.course_id.in_({revision.course_id for revision in revisions})))) if revisions else set()
-    own = {revision.id for revision in revisions
-           if revision.course_id in taught or revision.submitted_by_id == current_user.id}
+    own = catalog.own_revisions(current_user, revisions)
     return render_template("review/index.html", page=courses, revisions=revisions, descriptions=descriptions,
                            deciders=deciders, own=own, form=ReasonForm())
 

@@ -61,6 +61,15 @@ def own_work(user, course: Course, revision: CourseRevision | None = None) -> bo
     return is_instructor_of(user, course) or (revision is not None and revision.submitted_by_id == user.id)
 
 
+def own_revisions(user, revisions: list[CourseRevision]) -> set[int]:
+    """The ids of those revisions that are ``user``'s own work (own_work), in one query."""
+    if not revisions:
+        return set()
+    taught = set(db.session.scalars(select(CourseInstructor.course_id).where(
+        CourseInstructor.user_id == user.id, CourseInstructor.course_id.in_({r.course_id for r in revisions}))))
+    return {r.id for r in revisions if r.course_id in taught or r.submitted_by_id == user.id}
+
+
 def can_review(user, course: Course) -> bool:
     """Admins of the course's visibility scope (its node or above) review and publish it."""
     return user.is_authenticated and can_manage_union(user, course.scope_union)
@@ -243,12 +252,13 @@ def _validated(data: dict, course: Course, author: User | None = None) -> dict:
     return data
 
 
-def named_unions(course: Course, union_field: str) -> set[int]:
-    """The unions a course names in this field now or in its change waiting for review: a
+def named_unions(course: Course, *union_fields: str) -> set[int]:
+    """The unions a course names in these fields now or in its change waiting for review: a
     co-instructor from elsewhere keeps them by saving."""
-    named = {getattr(course, union_field)}
+    named = {getattr(course, field) for field in union_fields}
     if course.id is not None and (revision := pending_revision(course.id)) is not None:
-        named.add(Held.load(revision.changes).proposed_fields().get(union_field))
+        proposed = Held.load(revision.changes).proposed_fields()
+        named |= {proposed.get(field) for field in union_fields}
     return named - {None}
 
 

@@ -50,8 +50,7 @@ def _held(course: Course) -> tuple[CourseRevision | None, Held]:
 def union_choices(course: Course | None = None) -> list[tuple[int, str]]:
     """Every district/industry node and the city, plus the grassroots unions below the author's own
     (and those the course already names: a co-instructor from elsewhere keeps them by saving)."""
-    current = [*catalog.named_unions(course, "host_union_id"), *catalog.named_unions(course, "scope_union_id")] \
-        if course else []
+    current = catalog.named_unions(course, "host_union_id", "scope_union_id") if course else set()
     rows = db.session.scalars(
         select(TradeUnion).where(or_(catalog.choosable_unions(current_user), TradeUnion.id.in_(current)))
         .order_by(TradeUnion.path))

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from classroom.accounts.models import User
 from classroom.domain import Invalid
 from classroom.extensions import db
+from classroom.forms import parse_id
 from classroom.personal_data import normalize_mobile
 from courses.competitions.models import CompetitionEvent, Entry, EntryMember, EntryStatus, MemberStatus
 from courses.competitions.results import parse_points, record_scores, require_scoring
@@ -148,7 +149,7 @@ def _identify(number: str, mobile: str, name: str, by_mobile: dict, by_name: dic
               ids: set[int]) -> tuple[int | None, object]:
     """The entry a row means: by its number, else by a member's mobile, else by a unique name."""
     if number:
-        entry_id = int(number) if number.isascii() and number.isdecimal() and len(number) < 12 else None
+        entry_id = parse_id(number)
         if entry_id not in ids:
             return None, _l("%(number)s is not a confirmed entry of this event", number=number)
         if name and entry_id not in by_name.get(name.lower(), []):

@@ -11,7 +11,7 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select
 
 from classroom.extensions import db
-from classroom.forms import MAX_INT
+from classroom.forms import parse_id
 from classroom.notifications.models import CalendarFeed
 from courses.catalog.models import ClassSession, Course
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -35,9 +35,10 @@ def secret_for(user_id: int, version: int) -> str:
 def user_for_secret(secret: str) -> int | None:
     """The user whose current feed secret this is, else None."""
     user_part, _, _digest = secret.partition("-")
-    if not (user_part.isascii() and user_part.isdecimal()) or len(user_part) > 10 or int(user_part) > MAX_INT:
+    user_id = parse_id(user_part)
+    if user_id is None:
         return None
-    feed = db.session.get(CalendarFeed, int(user_part))
+    feed = db.session.get(CalendarFeed, user_id)
     if feed is None or not hmac.compare_digest(secret_for(feed.user_id, feed.version), secret):
         return None
     return feed.user_id

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
+from classroom.forms import parse_id
 from courses.catalog.models import Course
 from courses.catalog.services import can_edit, lock_course, require
 from courses.enrollment.models import Enrollment
@@ -310,8 +311,7 @@ def original_answers(attempt: ExamAttempt, questions: list[Question],
     answers = {}
     for number, question in enumerate(questions, 1):
         order = option_order(attempt, question)
-        picked = (str(value).strip() for value in chosen.get(number, ()))
-        shown = {int(value) for value in picked if value.isascii() and value.isdecimal() and len(value) < 4}
+        shown = {parse_id(str(value).strip()) for value in chosen.get(number, ())} - {None}
         answers[str(question.id)] = sorted(order[value - 1] for value in shown if 1 <= value <= len(order))
     return answers
 
