@@ -4,11 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app classroom
 PYTEST_ARGS ?=
+# `make run HOST=0.0.0.0 PORT=5050`: where the development server listens.
+HOST ?= 127.0.0.1
+PORT ?= 5000
+# The address printed in links (PDFs, QR codes, emails); yours when set, else the one served on.
+LINK_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(if $(findstring :,$(HOST)),[$(HOST)],$(HOST)))
+CLASSROOM_PUBLIC_BASE_URL ?= http://$(LINK_HOST):$(PORT)
+RUN_ENV := CLASSROOM_PUBLIC_BASE_URL='$(CLASSROOM_PUBLIC_BASE_URL)'
 
-.PHONY: run test install install-dev translations babel lint bench bench-seed clean
+.PHONY: run test python-check port-check install install-dev translations babel lint bench bench-seed clean
 
 # ---- set-up --------------------------------------------------------------------------
-$(BIN)/python:
+# Python 3.11 or newer, checked before anything is installed (an older one fails late and obscurely).
+python-check:
+	@version=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	case "$$version" in 3.1[1-9]|3.[2-9][0-9]) exit 0;; '') found="not a working Python";; \
+	*) found="Python $${version#Python }";; esac; \
+	echo "Worker Classroom needs Python 3.11 or newer; '$(PYTHON)' is $$found." \
+	     "Install Python 3.11+ and name it: make $(or $(MAKECMDGOALS),run) PYTHON=python3.11"; exit 1
+
+$(BIN)/python: | python-check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
@@ -28,13 +43,17 @@ translations: $(VENV)/.installed
 	@$(BIN)/pybabel -q compile -d translations
 
 # ---- the two commands ----------------------------------------------------------------
-run: install
-	$(FLASK) db upgrade
-	$(FLASK) seed-demo --if-empty
-	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C to stop)"
-	CLASSROOM_SCHEDULER=on $(FLASK) run --host 127.0.0.1 --port 5000 --no-reload
+run: python-check port-check install
+	$(RUN_ENV) $(FLASK) db upgrade
+	$(RUN_ENV) $(FLASK) seed-demo --if-empty
+	@echo "Serving on http://$(LINK_HOST):$(PORT)  (links: $(CLASSROOM_PUBLIC_BASE_URL); Ctrl-C to stop)"
+	$(RUN_ENV) CLASSROOM_SCHEDULER=on $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
-test: install-dev
+# A busy port stops `make run` here with a hint, before anything is installed or started.
+port-check: python-check
+	@$(PYTHON) scripts/check_port.py $(HOST) $(PORT)
+
+test: python-check install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ---- maintenance ---------------------------------------------------------------------

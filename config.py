@@ -7,10 +7,13 @@ Every setting can be overridden by an environment variable named ``CLASSROOM_<NA
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
+import socket
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 
@@ -62,9 +65,12 @@ class Config:
     # Rate limits (Flask-Limiter); Redis in production via CLASSROOM_RATELIMIT_STORAGE_URL.
     RATELIMIT_STORAGE_URL = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
+    # Failed log-ins only: a factory's workers reach the platform from one public address, so the
+    # per-address limit must let hundreds of them in at a shift change; the per-identifier limit is
+    # what stops guessing one account's password.
     LOGIN_LIMIT_PER_IDENTIFIER = "5 per 15 minutes"
-    LOGIN_LIMIT_PER_IP = "60 per 15 minutes"
-    REGISTER_LIMIT_PER_IP = "20 per hour"
+    LOGIN_LIMIT_PER_IP = "200 per 15 minutes"
+    REGISTER_LIMIT_PER_IP = "200 per hour"  # a sign-up drive at a worker service station shares one address
 
     PRIVACY_NOTICE_VERSION = "2026-11"
     LOGIN_SESSION_TOUCH_SECONDS = 300
@@ -76,6 +82,9 @@ class Config:
     AUTH_CACHE_PREFIX = "classroom:auth:"
     AUTH_CACHE_ENTRIES = 10000  # copies kept per process (a few KB each)
     PAGE_SIZE = 20
+    # SQLite: a write after a read in a transaction that began deferred is logged (tests: refused), since
+    # under WAL it fails at once when another writer committed meanwhile (classroom/database.py).
+    SQLITE_STRICT_WRITES = False
 
     # Scheduled work (CLASSROOM_SCHEDULER=on starts it in the web process; production runs
     # `flask scheduler run`). One process leads at a time, by a lease in the database.
@@ -99,6 +108,14 @@ class Config:
     VIDEO_EMBED_HOSTS = ["player.bilibili.com", "www.youtube-nocookie.com"]
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    # Uploaded sheets (member import, paper rosters, score sheets) are refused past these, before they are
+    # parsed (classroom/uploads.py). The XLSX_ limits hold for every zip package read: DOCX/PPTX attachments too.
+    UPLOAD_MAX_ROWS = 200_000
+    UPLOAD_MAX_COLUMNS = 100
+    UPLOAD_MAX_CELL_CHARS = 1000
+    XLSX_MAX_ENTRIES = 2000  # parts in the package
+    XLSX_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # declared, and counted while reading
+    XLSX_MAX_RATIO = 100  # unpacked / packed size of any part above 1 MB
     # Attendance and hours
     CHECKIN_STEP_SECONDS = 30  # the check-in code rotates this often
     CHECKIN_OPENS_MINUTES_BEFORE = 30
@@ -108,12 +125,16 @@ class Config:
     REPORT_CACHE_SECONDS = 60  # union hours tables, shared by the admins of a node
 
     # Certificates and documents
-    CJK_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # fallback: STSong-Light (not embedded)
-    REQUIRE_CJK_FONT = False  # True under CI: a missing font file is an error, not a fallback
+    # The TrueType font (.ttf or .ttc, glyf outlines) that PDFs embed for Chinese. None: the one shipped in
+    # classroom/fonts (WenQuanYi Micro Hei, subset). A path that is not a file stops the app from starting.
+    CJK_FONT_PATH: str | None = None
     CERTIFICATE_SERIAL_PREFIX = "ZGXT"
     CERTIFICATE_VERIFY_LIMIT = "30 per minute;300 per day"  # public look-ups per IP: no enumeration
     CERTIFICATE_SIGNING_KEY: str | None = None  # Ed25519 PEM; development: instance/secrets.json
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"  # for links printed in PDFs and QR codes
+    # The site's public root for links in PDFs, QR codes, badges, feeds and messages, e.g.
+    # https://xuetang.example.cn. Required in production (https, not loopback); unset elsewhere: a request
+    # links to its own root, and jobs to what `make run` passes (classroom/http.py: public_url).
+    PUBLIC_BASE_URL: str | None = None
 
     # People at scale
     INVITATION_DAYS = 14
@@ -141,6 +162,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
+    SQLITE_STRICT_WRITES = True  # a write after a read in a deferred SQLite transaction fails the test
     SECRET_KEY = "test-secret-key-not-for-production"
     FERNET_KEY = "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="
     LOOKUP_HASH_KEY = "test-lookup-key"
@@ -167,7 +189,8 @@ CONFIGS = {
     "production": ProductionConfig,
 }
 
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY", "CERTIFICATE_SIGNING_KEY")
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY", "CERTIFICATE_SIGNING_KEY",
+                          "PUBLIC_BASE_URL")
 
 
 class ConfigurationError(RuntimeError):
@@ -201,6 +224,39 @@ def instance_secrets(instance_path: str | os.PathLike) -> dict[str, str]:
     return stored
 
 
+def is_loopback(host: str) -> bool:
+    """True for localhost names and loopback or unspecified addresses (127.0.0.1, 127.1, ::1, 0.0.0.0)."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the shorthand forms browsers accept too: 127.1, 2130706433
+            address = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return any(a.is_loopback or a.is_unspecified for a in (address, mapped) if a is not None)
+
+
+def public_base_url_problem(url: str, *, production: bool) -> str | None:
+    """Why ``url`` cannot be PUBLIC_BASE_URL (None when it can): an absolute http(s) URL of the site's root;
+    in production an https address that people can reach (no loopback)."""
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname or "", parts.port  # a bad port raises ValueError
+    except ValueError:
+        host = ""
+    if not host or parts.scheme not in ("http", "https") or parts.query or parts.fragment or "@" in parts.netloc:
+        return "it must be an absolute http(s) URL such as https://xuetang.example.cn"
+    if production and is_loopback(host):
+        return "a loopback address cannot be reached from other machines; give the site's public address"
+    if production and parts.scheme != "https":
+        return "production serves over https (secure cookies, HSTS), so the address must start with https://"
+    return None
+
+
 def finish(config: dict, instance_path: str) -> None:
     """Fill derived settings once the class and the environment have been read."""
     env = config.get("ENV_NAME")
@@ -214,9 +270,13 @@ def finish(config: dict, instance_path: str) -> None:
         if missing:
             names = ", ".join(f"CLASSROOM_{name}" for name in missing)
             raise ConfigurationError(f"Production needs these settings: {names}")
+    if config.get("PUBLIC_BASE_URL"):
+        problem = public_base_url_problem(str(config["PUBLIC_BASE_URL"]), production=env == "production")
+        if problem:
+            raise ConfigurationError(f"CLASSROOM_PUBLIC_BASE_URL={config['PUBLIC_BASE_URL']}: {problem}")
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config["UPLOAD_FOLDER"] = config.get("UPLOAD_FOLDER") or str(Path(instance_path) / "uploads")
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URL"]
     config["RATELIMIT_ENABLED"] = config.get("RATELIMIT_ENABLED", True)
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        config["REQUIRE_CJK_FONT"] = True
+    if config.get("CJK_FONT_PATH") and not Path(config["CJK_FONT_PATH"]).is_file():
+        raise ConfigurationError(f"CLASSROOM_CJK_FONT_PATH={config['CJK_FONT_PATH']}: no such font file")

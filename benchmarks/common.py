@@ -49,7 +49,8 @@ def _signing_key() -> str:
 def app_env(database_url: str) -> dict[str, str]:
     return {**os.environ, "CLASSROOM_ENV": "production", "CLASSROOM_DATABASE_URL": database_url,
             "CLASSROOM_SECRET_KEY": "bench", "CLASSROOM_FERNET_KEY": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
-            "CLASSROOM_LOOKUP_HASH_KEY": "bench", "CLASSROOM_CERTIFICATE_SIGNING_KEY": _signing_key(), "CLASSROOM_LOGIN_LIMIT_PER_IP": "100000 per minute",
+            "CLASSROOM_LOOKUP_HASH_KEY": "bench", "CLASSROOM_CERTIFICATE_SIGNING_KEY": _signing_key(),
+            "CLASSROOM_PUBLIC_BASE_URL": "https://bench.example.cn", "CLASSROOM_LOGIN_LIMIT_PER_IP": "100000 per minute",
             "CLASSROOM_SESSION_COOKIE_SECURE": "false", "CLASSROOM_HSTS": "false",
             "CLASSROOM_AUTH_CACHE_URL": REDIS_URL, "CLASSROOM_AUTH_CACHE_PREFIX": f"bench:{database_url}:"}
 

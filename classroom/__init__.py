@@ -38,17 +38,15 @@ def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from classroom import chrome, i18n, security
+    from classroom import chrome, database, i18n, security
     from classroom.accounts import session_cache
-    from classroom.database import configure_engine
 
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     db.init_app(app)
     app.teardown_request(lambda _error: db.session.remove())
-    with app.app_context():
-        configure_engine(db.engine)
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
     login_manager.init_app(app)

@@ -17,6 +17,7 @@ from classroom.accounts.services import check_password_rules
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
+from classroom.http import public_url
 from classroom.personal_data import is_mobile, normalize_mobile
 from classroom.security import hash_password
 from classroom.unions.models import TradeUnion, UnionKind
@@ -39,7 +40,7 @@ def seed_demo_command(if_empty: bool, workers: int) -> None:
         logins = seed.staff_logins()
     else:
         raise click.ClickException("The database already has users; seed-demo only fills an empty one.")
-    click.echo(f"\nDemo log-ins (password for all: {seed.DEMO_PASSWORD}):")
+    click.echo(f"\nDemo log-ins at {public_url('auth.login')} (password for all: {seed.DEMO_PASSWORD}):")
     for login in logins:
         click.echo(f"  {login.role:<20} {login.name:<8} {login.mobile}")
 

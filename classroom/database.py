@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry, scoped_session
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -54,8 +58,59 @@ class Base(DeclarativeBase):
     )
 
 
-def configure_engine(engine: Engine) -> None:
-    """SQLite: WAL, a busy timeout, foreign keys, and our own BEGIN (see begin_write)."""
+WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITES_FLAG = "sqlite_writes"  # on ``g``: this request or job may write
+
+
+class DeferredWrite(RuntimeError):
+    """A SQLite transaction that began as a reader tried to write (see ``begin_write``)."""
+
+
+def may_write() -> bool:
+    """Whether the current request or job may write: every transaction it opens on SQLite then takes
+    the write lock when it begins (BEGIN IMMEDIATE), so it waits its turn instead of failing."""
+    return has_app_context() and bool(g.get(WRITES_FLAG))
+
+
+def writes_ahead() -> None:
+    """Mark the current app context (a request or a scheduled job) as one that may write."""
+    g.setdefault(WRITES_FLAG, True)
+
+
+def writes(view):
+    """Mark a GET view that writes (an audit row, a first visit's record): on SQLite its transactions
+    take the write lock as they begin. Put it right below the route decorator."""
+    setattr(view, WRITES_FLAG, True)
+    return view
+
+
+def init_app(app) -> None:
+    """Requests that change state (POST, PUT, PATCH, DELETE), and views marked ``writes``, may write:
+    on SQLite their transactions begin IMMEDIATE. Other code that writes in a GET calls ``begin_write``."""
+    app.before_request(_mark_unsafe_requests)
+    app.teardown_request(_clear_write_mark)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        configure_engine(engine, strict=bool(app.config.get("SQLITE_STRICT_WRITES")))
+
+
+def _mark_unsafe_requests() -> None:
+    if request.method not in SAFE_METHODS or getattr(current_app.view_functions.get(request.endpoint),
+                                                     WRITES_FLAG, False):
+        writes_ahead()
+
+
+def _clear_write_mark(_error=None) -> None:
+    g.pop(WRITES_FLAG, None)
+
+
+def configure_engine(engine: Engine, *, strict: bool = False) -> None:
+    """SQLite: WAL, a busy timeout, foreign keys, and our own BEGIN: IMMEDIATE where the work may write
+    (see ``may_write`` and ``begin_write``), deferred elsewhere. Under WAL a deferred transaction that has
+    read and then writes fails at once ("database is locked") when another writer committed meanwhile;
+    the busy timeout never helps it. Such a write is logged, and refused outright when ``strict``
+    (the tests), so every path that writes is found to take the lock first."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -72,8 +127,44 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        immediate = connection.get_execution_options().get("sqlite_immediate")
+        immediate = connection.get_execution_options().get("sqlite_immediate") or may_write()
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.info["sqlite_reader"] = None if immediate else False  # False: deferred, nothing read yet
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _watch_deferred(connection, _cursor, statement, _parameters, _context, _executemany) -> None:
+        state = connection.info.get("sqlite_reader")
+        if state is None:
+            return
+        kind = statement_kind(statement)
+        if kind == "read":
+            connection.info["sqlite_reader"] = True
+        elif kind == "write":
+            if state and has_request_context():  # (a test's body or a CLI command runs alone: let it be)
+                _deferred_write(statement, strict=strict)
+            connection.info["sqlite_reader"] = None  # it holds the write lock now
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _transaction_over(connection) -> None:
+        connection.info.pop("sqlite_reader", None)
+
+
+def statement_kind(statement: str) -> str | None:
+    """"read", "write" or None (BEGIN, SAVEPOINT, RELEASE …) for one SQL statement."""
+    head = statement.lstrip()[:10].upper()
+    if head.startswith(WRITE_STATEMENTS):
+        return "write"
+    if head.startswith("WITH"):
+        return "write" if any(f" {word} " in statement.upper() for word in WRITE_STATEMENTS[:3]) else "read"
+    return "read" if head.startswith(("SELECT", "PRAGMA", "VALUES")) else None
+
+
+def _deferred_write(statement: str, *, strict: bool) -> None:
+    message = f"a write after a read in a deferred SQLite transaction (call begin_write first): {statement[:120]}"
+    if strict:
+        raise DeferredWrite(message)
+    log.warning(message)
 
 
 def begin_write(session) -> None:

@@ -10,8 +10,9 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 
 # A cell starting with one of these is read as a formula (or DDE) by Excel, WPS or LibreOffice;
-# full-width forms too, since some spreadsheets normalise them.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# full-width forms too, since some spreadsheets normalise them. A leading line feed counts like the
+# carriage return: XLSX itself stores a CR as an LF, and an importer trimming either meets the formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
 def neutralize(value):

@@ -1,8 +1,19 @@
-"""The base every form of the app builds on, and bounded numbers: what a request may put into a
-form or a URL never reaches the database as a value it cannot hold (a 400-digit "id" is a form
-error or a 404, not a 500)."""
+"""The base every form of the app builds on, bounded numbers and typed numbers: what a request may
+put into a form or a URL never reaches the database as a value it cannot hold (a 400-digit "id" is a
+form error or a 404, not a 500).
+
+Numbers and codes a person types are read by one rule (``typed``): Unicode NFKC first, so what a
+phone keyboard in full-width mode gives ("１２３", "８５．５", the ideographic space) counts as the
+ASCII it stands for, and so do superscript, subscript and circled digits ("²", "①"), which NFKC
+also maps to ASCII digits; what is left must be ASCII digits (and a point for decimals). Digits of
+other scripts (Arabic-Indic "١٢٣", Devanagari "१२३"), mixed scripts and letters are a form error,
+though Python's int() and str.isdigit() would take some of them."""
 
 from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
 
 from flask import request
 from flask_babel import lazy_gettext as _l
@@ -12,8 +23,13 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
 from wtforms import FieldList, FileField, FormField
 from wtforms import IntegerField as _IntegerField
+from wtforms.validators import ValidationError
 
 MAX_INT = 2**31 - 1  # the largest id or number a column holds (PostgreSQL integer)
+TYPE_DIGITS = _l("Type this with the digits 0-9.")
+_GROUPING = re.compile(r"[\s-]+")  # "123 456", "123-456": spaces and hyphens people type between digit groups
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
 def bounded_int(value) -> int:
@@ -33,6 +49,46 @@ def parse_id(text: str) -> int | None:
     return number if number <= MAX_INT else None
 
 
+def typed(text: str | None) -> str:
+    """What a person typed, NFKC-normalised and stripped: "１２３．５　" → "123.5"."""
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def typed_digits(text: str | None, *, length: int | None = None) -> str | None:
+    """The ASCII digits a person typed (``typed``; spaces and hyphens between groups dropped), else
+    None: "１２３ ４５６" → "123456"; "١٢٣٤٥٦", "12a456" or a wrong ``length`` → None."""
+    digits = _GROUPING.sub("", typed(text))
+    if not (digits.isascii() and digits.isdigit()) or length is not None and len(digits) != length:
+        return None
+    return digits
+
+
+def typed_int(text: str | None) -> int | None:
+    """A whole number a person typed ("－１２" → -12) that a column holds, else None."""
+    text = typed(text)
+    number = parse_id(text[1:] if text.startswith(("+", "-")) else text)
+    return -number if number is not None and text.startswith("-") else number
+
+
+def typed_decimal(text: str | None) -> Decimal | None:
+    """A decimal number a person typed ("８５．５" → Decimal("85.5")), else None (no exponents)."""
+    text = typed(text)
+    return Decimal(text) if _DECIMAL.fullmatch(text) else None
+
+
+class TypedDigits:
+    """Validator: the field holds ASCII digits as ``typed_digits`` reads them, else ``message``."""
+
+    def __init__(self, length: int | None = None, message=None) -> None:
+        self.length, self.message = length, message or TYPE_DIGITS
+
+    def __call__(self, form, field) -> None:
+        digits = typed_digits(field.data, length=self.length)
+        if digits is None:
+            raise ValidationError(self.message)
+        field.data = digits
+
+
 def arg_int(name: str, default: int | None = None) -> int | None:
     """An integer query argument (?union=12), ``default`` when absent, malformed or out of range."""
     try:
@@ -42,13 +98,17 @@ def arg_int(name: str, default: int | None = None) -> int | None:
 
 
 class IntegerField(_IntegerField):
-    """WTForms' IntegerField, refusing numbers no column holds."""
+    """WTForms' IntegerField for numbers people type (``typed_int``): full-width digits count, digits
+    of other scripts are an error, and so are numbers no column holds."""
 
     def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and abs(self.data) > MAX_INT:
-            self.data = None
-            raise ValueError(_l("Enter a smaller number."))
+        if not valuelist:
+            return
+        self.data = typed_int(valuelist[0])
+        if self.data is None:
+            text = typed(valuelist[0])
+            raise ValueError(_l("Enter a smaller number.") if _INTEGER.fullmatch(text) else
+                             _l("Enter a whole number with the digits 0-9."))
 
 
 class BoundedIntegerConverter(IntegerConverter):

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, request
+from flask import abort, current_app, flash, has_request_context, request
 from flask_login import current_user, login_required
 from flask_sqlalchemy.pagination import SelectPagination
 
 from classroom.domain import DomainError
 from classroom.extensions import db
+from config import ConfigurationError
+
+log = logging.getLogger(__name__)
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"  # `make run`'s default address, for jobs when nothing is set
+
+
+def public_base_url() -> str:
+    """The site's root for absolute links, without a trailing slash: PUBLIC_BASE_URL when set (always in
+    production), else the current request's own root (ProxyFix applied), else the development default."""
+    configured = current_app.config.get("PUBLIC_BASE_URL")
+    if configured:
+        return str(configured).rstrip("/")
+    if has_request_context():
+        return request.url_root.rstrip("/")
+    if current_app.config.get("ENV_NAME") == "production":  # finish() refuses this; never guess there
+        raise ConfigurationError("Production needs these settings: CLASSROOM_PUBLIC_BASE_URL")
+    if not current_app.extensions.get("public_base_url_warned"):
+        current_app.extensions["public_base_url_warned"] = True
+        log.warning("CLASSROOM_PUBLIC_BASE_URL is not set: links made outside a request use %s",
+                    DEVELOPMENT_BASE_URL)
+    return DEVELOPMENT_BASE_URL
+
+
+def public_url(target: str, **values) -> str:
+    """An absolute link for documents, QR codes, feeds and messages, inside a request or outside one (a job,
+    a command): ``target`` is a path ("/verify") or an endpoint built with ``values``."""
+    if target.startswith("/"):
+        return public_base_url() + target
+    return public_base_url() + current_app.url_map.bind("localhost", script_name="/").build(target, values)
 
 
 def owned_or_404(model, object_id: int, **owners):

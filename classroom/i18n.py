@@ -11,6 +11,7 @@ from flask import current_app, has_request_context, request, session
 from flask_babel import Domain, format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_login import current_user
 
+from classroom.database import begin_write
 from classroom.extensions import db
 
 LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
@@ -23,7 +24,9 @@ def remember_language_switch() -> None:
         return
     session["lang"] = asked
     if current_user.is_authenticated and current_user.locale != asked:
-        current_user.locale = asked
+        user = current_user._get_current_object()
+        begin_write(db.session)  # what loading the user read ends here: on SQLite the write takes the lock first
+        user.locale = asked
         db.session.commit()
 
 

@@ -1,37 +1,51 @@
-"""PDF building blocks: the CJK font (an embedded TrueType font, or ReportLab's CID fallback)."""
+"""PDF building blocks: the CJK font every document embeds (a TrueType file, subset by ReportLab).
+
+The font ships with the code (``classroom/fonts``), so no document depends on the fonts the
+operating system happens to have; ``CJK_FONT_PATH`` may name another TrueType file instead.
+"""
 
 from __future__ import annotations
 
-import logging
+import hashlib
+import threading
 from pathlib import Path
 
 from flask import current_app
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 
-log = logging.getLogger(__name__)
-EMBEDDED = "ClassroomCJK"
-FALLBACK = "STSong-Light"
+BUNDLED_FONT = Path(__file__).resolve().parent / "fonts" / "WenQuanYiMicroHei-subset.ttf"
+_registering = threading.Lock()
+_by_face: dict[bytes, TTFont] = {}  # our font registered under each PostScript name
 
 
-class FontMissing(RuntimeError):
-    """The configured CJK font file is missing where it is required (CI)."""
+class FontNotFound(RuntimeError):
+    """CJK_FONT_PATH names a file that is not there."""
 
 
 def cjk_font() -> str:
-    """The registered font name for Chinese text: the TrueType file of CJK_FONT_PATH embedded
-    in the PDF, or, when the file is missing (and not required), the built-in STSong-Light CID
-    font, which viewers render but which is not embedded."""
-    if EMBEDDED in pdfmetrics.getRegisteredFontNames():
-        return EMBEDDED
-    path = Path(current_app.config["CJK_FONT_PATH"] or "")
-    if path.is_file():
-        pdfmetrics.registerFont(TTFont(EMBEDDED, str(path), subfontIndex=0))
-        return EMBEDDED
-    if current_app.config["REQUIRE_CJK_FONT"]:
-        raise FontMissing(f"CJK font not found at {path} (CLASSROOM_CJK_FONT_PATH)")
-    log.warning("CJK font %s not found; using %s (not embedded)", path, FALLBACK)
-    if FALLBACK not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK))
-    return FALLBACK
+    """The registered ReportLab name of the CJK font: CJK_FONT_PATH's file when set, else the bundled one."""
+    configured = current_app.config.get("CJK_FONT_PATH")
+    return register_font(Path(configured) if configured else BUNDLED_FONT)
+
+
+def register_font(path: Path) -> str:
+    """Register the TrueType font at ``path`` (face 0 of a collection) once and return its name.
+
+    ReportLab's registry is global to the process: the name is derived from the path, so another
+    path is another font. ReportLab also keeps one font per PostScript name (a second file of the
+    same name would silently reuse the first), so a font of the same name from another path is
+    unregistered first."""
+    path = path.resolve()
+    name = "CJK-" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    with _registering:
+        if name not in pdfmetrics.getRegisteredFontNames():
+            if not path.is_file():
+                raise FontNotFound(f"no CJK font file at {path} (CLASSROOM_CJK_FONT_PATH)")
+            font = TTFont(name, str(path), subfontIndex=0)
+            previous = _by_face.pop(font.face.name, None)
+            if previous is not None:
+                previous.unregister()
+            pdfmetrics.registerFont(font)
+            _by_face[font.face.name] = font
+    return name

@@ -5,19 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from datetime import date
 
 from cryptography.fernet import Fernet
 from flask import current_app
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits only: \d would take any script's
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
 
 def normalize_mobile(value: str | None) -> str:
-    """Digits only, without a +86/86 prefix: "+86 138-0013-8000" → "13800138000"."""
-    digits = re.sub(r"[\s\-()]", "", value or "")
+    """Digits only, without a +86/86 prefix, as typed on a full-width keyboard too (NFKC):
+    "+86 138-0013-8000" and "１３８００１３８０００" → "13800138000"."""
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value or ""))
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
             digits = digits[len(prefix):]
@@ -30,16 +32,21 @@ def is_mobile(value: str) -> bool:
 
 def normalize_identifier(value: str | None) -> str:
     """A log-in identifier as stored: a mobile number's digits, or an email in lower case."""
-    value = (value or "").strip()
+    value = unicodedata.normalize("NFKC", value or "").strip()
     if "@" in value:
         return value.lower()
     return normalize_mobile(value)
 
 
+def normalize_id_card(value: str | None) -> str:
+    """An ID card number as stored: NFKC (a full-width keyboard's "１１０…Ｘ"), stripped, upper case."""
+    return unicodedata.normalize("NFKC", value or "").strip().upper()
+
+
 def is_id_card(value: str) -> bool:
     """An 18-character resident ID number with a valid birth date and check character."""
-    value = (value or "").upper()
-    if not re.fullmatch(r"\d{17}[\dX]", value):
+    value = normalize_id_card(value)
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
         return False
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

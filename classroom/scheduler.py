@@ -18,6 +18,7 @@ with its first request instead (no thread may run across a fork).
 from __future__ import annotations
 
 import atexit
+import fcntl
 import inspect
 import logging
 import os
@@ -32,10 +33,10 @@ import click
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask.cli import with_appcontext
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from classroom.database import utcnow
+from classroom.database import utcnow, writes_ahead
 from classroom.extensions import db
 from classroom.notifications.models import SchedulerLease
 
@@ -73,13 +74,13 @@ def register_job(name: str, func, seconds_setting: str) -> None:
 
 # ---- the lease ---------------------------------------------------------------------------------------
 
-def acquire_lease(holder: str, *, seconds: int, now: datetime) -> bool:
-    """Take or renew the lease; True while this holder leads."""
+def acquire_lease(holder: str, *, seconds: int, now: datetime, force: bool = False) -> bool:
+    """Take or renew the lease; True while this holder leads. ``force`` takes it from whoever holds it
+    (a holder that already knows it leads: see ``FileLease``)."""
     expires = now + timedelta(seconds=seconds)
+    mine = true() if force else or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now)
     taken = db.session.execute(
-        update(SchedulerLease)
-        .where(SchedulerLease.name == LEASE_NAME,
-               or_(SchedulerLease.holder == holder, SchedulerLease.expires_at < now))
+        update(SchedulerLease).where(SchedulerLease.name == LEASE_NAME, mine)
         .values(holder=holder, expires_at=expires, renewed_at=now)
     ).rowcount
     if not taken:
@@ -110,6 +111,53 @@ def current_leader(now: datetime) -> str | None:
     return lease.holder if lease is not None and lease.expires_at > now else None
 
 
+class FileLease:
+    """Leadership on SQLite: an OS lock on a file beside the database (SQLite lives on one host, so
+    every process that may lead shares that file). Holding it costs nothing, no write competes with
+    the requests', and the kernel frees it the moment its holder dies. The lease row is written once,
+    when leadership begins, so /healthz and ``still_leading`` read the holder as on PostgreSQL."""
+
+    FOREVER = 10 * 365 * 86400  # the row's lease: leadership ends with the lock, not with a clock
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    @classmethod
+    def for_engine(cls, engine) -> FileLease | None:
+        """The lock file of a SQLite database file; None for PostgreSQL or an in-memory database."""
+        if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+            return None
+        return cls(f"{engine.url.database}.scheduler-lock")
+
+    def acquire(self) -> bool:
+        """Hold the lock (True), or find another process holding it (False); never blocks."""
+        if self.fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                return False
+            self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the only descriptor frees the lock
+            self.fd = None
+
+    def held_elsewhere(self) -> bool:
+        """Whether a process (this one included, through another descriptor) holds the lock now."""
+        if self.fd is not None:
+            return True
+        probe = FileLease(self.path)
+        if probe.acquire():
+            probe.release()
+            return False
+        return True
+
+
 # ---- the loop -------------------------------------------------------------------------------------
 
 class Runner:
@@ -124,6 +172,8 @@ class Runner:
         self.thread: threading.Thread | None = None
         self.leading = False
         self.term = 0  # counts the times this runner became leader; a job belongs to the term it started in
+        with app.app_context():
+            self.file_lease = FileLease.for_engine(db.engine)
 
     @property
     def lease_seconds(self) -> int:
@@ -138,8 +188,7 @@ class Runner:
         """Loop until stopped: renew (or try to take) the lease every third of its length."""
         while not self.stop_event.is_set():
             try:
-                with self.app.app_context():
-                    leading = acquire_lease(self.holder, seconds=self.lease_seconds, now=utcnow())
+                leading = self._hold_lease()
             except Exception:  # noqa: BLE001 - the database may be briefly away: lose the lead, retry
                 log.exception("Could not renew the scheduler lease")
                 leading = False
@@ -147,7 +196,24 @@ class Runner:
             self.stop_event.wait(self.renew_seconds)
         self._become(False)
         with self.app.app_context():
+            writes_ahead()
             release_lease(self.holder)
+        if self.file_lease is not None:
+            self.file_lease.release()
+
+    def _hold_lease(self) -> bool:
+        """Renew (or try to take) the lease. On SQLite the file lock decides, and the database is
+        written only when this runner begins to lead."""
+        if self.file_lease is not None:
+            if not self.file_lease.acquire():
+                return False
+            if self.leading:
+                return True
+        with self.app.app_context():
+            writes_ahead()
+            if self.file_lease is not None:
+                return acquire_lease(self.holder, seconds=FileLease.FOREVER, now=utcnow(), force=True)
+            return acquire_lease(self.holder, seconds=self.lease_seconds, now=utcnow())
 
     def _become(self, leading: bool) -> None:
         if leading and not self.leading:
@@ -190,6 +256,7 @@ class Runner:
                 if not self.still_leading(term):  # the lease lapsed: another process leads now
                     return
                 db.session.rollback()  # end that read: on SQLite a job's first write must not upgrade it
+                writes_ahead()  # on SQLite each of its transactions takes the write lock as it begins
                 arguments = {"now": utcnow()}
                 if job.checks_leadership:
                     arguments["still_leading"] = lambda: self.still_leading(term)
@@ -291,9 +358,11 @@ def health() -> dict:
     from flask import current_app
 
     runner = runner_of(current_app)
+    file_lease = FileLease.for_engine(db.engine)
+    vacant = file_lease is not None and not file_lease.held_elsewhere()  # its holder died without handing back
     return {"scheduler": {"enabled": current_app.config["SCHEDULER"] == "on" or runner is not None,
                           "leader": bool(runner and runner.leading),
-                          "current_leader": current_leader(utcnow())}}
+                          "current_leader": None if vacant else current_leader(utcnow())}}
 
 
 def init_app(app) -> None:

@@ -389,6 +389,31 @@ def test_paper_roster_as_xlsx(app, course_with_session, enrolled, instructor):
     assert credited(first) == 90 and credited(second) == 0
 
 
+@pytest.mark.parametrize("app_config", [{"UPLOAD_MAX_ROWS": 10, "UPLOAD_MAX_COLUMNS": 5, "UPLOAD_MAX_CELL_CHARS": 40}])
+def test_paper_roster_past_the_upload_limits_is_refused_naming_the_limit(app, course_with_session, enrolled,
+                                                                         instructor):
+    from openpyxl import Workbook
+
+    _course, session = course_with_session
+    person = enrolled("甲")
+    teacher = login_client(app, instructor)
+    cases = [([[person.mobile, "出勤"]] * 11, "The file has more than 10 rows"),
+             ([[person.mobile, "出勤", "", "", "", "x"]], "Row 1 has more than 5 columns"),
+             ([[person.mobile, "出" * 41]], "Row 1 has a cell longer than 40 characters")]
+    for rows, words in cases:
+        book = Workbook()
+        for row in rows:
+            book.active.append(row)
+        xlsx = io.BytesIO()
+        book.save(xlsx)
+        text = "".join(",".join(row) + "\n" for row in rows).encode()
+        for data, name in ((text, "roster.csv"), (xlsx.getvalue(), "roster.xlsx")):
+            response = teacher.post(f"/teach/sessions/{session.id}/roster/upload",
+                                    data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+            assert response.status_code == 400 and words in response.get_data(as_text=True), (name, words)
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
+
+
 def test_scanning_the_check_in_qr_code_checks_in(app, course_with_session, enrolled, instructor):
     _course, session = course_with_session
     person = enrolled()

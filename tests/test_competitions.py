@@ -792,6 +792,23 @@ def test_score_import_is_all_or_nothing(app, confirmed_field):
     assert unheaded.status_code == 422 and all(name in error for name in ("编号", "手机号", "姓名"))  # the reader's words
 
 
+@pytest.mark.parametrize("app_config", [{"UPLOAD_MAX_ROWS": 10, "UPLOAD_MAX_COLUMNS": 5, "UPLOAD_MAX_CELL_CHARS": 40}])
+def test_score_sheet_past_the_upload_limits_is_refused_naming_the_limit(app, confirmed_field):
+    _competition, event, _stages, organizer, people = confirmed_field
+    client = login_client(app, organizer)
+    header = ["手机号", "理论"]
+    cases = [([header, *[[people[0].mobile, "90"]] * 10], "The file has more than 10 rows"),
+             ([header, [people[0].mobile, "90", "", "", "", "x"]], "Row 2 has more than 5 columns"),
+             ([header, [people[0].mobile, "9" * 41]], "Row 2 has a cell longer than 40 characters")]
+    for rows, words in cases:
+        text = "".join(",".join(row) + "\n" for row in rows).encode()
+        for data, name in ((text, "scores.csv"), (_sheet(rows), "scores.xlsx")):
+            response = client.post(f"/competitions/events/{event.id}/scores/import",
+                                   data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+            assert response.status_code == 422 and words in response.get_data(as_text=True), (name, words)
+    assert db.session.scalar(select(func.count()).select_from(Score)) == 0
+
+
 def test_publishing_results_masks_names_issues_certificates_and_records_promotions(app, client, confirmed_field):
     competition, event, (theory, practice), organizer, people = confirmed_field
     ids = [entry_of(person, event).id for person in people]

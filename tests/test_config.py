@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
+import subprocess
+import sys
 
 import pytest
 
 from classroom import create_app
-from config import ConfigurationError
+from config import ROOT, ConfigurationError
 
 
 def test_production_refuses_to_start_without_secrets(monkeypatch):
-    for name in ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY", "CERTIFICATE_SIGNING_KEY"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "FERNET_KEY", "LOOKUP_HASH_KEY", "CERTIFICATE_SIGNING_KEY",
+                 "PUBLIC_BASE_URL"):
         monkeypatch.delenv(f"CLASSROOM_{name}", raising=False)
     with pytest.raises(ConfigurationError, match="CLASSROOM_SECRET_KEY"):
         create_app("production")
@@ -19,10 +24,11 @@ def test_production_refuses_to_start_without_secrets(monkeypatch):
 
 def test_production_needs_the_certificate_signing_key(monkeypatch, database_url):
     for name, value in (("SECRET_KEY", "s"), ("DATABASE_URL", database_url), ("LOOKUP_HASH_KEY", "k"),
-                        ("FERNET_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=")):
+                        ("FERNET_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="),
+                        ("PUBLIC_BASE_URL", "https://xuetang.example.cn")):
         monkeypatch.setenv(f"CLASSROOM_{name}", value)
     monkeypatch.delenv("CLASSROOM_CERTIFICATE_SIGNING_KEY", raising=False)
-    with pytest.raises(ConfigurationError, match="CLASSROOM_CERTIFICATE_SIGNING_KEY"):
+    with pytest.raises(ConfigurationError, match="settings: CLASSROOM_CERTIFICATE_SIGNING_KEY$"):
         create_app("production")
 
 
@@ -78,3 +84,33 @@ def test_healthz_says_when_the_database_is_behind(app, client):
     finally:  # the PostgreSQL database lives for the whole session
         db.session.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
         db.session.commit()
+
+
+# ---- `make run`: the Python version and the port are checked before anything starts ---------------------
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "-s", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_make_says_plainly_when_python_is_too_old(tmp_path):
+    old = tmp_path / "python3.9"
+    old.write_text("#!/bin/sh\necho 3.9\n")
+    old.chmod(0o755)
+    for python, found in ((old, "is Python 3.9."), ("/bin/false", "is not a working Python.")):
+        result = make("python-check", f"PYTHON={python}")  # not `run` itself: were the check broken, it would start
+        assert result.returncode != 0 and f"needs Python 3.11 or newer; '{python}' {found}" in result.stdout
+        assert "PYTHON=python3.11" in result.stdout
+    assert make("python-check", f"PYTHON={sys.executable}").returncode == 0
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run: python-check port-check ", makefile, re.M) and re.search(r"^test: python-check ", makefile, re.M)
+
+
+def test_make_run_stops_with_a_hint_when_the_port_is_taken():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = make("port-check", f"PORT={port}", f"PYTHON={sys.executable}")
+        assert result.returncode != 0 and re.match(rf"Port {port} is in use: try make run PORT=\d+\n", result.stdout)
+    assert make("port-check", f"PORT={port}", f"PYTHON={sys.executable}").returncode == 0
+    assert "PORT must be a number" in make("port-check", "PORT=50x0", f"PYTHON={sys.executable}").stdout

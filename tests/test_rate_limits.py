@@ -58,6 +58,23 @@ def test_successful_logins_do_not_count(client, make_user, tree):
         client.post("/auth/logout")
 
 
+def test_a_factory_behind_one_address_logs_in_while_guessing_is_still_stopped(client, make_user, tree):
+    """300 workers on one factory Wi-Fi (one public address) log in within a minute and all get in;
+    6 wrong passwords for one account from that same address still end in 429."""
+    workers = [make_user(f"工人{index}", union=tree.a1, mobile=f"1390000{index:04d}") for index in range(300)]
+    factory = {"REMOTE_ADDR": "203.0.113.7"}
+    for worker in workers:
+        response = client.post("/auth/login", data={"identifier": worker.mobile, "password": PASSWORD},
+                               environ_base=factory)
+        assert response.status_code == 302, worker.mobile
+        client.post("/auth/logout", environ_base=factory)
+    guessed = attempts(client, workers[0].mobile, 6, ip="203.0.113.7")
+    assert [status for status, _ in guessed] == [200] * 5 + [429]
+    assert "Too many failed log-ins for this account" in guessed[-1][1]
+    assert client.post("/auth/login", data={"identifier": workers[1].mobile, "password": PASSWORD},
+                       environ_base=factory).status_code == 302  # the address itself is not locked out
+
+
 @pytest.mark.parametrize("app_config", [{"LOGIN_LIMIT_PER_IP": "10 per 15 minutes"}])
 def test_per_ip_limit_across_identifiers(client):
     statuses = [attempts(client, f"1370000{index:04d}", 1, ip="10.1.1.1")[0][0] for index in range(11)]

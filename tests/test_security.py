@@ -145,6 +145,7 @@ def test_production_cookies_are_secure_and_hsts_is_sent(database_url, monkeypatc
     monkeypatch.setenv("CLASSROOM_FERNET_KEY", "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=")
     monkeypatch.setenv("CLASSROOM_LOOKUP_HASH_KEY", "k")
     monkeypatch.setenv("CLASSROOM_CERTIFICATE_SIGNING_KEY", signing_pem())
+    monkeypatch.setenv("CLASSROOM_PUBLIC_BASE_URL", "https://xuetang.example.cn")
     app = create_app("production")
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     response = app.test_client().get("/privacy")

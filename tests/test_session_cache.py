@@ -136,7 +136,8 @@ def test_a_load_after_the_request_read_the_database_is_not_copied(app, make_user
     with other.test_request_context("/", headers={"Cookie": f"classroom_session={cookie}"}):
         token = flask.session["_user_id"]
         assert [grant.role for grant in db.session.get(User, admin.id).grants] == [Role.UNION_ADMIN]
-        with Session(db.engine) as elsewhere:  # another process takes the role away meanwhile
+        # another process takes the role away meanwhile (on SQLite its write takes the lock first, as one would)
+        with Session(db.engine.execution_options(sqlite_immediate=True)) as elsewhere:
             elsewhere.delete(elsewhere.scalar(select(RoleGrant).filter_by(user_id=admin.id)))
             elsewhere.commit()
         session_user(token, now=utcnow(), touch_after=timedelta(minutes=5))

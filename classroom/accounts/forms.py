@@ -7,9 +7,9 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from classroom.accounts.models import SKILL_LEVELS, WORKER_GROUPS
-from classroom.forms import Form, IntegerField, bounded_int
+from classroom.forms import Form, IntegerField, TypedDigits, bounded_int, typed
 from classroom.i18n import LOCALE_NAMES
-from classroom.personal_data import is_id_card, is_mobile, normalize_mobile
+from classroom.personal_data import is_id_card, is_mobile, normalize_id_card, normalize_mobile
 
 COMMON_TIMEZONES = ["Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei",
                     "Asia/Tokyo", "Asia/Singapore", "Europe/London", "UTC"]
@@ -23,7 +23,7 @@ def mainland_mobile(form, field) -> None:
 
 def id_card_number(form, field) -> None:
     if field.data:
-        field.data = field.data.strip().upper()
+        field.data = normalize_id_card(field.data)
         if not is_id_card(field.data):
             raise ValidationError(_l("This ID card number is not valid: check its 18 characters."))
 
@@ -125,7 +125,7 @@ class ChangePasswordForm(Form):
 
 class ForgotPasswordForm(Form):
     identifier = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
-                             filters=[strip], render_kw={"autocomplete": "username", "inputmode": "email"})
+                             filters=[typed], render_kw={"autocomplete": "username", "inputmode": "email"})
 
 
 class NewPasswordForm(Form):
@@ -138,10 +138,11 @@ class NewPasswordForm(Form):
 
 
 class ResetCodeForm(NewPasswordForm):
-    mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=30)], filters=[strip],
+    mobile = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=30)], filters=[typed],
                          render_kw={"autocomplete": "tel", "inputmode": "tel"})
     code = StringField(_l("Code from the text message"), filters=[strip],
-                       validators=[DataRequired(), Length(min=6, max=6, message=_l("The code has 6 digits."))],
+                       validators=[DataRequired(), Length(max=20),
+                                   TypedDigits(6, message=_l("The code is 6 digits from 0 to 9."))],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 

@@ -10,11 +10,12 @@ from sqlalchemy import insert, select, update
 
 from classroom.accounts.models import Consent, Invitation, User
 from classroom.accounts.services import PRIVACY_NOTICE, check_password_rules, end_other_sessions
-from classroom.accounts.tokens import new_token, public_url, token_hash
+from classroom.accounts.tokens import new_token, token_hash
 from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict
 from classroom.extensions import db
+from classroom.http import public_url
 from classroom.security import hash_password
 
 INVITATION_INVALID = _l("This invitation is not valid any more. Ask your union for a new one.")

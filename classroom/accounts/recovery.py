@@ -28,11 +28,12 @@ from sqlalchemy import select, update
 from classroom.accounts.invitations import spend_open_invitations
 from classroom.accounts.models import PasswordReset, Role, User
 from classroom.accounts.services import check_password_rules, end_other_sessions, find_by_identifier
-from classroom.accounts.tokens import code_hash, codes_match, new_code, new_token, public_url, token_hash
+from classroom.accounts.tokens import code_hash, codes_match, new_code, new_token, token_hash
 from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
+from classroom.http import public_url
 from classroom.mail import send_mail
 from classroom.notifications.kinds import register_kind
 from classroom.notifications.services import notify

@@ -15,6 +15,7 @@ from classroom.accounts.views import sign_in
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db, limiter
+from classroom.forms import typed
 from classroom.http import form_error, role_required
 from classroom.personal_data import mask_mobile, mask_name, normalize_identifier
 from classroom.unions import scope
@@ -27,7 +28,8 @@ TOO_MANY_FROM_HERE = _l("Too many attempts from this network. Wait a while, then
 
 
 def _identifier_key() -> str:
-    return "reset-id:" + normalize_identifier(request.form.get("identifier", ""))[:254]
+    # read as the form reads it (NFKC): "１３８…" and "138…" are one account, so one allowance
+    return "reset-id:" + normalize_identifier(typed(request.form.get("identifier", "")))[:254]
 
 
 def _failed(response) -> bool:

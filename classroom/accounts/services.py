@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import WORKER_GROUPS, Consent, LoginSession, User
 from classroom.audit import record_event
+from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.i18n import valid_timezone
@@ -117,6 +118,7 @@ def load_login_session(token: str, *, now: datetime, touch_after: timedelta) -> 
     login_session, user, unread_count = row
     last_seen_at, touched = login_session.last_seen_at, False
     if now - last_seen_at > touch_after:
+        begin_write(db.session)  # on SQLite the read above ends and the write takes the lock first
         login_session.last_seen_at = last_seen_at = now
         db.session.commit()
         touched = True

@@ -1,4 +1,4 @@
-"""Secret tokens and codes: made here, stored only as hashes, and public links built for them."""
+"""Secret tokens and codes: made here, stored only as hashes (their public links: classroom.http.public_url)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,11 @@ def code_hash(user_id: int, code: str) -> str:
     return hmac.new(key, f"reset:{user_id}:{code.strip()}".encode(), hashlib.sha256).hexdigest()
 
 
+def same_secret(expected: str, given: str) -> bool:
+    """A constant-time comparison of UTF-8 bytes: hmac.compare_digest raises TypeError on a str
+    with non-ASCII characters (a code typed as "١٢٣٤٥٦"), so it never sees one."""
+    return hmac.compare_digest(expected.encode(), given.encode())
+
+
 def codes_match(user_id: int, code: str, stored: str | None) -> bool:
-    return stored is not None and hmac.compare_digest(code_hash(user_id, code), stored)
-
-
-def public_url(endpoint: str, **values) -> str:
-    """An absolute link for messages and hand-out lists (works outside a request, e.g. in a job)."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + path
+    return stored is not None and same_secret(code_hash(user_id, code), stored)

@@ -51,7 +51,7 @@ def _failed(response) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IDENTIFIER"], key_func=_identifier_key,
                methods=["POST"], deduct_when=_failed, error_message=lambda: str(TOO_MANY_FOR_ACCOUNT))
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"],
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed,
                error_message=lambda: str(TOO_MANY_FROM_HERE))
 def login():
     if current_user.is_authenticated:

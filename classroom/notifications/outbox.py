@@ -22,6 +22,7 @@ from sqlalchemy import and_, case, func, literal, select, update
 from classroom.accounts.models import User
 from classroom.database import UTCDateTime, begin_write
 from classroom.extensions import db
+from classroom.http import public_url
 from classroom.i18n import zone
 from classroom.notifications.kinds import KINDS, default
 from classroom.notifications.models import Notification, NotificationPreference, OutboundMessage, OutboundStatus
@@ -206,7 +207,7 @@ def _send(message: OutboundMessage, person: User) -> None:
     email["To"] = person.email
     email["Subject"] = message.subject
     email["X-Classroom-Dedup-Key"] = message.dedup_key
-    email.set_content(f"{message.body}\n\n{current_app.config['PUBLIC_BASE_URL']}/me/notifications".strip())
+    email.set_content(f"{message.body}\n\n{public_url('notifications.index')}".strip())
     mail_backend().send(email)
 
 

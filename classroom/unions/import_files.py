@@ -1,18 +1,17 @@
-"""Reading member-import files: CSV (UTF-8 with or without BOM, else GB18030) and XLSX."""
+"""Reading member-import files: CSV (UTF-8 with or without BOM, else GB18030) and XLSX, within the
+upload limits (classroom/spreadsheets.py)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import load_workbook
 
+from classroom import uploads
 from classroom.domain import Invalid
 from classroom.exports import FORMULA_STARTS
+from classroom.spreadsheets import inspect_sheet, read_sheet
 
 COLUMNS = ("name", "mobile", "employer", "trade", "skill_level", "worker_group", "union")
 COLUMN_LABELS = {
@@ -55,31 +54,26 @@ def file_format(filename: str) -> str:
 
 def check_content(path: Path, fmt: str) -> None:
     """The content matches the extension: an XLSX is a zip; a CSV is text."""
-    head = path.read_bytes()[:4] if path.stat().st_size else b""
-    if fmt == "xlsx" and head != b"PK\x03\x04":
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if fmt == "xlsx" and head[:4] != b"PK\x03\x04":
         raise Invalid(_l("This file is not an XLSX workbook."), field="file")
-    if fmt == "csv" and b"\x00" in path.read_bytes()[:4096]:
+    if fmt == "csv" and b"\x00" in head:
         raise Invalid(_l("This file is not a CSV text file."), field="file")
 
 
 def count_rows(path: Path, fmt: str) -> int:
-    """About how many rows the file has (cheap: decides inline vs. background)."""
-    if fmt == "csv":
-        with path.open("rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) + 1
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        return book.worksheets[0].max_row or 0
-    finally:
-        book.close()
+    """How many rows the file has, once every upload limit is checked (LimitExceeded otherwise):
+    cheap enough for the upload request, and nothing of the file is kept."""
+    return inspect_sheet(path, fmt, uploads.limits())
 
 
 def read_rows(path: Path, fmt: str) -> list[ImportRow]:
-    """The data rows, mapped by the header row when there is one, else in the documented order."""
-    cells = _csv_cells(path) if fmt == "csv" else _xlsx_cells(path)
+    """The data rows, mapped by the header row when there is one, else in the documented order;
+    LimitExceeded as soon as the file passes an upload limit."""
     rows: list[ImportRow] = []
     mapping: list[str | None] | None = None
-    for number, values in enumerate(cells, start=1):
+    for number, values in enumerate(read_sheet(path, fmt, uploads.limits()), start=1):
         values = [_clean(value) for value in values]
         if not any(values):
             continue
@@ -100,25 +94,6 @@ def _header_mapping(values: list[str]) -> list[str | None] | None:
     found = [next((column for column, aliases in HEADER_ALIASES.items() if value.lower() in aliases), None)
              for value in values]
     return found if "name" in found and "mobile" in found else None
-
-
-def _csv_cells(path: Path) -> Iterable[list[str]]:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("gb18030", errors="replace")  # Chinese Excel saves "CSV" in GBK/GB18030
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if "\t" in first and "," not in first else ","
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-
-def _xlsx_cells(path: Path) -> Iterable[list]:
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        yield from (list(row) for row in book.worksheets[0].iter_rows(values_only=True))
-    finally:
-        book.close()
 
 
 def _clean(value) -> str:

@@ -16,7 +16,6 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from zipfile import BadZipFile
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -32,12 +31,14 @@ from classroom.unions.import_commit import run_import, welcome
 from classroom.unions.import_files import check_content, count_rows, file_format, read_rows
 from classroom.unions.import_models import ImportJob, ImportStatus
 from classroom.unions.member_import import ImportRejected, RowError, validate
+from classroom.uploads import UNREADABLE
 
 logger = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 10_000
 STALE_AFTER = timedelta(minutes=2)
 INTERRUPTED = _l("The import was interrupted; nothing was written. Run it again.")
 UNEXPECTED = _l("The import stopped on an unexpected error; nothing was written. Run it again.")
+UNREADABLE_FILE = _l("The file cannot be read.")
 
 _live: dict[int, tuple[str, int, int]] = {}  # job id → (phase, processed, total), this process only
 _threads: dict[int, threading.Thread] = {}
@@ -56,7 +57,8 @@ def staged_path(job: ImportJob) -> Path | None:
 
 
 def stage_upload(storage, *, union, actor, send_sms: bool, now: datetime) -> ImportJob:
-    """Save the upload outside static/, check it, and open a job for it (audited)."""
+    """Save the upload outside static/, check it against every upload limit (a bad file is refused
+    here, before any job exists), and open a job for it (audited)."""
     fmt = file_format(storage.filename)
     stored = f"{secrets.token_hex(16)}.{fmt}"
     path = imports_folder() / stored
@@ -67,9 +69,9 @@ def stage_upload(storage, *, union, actor, send_sms: bool, now: datetime) -> Imp
     except DomainError:
         path.unlink(missing_ok=True)
         raise
-    except (BadZipFile, KeyError, OSError, ValueError):
+    except UNREADABLE:
         path.unlink(missing_ok=True)
-        raise Invalid(_l("The file cannot be read."), field="file") from None
+        raise Invalid(UNREADABLE_FILE, field="file") from None
     begin_write(db.session)
     job = ImportJob(union_id=union.id, created_by_id=actor.id, filename=(storage.filename or "")[-200:],
                     stored_name=stored, file_format=fmt, total=total, send_sms=send_sms, created_at=now)
@@ -139,7 +141,9 @@ class JobProgress:
 def validate_job(job_id: int) -> None:
     """The preview: every row checked, nothing written."""
     job = db.session.get(ImportJob, job_id)
-    rows = read_rows(staged_path(job), job.file_format)
+    rows = _read_or_fail(job)
+    if rows is None:
+        return
     plan = validate(rows, job.union, now=utcnow(), progress=JobProgress(job_id))
     begin_write(db.session)
     job = db.session.get(ImportJob, job_id)
@@ -161,7 +165,9 @@ def commit_job(job_id: int) -> None:
     job.status, job.phase, job.processed, job.started_at = ImportStatus.RUNNING, "validating", 0, utcnow()
     job.heartbeat_at, job.message = job.started_at, None
     db.session.commit()
-    rows = read_rows(staged_path(job), job.file_format)
+    rows = _read_or_fail(job)
+    if rows is None:
+        return
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
     try:
         result = run_import(rows, job.union, actor=actor, now=utcnow(), job_id=job_id, progress=JobProgress(job_id))
@@ -188,6 +194,19 @@ def commit_job(job_id: int) -> None:
 
 
 RUNNERS = {"validate": validate_job, "commit": commit_job}
+
+
+def _read_or_fail(job: ImportJob) -> list | None:
+    """The staged file's rows; a file past a limit (or unreadable) fails the job with the reason."""
+    try:
+        return read_rows(staged_path(job), job.file_format)
+    except DomainError as error:
+        message = str(error)
+    except UNREADABLE:
+        message = str(UNREADABLE_FILE)
+    db.session.rollback()
+    _finish(job.id, ImportStatus.FAILED, message=message)
+    return None
 
 
 def _store_errors(job: ImportJob, errors: list[RowError], *, total: int) -> Path | None:

@@ -7,6 +7,7 @@ from sqlalchemy import exists, false, or_, select, true
 
 from classroom.accounts.models import Role, User
 from classroom.audit import record_event
+from classroom.database import begin_write
 from classroom.extensions import db
 from classroom.personal_data import mask_mobile
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, TradeUnion
@@ -107,6 +108,7 @@ def can_see_mobile(viewer, union: TradeUnion) -> bool:
 def deny(actor, object_type: str, object_id, *, union_id: int | None = None):
     """Log an attempt to reach an object outside the actor's scope, then answer 404."""
     db.session.rollback()
+    begin_write(db.session)  # the denial is written in a transaction of its own, holding the write lock
     record_event(actor, "scope.denied", union_id=union_id, object_type=object_type,
                  object_id=_int_or_none(object_id))
     db.session.commit()

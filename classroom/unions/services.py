@@ -15,7 +15,7 @@ from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.forms import parse_id
 from classroom.notifications.services import notify
-from classroom.personal_data import encrypt, is_id_card, lookup_hash, mask_id_card
+from classroom.personal_data import encrypt, is_id_card, lookup_hash, mask_id_card, normalize_id_card
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, MembershipStatus, TradeUnion, UnionKind
 
 ID_CARD_CONSENT = "id_card"
@@ -203,7 +203,7 @@ def apply_for_membership(user: User, union: TradeUnion | None, *, id_card: str |
 
 
 def _attach_id_card(membership: Membership, user: User, id_card: str, consent_version, now) -> None:
-    id_card = id_card.strip().upper()
+    id_card = normalize_id_card(id_card)
     if not is_id_card(id_card):
         raise Invalid(_l("This ID card number is not valid: check its 18 characters."), field="id_card")
     if not consent_version:

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from classroom.audit import record_event
-from classroom.database import utcnow
+from classroom.database import utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import commit_or_flash, form_error, paginate, role_required
@@ -83,6 +83,7 @@ def _filter_values(form: MemberFilterForm) -> dict[str, str]:
 
 
 @bp.route("/<int:union_id>/members/<int:user_id>")
+@writes
 @union_admin_required
 def member(union_id: int, user_id: int):
     union = scope.managed_union_or_404(current_user, union_id)

@@ -16,9 +16,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from classroom.accounts.models import User
+from classroom.accounts.tokens import same_secret
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
-from classroom.forms import parse_id
+from classroom.forms import parse_id, typed, typed_digits
 from classroom.notifications.services import notify_many
 from courses.attendance.models import AttendanceStatus, SessionCheckin
 from courses.attendance.services import ON_ROSTER, can_edit_roster, record
@@ -26,6 +27,8 @@ from courses.catalog.models import ClassSession
 from courses.enrollment.models import Enrollment
 
 BADGE_PREFIX = "CLSB"
+CODE_FORMAT = _l("Enter the 6-digit code shown in class, with the digits 0-9.")
+NOT_A_BADGE = _l("This is not a worker badge.")
 
 
 def window(session: ClassSession) -> tuple[datetime, datetime]:
@@ -46,7 +49,7 @@ def code_at(checkin: SessionCheckin, moment: datetime) -> str:
 def code_matches(checkin: SessionCheckin, code: str, now: datetime) -> bool:
     """The current step's code or the previous one (a scan at the edge of a step still works)."""
     step = current_app.config["CHECKIN_STEP_SECONDS"]
-    return any(hmac.compare_digest(code_at(checkin, now - timedelta(seconds=back)), code) for back in (0, step))
+    return any(same_secret(code_at(checkin, now - timedelta(seconds=back)), code) for back in (0, step))
 
 
 def open_checkin(session: ClassSession, *, actor, now: datetime) -> SessionCheckin:
@@ -71,16 +74,17 @@ def open_checkin(session: ClassSession, *, actor, now: datetime) -> SessionCheck
 
 
 def check_in(user, code: str, *, now: datetime, session_id: int | None = None):
-    """Check a worker in with the code shown in class: present, or late after the grace period."""
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
-    if len(code) != 6:
-        raise Invalid(_l("Enter the 6-digit code shown in class."), field="code")
+    """Check a worker in with the code shown in class (as typed: "１２３ ４５６" counts, "١٢٣٤٥٦" is
+    refused): present, or late after the grace period."""
+    digits = typed_digits(code, length=6)
+    if digits is None:
+        raise Invalid(CODE_FORMAT, field="code")
     candidates = _open_sessions_of(user.id, now, session_id)
     if not candidates:
         raise Conflict(_l("No class of yours is open for check-in now. Check-in closes when the class ends."),
                        field="code")
     for session, checkin in candidates:
-        if code_matches(checkin, code, now):
+        if code_matches(checkin, digits, now):
             grace = session.starts_at + timedelta(minutes=current_app.config["CHECKIN_GRACE_MINUTES"])
             status = AttendanceStatus.PRESENT if now <= grace else AttendanceStatus.LATE
             record(session, user.id, status, method="checkin", actor=user, now=now, keep_attended=True)
@@ -121,21 +125,21 @@ def badge_typed(user_id: int, day: date) -> str:
 
 
 def read_badge(text: str, today: date) -> int:
-    """The user id of a badge scanned (``CLSB:<id>:<code>``) or typed (``<id>-<code>``, spaces and
-    case tolerated) today; yesterday's badge still counts near midnight."""
-    cleaned = "".join((text or "").split()).upper()
+    """The user id of a badge scanned (``CLSB:<id>:<code>``) or typed (``<id>-<code>``; spaces, case
+    and full-width characters tolerated) today; yesterday's badge still counts near midnight."""
+    cleaned = "".join(typed(text).split()).upper()
     parts = cleaned.split(":")
     if len(parts) == 3 and parts[0] == BADGE_PREFIX:
         user_part, code = parts[1], parts[2]
     elif len(parts) == 1 and cleaned.count("-") == 1:
         user_part, code = cleaned.split("-")
     else:
-        raise Invalid(_l("This is not a worker badge."), field="badge")
+        raise Invalid(NOT_A_BADGE, field="badge")
     user_id = parse_id(user_part)
-    if user_id is None:
-        raise Invalid(_l("This is not a worker badge."), field="badge")
+    if user_id is None or not (code.isascii() and code.isalnum()):
+        raise Invalid(NOT_A_BADGE, field="badge")
     for day in (today, today - timedelta(days=1)):
-        if hmac.compare_digest(badge_code(user_id, day), code):
+        if same_secret(badge_code(user_id, day), code):
             return user_id
     raise Invalid(_l("This badge has expired: ask the worker to open today's badge."), field="badge")
 

@@ -12,7 +12,8 @@ from classroom.forms import Form, IntegerField
 
 class CheckinForm(Form):
     code = StringField(_l("Check-in code"), validators=[DataRequired(), Length(max=12)], filters=[strip],
-                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9 ]*"},
+                       # no pattern="[0-9]*": the browser would refuse full-width digits, which the check-in reads
+                       render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"},
                        description=_l("The 6 digits shown in class; they change every 30 seconds."))
     session = IntegerField(widget=HiddenInput(), validators=[Optional()])
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import current_app
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 
+from classroom import uploads
 from classroom.extensions import db
 from classroom.i18n import zone
 from classroom.personal_data import mask_mobile, normalize_mobile
+from classroom.spreadsheets import read_sheet
 from classroom.unions.scope import shown_mobiles
 from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus
 from courses.attendance.services import roster_statement
@@ -29,18 +27,10 @@ ROW_SLACK = 20  # blank or header rows, a few names written twice
 
 
 def _rows(filename: str, data: bytes) -> list[list[str]]:
-    if filename.lower().endswith(".xlsx"):
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        return [["" if cell is None else str(cell) for cell in row] for row in book.active.iter_rows(values_only=True)]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValueError("encoding")
-    return list(csv.reader(io.StringIO(text)))
+    """The file's rows as text, read within the upload limits (at most MAX_ROWS rows)."""
+    fmt = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
+    return [["" if cell is None else str(cell) for cell in row]
+            for row in read_sheet(data, fmt, uploads.limits(rows=MAX_ROWS), active=True)]
 
 
 def parse_roster_file(session: ClassSession, filename: str, data: bytes, *,
@@ -50,6 +40,8 @@ def parse_roster_file(session: ClassSession, filename: str, data: bytes, *,
     most ROW_SLACK rows more than the roster has people: an upload is no way to try out numbers."""
     try:
         rows = _rows(filename or "", data)
+    except uploads.LimitExceeded as error:
+        return {}, [str(error)]
     except Exception:  # noqa: BLE001 - any unreadable file is one clear error
         return {}, [_("The file could not be read: use CSV (UTF-8 or GB18030) or XLSX.")]
     if rows and rows[0] and not any(ch.isdigit() for ch in rows[0][0]):

@@ -14,7 +14,7 @@ from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.forms import arg_int, parse_id
-from classroom.http import commit_or_flash, form_error, paginate
+from classroom.http import commit_or_flash, form_error, paginate, public_url
 from classroom.panels import me_panels
 from classroom.unions.scope import shown_mobiles
 from courses.attendance import checkin as checkins
@@ -152,7 +152,7 @@ def checkin_code(session_id: int):
         abort(404)
     now = utcnow()
     code = checkins.code_at(checkin, now)
-    return jsonify({"code": code, "url": url_for("attendance.checkin", session=session.id, code=code, _external=True),
+    return jsonify({"code": code, "url": public_url("attendance.checkin", session=session.id, code=code),
                     "open": now < session.ends_at})
 
 
@@ -164,7 +164,7 @@ def checkin_qr(session_id: int):
     if checkin is None:
         abort(404)
     code = checkins.code_at(checkin, utcnow())
-    return _svg(url_for("attendance.checkin", session=session.id, code=code, _external=True))
+    return _svg(public_url("attendance.checkin", session=session.id, code=code))
 
 
 def _svg(text: str):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import struct
 import tempfile
 import unicodedata
 import zipfile
@@ -36,8 +37,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
+from classroom import uploads
 from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
+from classroom.uploads import size_label
 from courses.catalog.models import Attachment, Lesson
 from courses.catalog.services import can_edit
 
@@ -68,15 +71,16 @@ def _is_mp4(head: bytes, _path: str) -> bool:
 
 
 def _office_zip(folder: str) -> Callable[[bytes, str], bool]:
-    """An Office Open XML package: a real zip (from its first byte) with the part folder ``folder``."""
+    """An Office Open XML package: a real zip (from its first byte) with the part folder ``folder``,
+    within the package limits (parts, declared unpacked size, compression ratio: LimitExceeded)."""
 
     def check(head: bytes, path: str) -> bool:
         if not head.startswith(ZIP_MAGIC):
             return False
         try:
-            with zipfile.ZipFile(path) as archive:
-                names = archive.namelist()  # reads the central directory only, nothing is inflated
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+            with open(path, "rb") as handle:  # the central directory only: nothing is inflated
+                names = [info.filename for info in uploads.check_package(handle, uploads.limits())]
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error):
             return False
         return "[Content_Types].xml" in names and any(name.startswith(folder) for name in names)
 
@@ -106,14 +110,6 @@ KINDS: dict[str, FileKind] = {
     "mp4": FileKind("video/mp4", _is_mp4),
 }
 ACCEPT = ",".join(f".{ext}" for ext in KINDS)  # for <input type="file" accept="…">
-
-
-def size_label(size: int) -> str:
-    """A byte count for people: 512 B, 1.5 KB, 20 MB (binary multiples)."""
-    for unit, factor in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size >= factor:
-            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size} B"
 
 
 # ---- checks ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from classroom.database import begin_write, utcnow
+from classroom.database import begin_write, utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import paginate, role_required
@@ -40,6 +40,7 @@ def index():
 
 
 @bp.route("/export.xlsx")
+@writes
 @admin_required
 def export():
     filters = queries.CertificateFilters.from_args(request.args)

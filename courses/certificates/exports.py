@@ -11,20 +11,20 @@ from openpyxl import Workbook
 
 from classroom.accounts.models import User
 from classroom.audit import record_event
+from classroom.exports import FORMULA_STARTS
 from classroom.extensions import db
 from classroom.personal_data import mask_mobile
 from classroom.unions.scope import readable_mobiles
 from courses.certificates.models import PUBLIC_STATUS_LABELS, Certificate
 from courses.certificates.queries import CertificateFilters, listing
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 COLUMNS = [_l("Certificate number"), _l("Holder"), _l("Mobile"), _l("Course"), _l("Training hours"),
            _l("Skill level"), _l("Issuing union"), _l("Issued on"), _l("Valid until"), _l("Status"),
            _l("Revoked on"), _l("Reason")]
 
 
 def neutral(value):
-    """Text a spreadsheet will never run as a formula: a leading = + - @ tab or CR (or their
+    """Text a spreadsheet will never run as a formula: a leading = + - @ tab, CR or LF (or their
     full-width forms) gets an apostrophe in front."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value

@@ -5,7 +5,6 @@ same bytes (no dates or random ids in the file)."""
 from __future__ import annotations
 
 import io
-import os
 from datetime import date
 
 import segno
@@ -14,15 +13,11 @@ from flask_babel import lazy_gettext as _l
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from classroom.pdf import cjk_font
 from courses.certificates.models import Certificate, level_label
 
-EMBEDDED_FONT = "ClassroomCJK"
-FALLBACK_FONT = "STSong-Light"
 RED = HexColor("#b71c1c")
 GREY = HexColor("#555555")
 PAGE_WIDTH, PAGE_HEIGHT = landscape(A4)
@@ -44,27 +39,9 @@ SCAN_TO_VERIFY = _l("Scan to verify, or enter the number at")
 DOCUMENT_LOCALE = "zh_CN"  # the certificate's language does not follow the reader's, so bytes stay the same
 
 
-class MissingFont(RuntimeError):
-    """REQUIRE_CJK_FONT is set and the CJK font file is missing."""
-
-
-def font_name(path: str | None, *, required: bool) -> str:
-    """The embedded TrueType font at ``path``, else (unless required) the built-in STSong-Light."""
-    if path and os.path.exists(path):
-        if EMBEDDED_FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
-        return EMBEDDED_FONT
-    if required:
-        raise MissingFont(f"the CJK font {path!r} is missing (REQUIRE_CJK_FONT is set)")
-    if FALLBACK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
-    return FALLBACK_FONT
-
-
-def certificate_pdf(certificate: Certificate, *, verify_url: str, base_url: str, font_path: str | None,
-                    require_font: bool) -> bytes:
+def certificate_pdf(certificate: Certificate, *, verify_url: str, base_url: str) -> bytes:
     """The PDF bytes of one certificate."""
-    font = font_name(font_path, required=require_font)
+    font = cjk_font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1)
     with force_locale(DOCUMENT_LOCALE):

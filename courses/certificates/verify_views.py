@@ -11,6 +11,7 @@ from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.errors import wants_json
 from classroom.extensions import limiter
+from classroom.http import public_base_url, public_url
 from courses.certificates import badges, services, signing
 from courses.certificates.forms import CredentialForm
 from courses.certificates.serials import EXAMPLE, parse_serial
@@ -91,17 +92,17 @@ def keys():
 @bp.route("/issuer")
 def issuer():
     """The Open Badges issuer profile the credentials point to."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return jsonify({"@context": [badges.VC_CONTEXT, badges.OB_CONTEXT], "id": f"{base}/verify/issuer",
-                    "type": ["Profile"], "name": _("Worker Classroom"), "url": base,
+    return jsonify({"@context": [badges.VC_CONTEXT, badges.OB_CONTEXT], "id": public_url("certificates.verify.issuer"),
+                    "type": ["Profile"], "name": _("Worker Classroom"), "url": public_base_url(),
                     "description": _("Certificates of the city trade-union federation's worker classroom, "
-                                     "verifiable at %(url)s", url=f"{base}/verify")})
+                                     "verifiable at %(url)s", url=public_url("certificates.verify.index"))})
 
 
 def _form(typed: str, error: str | None, status: int, form: CredentialForm | None = None,
           credential_error: str | None = None):
     page = render_template("certificates/verify.html", serial=typed, error=error, example=EXAMPLE,
-                           form=form or CredentialForm(), credential_error=credential_error)
+                           form=form or CredentialForm(), credential_error=credential_error,
+                           keys_url=public_url("certificates.verify.keys"))
     return make_response(page, status)
 
 
@@ -111,7 +112,7 @@ def _not_found():
 
 def _show(certificate):
     record = services.public_record(certificate, now=utcnow())
-    record["keys"] = url_for("certificates.verify.keys", _external=True)
+    record["keys"] = public_url("certificates.verify.keys")
     if wants_json():
         return jsonify(record)
     json_url = url_for(request.endpoint, **(request.view_args or {}), **{**request.args.to_dict(), "format": "json"})

@@ -12,10 +12,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from classroom.audit import record_event
-from classroom.database import utcnow
+from classroom.database import utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import form_error, paginate
+from classroom.http import form_error, paginate, public_base_url, public_url
 from classroom.main.views import register_home_section
 from classroom.unions import scope
 from courses.certificates import (
@@ -96,13 +96,12 @@ def readable_certificate(certificate_id: int) -> tuple[Certificate, bool]:
 
 
 @bp.route("/certificates/<int:certificate_id>/pdf")
+@writes
 @login_required
 def pdf(certificate_id: int):
     certificate, as_admin = readable_certificate(certificate_id)
-    config = current_app.config
-    base = config["PUBLIC_BASE_URL"].rstrip("/")
-    body = certificate_pdf(certificate, verify_url=f"{base}/verify/{certificate.token}", base_url=base,
-                           font_path=config["CJK_FONT_PATH"], require_font=config["REQUIRE_CJK_FONT"])
+    body = certificate_pdf(certificate, verify_url=public_url("certificates.verify.token", token=certificate.token),
+                           base_url=public_base_url())
     if as_admin:
         record_event(current_user, "certificate.downloaded", certificate, union_id=certificate.union_id)
         db.session.commit()
@@ -110,13 +109,14 @@ def pdf(certificate_id: int):
 
 
 @bp.route("/certificates/<int:certificate_id>/badge.jwt")
+@writes
 @login_required
 def badge(certificate_id: int):
     """The holder's Open Badges 3.0 credential (theirs to share; admins have the PDF)."""
     certificate = db.session.get(Certificate, certificate_id)
     if certificate is None or certificate.user_id != current_user.id or certificate.status != CertificateStatus.VALID:
         scope.deny(current_user, "Certificate", certificate_id)
-    token = badges.sign_credential(certificate, base_url=current_app.config["PUBLIC_BASE_URL"].rstrip("/"))
+    token = badges.sign_credential(certificate, base_url=public_base_url())
     return _download(token.encode("ascii"), badges.MEDIA_TYPE, f"{certificate.serial}.jwt")
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from classroom.accounts.models import User
 from classroom.audit import record_event
-from classroom.database import utcnow
+from classroom.database import utcnow, writes
 from classroom.domain import Invalid
 from classroom.exports import xlsx_bytes
 from classroom.extensions import db
@@ -70,6 +70,7 @@ def summary(competition_id: int):
 
 
 @bp.route("/competitions/<int:competition_id>/entries.xlsx")
+@writes
 @admin_required
 def export(competition_id: int):
     competition = _admin_competition_or_404(competition_id)

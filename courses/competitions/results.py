@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from flask_babel import force_locale
@@ -21,6 +21,7 @@ from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from classroom.forms import typed, typed_decimal
 from classroom.i18n import zone
 from classroom.notifications.services import notify_many
 from classroom.personal_data import mask_name
@@ -103,14 +104,14 @@ def scores_of(entry_ids: list[int]) -> dict[tuple[int, int], Decimal]:
 
 
 def parse_points(text) -> Decimal | None:
-    """A score as typed: empty → None; else a number from 0 to 100 with at most two decimals."""
-    if text is None or str(text).strip() == "":
+    """A score as typed (typed_decimal: "８５．５" counts, "٨٥" does not): empty → None; else a number
+    from 0 to 100 with at most two decimals."""
+    if text is None or typed(str(text)) == "":
         return None
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        raise Invalid(_l("“%(value)s” is not a number."), value=str(text)[:20]) from None
-    if not value.is_finite() or not 0 <= value <= MAX_POINTS or value != value.quantize(CENT):
+    value = typed_decimal(str(text))
+    if value is None:
+        raise Invalid(_l("“%(value)s” is not a number: type it with the digits 0-9."), value=str(text)[:20])
+    if not 0 <= value <= MAX_POINTS or value != value.quantize(CENT):
         raise Invalid(_l("A score is a number from 0 to 100 with at most two decimals."))
     return value
 

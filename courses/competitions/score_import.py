@@ -6,22 +6,21 @@ every language the site speaks."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from decimal import Decimal
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from openpyxl import load_workbook
 from sqlalchemy import select
 
+from classroom import uploads
 from classroom.accounts.models import User
 from classroom.domain import Invalid
 from classroom.extensions import db
 from classroom.forms import parse_id
 from classroom.personal_data import normalize_mobile
+from classroom.spreadsheets import read_sheet
 from courses.competitions.models import CompetitionEvent, Entry, EntryMember, EntryStatus, MemberStatus
 from courses.competitions.results import parse_points, record_scores, require_scoring
 
@@ -49,16 +48,10 @@ def _known(column, synonyms: set[str]) -> set[str]:
 
 
 def _sheet_rows(filename: str, data: bytes) -> list[list[str]]:
-    if filename.lower().endswith(".xlsx"):
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        return [["" if cell is None else str(cell).strip() for cell in row]
-                for row in book.active.iter_rows(values_only=True)]
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(data.decode(encoding)))]
-        except UnicodeDecodeError:
-            continue
-    raise ValueError("encoding")
+    """The sheet's rows as text, read within the upload limits (at most MAX_ROWS rows, the header included)."""
+    fmt = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
+    return [["" if cell is None else str(cell).strip() for cell in row]
+            for row in read_sheet(data, fmt, uploads.limits(rows=MAX_ROWS), active=True)]
 
 
 def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor, now: datetime) -> tuple[int, list]:
@@ -68,6 +61,8 @@ def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor,
     competition = require_scoring(event, actor)
     try:
         rows = _sheet_rows(filename or "", data)
+    except uploads.LimitExceeded as error:
+        return 0, [str(error)]
     except Exception:  # noqa: BLE001 - any unreadable file is one clear error
         return 0, [_l("The file could not be read: use XLSX, or CSV in UTF-8 or GB18030.")]
     if not rows:
@@ -82,8 +77,6 @@ def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor,
         # 第一行为表头：%(entry)s、%(mobile)s或%(name)s，其后每个赛程一列，以赛程名称为列名。
         return 0, [_l("The first row names the columns: %(entry)s, %(mobile)s or %(name)s, and one column per "
                       "round with the round's name.", entry=ENTRY_COLUMN, mobile=MOBILE_COLUMN, name=NAME_COLUMN)]
-    if len(body) > MAX_ROWS:
-        return 0, [_l("A sheet has at most %(count)d rows.", count=MAX_ROWS)]
     scores, errors = _read_score_rows(event, body, columns, keys)
     if errors:
         return 0, errors

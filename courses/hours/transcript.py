@@ -6,13 +6,14 @@ import io
 from datetime import date
 
 import segno
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from classroom.http import public_url
 from classroom.pdf import cjk_font
 
 
@@ -32,7 +33,8 @@ def read(token: str) -> dict | None:
 
 
 def verification_url(token: str) -> str:
-    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("hours.verify", token=token)
+    """The public page that shows a signed transcript's totals (the PDF's QR code)."""
+    return public_url("hours.verify", token=token)
 
 
 def transcript_pdf(*, name: str, union: str, year: int, minutes: int, target: int | None, entries: list,

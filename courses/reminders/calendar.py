@@ -10,8 +10,10 @@ from flask import current_app
 from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select
 
+from classroom.accounts.tokens import same_secret
 from classroom.extensions import db
 from classroom.forms import parse_id
+from classroom.http import public_url
 from classroom.notifications.models import CalendarFeed
 from courses.catalog.models import ClassSession, Course
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -39,7 +41,7 @@ def user_for_secret(secret: str) -> int | None:
     if user_id is None:
         return None
     feed = db.session.get(CalendarFeed, user_id)
-    if feed is None or not hmac.compare_digest(secret_for(feed.user_id, feed.version), secret):
+    if feed is None or not same_secret(secret_for(feed.user_id, feed.version), secret):
         return None
     return feed.user_id
 
@@ -64,7 +66,6 @@ def ics(user_id: int, *, now: datetime) -> bytes:
     calendar.add("prodid", "-//Worker Classroom//职工学堂//ZH")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", "职工学堂")
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     for session, title in rows:
         event = Event()
         event.add("uid", f"session-{session.id}@classroom")
@@ -73,7 +74,7 @@ def ics(user_id: int, *, now: datetime) -> bytes:
         event.add("dtend", session.ends_at)
         event.add("dtstamp", now)
         event.add("location", " ".join(part for part in (session.venue_name, session.venue_address) if part))
-        event.add("url", f"{base}/courses/{session.course_id}")
+        event.add("url", public_url("enrollment.course", course_id=session.course_id))
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", title)

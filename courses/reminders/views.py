@@ -6,19 +6,21 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from classroom.database import utcnow
+from classroom.database import utcnow, writes
 from classroom.extensions import db, limiter
+from classroom.http import public_url
 from courses.reminders import calendar
 
 bp = Blueprint("reminders", __name__)
 
 
 @bp.route("/me/calendar")
+@writes
 @login_required
 def calendar_page():
     feed = calendar.feed_of(current_user.id)
     db.session.commit()
-    url = url_for("reminders.feed", secret=calendar.secret_for(feed.user_id, feed.version), _external=True)
+    url = public_url("reminders.feed", secret=calendar.secret_for(feed.user_id, feed.version))
     return render_template("reminders/calendar.html", url=url)
 
 

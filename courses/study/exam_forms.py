@@ -10,7 +10,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from classroom.accounts.forms import strip
-from classroom.forms import Form, IntegerField
+from classroom.forms import Form, IntegerField, typed
 from courses.study.exams import SETTINGS
 
 KIND_LABELS = {"single": _l("Single choice"), "multiple": _l("Multiple choice")}
@@ -23,8 +23,8 @@ def option_lines(text: str | None) -> list[str]:
 
 
 def option_numbers(text: str | None) -> list[int]:
-    """ "1,3" (or "1 3", "1，3") → [1, 3]; ValueError on anything else."""
-    parts = [part for part in _SEPARATORS.split(text or "") if part]
+    """ "1,3" (or "1 3", "1，3", "１、３") → [1, 3]; ValueError on anything else ("١,٣", "a")."""
+    parts = [part for part in _SEPARATORS.split(typed(text)) if part]
     if not parts or not all(part.isascii() and part.isdigit() for part in parts):
         raise ValueError(text)
     return [int(part) for part in parts]

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from classroom.accounts.models import User
-from classroom.database import utcnow
+from classroom.database import utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import paginate
@@ -46,6 +46,7 @@ def lesson_or_404(course_id: int, position: int) -> tuple[Course, Lesson]:
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:position>")
+@writes
 @login_required
 def lesson(course_id: int, position: int):
     course, lesson = lesson_or_404(course_id, position)
