@@ -66,12 +66,13 @@ def register_blueprints(app: Flask) -> None:
     from classroom.accounts import admin_views, me_views, privacy_views, recovery_views
     from classroom.accounts import views as auth_views
     from classroom.main import views as main_views
+    from classroom.notifications import unsubscribe
     from classroom.notifications import views as notification_views
     from classroom.unions import import_views
     from classroom.unions import views as union_views
 
     for module in (main_views, auth_views, me_views, admin_views, union_views, notification_views, recovery_views,
-                   privacy_views, import_views):
+                   privacy_views, import_views, unsubscribe):
         app.register_blueprint(module.bp)
     import classroom.notifications.privacy  # noqa: F401  (what closing an account erases)
 
@@ -107,6 +108,7 @@ def import_models() -> None:
     import classroom.accounts.models  # noqa: F401
     import classroom.audit  # noqa: F401
     import classroom.notifications.models  # noqa: F401
+    import classroom.unions.counters  # noqa: F401
     import classroom.unions.import_models  # noqa: F401
     import classroom.unions.models  # noqa: F401
     import courses.attendance.models  # noqa: F401
@@ -133,6 +135,7 @@ def _navigation() -> dict:
 def register_jobs(app: Flask) -> None:
     """Scheduled scans register themselves; the scheduler starts only where it is enabled."""
     import classroom.notifications.jobs  # noqa: F401
+    import classroom.unions.jobs  # noqa: F401
     import courses.competitions.jobs  # noqa: F401
     import courses.reminders.jobs  # noqa: F401
     from classroom import scheduler

@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.accounts.services import check_password_rules
-from classroom.database import utcnow
+from classroom.database import begin_write, utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import public_url
 from classroom.personal_data import is_mobile, normalize_mobile
 from classroom.security import hash_password
+from classroom.unions import counters
 from classroom.unions.models import TradeUnion, UnionKind
 from classroom.unions.services import create_union
 
@@ -178,7 +179,31 @@ def _write_links(path: Path, tokens: dict[int, str]) -> None:
     click.echo(f"{len(rows)} invitation links written to {path}.")
 
 
+unions_cli = AppGroup("unions", help="The union tree's maintained figures.")
+
+
+@unions_cli.command("check")
+def check_member_counts_command() -> None:
+    """Compare the member counters with the memberships; exit 1 and list the differences if they disagree."""
+    differences = counters.mismatches()
+    for (union_id, status), (rows, kept) in sorted(differences.items()):
+        click.echo(f"union {union_id}, {status}: memberships {rows}, counter {kept}")
+    if differences:
+        raise SystemExit(1)
+    click.echo("The member counters match the memberships.")
+
+
+@unions_cli.command("recount")
+def recount_member_counts_command() -> None:
+    """Rebuild the member counters from the memberships (after hand-written changes with triggers off)."""
+    begin_write(db.session)
+    counters.recount()
+    db.session.commit()
+    click.echo("The member counters are rebuilt.")
+
+
 def init_app(app) -> None:
+    app.cli.add_command(unions_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(seed_scale_command)
     app.cli.add_command(create_admin_command)

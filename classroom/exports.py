@@ -7,7 +7,9 @@ import io
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.workbook.child import INVALID_TITLE_REGEX as INVALID_TITLE
 
 # A cell starting with one of these is read as a formula (or DDE) by Excel, WPS or LibreOffice;
 # full-width forms too, since some spreadsheets normalise them. A leading line feed counts like the
@@ -16,7 +18,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "�
 
 
 def neutralize(value):
-    """Text that could start a formula gets a leading apostrophe; numbers stay numbers."""
+    """CSV: text that could start a formula gets a leading apostrophe; numbers stay numbers."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -33,17 +35,22 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
 
 
 def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
-    """An XLSX sheet whose text cells are stored as text (never formulas)."""
-    book = Workbook(write_only=False)
-    sheet = book.active
-    sheet.title = title[:31] or "Sheet1"
-    sheet.append([str(cell) for cell in header])
+    """An XLSX sheet whose text cells are stored as text, never formulas: each is a string cell, and one
+    that starts like a formula also carries the quote-prefix style, so Excel, WPS and LibreOffice show
+    it as written (no apostrophe in the text) and will not evaluate it even once edited."""
+    book = Workbook(write_only=True)  # rows are streamed: memory stays flat however long the export
+    sheet = book.create_sheet(INVALID_TITLE.sub(" ", title)[:31].strip() or "Sheet1")
+    sheet.append([_text_cell(sheet, str(cell)) for cell in header])
     for row in rows:
-        sheet.append([neutralize(cell) for cell in row])
-    for line in sheet.iter_rows(min_row=1):
-        for cell in line:
-            if isinstance(cell.value, str):
-                cell.data_type = TYPE_STRING  # never "f", whatever the text looks like
+        sheet.append([_text_cell(sheet, cell) if isinstance(cell, str) else cell for cell in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _text_cell(sheet, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = TYPE_STRING  # openpyxl reads a leading "=" as a formula
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell

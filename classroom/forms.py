@@ -110,6 +110,13 @@ class IntegerField(_IntegerField):
             raise ValueError(_l("Enter a smaller number.") if _INTEGER.fullmatch(text) else
                              _l("Enter a whole number with the digits 0-9."))
 
+    def _value(self) -> str:
+        """The value shown again: the number read ("１２" shows as "12"), else nothing, since a
+        type="number" input may only hold a number ("十二" would be invalid HTML)."""
+        if self.raw_data:
+            return "" if self.data is None else str(self.data)
+        return super()._value()
+
 
 class BoundedIntegerConverter(IntegerConverter):
     """The ``int`` URL converter: an id no column holds matches no route (404)."""
@@ -124,6 +131,12 @@ class Form(FlaskForm):
     is ignored, not handed to that field's filters and validators as if it were text."""
 
     class Meta(FlaskForm.Meta):
+        def render_field(self, field, render_kw):
+            # The CSRF token has no id: two forms on a page would repeat id="csrf_token".
+            if field.type == "CSRFTokenField":
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)
+
         def wrap_formdata(self, form, formdata):
             wrapped = super().wrap_formdata(form, formdata)
             if formdata is _Auto and isinstance(wrapped, CombinedMultiDict):

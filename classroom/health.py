@@ -1,4 +1,5 @@
-"""What /healthz reports: the database, the migrations, the version (and later the scheduler)."""
+"""What /healthz reports to anyone: the database, the migrations, the version, and what features add (the
+scheduler says whether one leads, never which host or process). Nothing here names a machine."""
 
 from __future__ import annotations
 

@@ -1,21 +1,32 @@
-"""Email: send_mail() hands a message to the configured backend.
+"""Email: compose() builds a message, send_mail() hands one to the configured backend.
 
 ``MAIL_BACKEND = "log"`` (the default) writes the message to the log; ``"smtp"`` sends it through
 ``MAIL_SERVER`` / ``MAIL_PORT`` (STARTTLS with ``MAIL_USE_TLS``, log-in with ``MAIL_USERNAME``);
 a dotted class path plugs in another backend offering ``send(message)``.
+
+Every message is multipart/alternative (a text part and a simple HTML part) with the headers large
+providers require: Date (RFC 5322) and a Message-ID on the site's own domain; a notification adds
+List-Unsubscribe and List-Unsubscribe-Post (RFC 8058).
 """
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import smtplib
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from urllib.parse import urlsplit
 
 from flask import current_app
 
 from classroom.sms import load_backend
 
 logger = logging.getLogger("classroom.mail")
+# Headers we set whole (List-Unsubscribe) are written on one line as they are: refolding a long one
+# would encode its URL as an RFC 2047 word, which no mail client reads back as a link.
+POLICY = email.policy.default.clone(refold_source="none")
 
 
 class LogBackend:
@@ -23,7 +34,8 @@ class LogBackend:
         self.config = config
 
     def send(self, message: EmailMessage) -> None:
-        logger.info("Mail to %s: %s\n%s", message["To"], message["Subject"], message.get_content())
+        body = message.get_body(("plain",))
+        logger.info("Mail to %s: %s\n%s", message["To"], message["Subject"], body.get_content() if body else "")
 
 
 class SMTPBackend:
@@ -48,15 +60,45 @@ def backend():
     return cache[name]
 
 
-def send_mail(to: str, subject: str, body: str) -> bool:
-    """Send a plain-text message; a failure is logged, never raised. True when handed over."""
-    message = EmailMessage()
+def site_domain() -> str:
+    """The host of the site's public address (PUBLIC_BASE_URL): the domain of our Message-IDs."""
+    from classroom.http import public_base_url
+
+    return urlsplit(public_base_url()).hostname or "localhost"
+
+
+def one_line(text: str) -> str:
+    """A header value on one line (a title may hold a line break; a header may not)."""
+    return " ".join(str(text).split())
+
+
+def compose(to: str, subject: str, text: str, html: str, *, unsubscribe: str | None = None,
+            headers: dict[str, str] | None = None) -> EmailMessage:
+    """A multipart/alternative message: ``text`` and ``html`` parts, Date, Message-ID on the site's domain,
+    and with ``unsubscribe`` (an https link) List-Unsubscribe and List-Unsubscribe-Post: One-Click."""
+    message = EmailMessage(policy=POLICY)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = to
-    message["Subject"] = subject
-    message.set_content(body)
+    message["Subject"] = one_line(subject)
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain=site_domain())
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    if unsubscribe:
+        message.set_raw("List-Unsubscribe", f"<{unsubscribe}>")
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for name, value in (headers or {}).items():
+        message[name] = one_line(value)
+    message.set_content(text, cte=None if text.isascii() else "base64")
+    message.add_alternative(html, subtype="html", cte=None if html.isascii() else "base64")
+    return message
+
+
+def send_mail(to: str, subject: str, body: str) -> bool:
+    """Send a text (with its HTML twin: paragraphs, and links for lines that are one); a failure is
+    logged, never raised. True when handed over."""
     try:
-        backend().send(message)
+        html = current_app.jinja_env.get_template("email/_plain.html").render(subject=subject, body=body)
+        backend().send(compose(to, subject, body, html))
     except Exception:  # noqa: BLE001 - any transport error
         logger.exception("Mail to %s failed", to)
         return False

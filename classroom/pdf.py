@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import current_app
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 
 BUNDLED_FONT = Path(__file__).resolve().parent / "fonts" / "WenQuanYiMicroHei-subset.ttf"
+CREATOR = "职工学堂 Worker Classroom"
 _registering = threading.Lock()
 _by_face: dict[bytes, TTFont] = {}  # our font registered under each PostScript name
 
@@ -49,3 +52,20 @@ def register_font(path: Path) -> str:
             pdfmetrics.registerFont(font)
             _by_face[font.face.name] = font
     return name
+
+
+def describe(canvas: Canvas, *, title: str, author: str, subject: str, as_of: datetime) -> None:
+    """The document's metadata. Its CreationDate and ModDate are ``as_of``, a time taken from the record
+    the document shows: ReportLab's invariant mode (same input, same bytes) would otherwise write
+    2000-01-01 and "anonymous"."""
+    canvas.setTitle(title)
+    canvas.setAuthor(author)
+    canvas.setSubject(subject)
+    stamp(canvas, as_of)
+
+
+def stamp(canvas: Canvas, as_of: datetime) -> None:
+    """Our Creator, and ``as_of`` (a time from the document's record, never the clock) as its dates."""
+    canvas.setCreator(CREATOR)
+    dated = as_of.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'")
+    canvas.setDateFormatter(lambda *_parts: dated)

@@ -355,6 +355,8 @@ def start_with_first_request(app) -> None:
 
 
 def health() -> dict:
+    """/healthz: whether a scheduler leads somewhere and whether it is this process. Never who leads: the
+    holder names a host and a process id, which the public has no business reading (the lease row has it)."""
     from flask import current_app
 
     runner = runner_of(current_app)
@@ -362,7 +364,7 @@ def health() -> dict:
     vacant = file_lease is not None and not file_lease.held_elsewhere()  # its holder died without handing back
     return {"scheduler": {"enabled": current_app.config["SCHEDULER"] == "on" or runner is not None,
                           "leader": bool(runner and runner.leading),
-                          "current_leader": None if vacant else current_leader(utcnow())}}
+                          "has_leader": not vacant and current_leader(utcnow()) is not None}}
 
 
 def init_app(app) -> None:

@@ -15,6 +15,35 @@ from flask import current_app
 from classroom.personal_data import mask_mobile
 
 logger = logging.getLogger("classroom.sms")
+SEGMENT = 70  # characters in one message holding any Chinese character (UCS-2); longer ones are split in 67s
+SIGNATURE = "【职工学堂】"  # the sender's name as registered with the gateway, on every message
+
+
+def length(text: str) -> int:
+    """The text's length as a gateway counts it for Chinese (UCS-2): characters beyond the BMP count twice."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, size: int) -> str:
+    """``text`` in at most ``size`` characters, cut with "…" when it is longer."""
+    if length(text) <= size:
+        return text
+    cut = text
+    while cut and length(cut) > size - 1:
+        cut = cut[:-1]
+    return cut.rstrip() + "…"
+
+
+def fit(template: str, values: dict[str, str], *, limit: int = SEGMENT) -> str:
+    """``template % values`` in one message: the longest value is cut with "…" until the text fits (the
+    template's own words, a time say, are never cut); if even that is not enough, the text itself is cut."""
+    values = {key: " ".join(str(value).split()) for key, value in values.items()}
+    while length(template % values) > limit:
+        longest = max(values, key=lambda key: length(values[key]), default=None)
+        if longest is None or length(values[longest]) <= 2:
+            break
+        values[longest] = shorten(values[longest], length(values[longest]) - 1)
+    return shorten(template % values, limit)
 
 
 class LogBackend:

@@ -27,7 +27,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL or IN_CI else [])
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}  # noqa: S104
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.html_validation"]  # the second checks every page rendered
 
 
 # ---- no real network --------------------------------------------------------------------

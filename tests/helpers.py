@@ -60,14 +60,17 @@ def assert_inert(html: str) -> None:
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
-def assert_inert_cell(value, original: str) -> None:
-    """A spreadsheet cell holding ``original`` as text no spreadsheet evaluates."""
-    assert isinstance(value, str), value
-    assert not value.startswith(FORMULA_STARTS), value
-    if original.startswith(FORMULA_STARTS):
-        assert value == "'" + original, (value, original)
-    else:
-        assert value == original, (value, original)
+def assert_inert_cell(cell, original: str) -> None:
+    """A spreadsheet cell holding ``original`` as text no spreadsheet evaluates. CSV (``cell`` a str):
+    text that starts like a formula has an apostrophe in front. XLSX (``cell`` an openpyxl cell): the text
+    as written, in a string cell that has the quote-prefix style when it starts like a formula."""
+    if isinstance(cell, str):
+        assert not cell.startswith(FORMULA_STARTS), cell
+        assert cell == ("'" + original if original.startswith(FORMULA_STARTS) else original), (cell, original)
+        return
+    assert cell.data_type == "s", (cell.data_type, cell.value)
+    assert cell.value == original.replace("\r\n", "\n").replace("\r", "\n"), (cell.value, original)  # XML's line ends
+    assert cell.quotePrefix is original.startswith(FORMULA_STARTS), (cell.quotePrefix, original)
 
 
 # ---- the database as data ------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def _record(event: str, args: tuple) -> None:
 
 def render(out: Path) -> str:
     """Both documents into ``out``; returns the file of the font they embed."""
-    from datetime import date
+    from datetime import UTC, date, datetime
 
     from reportlab.pdfbase import pdfmetrics
 
@@ -40,15 +40,17 @@ def render(out: Path) -> str:
     from courses.hours.transcript import transcript_pdf
 
     app = create_app("testing", DATABASE_URL="sqlite://")
-    certificate = Certificate(serial=SERIAL, token=TOKEN, key_id="k-2024", snapshot={
+    issued = datetime(2024, 6, 1, tzinfo=UTC)
+    certificate = Certificate(serial=SERIAL, token=TOKEN, key_id="k-2024", issued_at=issued, snapshot={
         "issuer": "市总工会", "course_title": "低压电工作业安全规程", "holder_name": HOLDER, "instructors": ["李秀珍"]},
-        document={"kind": "course", "hours": "16", "issued_on": "2024-06-01", "expires_on": None})
+        document={"kind": "course", "hours": "16", "issued_on": "2024-06-01", "expires_on": None,
+                  "issuer": "市总工会"})
     with app.app_context():
         (out / "certificate.pdf").write_bytes(certificate_pdf(
             certificate, verify_url=f"http://127.0.0.1:5000/verify/{TOKEN}", base_url="http://127.0.0.1:5000"))
         (out / "transcript.pdf").write_bytes(transcript_pdf(
             name=HOLDER, union="市总工会", year=2024, minutes=90, target=None, entries=[], issued=date(2024, 6, 1),
-            url="http://127.0.0.1:5000/hours/verify/x"))
+            url="http://127.0.0.1:5000/hours/verify/x", locale="zh_CN", as_of=issued))
         return pdfmetrics.getFont(cjk_font()).face.filename
 
 

@@ -25,7 +25,8 @@ from courses.hours.models import HoursEntry, HoursMonth, HoursYear
 from courses.hours.services import local_date
 from tests.concurrency import run_at_once
 from tests.factories import login_client
-from tests.helpers import assert_inert_cell, formula_payloads, transfer
+from tests.helpers import FORMULA_STARTS, assert_inert_cell, formula_payloads, transfer
+from tests.xlsx_raw import assert_xlsx_inert
 
 
 @pytest.fixture
@@ -451,18 +452,16 @@ def test_roster_export_carries_the_session_and_neutralizes_formulas(app, course_
         enrolled(payload[:50] or f"x{index}")
     teacher = login_client(app, instructor)
     teacher.post(f"/teach/sessions/{session.id}/roster", data={"all_present": "1"})
-    book = load_workbook(io.BytesIO(teacher.get(f"/teach/sessions/{session.id}/roster.xlsx").data))
+    xlsx = teacher.get(f"/teach/sessions/{session.id}/roster.xlsx").data
+    book = load_workbook(io.BytesIO(xlsx))
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0][:7] == ("Course", "Session", "Date", "Starts", "Ends", "Venue", "Instructor")
     assert all(row[5] == "东城区职工服务站" and row[6] == instructor.real_name for row in rows[1:])
     names = {payload[:50] for payload in payloads}
-    in_book = {}
-    for cells in book.active.iter_rows(min_row=2):
-        assert cells[7].data_type == "s"
-        in_book[cells[7].value.removeprefix("'")] = cells[7].value
+    in_book = {cells[7].value: cells[7] for cells in book.active.iter_rows(min_row=2)}
     for name in names:
-        stored = in_book[name.replace("\r", "\n")]  # XML reads a raw CR back as LF
-        assert_inert_cell(stored.replace("\n", "\r") if name.startswith("\r") else stored, name)
+        assert_inert_cell(in_book[name.replace("\r", "\n")], name)  # XML reads a raw CR back as LF
+    assert assert_xlsx_inert(xlsx) == sum(name.startswith(FORMULA_STARTS) for name in names)
     csv_rows = list(csv.reader(io.StringIO(teacher.get(f"/teach/sessions/{session.id}/roster.csv").data.decode(
         "utf-8-sig"))))
     written = {row[7].removeprefix("'"): row[7] for row in csv_rows[1:]}

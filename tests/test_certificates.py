@@ -266,7 +266,8 @@ def test_the_holder_digest_binds_the_full_name_for_whoever_holds_the_certificate
     assert certificate.document["holder_digest"] != services.holder_digest(certificate.token, "张大明")
 
 
-def test_revoked_certificates_say_so_with_date_and_reason(app, client, certified, make_admin, tree):
+def test_revoked_certificates_say_so_with_the_date_and_keep_the_reason_for_the_holder_and_admins(
+        app, client, certified, make_admin, tree):
     worker, _course, certificate = certified
     admin = login_client(app, make_admin(tree.district_a))
     assert admin.post(f"/certificates/{certificate.id}/revoke", data={"reason": ""}).status_code == 302
@@ -274,11 +275,13 @@ def test_revoked_certificates_say_so_with_date_and_reason(app, client, certified
     assert certificate.status == "valid"  # a reason is required
     admin.post(f"/certificates/{certificate.id}/revoke", data={"reason": "考核材料不实"})
     page = client.get(f"/verify/{certificate.token}").get_data(as_text=True)
-    assert 'data-certificate-status="revoked"' in page and "考核材料不实" in page
+    assert 'data-certificate-status="revoked"' in page and "考核材料不实" not in page  # it may name a person
     db.session.refresh(certificate)
     assert certificate.revoked_at is not None and certificate.revoked_at.year == utcnow().year
     record = client.get("/verify", query_string={"serial": certificate.serial, "format": "json"}).get_json()
-    assert (record["status"], record["revoked_reason"]) == ("revoked", "考核材料不实") and record["revoked_at"]
+    assert record["status"] == "revoked" and record["revoked_at"]
+    assert "考核材料不实" not in json.dumps(record, ensure_ascii=False)
+    assert "考核材料不实" in admin.get(f"/certificates/{certificate.id}").get_data(as_text=True)
     notice = db.session.scalar(select(Notification).where(Notification.kind == "certificate.revoked"))
     assert notice.user_id == worker.id and "考核材料不实" in notice.body
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.revoked"))

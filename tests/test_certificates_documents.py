@@ -18,12 +18,12 @@ from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
 from courses.certificates import badges
-from courses.certificates.exports import FORMULA_STARTS
 from courses.certificates.models import Certificate, ExternalSkillCertificate
 from tests.factories import login_client
-from tests.helpers import formula_payloads
+from tests.helpers import FORMULA_STARTS, assert_inert_cell, formula_payloads
 from tests.pdfs import BUNDLED_FONT_NAME, embedded_truetype_fonts, pdf_text, qr_codes
 from tests.test_certificates import certificate_of, certified, complete, course_for_certificates  # noqa: F401
+from tests.xlsx_raw import assert_xlsx_inert
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -67,6 +67,20 @@ def test_the_same_certificate_always_gives_the_same_bytes(app, certified, tree, 
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.downloaded"))
 
 
+def test_the_pdf_metadata_names_the_issuer_and_the_date_of_issue(app, certified):
+    """Not ReportLab's invariant "anonymous" and 2000-01-01: the issuing union, our Creator, and the
+    certificate's own time of issue (so the bytes still never change)."""
+    from pypdf import PdfReader
+
+    worker, _course, certificate = certified
+    body = pdf_of(app, worker, certificate)
+    meta = PdfReader(io.BytesIO(body)).metadata
+    assert (meta.author, meta.creator) == ("市总工会", "职工学堂 Worker Classroom")
+    issued = certificate.issued_at.replace(microsecond=0)
+    assert meta.creation_date == meta.modification_date == issued
+    assert b"anonymous" not in body and b"D:20000101" not in body
+
+
 # ---- Open Badges 3.0 -------------------------------------------------------------------------------------
 
 def test_open_badges_credential_verifies_with_the_published_key_and_an_edited_copy_fails(app, client, certified):
@@ -76,10 +90,8 @@ def test_open_badges_credential_verifies_with_the_published_key_and_an_edited_co
     assert response.status_code == 200 and response.mimetype == "application/vc+jwt"
     token = response.get_data(as_text=True)
     header = jwt.get_unverified_header(token)
-    assert (header["alg"], header["typ"]) == ("EdDSA", "vc+jwt")
-    jwks = client.get("/verify/keys").get_json()
-    key = jwt.PyJWKSet.from_dict({"keys": [{k: v for k, v in key.items() if k in ("kty", "crv", "x", "kid", "alg")}
-                                           for key in jwks["keys"]]})[header["kid"]]
+    assert header == {"alg": "EdDSA", "kid": f"http://localhost/verify/keys/{certificate.key_id}", "typ": "JWT"}
+    key = jwt.PyJWK.from_dict(client.get(header["kid"].removeprefix("http://localhost")).get_json())  # kid resolves
     credential = jwt.decode(token, key.key, algorithms=["EdDSA"])
     assert credential["@context"] == [badges.VC_CONTEXT, badges.OB_CONTEXT]
     assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
@@ -105,7 +117,7 @@ def test_open_badges_credential_verifies_with_the_published_key_and_an_edited_co
     certificate.status, certificate.revoked_at, certificate.revoked_reason = "revoked", utcnow(), "冒名顶替"
     db.session.commit()
     page = client.post("/verify/credential", data={"text": token}).get_data(as_text=True)
-    assert 'data-credential-result="revoked"' in page and "冒名顶替" in page
+    assert 'data-credential-result="revoked"' in page and "冒名顶替" not in page  # the reason stays with the admins
 
 
 def test_an_expired_credential_is_reported_expired(tree, make_user, course_for_certificates):
@@ -133,7 +145,8 @@ def test_the_json_ld_contexts_are_bundled():
 
 def test_export_neutralises_formulas_and_masks_mobiles_outside_the_readers_unions(
         app, tree, make_user, make_admin, course_for_certificates):
-    course = course_for_certificates("=HYPERLINK(\"http://example.invalid\",\"点我\")")
+    title = "=HYPERLINK(\"http://example.invalid\",\"点我\")"
+    course = course_for_certificates(title)
     course.host_union_id = tree.district_a.id
     db.session.commit()
     payloads = formula_payloads()
@@ -145,12 +158,13 @@ def test_export_neutralises_formulas_and_masks_mobiles_outside_the_readers_union
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(min_row=2))
     assert len(rows) == len(payloads)
+    names = {row[1].value: row[1] for row in rows}  # (XML turns a carriage return into a line feed)
+    for payload in payloads:
+        assert_inert_cell(names[payload[:50].replace("\r", "\n")], payload[:50])
     for row in rows:
-        for cell in row:
-            assert cell.data_type != "f"
-            assert not (isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS)), cell.value
-    names = {row[1].value for row in rows}  # (XML turns a carriage return into a line feed)
-    assert {"'" + payload[:50].replace("\r", "\n") for payload in payloads if payload.startswith(FORMULA_STARTS)} <= names
+        assert_inert_cell(row[3], title)
+    formulas = sum(payload.startswith(FORMULA_STARTS) for payload in payloads)
+    assert assert_xlsx_inert(response.data) == formulas + len(rows)  # the names and the course
     mobiles = {row[0].value: row[2].value for row in rows}
     for certificate in db.session.scalars(select(Certificate)):
         mobile = certificate.user.mobile

@@ -29,7 +29,7 @@ from classroom.unions.models import TradeUnion
 from courses.catalog.models import Course
 from courses.certificates import services as certificate_services
 from courses.certificates.models import ExternalSkillCertificate
-from courses.competitions import approvals, entries, jobs, results
+from courses.competitions import approvals, entries, jobs, publication, results
 from courses.competitions.eligibility import Facts, SkillFact, check, load_facts
 from courses.competitions.models import (
     Competition,
@@ -46,6 +46,7 @@ from courses.enrollment.models import Enrollment
 from tests.factories import login_client
 from tests.helpers import assert_inert, assert_inert_cell
 from tests.test_certificates import certificate_of, complete
+from tests.xlsx_raw import assert_xlsx_inert
 
 _numbers = itertools.count(1)
 AWARD_RULE = {"first": 1, "second": 2, "third": 3, "merit": 0}
@@ -115,6 +116,18 @@ def verified_certificate(user, occupation: str = "电工", level: int = 3, issue
     db.session.add(row)
     db.session.commit()
     return row
+
+
+def the_competition_is_over(competition: Competition) -> None:
+    """Sign-up closed an hour ago and every round has taken place (moved back together, a minute ago at
+    the latest): what publishing the results and awarding by hand wait for."""
+    now = utcnow()
+    competition.signup_closes_at = now - timedelta(hours=1)
+    stages = db.session.scalars(select(Stage).where(Stage.competition_id == competition.id)).all()
+    shift = max((stage.ends_at for stage in stages), default=now) - (now - timedelta(minutes=1))
+    for stage in stages:
+        stage.starts_at, stage.ends_at = stage.starts_at - shift, stage.ends_at - shift
+    db.session.commit()
 
 
 def local_today(app) -> date:
@@ -651,12 +664,12 @@ def test_export_masks_mobiles_by_rights_and_neutralizes_formulas(app, tree, make
     worker = electrician("李电工", tree.a1)
     entries.create_team(worker, event, "+SUM(A1)队", now=utcnow())
     db.session.commit()
-    mine = load_workbook(io.BytesIO(login_client(app, make_admin(tree.a1)).get(
-        f"/competitions/{competition.id}/entries.xlsx").data)).active
-    row = [cell.value for cell in mine[2]]
-    assert row[4] == worker.mobile
+    xlsx = login_client(app, make_admin(tree.a1)).get(f"/competitions/{competition.id}/entries.xlsx").data
+    row = load_workbook(io.BytesIO(xlsx)).active[2]
+    assert row[4].value == worker.mobile
     assert_inert_cell(row[0], event.name)
     assert_inert_cell(row[2], "+SUM(A1)队")
+    assert assert_xlsx_inert(xlsx) == 2
     above = load_workbook(io.BytesIO(login_client(app, make_admin(tree.district_a)).get(
         f"/competitions/{competition.id}/entries.xlsx").data)).active
     assert [cell.value for cell in above[2]][4] == worker.mobile  # the district administers A1's members too
@@ -728,6 +741,7 @@ def test_scores_rank_award_and_override(app, confirmed_field):
     db.session.expire_all()
     assert [db.session.get(Entry, i).rank for i in ids] == [1, 2, 2, 4]
     assert [db.session.get(Entry, i).award for i in ids] == ["first", "second", "second", "third"]
+    the_competition_is_over(competition)  # awards by hand wait for the last round
     client.post(f"/competitions/entries/{ids[3]}/award", data={"award": "merit", "honor_title": "岗位能手"})
     client.post(f"/competitions/events/{event.id}/scores", data={f"score-{ids[3]}-{theory.id}": "96"})
     db.session.expire_all()
@@ -817,6 +831,7 @@ def test_publishing_results_masks_names_issues_certificates_and_records_promotio
     results.record_scores(event, scores, actor=organizer, now=utcnow())
     db.session.commit()
     assert client.get(f"/competitions/{competition.id}/results").status_code == 404  # not yet published
+    the_competition_is_over(competition)
     org = login_client(app, organizer)
     org.post(f"/competitions/{competition.id}/results/publish")
     assert db.session.get(Competition, competition.id).status == "results_published"
@@ -855,7 +870,8 @@ def _published_with_a_promotion(confirmed_field, app) -> tuple[User, PromotionRe
     first = entry_of(people[0], event)
     results.record_scores(event, {first.id: {theory.id: Decimal(99), practice.id: Decimal(99)}}, actor=organizer,
                           now=utcnow())
-    results.publish_results(competition, actor=organizer, now=utcnow())
+    the_competition_is_over(competition)
+    publication.publish_results(competition, actor=organizer, now=utcnow())
     db.session.commit()
     return people[0], db.session.scalar(select(PromotionRecord).filter_by(user_id=people[0].id))
 
@@ -936,7 +952,8 @@ def test_results_below_the_city_are_public_once_published_with_names_masked(
     db.session.commit()
     assert client.get(f"/competitions/{competition.id}").status_code == 200
     assert client.get(f"/competitions/{competition.id}/results").status_code == 404  # not yet published
-    results.publish_results(competition, actor=organizer, now=utcnow())
+    the_competition_is_over(competition)
+    publication.publish_results(competition, actor=organizer, now=utcnow())
     db.session.commit()
     page = client.get(f"/competitions/{competition.id}/results").get_data(as_text=True)
     assert "张*明" in page and "张三明" not in page and 'data-rank="1"' in page

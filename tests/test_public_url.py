@@ -115,14 +115,18 @@ def test_an_email_sent_by_the_outbox_outside_a_request_links_to_the_site(app, ma
     db.session.commit()
     assert dispatch(now=datetime.now(UTC))["sent"] == 1
     [message] = RecordingMail.sent
-    assert assert_on_site(message.get_content()) == [f"{SITE}/me/notifications"]
+    for part in ("plain", "html"):  # the notification's link, the settings, the one-click opt-out, the site
+        urls = assert_on_site(message.get_body((part,)).get_content(), at_least=3)
+        assert f"{SITE}/me/notifications" in urls and f"{SITE}/me/notifications/settings" in urls
+    assert message["List-Unsubscribe"].startswith(f"<{SITE}/unsubscribe/")
+    assert message["Message-ID"].endswith("@xuetang.example.cn>")
 
 
 def test_a_password_reset_link_is_on_the_site(app, client, tree, make_user):
     make_user(union=tree.a1, email="li@example.cn")
     forgot(client, "li@example.cn")
     [message] = RecordingMail.sent
-    [link] = assert_on_site(message.get_content())
+    [link] = assert_on_site(message.get_body(("plain",)).get_content())
     assert link.startswith(f"{SITE}/auth/reset/")
 
 

@@ -254,7 +254,7 @@ def test_email_link_resets_once(app, client, tree, make_user):
     assert "If an account has this email address" in client.get("/auth/reset").get_data(as_text=True)
     [message] = RecordingMail.sent
     assert message["To"] == "li@example.cn"
-    link = re.search(r"(/auth/reset/[\w-]+)", message.get_content()).group(1)
+    link = re.search(r"(/auth/reset/[\w-]+)", message.get_body(("plain",)).get_content()).group(1)
     page = app.test_client().get(link)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     response = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
@@ -266,7 +266,7 @@ def test_email_link_resets_once(app, client, tree, make_user):
 def test_an_email_link_expires_after_the_configured_minutes(app, client, tree, make_user, monkeypatch):
     make_user(union=tree.a1, email="li@example.cn")
     forgot(client, "li@example.cn")
-    link = re.search(r"(/auth/reset/[\w-]+)", RecordingMail.sent[-1].get_content()).group(1)
+    link = re.search(r"(/auth/reset/[\w-]+)", RecordingMail.sent[-1].get_body(("plain",)).get_content()).group(1)
     stored = db.session.scalar(select(PasswordReset))
     assert stored.channel == "email"
     assert stored.expires_at - stored.created_at == timedelta(minutes=app.config["RESET_CODE_MINUTES"])

@@ -51,6 +51,11 @@ class Inbox:
         return [email.message_from_bytes(raw.encode("utf-8"), policy=email.policy.default) for raw in self.messages]
 
 
+def text_of(message: email.message.EmailMessage) -> str:
+    """The text part of a (multipart/alternative) message."""
+    return message.get_body(("plain",)).get_content()
+
+
 class Refusing(Inbox):
     """Answers RCPT TO with 550 (no such mailbox: permanent) or 450 (busy: try later) for the
     addresses listed, and accepts the others."""
@@ -258,7 +263,7 @@ def test_daily_digest_gathers_a_days_items(make_user, smtp):
     assert smtp.keys() == [f"digest:{person.id}:2026-03-11"]
     [message] = smtp.parsed()
     assert message["To"] == "digest@example.cn" and "3" in message["Subject"]
-    body = message.get_content()
+    body = text_of(message)
     assert all(f"第{i}条" in body for i in range(3))
     assert {m.status for m in outbox() if m.kind == "course.announcement"} == {"digested"}
     assert outbox_jobs.digest_job(now=day + timedelta(days=2)) == 0
@@ -277,7 +282,7 @@ def test_expired_items_are_dropped_not_sent_in_a_digest(make_user, smtp):
     assert outbox_jobs.digest_job(now=day + timedelta(days=1)) == 1
     dispatch(now=day + timedelta(days=1))
     [message] = smtp.parsed()
-    body = message.get_content()
+    body = text_of(message)
     assert "保留的通知一" in body and "保留的通知二" in body and "中午的课" not in body
     assert "2" in message["Subject"]
     status = {m.dedup_key: m.status for m in outbox()}
@@ -300,7 +305,7 @@ def test_weekly_digest_goes_out_on_mondays_with_the_weeks_items(make_user, smtp)
         outbox_jobs.digest_job(now=tuesday + timedelta(days=offset))
         dispatch(now=tuesday + timedelta(days=offset))
     [daily] = smtp.parsed()
-    assert "课程有变动" in daily.get_content() and "周二的通知" not in daily.get_content()
+    assert "课程有变动" in text_of(daily) and "周二的通知" not in text_of(daily)
     assert {m.status for m in outbox() if m.kind == "course.announcement"} == {"digest_wk"}
     monday = datetime(2026, 3, 15, 16, 5, tzinfo=UTC)  # 00:05 on Monday 16 March in Shanghai
     assert outbox_jobs.digest_job(now=monday - timedelta(minutes=10)) == 0  # still Sunday there
@@ -309,7 +314,7 @@ def test_weekly_digest_goes_out_on_mondays_with_the_weeks_items(make_user, smtp)
     assert outbox_jobs.digest_job(now=monday + timedelta(hours=1)) == 0
     weekly = smtp.parsed()[1]
     assert smtp.keys()[1] == f"digest:{person.id}:2026-03-16"
-    body = weekly.get_content()
+    body = text_of(weekly)
     assert all(text in body for text in ("周二的通知", "周四的通知", "周日的通知")) and "3" in weekly["Subject"]
     assert {m.status for m in outbox() if m.kind == "course.announcement"} == {"digested"}
     assert len(smtp.messages) == 2
@@ -643,7 +648,8 @@ def test_in_process_scheduler_starts_once_leads_and_runs_each_job(app, client, m
         assert sorted(ran) == sorted(scheduler.JOBS)  # each job once, at once
         assert {job.id for job in runner.scheduler.get_jobs()} == set(scheduler.JOBS)
         body = client.get("/healthz").json["scheduler"]
-        assert body == {"enabled": True, "leader": True, "current_leader": runner.holder}
+        assert body == {"enabled": True, "leader": True, "has_leader": True}  # whether, never who
+        assert current_leader(datetime.now(UTC)) == runner.holder  # who: the lease row says
         client.get("/healthz")
         assert scheduler.runner_of(app) is runner
         assert [t for t in threading.enumerate() if t.name == "classroom-scheduler" and t.is_alive()] == [runner.thread]

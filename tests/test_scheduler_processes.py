@@ -242,7 +242,8 @@ def test_a_serving_process_starts_the_scheduler_without_waiting_for_a_request(tm
         else:  # the reloader's child, gunicorn's worker: never the process that forked or spawned it
             assert started != [process.pid]
         body = wait_for(lambda: (healthz(port) or {}).get("scheduler", {}).get("leader") and healthz(port), 60)
-        assert body["database"] == "ok" and body["scheduler"]["current_leader"] == holder
+        assert body["database"] == "ok" and body["scheduler"]["has_leader"] is True and lease_holder(tmp_path) == holder
+        assert holder.split(":")[0] not in json.dumps(body)  # the host (and the pid after it) stay private
         healthz(port)
         assert len(STARTED.findall(log_path.read_text())) == 1  # requests start nothing more
         assert "Traceback" not in log_path.read_text()

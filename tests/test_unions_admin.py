@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from sqlalchemy import select
 
 from classroom.accounts.models import RoleGrant
@@ -73,8 +76,8 @@ def test_member_listing_filters_and_paginates(app, tree, make_admin, make_user):
     make_user("外区人", union=tree.b1, trade="电工")
     client = login(app, make_admin(tree.district_a))
     page1 = client.get(f"/unions/{tree.district_a.id}/members?trade=电工").get_data(as_text=True)
-    assert "25 people found" in page1 and "外区人" not in page1 and "Page 1 of 2" in page1
-    page2 = client.get(f"/unions/{tree.district_a.id}/members?trade=电工&page=2").get_data(as_text=True)
+    assert "25 people found" in page1 and "外区人" not in page1 and 'rel="next"' in page1
+    page2 = client.get(link(page1, "next")).get_data(as_text=True)
     assert page2.count("电工0") + page2.count("电工1") + page2.count("电工2") >= 5
     assert "焊工甲" in client.get(f"/unions/{tree.district_a.id}/members?level=5").get_data(as_text=True)
     assert "1 person found" in client.get(f"/unions/{tree.district_a.id}/members?q=焊工").get_data(as_text=True)
@@ -82,6 +85,50 @@ def test_member_listing_filters_and_paginates(app, tree, make_admin, make_user):
     assert "25 people found" in grouped
     weird = client.get(f"/unions/{tree.district_a.id}/members?level=abc&status=zzz&q=%25_")
     assert weird.status_code == 200
+
+
+def link(page: str, rel: str) -> str:
+    """The href of the pager's rel="next" or rel="prev" link."""
+    return html.unescape(re.search(rf'rel="{rel}" href="([^"]+)"', page).group(1))
+
+
+def names_on(page: str) -> list[str]:
+    return re.findall(r'/members/\d+">([^<]+)</a>', page)
+
+
+def test_member_pages_walk_forward_and_back_by_keyset(app, tree, make_admin, make_user):
+    """Each page is a keyset range: walking Next visits everyone once, newest first, and Previous
+    walks back to the same pages; a forged cursor is the first page."""
+    for index in range(45):
+        make_user(f"工人{index:02d}", union=tree.a1 if index % 3 else tree.a2)
+    client = login(app, make_admin(tree.district_a))
+    first = client.get(f"/unions/{tree.district_a.id}/members").get_data(as_text=True)
+    assert 'rel="prev"' not in first and "45 people found" in first
+    pages, page = [first], first
+    while 'rel="next"' in page:
+        page = client.get(link(page, "next")).get_data(as_text=True)
+        pages.append(page)
+    seen = [name for page in pages for name in names_on(page)]
+    assert len(pages) == 3 and seen == [f"工人{index:02d}" for index in reversed(range(45))]
+    back = client.get(link(pages[2], "prev")).get_data(as_text=True)
+    assert names_on(back) == names_on(pages[1])
+    assert names_on(client.get(link(back, "prev")).get_data(as_text=True)) == names_on(first)
+    for forged in ("x", "WzFd", "WyIyMDI2IiwxXQ", "W251bGwsbnVsbF0", "%00"):
+        answer = client.get(f"/unions/{tree.district_a.id}/members?after={forged}")
+        assert answer.status_code in (200, 400) and (answer.status_code == 400 or names_on(answer.get_data(as_text=True)) == names_on(first))
+
+
+def test_a_filtered_member_count_stops_at_the_bound(app, tree, make_admin, make_user, monkeypatch):
+    from classroom import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_BOUND", 5)
+    for index in range(8):
+        make_user(f"焊工{index}", union=tree.a1, trade="焊工")
+    client = login(app, make_admin(tree.district_a))
+    filtered = client.get(f"/unions/{tree.district_a.id}/members?trade=焊工").get_data(as_text=True)
+    assert "More than 5 people found" in filtered
+    unfiltered = client.get(f"/unions/{tree.district_a.id}/members").get_data(as_text=True)
+    assert "8 people found" in unfiltered  # from the member counters: exact, whatever the size
 
 
 def test_overview_counts_the_subtree(app, tree, make_admin, make_user):

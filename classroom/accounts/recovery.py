@@ -226,7 +226,8 @@ def _finish_reset(user: User, new_password: str, channel: str, *, now: datetime)
     record_event(user, "password.reset", user, channel=channel)
     notify(user, "account.password_reset", f"password.reset:{user.id}:{now.isoformat()}",
            _l("Your password was reset"),
-           _l("If you did not do this, tell your union administrator at once."), link="/me", now=now)
+           _l("If you did not do this, tell your union administrator at once."), link="/me",
+           facts={"channel": channel}, now=now)
 
 
 def may_reset(actor, person: User, union) -> bool:

@@ -46,5 +46,9 @@ def ping():
 
 @bp.route("/healthz")
 def healthz():
+    """JSON health for probes; never cached (a stale "ok" would hide an outage)."""
     report = health_report()
-    return jsonify(report), 200 if report["status"] == "ok" else 503
+    response = jsonify(report)
+    response.status_code = 200 if report["status"] == "ok" else 503
+    response.cache_control.no_store = True
+    return response

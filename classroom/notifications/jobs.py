@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select, update
 from classroom.accounts.models import User
 from classroom.extensions import db
 from classroom.i18n import zone
-from classroom.notifications.models import OutboundMessage, OutboundStatus
+from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
 from classroom.notifications.outbox import dispatch
 from classroom.scheduler import register_job
 
@@ -78,9 +78,14 @@ def _send_digest(person: User, cutoff: datetime, day, now: datetime) -> int:
     with force_locale(person.locale or "zh_CN"):
         subject = _("Your Worker Classroom digest: %(count)d updates", count=len(items))
     body = "\n\n".join(f"· {item.subject}\n{item.body}".strip() for item in items)
+    links = dict(db.session.execute(select(Notification.id, Notification.link).where(
+        Notification.id.in_([item.notification_id for item in items if item.notification_id]))).all())
+    entries = [{"kind": item.kind, "subject": item.subject, "body": item.body, "at": item.created_at.isoformat(),
+                "link": links.get(item.notification_id)} for item in items]
     digest = OutboundMessage(user_id=person.id, channel="email", kind="digest",
                              dedup_key=f"digest:{person.id}:{day.isoformat()}", subject=subject[:200], body=body,
-                             status=OutboundStatus.QUEUED, next_attempt_at=now, created_at=now)
+                             facts={"entries": entries}, status=OutboundStatus.QUEUED, next_attempt_at=now,
+                             created_at=now)
     db.session.add(digest)
     db.session.execute(update(OutboundMessage).where(OutboundMessage.id.in_([item.id for item in items]))
                        .values(status=OutboundStatus.DIGESTED))

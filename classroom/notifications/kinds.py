@@ -42,6 +42,11 @@ for _name, _label, _email, _sms in [
     ("course.announcement", _l("Course announcements"), True, False),
     ("enrollment.promoted", _l("A seat from the waitlist"), True, True),
     ("enrollment.decided", _l("Sign-up decisions"), True, False),
+    ("enrollment.removed", _l("Taken off a course's list"), True, False),
+    ("course.revision.decided", _l("Decisions on your course changes"), True, False),
     ("attendance.checkin_open", _l("Check-in opened"), False, False),
+    ("certificate.issued", _l("A certificate is issued to you"), True, False),
+    ("certificate.revoked", _l("A certificate of yours is revoked"), True, False),
+    ("skill_certificate.decided", _l("Decisions on your skill certificates"), True, False),
 ]:
     register_kind(_name, _label, email=_email, sms=_sms)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classroom.database import utcnow
@@ -23,6 +24,9 @@ class Notification(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(300))
+    # what the email and text message say, beyond the title: the course, the class's time and venue …
+    # (notify()'s params and facts, in the recipient's language; None on rows made before it existed)
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]  # email and SMS copies are dropped, not sent late, after it
@@ -58,6 +62,8 @@ class OutboundMessage(db.Model):
     dedup_key: Mapped[str] = mapped_column(String(220), unique=True)
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text, default="")
+    # a digest's items; a copy of a notification reads that notification's facts
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     status: Mapped[str] = mapped_column(String(10), default=OutboundStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,7 +14,6 @@ import os
 import smtplib
 import socket
 from datetime import datetime, time, timedelta
-from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import and_, case, func, literal, select, update
@@ -22,7 +21,6 @@ from sqlalchemy import and_, case, func, literal, select, update
 from classroom.accounts.models import User
 from classroom.database import UTCDateTime, begin_write
 from classroom.extensions import db
-from classroom.http import public_url
 from classroom.i18n import zone
 from classroom.notifications.kinds import KINDS, default
 from classroom.notifications.models import Notification, NotificationPreference, OutboundMessage, OutboundStatus
@@ -122,16 +120,19 @@ def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
     claimed = claim_due(now=now, batch=batch or config["DISPATCH_BATCH"])
     people = {user.id: user for user in db.session.scalars(
         select(User).where(User.id.in_({message.user_id for message in claimed})))} if claimed else {}
+    wanted = {message.notification_id for message in claimed if message.notification_id}
+    notifications = {row.id: row for row in db.session.scalars(
+        select(Notification).where(Notification.id.in_(wanted)))} if wanted else {}
     outcome = {"sent": 0, "retry": 0, "failed": 0, "waiting": 0, "dropped": 0}
     for message in claimed:
         person = people.get(message.user_id)
-        result = _deliver(message, person, now)
+        result = _deliver(message, person, now, notifications.get(message.notification_id))
         outcome[result] += 1
         db.session.commit()
     return outcome
 
 
-def _deliver(message: OutboundMessage, person: User | None, now: datetime) -> str:
+def _deliver(message: OutboundMessage, person: User | None, now: datetime, notification: Notification | None) -> str:
     if person is None or not person.is_active:
         message.status = OutboundStatus.DROPPED
         return "dropped"
@@ -145,7 +146,7 @@ def _deliver(message: OutboundMessage, person: User | None, now: datetime) -> st
     try:
         if not (person.email if message.channel == "email" else person.mobile):
             raise PermanentFailure(f"no {'email address' if message.channel == 'email' else 'mobile number'}")
-        _send(message, person)
+        _send(message, person, notification)
     except Exception as error:  # noqa: BLE001 - any failure is retried unless known to be permanent
         return _fail(message, error, now)
     message.status, message.sent_at, message.last_error = OutboundStatus.SENT, now, None
@@ -193,22 +194,19 @@ def _fail(message: OutboundMessage, error: Exception, now: datetime) -> str:
     return "retry"
 
 
-def _send(message: OutboundMessage, person: User) -> None:
-    """Hand the message to the channel's backend; errors propagate so the outbox can retry."""
+def _send(message: OutboundMessage, person: User, notification: Notification | None) -> None:
+    """Hand the message to the channel's backend; errors propagate so the outbox can retry. Both
+    channels render here, from the notification's facts, in the person's language and timezone."""
     if message.channel == "sms":
+        from classroom.notifications.texts import sms_text
         from classroom.sms import backend as sms_backend
 
-        sms_backend().send(person.mobile, f"【职工学堂】{message.subject} {message.body}".strip())
+        sms_backend().send(person.mobile, sms_text(message, person, notification))
         return
     from classroom.mail import backend as mail_backend
+    from classroom.notifications.emails import build
 
-    email = EmailMessage()
-    email["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    email["To"] = person.email
-    email["Subject"] = message.subject
-    email["X-Classroom-Dedup-Key"] = message.dedup_key
-    email.set_content(f"{message.body}\n\n{public_url('notifications.index')}".strip())
-    mail_backend().send(email)
+    mail_backend().send(build(message, person, notification))
 
 
 def quiet_until(person: User, now: datetime) -> datetime | None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.domain import Invalid
 from classroom.extensions import db
 from classroom.notifications.kinds import KINDS, default
-from classroom.notifications.models import NotificationPreference
+from classroom.notifications.models import NotificationPreference, OutboundMessage, OutboundStatus
 
 CADENCES = ("immediate", "daily", "weekly")
 QUIET_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -54,3 +56,27 @@ def save(user, choices: dict[str, dict], quiet_hours: str) -> None:
     prefs = dict(user.notification_prefs or {})
     prefs["quiet_hours"] = quiet_hours
     user.notification_prefs = prefs
+
+
+HELD = (OutboundStatus.DIGEST, OutboundStatus.DIGEST_WEEKLY)
+
+
+def switch_off_email(user, kind: str) -> None:
+    """Stop the emails of one kind for this person (one-click unsubscribe), and drop its copies still
+    waiting. "digest" stops the digests: every kind held for them is switched off. Other people, other
+    kinds and the text messages stay as they were."""
+    if kind == "digest":
+        db.session.execute(update(NotificationPreference).where(
+            NotificationPreference.user_id == user.id, NotificationPreference.channel == "email",
+            NotificationPreference.cadence.in_(("daily", "weekly"))).values(is_enabled=False))
+        waiting = OutboundMessage.status.in_(HELD)
+    else:
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(NotificationPreference).values(user_id=user.id, kind=kind[:40], channel="email",
+                                                          is_enabled=False, cadence="immediate")
+        db.session.execute(statement.on_conflict_do_update(index_elements=["user_id", "kind", "channel"],
+                                                           set_={"is_enabled": False}))
+        waiting = OutboundMessage.kind == kind
+    db.session.execute(update(OutboundMessage).where(
+        OutboundMessage.user_id == user.id, OutboundMessage.channel == "email", waiting,
+        OutboundMessage.status.in_((OutboundStatus.QUEUED, *HELD))).values(status=OutboundStatus.DROPPED))

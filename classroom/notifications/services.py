@@ -11,27 +11,32 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.notifications.facts import stored
 from classroom.notifications.models import Notification
 from classroom.notifications.outbox import fan_out
 
 
 def render_for(user, text, params: dict | None = None) -> str:
-    """Render a lazily translated text in the recipient's language."""
+    """Render a lazily translated text in the recipient's language; ``params`` fill in a translated
+    text only (a plain text, such as an announcement's body, is taken as it is, "%" and all)."""
     with force_locale(user.locale or "zh_CN"):
         rendered = str(text)
-        return rendered % params if params else rendered
+        return rendered % params if params and not isinstance(text, str) else rendered
 
 
 def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None = None,
-           params: dict | None = None, now: datetime | None = None, expires_at: datetime | None = None) -> bool:
+           params: dict | None = None, facts: dict | None = None, now: datetime | None = None,
+           expires_at: datetime | None = None) -> bool:
     """Create an in-app notification once per dedup key, and queue its email/SMS copies for the
     channels the person chose; True when it was new. Runs inside the caller's transaction; a
-    repeat with the same key changes nothing. Copies are dropped, not sent, after ``expires_at``."""
+    repeat with the same key changes nothing. Copies are dropped, not sent, after ``expires_at``.
+    ``params`` (which fill in the title and body) and ``facts`` (more of them: a class's times, its
+    venue …) are kept for the email and text message, which each kind renders from its template."""
     now = now or utcnow()
     values = dict(
         user_id=user.id, kind=kind, dedup_key=dedup_key[:200],
         title=render_for(user, title, params)[:200], body=render_for(user, body, params) if body else "",
-        link=link, created_at=now, expires_at=expires_at,
+        link=link, facts=stored(user, {**(params or {}), **(facts or {})}), created_at=now, expires_at=expires_at,
     )
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -47,19 +52,21 @@ def notify(user, kind: str, dedup_key: str, title, body="", *, link: str | None 
 
 
 def notify_many(users, kind: str, dedup_key: str, title, body="", *, link: str | None = None,
-                params: dict | None = None, now: datetime | None = None, expires_at: datetime | None = None) -> int:
+                params: dict | None = None, facts: dict | None = None, now: datetime | None = None,
+                expires_at: datetime | None = None) -> int:
     """notify() for many people in one statement; each person's key is ``dedup_key:user_id``.
-    Texts are rendered once per language. Returns how many notifications were new."""
+    Texts and facts are rendered once per language. Returns how many notifications were new."""
     now = now or utcnow()
-    rendered: dict[str, tuple[str, str]] = {}
+    rendered: dict[str, tuple[str, str, dict | None]] = {}
     rows = []
     for user in users:
         if user.locale not in rendered:
             rendered[user.locale] = (render_for(user, title, params)[:200],
-                                     render_for(user, body, params) if body else "")
-        title_text, body_text = rendered[user.locale]
+                                     render_for(user, body, params) if body else "",
+                                     stored(user, {**(params or {}), **(facts or {})}))
+        title_text, body_text, kept = rendered[user.locale]
         rows.append(dict(user_id=user.id, kind=kind, dedup_key=f"{dedup_key}:{user.id}"[:200], title=title_text,
-                         body=body_text, link=link, created_at=now, expires_at=expires_at))
+                         body=body_text, link=link, facts=kept, created_at=now, expires_at=expires_at))
     if not rows:
         return 0
     dialect = db.session.get_bind().dialect.name

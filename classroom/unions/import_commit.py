@@ -210,7 +210,7 @@ def welcome(tokens: dict[int, str], union_name: str, *, text_links: bool, now: d
         notify_many([SimpleNamespace(id=user_id, locale=locale) for user_id in chunk], WELCOME.name,
                     WELCOME.name, _l("Your union has registered you on Worker Classroom"),
                     _l("Welcome! Browse the courses open to you and keep track of your training hours."),
-                    link="/me", now=now)
+                    link="/me", facts={"union": union_name}, now=now)
         db.session.commit()
         if text_links:
             mobiles = db.session.execute(select(USERS.c.id, USERS.c.mobile).where(

@@ -103,6 +103,9 @@ class Membership(db.Model):
             sqlite_where=text("status = 'applied'"), postgresql_where=text("status = 'applied'"),
         ),
         Index("ix_membership_union_status", "union_id", "status"),
+        # the member lists: newest first by keyset, in one union or across a subtree
+        Index("ix_membership_union_applied", "union_id", "applied_at", "id"),
+        Index("ix_membership_applied", "applied_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

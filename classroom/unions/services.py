@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, literal, select, true, update
 from sqlalchemy.orm import aliased, joinedload
 
 from classroom.accounts.models import Consent, Role, RoleGrant, User
@@ -15,7 +15,9 @@ from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.forms import parse_id
 from classroom.notifications.services import notify
+from classroom.pagination import bounded_count
 from classroom.personal_data import encrypt, is_id_card, lookup_hash, mask_id_card, normalize_id_card
+from classroom.unions import counters
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, MembershipStatus, TradeUnion, UnionKind
 
 ID_CARD_CONSENT = "id_card"
@@ -292,14 +294,37 @@ def lapse_membership(membership: Membership, reason: str, *, actor, now: datetim
 
 # ---- queries for the admin pages -----------------------------------------------------
 
+MEMBER_ORDER = (Membership.applied_at, Membership.id)  # newest first; keyset on ix_membership_(union_)applied
+
+
+def member_key(row) -> tuple:
+    """The sort key of a member list's row (its cursor)."""
+    return row.Membership.applied_at, row.Membership.id
+
+
+def subtree_union_ids(union: TradeUnion) -> list[int] | None:
+    """The ids of this node's subtree; None for the root, whose subtree is everything."""
+    if union.parent_id is None:
+        return None
+    return list(db.session.scalars(select(TradeUnion.id).where(TradeUnion.path.startswith(union.path,
+                                                                                           autoescape=True))))
+
+
+def _in_subtree(union_ids: list[int] | None):
+    if union_ids is None:
+        return true()
+    return Membership.union_id == union_ids[0] if len(union_ids) == 1 else Membership.union_id.in_(union_ids)
+
+
 def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: str = "",
                    level: str = "", group: str = ""):
-    """SELECT (Membership, User, TradeUnion) of the current memberships in this subtree."""
+    """SELECT (Membership, User, TradeUnion) of the current memberships in this subtree, newest first.
+    The subtree is named by its unions' ids, so one union's list walks its own index in order."""
     statement = (
         select(Membership, User, TradeUnion)
         .join(User, User.id == Membership.user_id)
         .join(TradeUnion, TradeUnion.id == Membership.union_id)
-        .where(TradeUnion.path.startswith(union.path, autoescape=True),
+        .where(_in_subtree(subtree_union_ids(union)),
                Membership.status.in_([status] if status else IN_SCOPE_STATUSES))
         .order_by(Membership.applied_at.desc(), Membership.id.desc())
     )
@@ -318,6 +343,16 @@ def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: s
     return statement
 
 
+def member_total(union: TradeUnion, statement, *, q: str = "", status: str = "", trade: str = "", level: str = "",
+                 group: str = "") -> tuple[int, bool]:
+    """(how many the member list holds, whether that is a cap): from the counters when only the status
+    narrows it, else a count that stops at COUNT_BOUND."""
+    if q or trade or level or group:
+        return bounded_count(statement)
+    counts = counters.subtree_counts(union)
+    return sum(counts.get(name, 0) for name in ([status] if status else IN_SCOPE_STATUSES)), False
+
+
 def pending_applications(union: TradeUnion):
     """SELECT (Membership, User, TradeUnion) of applications waiting in this subtree, oldest first."""
     return (
@@ -331,28 +366,24 @@ def pending_applications(union: TradeUnion):
 
 
 def children_with_counts(union: TradeUnion) -> list[tuple[TradeUnion, int, int]]:
-    """Each child node with its subtree's active members and waiting applications (one query)."""
-    member_union = aliased(TradeUnion)
-    active = func.count(Membership.id).filter(Membership.status == MembershipStatus.ACTIVE)
-    applied = func.count(Membership.id).filter(Membership.status == MembershipStatus.APPLIED)
+    """Each child node with its subtree's active members and waiting applications, from the member
+    counters (one query over the union tree, whatever the number of members)."""
+    member_union, counts = aliased(TradeUnion), counters.per_union()
+    active = func.coalesce(func.sum(counts.c.members).filter(counts.c.status == MembershipStatus.ACTIVE), 0)
+    applied = func.coalesce(func.sum(counts.c.members).filter(counts.c.status == MembershipStatus.APPLIED), 0)
     rows = db.session.execute(
         select(TradeUnion, active, applied)
         .where(TradeUnion.parent_id == union.id)
         .outerjoin(member_union, member_union.path.startswith(TradeUnion.path))
-        .outerjoin(Membership, Membership.union_id == member_union.id)
+        .outerjoin(counts, counts.c.union_id == member_union.id)
         .group_by(TradeUnion.id)
         .order_by(TradeUnion.name)
     ).all()
-    return [(row[0], row[1], row[2]) for row in rows]
+    return [(row[0], int(row[1]), int(row[2])) for row in rows]
 
 
 def subtree_counts(union: TradeUnion) -> dict[str, int]:
-    """Active members and waiting applications in this node's subtree."""
-    rows = db.session.execute(
-        select(Membership.status, func.count())
-        .join(TradeUnion, TradeUnion.id == Membership.union_id)
-        .where(TradeUnion.path.startswith(union.path, autoescape=True),
-               Membership.status.in_([MembershipStatus.ACTIVE, MembershipStatus.APPLIED]))
-        .group_by(Membership.status)
-    ).all()
-    return {status: count for status, count in rows}
+    """Active members and waiting applications in this node's subtree (from the member counters)."""
+    counts = counters.subtree_counts(union)
+    wanted = (MembershipStatus.ACTIVE, MembershipStatus.APPLIED)
+    return {status: counts[status] for status in wanted if counts.get(status)}

@@ -12,6 +12,7 @@ from classroom.database import utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import commit_or_flash, form_error, paginate, role_required
+from classroom.pagination import keyset_page
 from classroom.unions import scope
 from classroom.unions import services as unions
 from classroom.unions.forms import (
@@ -73,7 +74,10 @@ def members(union_id: int):
     union = scope.managed_union_or_404(current_user, union_id)
     filters = MemberFilterForm(formdata=request.args)
     filters.validate()
-    page = paginate(unions.member_listing(union, **_filter_values(filters)), rows=True)
+    values = _filter_values(filters)
+    listing = unions.member_listing(union, **values)
+    page = keyset_page(listing, unions.MEMBER_ORDER, unions.member_key,
+                       total=unions.member_total(union, listing, **values))
     return render_template("unions/members.html", union=union, filters=filters, page=page)
 
 

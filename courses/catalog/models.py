@@ -165,6 +165,9 @@ class Attachment(db.Model):
         return f"<Attachment {self.id} {self.original_name!r}>"
 
 
+CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "venue_name", "venue_address")  # what a calendar entry shows
+
+
 class ClassSession(db.Model):
     """线下课 / 班次: one class meeting at a venue (a worker service station, a culture palace …)."""
 
@@ -182,11 +185,22 @@ class ClassSession(db.Model):
     credit_minutes: Mapped[int] = mapped_column(default=0)
     series_key: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The calendar feed's SEQUENCE and LAST-MODIFIED: bumped by change() when what a calendar shows moves.
+    sequence: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     course: Mapped[Course] = relationship(back_populates="sessions")
 
     def __repr__(self) -> str:
         return f"<ClassSession {self.id} course={self.course_id} {self.starts_at:%Y-%m-%d %H:%M}>"
+
+    def change(self, values: dict[str, Any], *, now: datetime) -> None:
+        """Set ``values``; a new time, venue or title is a new revision of the class in calendars."""
+        if any(name in values and values[name] != getattr(self, name) for name in CALENDAR_FIELDS):
+            self.sequence = (self.sequence or 0) + 1
+            self.updated_at = now
+        for name, value in values.items():
+            setattr(self, name, value)
 
 
 class RevisionStatus(enum.StrEnum):

@@ -191,10 +191,10 @@ def apply_parts(course: Course, held: Held, *, now: datetime) -> None:
             if session.id in held.session_deletes:
                 db.session.delete(session)  # its attendance rows go with it (ON DELETE CASCADE)
             else:
-                for name, value in decode(held.session_updates[session.id], SESSION_FIELDS).items():
-                    setattr(session, name, value)
+                session.change(decode(held.session_updates[session.id], SESSION_FIELDS), now=now)
     for data in held.session_adds:
-        db.session.add(ClassSession(course_id=course.id, created_at=now, **decode(data, SESSION_FIELDS)))
+        db.session.add(ClassSession(course_id=course.id, created_at=now, updated_at=now,
+                                    **decode(data, SESSION_FIELDS)))
     db.session.flush()
 
 

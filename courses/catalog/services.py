@@ -280,6 +280,9 @@ def update_course(course: Course, data: dict, *, actor, now: datetime) -> Course
     course = _editing(course, actor)
     data = _validated(data, course, actor)
     course.updated_at = now
+    if data.get("title", course.title) != course.title:  # every class's calendar entry bears the course title
+        db.session.execute(update(ClassSession).where(ClassSession.course_id == course.id)
+                           .values(sequence=ClassSession.sequence + 1, updated_at=now))
     if course.status != CourseStatus.PUBLISHED:
         _apply(course, data)
         return None
@@ -568,7 +571,7 @@ def add_session(course: Course, data: dict, *, actor, now: datetime) -> ClassSes
     course = _editing(course, actor)
     if is_held(course):
         return _hold(course, lambda held: held.add_session(data), actor=actor, now=now, operation="session.add")
-    session = ClassSession(course_id=course.id, created_at=now, **data)
+    session = ClassSession(course_id=course.id, created_at=now, updated_at=now, **data)
     db.session.add(session)
     return session
 
@@ -597,7 +600,7 @@ def add_weekly_series(course: Course, *, first_date: date, weekday: int, start: 
             for data in series:
                 held.add_session(data)
         return _hold(course, add_all, actor=actor, now=now, operation="session.series")
-    created = [ClassSession(course_id=course.id, created_at=now, **data) for data in series]
+    created = [ClassSession(course_id=course.id, created_at=now, updated_at=now, **data) for data in series]
     db.session.add_all(created)
     return created
 
@@ -610,8 +613,7 @@ def update_session(session: ClassSession, data: dict, *, actor, now: datetime | 
     if is_held(course):
         return _hold(course, lambda held: held.update_session(session, data), actor=actor, now=now or utcnow(),
                      operation="session.update")
-    for name, value in data.items():
-        setattr(session, name, value)
+    session.change(data, now=now or utcnow())
     return None
 
 

@@ -22,7 +22,8 @@ class CredentialForm(Form):
 
 class RevokeForm(Form):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip],
-                           description=_l("Shown to anyone who verifies the certificate."), render_kw={"rows": 2})
+                           description=_l("The holder and administrators see it; verifiers see only the date."),
+                           render_kw={"rows": 2})
 
 
 class DecisionForm(Form):

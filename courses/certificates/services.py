@@ -23,7 +23,7 @@ from classroom.notifications.services import notify
 from classroom.personal_data import mask_name
 from classroom.unions.services import membership_union_at
 from courses.catalog.models import Course
-from courses.certificates import signing
+from courses.certificates import kinds, signing
 from courses.certificates.models import Certificate, CertificateKind, CertificateStatus, SigningKey
 from courses.certificates.serials import allocate_seq, format_serial
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -258,12 +258,14 @@ def by_token(token: str | None) -> Certificate | None:
 
 
 def public_record(certificate: Certificate, *, now: datetime) -> dict:
-    """What anyone may know: the signed document, its signature and the status (nothing else)."""
+    """What anyone may know: the signed document, its signature and the status, and beside them the
+    facts of its kind as read from that document (kind, title; course and hours, or competition, event
+    and award)."""
     return {
+        **kinds.public_fields(certificate),
         "serial": certificate.serial,
         "status": certificate.public_status(now),
         "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,
-        "revoked_reason": certificate.revoked_reason,
         "superseded_at": certificate.superseded_at.isoformat() if certificate.superseded_at else None,
         "certificate": certificate.document,
         "signature": certificate.signature,
@@ -282,10 +284,10 @@ def signature_holds(certificate: Certificate) -> bool:
 # ---- revoking and reissuing ------------------------------------------------------------------------
 
 def revoke(certificate: Certificate, reason: str, *, actor, now: datetime) -> Certificate:
-    """Revoke with a reason (shown publicly); tell the holder. Final: a revoked certificate stays so."""
+    """Revoke with a reason (for the holder and the admins; verifiers see only that and when). Final."""
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid(_l("Give the reason: it is shown on the verification page."), field="reason")
+        raise Invalid(_l("Give the reason: the holder is told it."), field="reason")
     if len(reason) > REASON_MAX:
         raise Invalid(_l("Keep the reason under %(count)d characters."), field="reason", count=REASON_MAX)
     changed = db.session.execute(
@@ -307,6 +309,8 @@ def revoke(certificate: Certificate, reason: str, *, actor, now: datetime) -> Ce
 def reissue(certificate: Certificate, *, actor, now: datetime) -> Certificate:
     """A new serial and token with the current names and titles, the same validity; the old one is
     marked superseded."""
+    if kinds.kind_of(certificate) != CertificateKind.COURSE:
+        raise Conflict(_l("Only a course certificate can be reissued; an award certificate keeps its record."))
     enrollment = db.session.get(Enrollment, certificate.enrollment_id) if certificate.enrollment_id else None
     if enrollment is None or enrollment.status != EnrollmentStatus.COMPLETED:
         raise Conflict(_l("This certificate cannot be reissued: its course enrollment is gone."))

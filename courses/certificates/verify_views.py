@@ -7,17 +7,22 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
+from classroom.cors import allow_any_origin
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.errors import wants_json
 from classroom.extensions import limiter
 from classroom.http import public_base_url, public_url
-from courses.certificates import badges, services, signing
+from courses.certificates import achievements, badges, services, signing
 from courses.certificates.forms import CredentialForm
 from courses.certificates.serials import EXAMPLE, parse_serial
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 DEFAULT_LIMIT = "30 per minute;300 per day"
+# Documents for machines: any origin may read them (a verifier in a browser); the look-ups only as JSON.
+SHARED_ENDPOINTS = {f"certificates.verify.{name}" for name in ("keys", "key", "issuer", "achievement")}
+LOOKUP_ENDPOINTS = {"certificates.verify.index", "certificates.verify.token"}
+JWK_MEMBERS = ("kty", "crv", "x", "kid", "alg", "use")
 
 
 def _only_the_form() -> bool:
@@ -33,6 +38,9 @@ verify_limit = limiter.shared_limit(lambda: current_app.config.get("CERTIFICATE_
 def _private(response):
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.cache_control.no_store = True
+    if request.endpoint in SHARED_ENDPOINTS or (request.endpoint in LOOKUP_ENDPOINTS and (
+            response.is_json or request.method == "OPTIONS")):
+        allow_any_origin(response)
     return response
 
 
@@ -89,6 +97,29 @@ def keys():
     return jsonify({"keys": signing.published_keys()})
 
 
+@bp.route("/keys/<kid>")
+def key(kid: str):
+    """One key as a bare JWK: what a badge's ``kid`` URI dereferences to (OB 3.0, "Dereferencing the Public
+    Key", #dereference)."""
+    row = signing.key_by_kid(kid)
+    if row is None:
+        abort(404)
+    response = jsonify({name: value for name, value in signing.jwk_of(row).items() if name in JWK_MEMBERS})
+    response.mimetype = "application/jwk+json"
+    return response
+
+
+@bp.route("/achievements/<slug>")
+@limiter.limit("60 per minute")
+def achievement(slug: str):
+    """The Open Badges Achievement an achievement id names (course-12, award-3-first …), as JSON-LD."""
+    certificate = achievements.certificate_for_slug(slug)
+    if certificate is None:
+        abort(404)
+    described = achievements.achievement_for(certificate, base_url=public_base_url())
+    return jsonify({"@context": [badges.VC_CONTEXT, badges.OB_CONTEXT], **described})
+
+
 @bp.route("/issuer")
 def issuer():
     """The Open Badges issuer profile the credentials point to."""
@@ -116,6 +147,7 @@ def _show(certificate):
     if wants_json():
         return jsonify(record)
     json_url = url_for(request.endpoint, **(request.view_args or {}), **{**request.args.to_dict(), "format": "json"})
-    return render_template("certificates/public.html", record=record, document=certificate.document,
-                           signature_ok=services.signature_holds(certificate), revoked_at=certificate.revoked_at,
-                           superseded_at=certificate.superseded_at, json_url=json_url)
+    return render_template("certificates/public.html", record=record, certificate=certificate,
+                           document=certificate.document, signature_ok=services.signature_holds(certificate),
+                           revoked_at=certificate.revoked_at, superseded_at=certificate.superseded_at,
+                           json_url=json_url)

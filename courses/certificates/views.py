@@ -21,6 +21,7 @@ from classroom.unions import scope
 from courses.certificates import (
     admin_views,
     badges,
+    kinds,
     queries,
     services,  # noqa: F401 - connects the enrollment_completed receiver
     skills,
@@ -50,6 +51,12 @@ def iso_date(value: str | None, fmt: str = "medium") -> str:
 @bp.app_template_global()
 def certificate_status_label(status: str) -> str:
     return str(PUBLIC_STATUS_LABELS.get(status, status))
+
+
+bp.add_app_template_global(kinds.kind_of, "certificate_kind")
+bp.add_app_template_global(kinds.kind_title, "certificate_kind_title")
+bp.add_app_template_global(kinds.headline, "certificate_headline")
+bp.add_app_template_global(kinds.award_facts, "certificate_award")
 
 
 # ---- the holder -------------------------------------------------------------------------------------

@@ -189,7 +189,8 @@ def team_people(entry_id: int) -> list[User]:
 
 def _tell(entry: Entry, step: str, title, body="", *, now: datetime, **params) -> None:
     notify_many(team_people(entry.id), "competition.entry", f"competition.entry:{entry.id}:{step}", title, body,
-                link=f"/competitions/entries/{entry.id}", params={"event": entry.event.name, **params}, now=now)
+                link=f"/competitions/entries/{entry.id}", params={"event": entry.event.name, **params},
+                facts={"competition": entry.competition.title, "team": entry.team_name}, now=now)
 
 
 # ---- what admins see ----------------------------------------------------------------------------------

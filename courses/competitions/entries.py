@@ -118,7 +118,7 @@ def nominate(admin: User, event: CompetitionEvent, worker: User, *, now: datetim
                  user_id=worker.id)
     notify(worker, "competition.entry", f"competition.entry:{entry.id}:nominated",
            _l("You were nominated for %(event)s"), link=f"/competitions/entries/{entry.id}",
-           params={"event": event.name}, now=now)
+           params={"event": event.name}, facts={"competition": event.competition.title}, now=now)
     while entry.status == EntryStatus.SUBMITTED and can_manage_union(
             admin, db.session.get(TradeUnion, entry.pending_union_id)):
         entry = approvals.approve(entry, actor=admin, now=now)
@@ -180,7 +180,8 @@ def invite(entry: Entry, mobile: str, *, actor: User, now: datetime) -> EntryMem
     record_event(actor, "competition.team.invite", entry, union_id=entry.nominating_union_id, user_id=person.id)
     notify(person, "competition.invitation", f"competition.invitation:{member.id}:{now.isoformat()}",
            _l("%(captain)s invites you to the team %(team)s for %(event)s"), link="/competitions/mine",
-           params={"captain": actor.real_name, "team": entry.team_name, "event": event.name}, now=now)
+           params={"captain": actor.real_name, "team": entry.team_name, "event": event.name},
+           facts={"competition": event.competition.title}, now=now)
     return member
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.database import UTCDateTime
 from classroom.extensions import db
+from classroom.notifications.facts import sql_facts
 from classroom.scheduler import register_job
 from classroom.unions.models import TradeUnion
 from courses.competitions import (
@@ -69,7 +70,8 @@ def closing_reminders(*, now: datetime) -> int:
         select(CompetitionFollow.user_id, literal("competition.closing"),
                literal("competition.closing:") + _id(Competition.id) + literal(":") + _id(CompetitionFollow.user_id),
                _localized(_l("Sign-up closes within 3 days: "), Competition.title), literal(""),
-               literal("/competitions/") + _id(Competition.id), Competition.signup_closes_at)
+               literal("/competitions/") + _id(Competition.id), Competition.signup_closes_at,
+               sql_facts(competition=Competition.title, closes_at=Competition.signup_closes_at))
         .select_from(CompetitionFollow).join(Competition, Competition.id == CompetitionFollow.competition_id)
         .join(User, User.id == CompetitionFollow.user_id)
         .where(*_closing_window(now), ~entered, User.is_active.is_(True))
@@ -80,7 +82,8 @@ def closing_reminders(*, now: datetime) -> int:
         select(RoleGrant.user_id, literal("competition.closing"),
                literal("competition.closing.admin:") + _id(Competition.id) + literal(":") + _id(RoleGrant.user_id),
                _localized(_l("Entries wait for your decision; sign-up closes within 3 days: "), Competition.title),
-               literal(""), literal("/competitions/approvals"), Competition.signup_closes_at)
+               literal(""), literal("/competitions/approvals"), Competition.signup_closes_at,
+               sql_facts(competition=Competition.title, closes_at=Competition.signup_closes_at))
         .select_from(Entry).join(Competition, Competition.id == Entry.competition_id)
         .join(pending, pending.id == Entry.pending_union_id)
         .join(admin_union, pending.path.like(admin_union.path + "%"))
@@ -103,7 +106,8 @@ def stage_reminders(*, now: datetime) -> int:
                _localized(_l("Your competition round starts within 24 hours: "), Stage.name, literal(" · "),
                           Competition.title),
                _localized(_l("Venue: "), Stage.venue), literal("/competitions/") + _id(Competition.id),
-               Stage.starts_at)
+               Stage.starts_at, sql_facts(competition=Competition.title, stage=Stage.name, starts_at=Stage.starts_at,
+                                          ends_at=Stage.ends_at, venue=Stage.venue))
         .select_from(Stage).join(Competition, Competition.id == Stage.competition_id)
         .join(Entry, Entry.competition_id == Competition.id).join(EntryMember, EntryMember.entry_id == Entry.id)
         .join(User, User.id == EntryMember.user_id)
@@ -133,7 +137,8 @@ def lapse_unsubmitted_teams(*, now: datetime) -> int:
         select(EntryMember.user_id, literal("competition.entry"),
                literal("competition.team_lapsed:") + _id(Entry.id) + literal(":") + _id(EntryMember.user_id),
                _localized(_l("Your team was not submitted before sign-up closed: "), Competition.title), literal(""),
-               literal("/competitions/") + _id(Competition.id), literal(None, UTCDateTime()))
+               literal("/competitions/") + _id(Competition.id), literal(None, UTCDateTime()),
+               sql_facts(competition=Competition.title, team=Entry.team_name))
         .select_from(Entry).join(Competition, Competition.id == Entry.competition_id)
         .join(EntryMember, EntryMember.entry_id == Entry.id).join(User, User.id == EntryMember.user_id)
         .where(Entry.id.in_(lapsed), EntryMember.status == MemberStatus.ACCEPTED, EntryMember.is_active.is_(True),

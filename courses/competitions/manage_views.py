@@ -15,10 +15,10 @@ from classroom.http import form_error, owned_or_404, paginate, role_required
 from classroom.i18n import zone
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
-from courses.competitions import approvals, quotas, services
+from courses.competitions import approvals, publication, quotas, services
 from courses.competitions.forms import CompetitionForm, EventForm, StageForm
 from courses.competitions.lookups import attempt, organized_competition_or_404
-from courses.competitions.models import Competition, CompetitionAttachment, CompetitionEvent, Stage
+from courses.competitions.models import Competition, CompetitionAttachment, CompetitionEvent, CompetitionStatus, Stage
 
 bp = Blueprint("manage", __name__)
 admin_required = role_required(scope.is_union_admin)
@@ -96,7 +96,9 @@ def edit(competition_id: int):
 def dashboard(competition_id: int):
     competition = organized_competition_or_404(competition_id)
     event_ids = [event.id for event in competition.events]
-    return render_template("competitions/dashboard.html", competition=competition,
+    missing = publication.publication_blockers(competition, now=utcnow()) \
+        if competition.status == CompetitionStatus.PUBLISHED else []
+    return render_template("competitions/dashboard.html", competition=competition, missing=missing,
                            counts=approvals.status_counts(competition.id), usage=quotas.usage_by_event(event_ids))
 
 

@@ -1,5 +1,5 @@
-"""Organizers: the score sheet of an event (typed, or imported from XLSX/CSV), awards by hand, the
-score-sheet template, and publishing the results."""
+"""Organizers: the score sheet of an event (typed, or imported from XLSX/CSV), awards by hand (once the
+last round is over), the score-sheet template, and publishing the results (once nothing is missing)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from classroom.http import paginate, role_required
 from classroom.personal_data import mask_mobile
 from classroom.unions import scope
 from classroom.unions.scope import can_see_mobile
-from courses.competitions import approvals, results, score_import
+from courses.competitions import approvals, publication, results, score_import
 from courses.competitions.forms import AwardForm, ScoreImportForm, scores_from_form
 from courses.competitions.lookups import attempt, organized_competition_or_404, organized_event_or_404
 from courses.competitions.models import Entry, EntryStatus
@@ -37,7 +37,8 @@ def sheet(event_id: int):
     ids = [entry.id for entry in page.items]
     return render_template("competitions/scores.html", event=event, competition=event.competition, page=page,
                            points=results.scores_of(ids), people=approvals.people_by_entry(ids),
-                           import_form=ScoreImportForm(), award_form=AwardForm())
+                           import_form=ScoreImportForm(), award_form=AwardForm(),
+                           rounds_over=publication.rounds_over(event.competition, now=utcnow()))
 
 
 @bp.route("/competitions/events/<int:event_id>/scores", methods=["POST"])
@@ -113,7 +114,7 @@ def award(entry_id: int):
 @admin_required
 def publish(competition_id: int):
     competition = organized_competition_or_404(competition_id)
-    if attempt(lambda: results.publish_results(competition, actor=current_user, now=utcnow()),
+    if attempt(lambda: publication.publish_results(competition, actor=current_user, now=utcnow()),
                _("The results are published.")) is None:
         return redirect(url_for("competitions.results_page", competition_id=competition.id))
     return redirect(url_for("competitions.manage.dashboard", competition_id=competition.id))

@@ -1,17 +1,15 @@
 """Results: scores per stage (typed here, imported in score_import), totals weighted by
 stage, ranks with ties (competition ranking: 1, 2, 2, 4), awards and honour titles by the event's
-rule or by hand, and publication: the public results page, award certificates and the skill-level
-promotions awards earn."""
+rule or by hand (once the last round is over), the skill-level promotions awards earn taking effect,
+and the public results page. Publishing them is publication's."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import joinedload
@@ -23,11 +21,9 @@ from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.forms import typed, typed_decimal
 from classroom.i18n import zone
-from classroom.notifications.services import notify_many
 from classroom.personal_data import mask_name
 from courses.certificates.models import ExternalSkillCertificate, SkillCertificateStatus
 from courses.competitions.models import (
-    AWARD_LABELS,
     AWARDS,
     Competition,
     CompetitionEvent,
@@ -40,9 +36,9 @@ from courses.competitions.models import (
     PromotionStatus,
     Score,
 )
+from courses.competitions.publication import require_rounds_over
 from courses.competitions.services import require_organizer
 
-logger = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 MAX_POINTS = Decimal(100)
 
@@ -174,12 +170,14 @@ def rank_event(event: CompetitionEvent) -> None:
 
 
 def set_award(entry: Entry, award: str | None, honor_title: str, *, by_rule: bool, actor, now: datetime) -> None:
-    """Award by hand (or hand the entry back to the rule)."""
+    """Award by hand once the last round is over (or hand the entry back to the rule at any time)."""
     begin_write(db.session)
     db.session.refresh(entry)
     require_scoring(entry.event, actor)
     if entry.status != EntryStatus.CONFIRMED:
         raise Conflict(_l("Only confirmed entries receive awards."))
+    if not by_rule:
+        require_rounds_over(entry.competition, now=now)
     if award not in (None, "", *AWARDS):
         raise Invalid(_l("Choose an award."), field="award")
     entry.is_award_manual = not by_rule
@@ -191,78 +189,7 @@ def set_award(entry: Entry, award: str | None, honor_title: str, *, by_rule: boo
                  award=entry.award, honor_title=entry.honor_title, by_rule=by_rule)
 
 
-# ---- publication --------------------------------------------------------------------------------
-
-def publish_results(competition: Competition, *, actor, now: datetime) -> int:
-    """Publish the results: the public page opens, award certificates are issued, promotions are
-    recorded (pending) and entrants are told. Returns how many people won an award."""
-    begin_write(db.session)
-    db.session.refresh(competition)
-    require_organizer(actor, competition)
-    if competition.status != CompetitionStatus.PUBLISHED:
-        raise Conflict(_l("Only a running competition's results can be published."))
-    if not db.session.scalar(select(Entry.id).where(Entry.competition_id == competition.id,
-                                                    Entry.rank.is_not(None)).limit(1)):
-        raise Conflict(_l("No scores are recorded yet."))
-    competition.status, competition.results_published_at = CompetitionStatus.RESULTS_PUBLISHED, now
-    winners = _award_rows(competition.id)
-    _issue_certificates(competition, winners, now=now)
-    promoted = _record_promotions(winners, now=now)
-    _tell_results(competition, winners, now=now)
-    record_event(actor, "competition.results.publish", competition, union_id=competition.organizer_union_id,
-                 winners=len(winners), promotions=promoted)
-    return len(winners)
-
-
-def _award_rows(competition_id: int) -> list[tuple[EntryMember, Entry, User]]:
-    return list(db.session.execute(
-        select(EntryMember, Entry, User).join(Entry, Entry.id == EntryMember.entry_id)
-        .join(User, User.id == EntryMember.user_id)
-        .where(Entry.competition_id == competition_id, Entry.status == EntryStatus.CONFIRMED,
-               EntryMember.status == MemberStatus.ACCEPTED, Entry.award.is_not(None) | Entry.honor_title.is_not(None))
-        .options(joinedload(Entry.event)).order_by(Entry.event_id, Entry.rank, EntryMember.id)).all())
-
-
-def award_snapshot(competition: Competition, entry: Entry, person: User) -> dict:
-    """The material fields of an award certificate, as issued (texts in Chinese, codes beside them)."""
-    with force_locale("zh_CN"):
-        award_text = str(AWARD_LABELS[entry.award]) if entry.award else ""
-    return {"holder_name": person.real_name, "competition_title": competition.title, "edition": competition.edition,
-            "year": competition.year, "level": competition.level, "event": entry.event.name,
-            "trade": entry.event.trade, "team": entry.team_name, "rank": entry.rank, "award": entry.award,
-            "award_text": award_text, "honor_title": entry.honor_title, "issuer": competition.organizer_union.name}
-
-
-def _issue_certificates(competition: Competition, winners, *, now: datetime) -> int:
-    """One award certificate per winning person, through the certificates feature."""
-    from courses.certificates import services as certificates
-
-    issue = getattr(certificates, "issue_award", None)
-    if issue is None:  # the certificates feature has no award issuer yet: results publish without them
-        logger.warning("courses.certificates.services.issue_award is missing: no award certificates issued")
-        return 0
-    for member, entry, person in winners:
-        certificate = issue(person, competition_id=competition.id, entry_id=entry.id,
-                            snapshot=award_snapshot(competition, entry, person),
-                            issuer_union_id=competition.organizer_union_id, now=now)
-        member.certificate_id = certificate.id
-    return len(winners)
-
-
-def _record_promotions(winners, *, now: datetime) -> int:
-    """A pending promotion by one level for each person whose award is the event's promotion award or better."""
-    made = 0
-    for _member, entry, person in winners:
-        threshold = entry.event.promotion_award
-        if not threshold or not entry.award or AWARDS.index(entry.award) > AWARDS.index(threshold):
-            continue
-        if person.skill_level == 1:
-            continue
-        db.session.add(PromotionRecord(user_id=person.id, entry_id=entry.id, from_level=person.skill_level,
-                                       level=max(1, (person.skill_level or 6) - 1), created_at=now))
-        made += 1
-    return made
-
+# ---- promotions ---------------------------------------------------------------------------------------
 
 def effective_promotions(*, now: datetime) -> int:
     """Make pending promotions effective whose person now holds a verified external certificate of the
@@ -284,24 +211,6 @@ def effective_promotions(*, now: datetime) -> int:
         update(PromotionRecord).where(PromotionRecord.id.in_(ids), PromotionRecord.status == PromotionStatus.PENDING)
         .values(status=PromotionStatus.EFFECTIVE, effective_at=now).execution_options(synchronize_session=False)
     ).rowcount
-
-
-def _tell_results(competition: Competition, winners, *, now: datetime) -> None:
-    everyone = db.session.scalars(
-        select(User).join(EntryMember, EntryMember.user_id == User.id).join(Entry, Entry.id == EntryMember.entry_id)
-        .where(Entry.competition_id == competition.id, Entry.status == EntryStatus.CONFIRMED,
-               EntryMember.status == MemberStatus.ACCEPTED)).all()
-    notify_many(everyone, "competition.results", f"competition.results:{competition.id}",
-                _l("The results of %(competition)s are published"), link=f"/competitions/{competition.id}/results",
-                params={"competition": competition.title}, now=now)
-    groups: dict[tuple[int, str | None], list[User]] = {}
-    for _member, entry, person in winners:
-        groups.setdefault((entry.event_id, entry.award), []).append(person)
-    for (event_id, award), people in groups.items():
-        event = next(entry.event for _m, entry, _p in winners if entry.event_id == event_id)
-        notify_many(people, "competition.results", f"competition.award:{event_id}:{award}",
-                    _l("Congratulations: %(award)s in %(event)s"), link="/competitions/mine",
-                    params={"award": AWARD_LABELS.get(award, _l("an honour title")), "event": event.name}, now=now)
 
 
 # ---- the public page ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from classroom.extensions import db
 from classroom.i18n import zone
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from classroom.unions.scope import can_manage_union
-from courses.competitions import approvals, entries, results, services
+from courses.competitions import approvals, entries, publication, results, services
 from courses.competitions.eligibility import check, load_facts
 from courses.competitions.models import (
     Competition,
@@ -298,7 +298,7 @@ def _finished_competition(city: TradeUnion, organizer: User, admins: list[User],
         results.record_scores(event, scores, actor=organizer, now=practical[1] + timedelta(days=2))
     if db.session.scalar(select(Entry.id).where(Entry.competition_id == competition.id, Entry.rank.is_not(None))
                          .limit(1)) is not None:  # someone took part (the rules may have left nobody, years on)
-        results.publish_results(competition, actor=organizer, now=published_results)
+        publication.publish_results(competition, actor=organizer, now=published_results)
 
 
 def _points(rng: random.Random) -> Decimal:

@@ -16,7 +16,7 @@ from classroom.extensions import db
 from classroom.i18n import zone
 from classroom.notifications.services import notify, notify_many
 from courses.catalog.hooks import course_changed
-from courses.catalog.models import Announcement, Course, CourseStatus
+from courses.catalog.models import Announcement, ClassSession, Course, CourseStatus
 from courses.catalog.services import can_edit, can_review, can_view, lock_course
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 
@@ -173,8 +173,20 @@ def promote_waitlisted(course: Course, *, now: datetime) -> list[Enrollment]:
         notify_many(people, "enrollment.promoted",
                     f"enrollment.promoted:{course.id}:{now.isoformat()}",
                     _l("A seat is yours: you are now enrolled in %(course)s"),
-                    link=f"/courses/{course.id}", params={"course": course.title}, now=now)
+                    link=f"/courses/{course.id}", params={"course": course.title},
+                    facts=next_class_facts(course.id, now), now=now)
     return promoted
+
+
+def next_class_facts(course_id: int, now: datetime) -> dict:
+    """The course's next class session, for a message: its times, venue and address (none: {})."""
+    upcoming = db.session.scalar(select(ClassSession).where(ClassSession.course_id == course_id,
+                                                            ClassSession.starts_at > now)
+                                 .order_by(ClassSession.starts_at).limit(1))
+    if upcoming is None:
+        return {}
+    return {"next_starts_at": upcoming.starts_at, "next_ends_at": upcoming.ends_at,
+            "next_venue": upcoming.venue_name, "next_address": upcoming.venue_address}
 
 
 # ---- approval -------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ class ExternalForm(Form):
 
 
 class AdjustmentForm(Form):
-    minutes = IntegerField(_l("Minutes (negative to deduct)"), validators=[DataRequired(), NumberRange(-6000, 6000)])
+    # Shown beside ExternalForm: an id of its own, so each label focuses its own field.
+    minutes = IntegerField(_l("Minutes (negative to deduct)"), validators=[DataRequired(), NumberRange(-6000, 6000)],
+                           id="adjustment-minutes")
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)], filters=[strip])
 
 

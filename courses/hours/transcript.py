@@ -1,35 +1,83 @@
-"""The 学时证明: a PDF transcript with a QR code to a signed verification URL showing the same totals."""
+"""The 学时证明: a PDF transcript with a QR code to a verification URL showing the same totals.
+
+The URL's token is the printed totals (year, minutes, masked name, union, date of issue), sealed with
+AES-SIV under a key derived from SECRET_KEY: opaque (it reads as noise, and carries no user id) and
+authenticated (a changed token is refused), and deterministic, so the same transcript prints the same
+QR code. Tokens of transcripts printed before (itsdangerous-signed, readable, with a "." inside) still
+verify; their user id is never shown."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
-from datetime import date
+import json
+from datetime import date, datetime, time
 
 import segno
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
+from sqlalchemy import func
 
+from classroom.extensions import db
 from classroom.http import public_url
-from classroom.pdf import cjk_font
+from classroom.i18n import zone
+from classroom.pdf import cjk_font, describe
+from courses.hours.models import HoursEntry
+from courses.hours.services import entries_of
+
+SHOWN = ("y", "m", "n", "d", "g")  # year, minutes, masked name, date of issue, union: what the page shows
+MAX_TOKEN = 1024
 
 
-def _serializer() -> URLSafeSerializer:
+def _legacy_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="hours-transcript")
 
 
+def _cipher() -> AESSIV:
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    key = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=b"hours-transcript v2").derive(secret)
+    return AESSIV(key)
+
+
 def sign(payload: dict) -> str:
-    return _serializer().dumps(payload)
+    """The opaque token of a transcript's printed totals (only the fields the page shows)."""
+    shown = {name: payload[name] for name in SHOWN if name in payload}
+    sealed = _cipher().encrypt(json.dumps(shown, separators=(",", ":"), ensure_ascii=False).encode(), None)
+    return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
 
 
 def read(token: str) -> dict | None:
+    """The totals a token carries, or None when it was not issued here or was changed."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    if "." in token:  # printed before the tokens were sealed
+        return _read_legacy(token)
     try:
-        return _serializer().loads(token)
+        opened = _cipher().decrypt(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), None)
+    except (InvalidTag, ValueError, binascii.Error):
+        return None
+    return json.loads(opened)
+
+
+def _read_legacy(token: str) -> dict | None:
+    try:
+        payload = _legacy_serializer().loads(token)
     except BadSignature:
         return None
+    return {name: payload[name] for name in SHOWN if name in payload} if isinstance(payload, dict) else None
 
 
 def verification_url(token: str) -> str:
@@ -37,21 +85,50 @@ def verification_url(token: str) -> str:
     return public_url("hours.verify", token=token)
 
 
+PLATFORM = _l("Worker Classroom · lifelong learning platform of the city federation of trade unions")
+
+
+def last_changed(user_id: int, year: int, issued: date) -> datetime:
+    """When the record a transcript shows last changed, for its PDF dates (not the clock, so downloads
+    stay identical): the year's latest ledger entry, else the year's end (the day of issue while it runs)."""
+    latest = db.session.scalar(entries_of(user_id, year).with_only_columns(func.max(HoursEntry.created_at))
+                               .order_by(None))
+    if latest is not None:
+        return latest
+    tz = zone(current_app.config["DEFAULT_TIMEZONE"])
+    return datetime.combine(min(date(year + 1, 1, 1), issued), time(), tzinfo=tz)
+
+
 def transcript_pdf(*, name: str, union: str, year: int, minutes: int, target: int | None, entries: list,
-                   issued: date, url: str) -> bytes:
-    """A4 portrait; identical input gives identical bytes (ReportLab's invariant mode)."""
-    unit = current_app.config["MINUTES_PER_CREDIT_HOUR"]
-    font = cjk_font()
+                   issued: date, url: str, locale: str, as_of: datetime) -> bytes:
+    """A4 portrait in ``locale`` (names as written); identical input gives identical bytes (ReportLab's
+    invariant mode, with the document's dates set to ``as_of``)."""
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
-    pdf.setTitle(f"学时证明 {year}")
+    with force_locale(locale):
+        describe(pdf, title=f"{_('Training hours transcript')} {year}", author=str(PLATFORM),
+                 subject=_("Training hours %(year)d", year=year), as_of=as_of)
+        _draw(pdf, cjk_font(), lines=_summary(name=name, union=union, year=year, minutes=minutes, target=target),
+              entries=entries, issued=issued, url=url, chinese=locale.startswith("zh"))
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _summary(*, name: str, union: str, year: int, minutes: int, target: int | None) -> list[str]:
+    unit = current_app.config["MINUTES_PER_CREDIT_HOUR"]
+    return [_("Name: %(name)s", name=name), _("Union: %(union)s", union=union or "—"), _("Year: %(year)s", year=year),
+            _("Total: %(hours)s training hours (%(minutes)s minutes)", hours=f"{minutes / unit:.1f}", minutes=minutes),
+            _("Yearly target: %(hours)s training hours", hours=f"{target / unit:.1f}") if target
+            else _("Yearly target: not set")]
+
+
+def _draw(pdf: canvas.Canvas, font: str, *, lines: list[str], entries: list, issued: date, url: str,
+          chinese: bool) -> None:
     width, height = A4
     pdf.setFont(font, 22)
-    pdf.drawCentredString(width / 2, height - 30 * mm, "学 时 证 明")
+    pdf.drawCentredString(width / 2, height - 30 * mm, _("Training hours transcript"), charSpace=11 if chinese else 0)
     pdf.setFont(font, 12)
-    lines = [f"姓名：{name}", f"所在工会：{union or '—'}", f"年度：{year}",
-             f"累计学时：{minutes / unit:.1f} 学时（{minutes} 分钟）",
-             f"年度目标：{target / unit:.1f} 学时" if target else "年度目标：未设定"]
     y = height - 50 * mm
     for line in lines:
         pdf.drawString(25 * mm, y, line)
@@ -59,15 +136,14 @@ def transcript_pdf(*, name: str, union: str, year: int, minutes: int, target: in
     pdf.setFont(font, 9)
     y -= 4 * mm
     for entry in entries[:40]:
-        pdf.drawString(25 * mm, y, f"{entry.earned_on.isoformat()}  {entry.minutes:+d} 分钟  {entry.title[:48]}")
+        minutes = _("%(minutes)s min", minutes=f"{entry.minutes:+d}")
+        pdf.drawString(25 * mm, y, f"{entry.earned_on.isoformat()}  {minutes}  {entry.title[:48]}")
         y -= 5.5 * mm
     qr = io.BytesIO()
     segno.make(url, error="m").save(qr, kind="png", scale=4, border=2)
     qr.seek(0)
     pdf.drawImage(ImageReader(qr), width - 60 * mm, 25 * mm, 40 * mm, 40 * mm)
     pdf.setFont(font, 9)
-    pdf.drawString(25 * mm, 30 * mm, f"出具日期：{issued.isoformat()}  扫描右侧二维码核验")
-    pdf.drawString(25 * mm, 24 * mm, "职工学堂 · 市总工会职工终身学习平台")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    pdf.drawString(25 * mm, 30 * mm, _("Issued on %(date)s · scan the QR code on the right to verify",
+                                       date=issued.isoformat()))
+    pdf.drawString(25 * mm, 24 * mm, str(PLATFORM))

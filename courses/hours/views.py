@@ -71,12 +71,14 @@ def transcript_pdf(year: int):
     union_id = membership_union_at(current_user.id)
     union = db.session.get(TradeUnion, union_id) if union_id else None
     issued = hours.local_date(utcnow())
-    token = transcript.sign({"u": current_user.id, "y": year, "m": minutes, "n": mask_name(current_user.real_name),
+    token = transcript.sign({"y": year, "m": minutes, "n": mask_name(current_user.real_name),
                              "d": issued.isoformat(), "g": union.name if union else ""})
     entries = db.session.scalars(hours.entries_of(current_user.id, year).limit(40)).all()
     pdf = transcript.transcript_pdf(name=current_user.real_name, union=union.name if union else "", year=year,
                                     minutes=minutes, target=hours.target_for_user(current_user.id), entries=entries,
-                                    issued=issued, url=transcript.verification_url(token))
+                                    issued=issued, url=transcript.verification_url(token),
+                                    locale=current_user.locale or "zh_CN",
+                                    as_of=transcript.last_changed(current_user.id, year, issued))
     response = make_response(pdf)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="hours-{year}.pdf"'

@@ -33,6 +33,7 @@ from classroom.accounts.models import Role, RoleGrant, User
 from classroom.accounts.session_cache import changed_everyone
 from classroom.database import UTCDateTime
 from classroom.extensions import db
+from classroom.notifications.facts import sql_facts
 from classroom.notifications.kinds import register_kind
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
 from classroom.notifications.outbox import fan_out
@@ -44,6 +45,7 @@ from courses.catalog.models import ClassSession, Course, CourseFollow, CourseIns
 from courses.catalog.revisions import Held
 from courses.certificates.models import Certificate, CertificateStatus
 from courses.enrollment.models import Enrollment, EnrollmentStatus
+from courses.reminders.audience import attends_sessions
 from courses.reminders.models import ReminderWave
 
 register_kind("session.reminder", _l("Class reminders"), email=True, sms=True)
@@ -73,10 +75,12 @@ def _id(column):
 
 def notify_from(rows, kind: str, *, now: datetime) -> int:
     """INSERT the notifications a SELECT describes (user_id, kind, dedup_key, title, body, link,
-    expires_at), skipping keys that exist, then queue their email/SMS copies — all in SQL, so
-    memory stays flat however many people are reminded. Returns how many were new."""
+    expires_at and, for the email and text message, facts: classroom.notifications.facts.sql_facts),
+    skipping keys that exist, then queue their email/SMS copies — all in SQL, so memory stays flat
+    however many people are reminded. Returns how many were new."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    columns = ["user_id", "kind", "dedup_key", "title", "body", "link", "expires_at", "created_at"]
+    columns = ["user_id", "kind", "dedup_key", "title", "body", "link", "expires_at"]
+    columns += ["facts", "created_at"] if len(rows.selected_columns) > len(columns) else ["created_at"]
     stamp = literal(now, UTCDateTime())
     statement = (insert(Notification).from_select(columns, rows.add_columns(stamp))
                  .on_conflict_do_nothing(index_elements=["dedup_key"]).execution_options(auth_users=()))
@@ -142,9 +146,9 @@ def session_reminders(*, now: datetime) -> int:
         .join(ReminderWave, ReminderWave.object_id == ClassSession.id)
         .join(Enrollment, Enrollment.course_id == ClassSession.course_id)
         .join(User, User.id == Enrollment.user_id)
-        .where(User.is_active.is_(True), or_(*[and_(ReminderWave.kind == f"session:{name}", in_window(after, before))
-                     for name, after, before, _title in WINDOWS]),
-               Enrollment.status == EnrollmentStatus.ENROLLED, Enrollment.enrolled_at > oldest,
+        .where(attends_sessions(), or_(*[and_(ReminderWave.kind == f"session:{name}", in_window(after, before))
+                                         for name, after, before, _title in WINDOWS]),
+               Enrollment.enrolled_at > oldest,
                Enrollment.enrolled_at > ReminderWave.sent_at, ~reminded)
     ).all()
     if not marked and not late:
@@ -164,17 +168,25 @@ def session_reminders(*, now: datetime) -> int:
             select(Enrollment.user_id.label("user_id"), literal("session.reminder").label("kind"),
                    (literal("session:") + _id(ClassSession.id) + literal(f":{name}:") + _id(Enrollment.user_id))
                    .label("dedup_key"),
-                   _localized(title, Course.title).label("title"), ClassSession.venue_name.label("body"),
-                   (literal("/courses/") + _id(Course.id)).label("link"), ClassSession.starts_at.label("expires_at"))
+                   _localized(title, Course.title).label("title"), _venue().label("body"),
+                   (literal("/courses/") + _id(Course.id)).label("link"), ClassSession.starts_at.label("expires_at"),
+                   sql_facts(course=Course.title, session=ClassSession.title, starts_at=ClassSession.starts_at,
+                             ends_at=ClassSession.ends_at, venue=ClassSession.venue_name,
+                             address=ClassSession.venue_address).label("facts"))
             .select_from(ClassSession).join(Course, Course.id == ClassSession.course_id)
             .join(Enrollment, Enrollment.course_id == Course.id).join(User, User.id == Enrollment.user_id)
-            .where(in_window(after, before), Enrollment.status == EnrollmentStatus.ENROLLED, User.is_active.is_(True),
-                   whom))
+            .where(in_window(after, before), attends_sessions(), whom))
     reminders = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     # (WHERE true: SQLite would read the upsert's ON CONFLICT as a join's ON after a bare FROM)
     made = notify_from(select(*reminders.c).where(true()), "session.reminder", now=now)
     db.session.commit()
     return made
+
+
+def _venue():
+    """SQL: the venue, and its address when there is one (市工人文化宫 · 人民路 1 号)."""
+    return func.coalesce(ClassSession.venue_name + literal(" · ") + ClassSession.venue_address,
+                         ClassSession.venue_name)
 
 
 WAITING_TO_GO = (OutboundStatus.QUEUED, OutboundStatus.DIGEST, OutboundStatus.DIGEST_WEEKLY)
@@ -220,8 +232,8 @@ def session_reminder_count(*, now: datetime) -> int:
     """The same predicate, counted (the benchmark's yardstick)."""
     return db.session.scalar(
         select(func.count()).select_from(ClassSession).join(Enrollment, Enrollment.course_id == ClassSession.course_id)
-        .where(ClassSession.starts_at > now, ClassSession.starts_at <= now + timedelta(hours=24),
-               Enrollment.status == EnrollmentStatus.ENROLLED))
+        .join(User, User.id == Enrollment.user_id)
+        .where(ClassSession.starts_at > now, ClassSession.starts_at <= now + timedelta(hours=24), attends_sessions()))
 
 
 # ---- studying -------------------------------------------------------------------------------------
@@ -260,7 +272,9 @@ def idle_reminders(*, now: datetime) -> int:
         select(Enrollment.user_id, literal("study.idle"),
                literal("idle:") + _id(Enrollment.id) + literal(f":{now.date().isoformat()}"),
                _localized(_l("Keep going: "), Course.title), literal(""), literal("/courses/") + _id(Course.id),
-               literal(None, UTCDateTime()))
+               literal(None, UTCDateTime()),
+               sql_facts(course=Course.title, last_studied_at=func.coalesce(Enrollment.last_studied_at,
+                                                                           Enrollment.enrolled_at)))
         .select_from(ReminderWave).join(Enrollment, Enrollment.id == ReminderWave.object_id)
         .join(Course, Course.id == Enrollment.course_id).join(User, User.id == Enrollment.user_id)
         .where(ReminderWave.kind == "study.idle", ReminderWave.sent_at == stamp)
@@ -279,7 +293,8 @@ def closing_reminders(*, now: datetime) -> int:
         select(CourseFollow.user_id, literal("course.closing"),
                literal("closing:") + _id(Course.id) + literal(":") + _id(CourseFollow.user_id),
                _localized(_l("Enrollment closes within 48 hours: "), Course.title), literal(""),
-               literal("/courses/") + _id(Course.id), Course.enroll_closes_at)
+               literal("/courses/") + _id(Course.id), Course.enroll_closes_at,
+               sql_facts(course=Course.title, closes_at=Course.enroll_closes_at))
         .select_from(CourseFollow).join(Course, Course.id == CourseFollow.course_id)
         .join(User, User.id == CourseFollow.user_id)
         .where(Course.status == CourseStatus.PUBLISHED, Course.enroll_closes_at > now,
@@ -296,8 +311,10 @@ def certificate_expiry_reminders(*, now: datetime) -> int:
         select(Certificate.user_id, literal("certificate.expiring"),
                literal("cert-expiry:") + _id(Certificate.id),
                _localized(_l("Your certificate expires within 30 days: "), Certificate.serial), literal(""),
-               literal("/me/certificates"), Certificate.expires_at)
+               literal("/me/certificates"), Certificate.expires_at,
+               sql_facts(serial=Certificate.serial, course=Course.title, expires_at=Certificate.expires_at))
         .select_from(Certificate).join(User, User.id == Certificate.user_id)
+        .outerjoin(Course, Course.id == Certificate.course_id)
         .where(Certificate.status == CertificateStatus.VALID, Certificate.expires_at > now,
                Certificate.expires_at <= now + timedelta(days=30), User.is_active.is_(True))
     )
@@ -375,10 +392,11 @@ def approver_digest(*, now: datetime) -> int:
         if not counts:
             continue
         with force_locale(person.locale or "zh_CN"):
-            body = "；".join(f"{str(DIGEST_LABELS.get(key, key))}: {count}" for key, count in sorted(counts.items()))
+            labelled = [(str(DIGEST_LABELS.get(key, key)), count) for key, count in sorted(counts.items())]
+        body = "；".join(f"{label}: {count}" for label, count in labelled)
         made += notify(person, "approvals.digest", f"approvals:{person.id}:{day}",
                        _l("%(count)d items wait for your decision"), body, link="/",
-                       params={"count": sum(counts.values())}, now=now)
+                       params={"count": sum(counts.values())}, facts={"counts": labelled}, now=now)
     db.session.commit()
     return made
 

@@ -36,10 +36,10 @@ def reset():
 @bp.route("/me/calendar/<secret>.ics")
 @limiter.limit("60 per minute")
 def feed(secret: str):
-    user_id = calendar.user_for_secret(secret)
-    if user_id is None:
+    person = calendar.user_for_secret(secret)
+    if person is None:
         abort(404)
-    response = make_response(calendar.ics(user_id, now=utcnow()))
+    response = make_response(calendar.ics(person, now=utcnow()))
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = 'inline; filename="classroom.ics"'
     response.headers["Cache-Control"] = "private, max-age=300"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import Blueprint, current_app, flash, redirect, request, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -55,6 +57,8 @@ def _back(lesson: Lesson):
 
 
 def _short(name: str) -> str:
+    # Control characters (a refused name may hold "\0") are not allowed in HTML: shown as "\ufffd".
+    name = "".join("\ufffd" if unicodedata.category(char) == "Cc" else char for char in name)
     return name if len(name) <= NAME_SHOWN else name[:NAME_SHOWN] + "…"
 
 

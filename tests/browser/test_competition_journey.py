@@ -1,8 +1,9 @@
 """Journey at phone width in zh_CN: the city federation's admin creates a skills competition (a round,
 an event for senior electricians) and publishes it; a level-4 worker sees why they may not enter,
 records their new level-3 certificate, which their union verifies, and enters; the grassroots admin
-approves; the organizer confirms, enters the score, publishes the results; the worker sees the award
-and the public results page shows the name masked."""
+approves; the organizer confirms, enters the score, sees what the results still wait for (sign-up, the
+round), and once the competition is over publishes them; the worker sees the award and the public results
+page shows the name masked."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from datetime import timedelta
 import pytest
 import segno
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from classroom.database import utcnow
+from classroom.extensions import db
 from classroom.i18n import zone
+from courses.competitions.models import Competition
 from tests.factories import PASSWORD
+from tests.test_competitions import the_competition_is_over
 
 
 @pytest.fixture
@@ -122,6 +127,11 @@ def test_create_refuse_verify_enter_approve_confirm_score_award(live_server, new
     office.locator("[data-score-entry] input").first.fill("96.5")
     office.locator("[data-save-scores]").click()
     expect(office.locator("[data-score-entry] [data-rank]")).to_have_text("1")
+    office.goto(dashboard)  # sign-up is open and the round ahead: the page says so instead of publishing
+    expect(office.locator("[data-results-missing] li")).to_have_count(2)
+    expect(office.locator("[data-publish-results]")).to_have_count(0)
+    db.session.rollback()  # a fresh snapshot: the competition was made by the server's thread
+    the_competition_is_over(db.session.scalar(select(Competition).where(Competition.title.contains("电工技能大赛"))))
     office.goto(dashboard)
     office.locator("[data-publish-results]").click()
     expect(office.locator("[data-results] [data-result-name]")).to_contain_text("张*明")
