@@ -9,21 +9,43 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
+from classroom import accounts, main, notifications, registry, unions
 from classroom.extensions import babel, csrf, db, limiter, login_manager, migrate
 from classroom.forms import BoundedIntegerConverter
+from courses import attendance, catalog, certificates, competitions, enrollment, hours, reminders, study
+from courses import cli as course_cli
 
 
 def create_app(config_name: str | None = None, **overrides) -> Flask:
-    """Build the app: settings, extensions, blueprints, error pages, commands, jobs."""
+    """Build the app: settings, extensions, then each package's ``init_app`` in this order (the shell
+    before the learning domain, and within it a feature after those it builds on; the commands and
+    the scheduler last, when every job and seed extension is registered)."""
+    from classroom import cli, errors, scheduler  # (modules that import the models: loaded with the first app)
+    from courses import privacy as course_privacy
+
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=os.environ.get("CLASSROOM_INSTANCE_PATH", str(settings.ROOT / "instance")))
     app.url_map.converters["int"] = BoundedIntegerConverter  # an id no column holds is a 404
     load_config(app, config_name, overrides)
+    registry.init_app(app)
     register_extensions(app)
-    register_blueprints(app)
-    register_error_handlers(app)
-    register_commands(app)
-    register_jobs(app)
+    errors.init_app(app)
+    accounts.init_app(app)
+    unions.init_app(app)
+    notifications.init_app(app)
+    main.init_app(app)
+    catalog.init_app(app)
+    enrollment.init_app(app)
+    study.init_app(app)
+    attendance.init_app(app)
+    hours.init_app(app)
+    certificates.init_app(app)
+    reminders.init_app(app)
+    competitions.init_app(app)
+    course_privacy.init_app(app)
+    course_cli.init_app(app)
+    cli.init_app(app)
+    scheduler.init_app(app)
     return app
 
 
@@ -39,7 +61,6 @@ def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
 
 def register_extensions(app: Flask) -> None:
     from classroom import chrome, database, i18n, security
-    from classroom.accounts import session_cache
 
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
         count = int(app.config["PROXY_COUNT"])
@@ -53,54 +74,13 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = None  # the server-side log-in session does this job
-    session_cache.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     chrome.init_app(app)
-
-
-def register_blueprints(app: Flask) -> None:
-    from classroom.accounts import admin_views, me_views, privacy_views, recovery_views
-    from classroom.accounts import views as auth_views
-    from classroom.main import views as main_views
-    from classroom.notifications import unsubscribe
-    from classroom.notifications import views as notification_views
-    from classroom.unions import import_views
-    from classroom.unions import views as union_views
-
-    for module in (main_views, auth_views, me_views, admin_views, union_views, notification_views, recovery_views,
-                   privacy_views, import_views, unsubscribe):
-        app.register_blueprint(module.bp)
-    import classroom.notifications.privacy  # noqa: F401  (what closing an account erases)
-
-    app.context_processor(notification_views.inject_unread_count)
-    app.context_processor(_navigation)
     import_models()
-    register_course_blueprints(app)
-
-
-def register_course_blueprints(app: Flask) -> None:
-    """The learning domain's pages (courses/ imports classroom/, never the other way at import time)."""
-    from courses.attendance import views as attendance_views
-    from courses.catalog import review_views, teach_views
-    from courses.catalog import views as catalog_views
-    from courses.certificates import views as certificate_views
-    from courses.competitions import views as competition_views
-    from courses.enrollment import views as enrollment_views
-    from courses.hours import views as hours_views
-    from courses.reminders import views as reminder_views
-    from courses.study import attachment_views, exam_views
-    from courses.study import views as study_views
-
-    for module in (catalog_views, teach_views, review_views, enrollment_views, study_views, exam_views,
-                   attachment_views, attendance_views, hours_views, certificate_views, reminder_views,
-                   competition_views):
-        app.register_blueprint(module.bp)
-    import courses.hours.subscribers  # noqa: F401  (the ledger listens to lessons and attendance)
-    import courses.privacy  # noqa: F401  (the learning records in a data download, and their erasure)
 
 
 def import_models() -> None:
@@ -119,39 +99,3 @@ def import_models() -> None:
     import courses.hours.models  # noqa: F401
     import courses.reminders.models  # noqa: F401
     import courses.study.models  # noqa: F401
-
-
-def _navigation() -> dict:
-    from flask_login import current_user
-
-    from classroom.unions.scope import is_union_admin
-
-    if not current_user.is_authenticated:
-        return {"nav": {}}
-    return {"nav": {"union_admin": is_union_admin(current_user), "site_admin": current_user.is_site_admin,
-                    "instructor": current_user.has_role("instructor")}}
-
-
-def register_jobs(app: Flask) -> None:
-    """Scheduled scans register themselves; the scheduler starts only where it is enabled."""
-    import classroom.notifications.jobs  # noqa: F401
-    import classroom.unions.jobs  # noqa: F401
-    import courses.competitions.jobs  # noqa: F401
-    import courses.reminders.jobs  # noqa: F401
-    from classroom import scheduler
-
-    scheduler.init_app(app)
-
-
-def register_error_handlers(app: Flask) -> None:
-    from classroom import errors
-
-    errors.init_app(app)
-
-
-def register_commands(app: Flask) -> None:
-    from classroom import cli
-    from courses import cli as course_cli
-
-    cli.init_app(app)
-    course_cli.init_app(app)

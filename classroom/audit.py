@@ -10,10 +10,10 @@ from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model, db
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_event_object", "object_type", "object_id"),

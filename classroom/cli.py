@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import public_url
 from classroom.personal_data import is_mobile, normalize_mobile
+from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.unions import counters
 from classroom.unions.models import TradeUnion, UnionKind
@@ -203,8 +205,13 @@ def recount_member_counts_command() -> None:
 
 
 def init_app(app) -> None:
+    """The shell's commands. Called after the packages' own ``init_app``: seed-scale takes the options of
+    the extensions they added."""
     app.cli.add_command(unions_cli)
     app.cli.add_command(seed_demo_command)
-    app.cli.add_command(seed_scale_command)
+    extension_options = [option for _extension, options in registry(app).scale_extensions for option in options]
+    command = copy.copy(seed_scale_command)  # this app's own: the module's command is never changed
+    command.params = [*seed_scale_command.params, *extension_options]
+    app.cli.add_command(command)
     app.cli.add_command(create_admin_command)
     app.cli.add_command(members_cli)

@@ -1,5 +1,7 @@
 """Extensions, created unbound; the factory binds them to the app."""
 
+from typing import TYPE_CHECKING
+
 from flask.globals import _cv_app, _cv_request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -20,6 +22,13 @@ def _session_scope() -> int:
 
 
 db = SQLAlchemy(model_class=Base, session_options={"scopefunc": _session_scope})
+
+# The models' base: Flask-SQLAlchemy's ``db.Model`` at run time (the table names, the ``query`` property …),
+# seen by the type checker as the declarative base it is made from, so typed models check.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

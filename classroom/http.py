@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, has_request_context, request
@@ -15,6 +18,7 @@ from classroom.extensions import db
 from config import ConfigurationError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"  # `make run`'s default address, for jobs when nothing is set
 
 
@@ -118,15 +122,39 @@ def form_error(form, error, default: str | None = None) -> None:
         flash(str(error), "danger")
 
 
-def commit_or_flash(action, success: str, *, failure_category: str = "danger") -> bool:
-    """Run a service call and commit, flashing ``success``; on a DomainError roll back and flash
-    its message instead. True when it committed."""
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What ``perform`` did: the service's result, or the domain error it refused with."""
+
+    value: T | None = None
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def perform(action: Callable[[], T], *, success: str | Callable[[T], str] | None = None, form=None,
+            field: str | None = None, category: str = "danger") -> Outcome[T]:
+    """The one door from a page to a service: run ``action`` in the request's transaction and commit,
+    flashing ``success`` (a text, or a function of the result); on a DomainError roll back and show it
+    next to ``form``'s field (the error's own, else ``field``) or as a flash of ``category``.
+    Services never commit or roll back: this does, once, for the whole change."""
     try:
-        action()
+        value = action()
     except DomainError as error:
         db.session.rollback()
-        flash(str(error), failure_category)
-        return False
+        if form is not None:
+            form_error(form, error, default=field)
+        else:
+            flash(str(error), category)
+        return Outcome(error=error)
     db.session.commit()
-    flash(success, "success")
-    return True
+    if success is not None:
+        flash(success(value) if callable(success) else success, "success")
+    return Outcome(value=value)
+
+
+def commit_or_flash(action: Callable[[], object], success: str, *, failure_category: str = "danger") -> bool:
+    """``perform`` with a flash either way; True when it committed (views move to ``perform``)."""
+    return perform(action, success=success, category=failure_category).ok

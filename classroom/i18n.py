@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from babel import Locale, support
 from babel.dates import get_timezone_location
@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from classroom.database import begin_write
 from classroom.extensions import db
+from classroom.timefmt import zone
 
 LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 
@@ -89,10 +90,6 @@ def _timezones() -> set[str]:
     if not _TZ_CACHE:
         _TZ_CACHE.update(available_timezones())
     return _TZ_CACHE
-
-
-def zone(name: str | None) -> ZoneInfo:
-    return ZoneInfo(name or "Asia/Shanghai")
 
 
 def locale_code() -> str:

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import atexit
 import fcntl
-import inspect
 import logging
 import os
 import signal
 import socket
 import sys
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
@@ -39,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from classroom.database import utcnow, writes_ahead
 from classroom.extensions import db
 from classroom.notifications.models import SchedulerLease
+from classroom.registry import Job, registry
 
 log = logging.getLogger("classroom.scheduler")
 logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its per-run lines would drown the console
@@ -49,27 +48,6 @@ def _did_something(result) -> bool:
         return any(result.values())
     return bool(result)
 LEASE_NAME = "scheduler"
-
-
-@dataclass
-class Job:
-    name: str
-    func: object  # callable(now=..., [still_leading=...]) run inside an app context
-    seconds_setting: str  # the config key of its interval
-    checks_leadership: bool = False  # func takes still_leading: a callable to ask between batches
-
-
-JOBS: dict[str, Job] = {}
-
-
-def register_job(name: str, func, seconds_setting: str) -> None:
-    """Features add their scans here (reminders, the outbox dispatcher, competitions …). A job that
-    works in batches takes ``still_leading`` and stops when it answers False."""
-    try:
-        checks = "still_leading" in inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        checks = False
-    JOBS[name] = Job(name, func, seconds_setting, checks)
 
 
 # ---- the lease ---------------------------------------------------------------------------------------
@@ -236,7 +214,7 @@ class Runner:
         executors = {"default": ThreadPoolExecutor(1 if single_writer else 10)}
         scheduler = BackgroundScheduler(timezone="UTC", executors=executors, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
-        for job in JOBS.values():
+        for job in registry(self.app).jobs.values():
             scheduler.add_job(self._run_job, "interval", args=[job, self.term], id=job.name,
                               seconds=int(self.app.config[job.seconds_setting]), next_run_time=utcnow())
         scheduler.start()
@@ -272,7 +250,7 @@ class Runner:
     def start_background(self) -> threading.Thread:
         self.thread = threading.Thread(target=self.run, name="classroom-scheduler", daemon=True)
         self.thread.start()
-        log.info("Scheduler loop started in process %d (%d jobs)", self.pid, len(JOBS))
+        log.info("Scheduler loop started in process %d (%d jobs)", self.pid, len(registry(self.app).jobs))
         return self.thread
 
     def stop(self) -> None:
@@ -368,10 +346,8 @@ def health() -> dict:
 
 
 def init_app(app) -> None:
-    from classroom.health import HEALTH_CHECKS
-
-    if health not in HEALTH_CHECKS:
-        HEALTH_CHECKS.append(health)
+    """The scheduler's health check and command; its loop, where this process serves and it is on."""
+    registry(app).health_checks.append(health)
     app.cli.add_command(scheduler_cli)
     if app.config["SCHEDULER"] == "on" and not app.testing:
         if serving_process():
@@ -390,7 +366,7 @@ def run_command() -> None:
     runner = Runner(app)
     app.extensions["scheduler_runner"] = runner
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-    click.echo(f"Scheduler {runner.holder}: {len(JOBS)} jobs, lease {runner.lease_seconds} s")
+    click.echo(f"Scheduler {runner.holder}: {len(registry(app).jobs)} jobs, lease {runner.lease_seconds} s")
     try:
         runner.run()
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from classroom.accounts.models import Consent, Role, RoleGrant, User
 from classroom.accounts.services import PRIVACY_NOTICE
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
 from classroom.unions.services import create_union
@@ -56,16 +57,6 @@ GIVEN_PARTS = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "�
                "超", "兰", "霞", "平", "刚", "华", "建国", "建华", "志强", "海燕", "春梅", "红梅", "玉兰",
                "宏伟", "晓东", "卫东", "永刚", "德明", "国庆", "小红", "丽华", "振华", "立新", "鹏飞", "思远",
                "嘉怡", "子轩", "雨涵", "浩然", "欣怡", "俊杰", "文博", "志明", "秀珍", "桂芳", "长青", "金凤"]
-
-
-# Features add their own demo data (courses, hours …) without the shell importing them:
-# each is called as extension(now=..., rng=...) after the people exist.
-demo_extensions: list = []
-
-
-def register_demo_extension(extension) -> None:
-    if extension not in demo_extensions:
-        demo_extensions.append(extension)
 
 
 @dataclass
@@ -131,7 +122,7 @@ def seed_demo(*, workers: int = 320, rng_seed: int = 2026) -> list[DemoLogin]:
         status = MembershipStatus.APPLIED if index % 17 == 0 else MembershipStatus.ACTIVE
         person(_name(rng), mobile, union, trades, group, status=status)
     db.session.flush()
-    for extension in demo_extensions:
+    for extension in registry().demo_extensions:  # the features' own demo data (courses, hours …)
         extension(now=now, rng=rng)
     return logins
 

@@ -2,16 +2,15 @@
 
 Rows are generated per chunk and bulk-inserted with SQLAlchemy Core (COPY on PostgreSQL) in one
 transaction; every seeded person shares one precomputed password hash (``seed.DEMO_PASSWORD``).
-Later features add their own data (courses, enrollments, hours …) with
-``register_scale_extension(extension, *click_options)``: ``extension(context, **options)`` runs
-after the people exist, in the same transaction.
+Later features add their own data (courses, enrollments, hours …) to the registry's
+``scale_extensions`` as ``(extension, click_options)``: ``extension(context, **options)`` runs after the
+people exist, in the same transaction, and the command takes the options.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +23,7 @@ from classroom.accounts.models import Consent, User
 from classroom.accounts.services import PRIVACY_NOTICE
 from classroom.database import begin_write, is_postgresql, utcnow
 from classroom.extensions import db
+from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.seed import DEMO_PASSWORD, GIVEN_PARTS, SURNAMES
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
@@ -62,18 +62,6 @@ USER_COLUMNS = ("id", "real_name", "mobile", "password_hash", "employer", "trade
                 "birth_year", "worker_group", "locale", "timezone", "notification_prefs", "is_active", "created_at")
 MEMBERSHIP_COLUMNS = ("user_id", "union_id", "status", "member_no", "applied_at", "decided_at", "started_at")
 CONSENT_COLUMNS = ("user_id", "what", "version", "given_at")
-
-scale_extensions: list[tuple[Callable, tuple]] = []
-
-
-def register_scale_extension(extension: Callable, *options) -> None:
-    """Add a feature's data to seed-scale; ``options`` are click.Option objects for its flags."""
-    from classroom.cli import seed_scale_command
-
-    if all(extension is not known for known, _ in scale_extensions):
-        scale_extensions.append((extension, options))
-        seed_scale_command.params.extend(options)
-
 
 @dataclass
 class ScaleContext:
@@ -115,7 +103,7 @@ def seed_scale(workers: int, unions: int | None = None, *, rng_seed: int = 2026,
             progress(count)
     _finish(grassroots, seq, context)
     context.unions = list(db.session.scalars(select(TradeUnion).where(TradeUnion.id.in_([g.id for g in grassroots]))))
-    for extension, _options in scale_extensions:
+    for extension, _options in registry().scale_extensions:
         extension(context, **(options or {}))
     return context
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from classroom.accounts.privacy import ERASED, register_data_section, register_erasure
+from classroom.accounts.privacy import ERASED
 from classroom.extensions import db
 from courses.attendance.models import Attendance
 from courses.catalog.attachments import remove_after_commit
@@ -90,10 +90,12 @@ def erase(user, now: datetime) -> None:
     db.session.execute(delete(CourseFollow).where(CourseFollow.user_id == user.id))
 
 
-register_data_section("enrollments", enrollments)
-register_data_section("studying", studying)
-register_data_section("attendance", attendance)
-register_data_section("training_hours", hours)
-register_data_section("certificates", certificates)
-register_data_section("competition_entries", competition_entries)
-register_erasure(erase)
+SECTIONS = {"enrollments": enrollments, "studying": studying, "attendance": attendance, "training_hours": hours,
+            "certificates": certificates, "competition_entries": competition_entries}
+
+
+def init_app(app) -> None:
+    """The learning records' parts of a person's data download, and what closing an account erases."""
+    registry = app.extensions["classroom"]
+    registry.data_sections.update(SECTIONS)
+    registry.erasures.append(erase)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.extensions import db
-from classroom.i18n import zone
+from classroom.timefmt import zone
 from classroom.unions.models import Membership, TradeUnion
 from courses.catalog.models import ClassSession, Course, CourseInstructor, CourseStatus, Lesson
 from courses.enrollment.models import Enrollment, EnrollmentStatus

@@ -23,8 +23,8 @@ from classroom.accounts.models import User
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.notifications.models import Notification
+from classroom.timefmt import zone
 from classroom.unions.models import TradeUnion
 from courses.catalog.models import Course
 from courses.certificates import services as certificate_services

@@ -16,6 +16,7 @@ from classroom.audit import AuditEvent, record_event
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.services import notify
+from classroom.registry import registry
 from classroom.unions.models import Membership
 from tests.factories import PASSWORD, login_client
 from tests.helpers import everything_in_the_database
@@ -74,11 +75,8 @@ def test_download_holds_the_persons_data_and_nobody_elses(app, tree, person, mak
     admin_client.get(f"/unions/{tree.a1.id}/members/{neighbour.id}")
     notify(neighbour, "test.note", "neighbour-note", "给邻居的通知")
     db.session.commit()
-    privacy.register_data_section("hours", lambda user: {"total_minutes": 90, "user": user.id})  # a feature's part
-    try:
-        data = export(login_client(app, person))
-    finally:
-        privacy.data_sections.pop("hours")
+    registry(app).data_sections["hours"] = lambda user: {"total_minutes": 90, "user": user.id}  # a feature's part
+    data = export(login_client(app, person))
     assert data["hours"] == {"total_minutes": 90, "user": person.id}
     assert data["profile"]["real_name"] == NAME and data["profile"]["mobile"] == MOBILE
     assert data["memberships"][0]["member_no"] == "A1-000002" and data["memberships"][0]["id_card"] == VALID_ID
@@ -156,12 +154,9 @@ def test_closing_the_account_erases_the_person_everywhere_and_keeps_the_records(
 def test_features_erase_their_part_first(app, person):
     seen = []
     erasure = lambda user, now: seen.append(user.real_name)  # noqa: E731
-    privacy.register_erasure(erasure)
-    try:
-        privacy.close_account(person, PASSWORD, now=utcnow())
-        db.session.commit()
-    finally:
-        privacy.erasures.remove(erasure)
+    registry(app).erasures.insert(0, erasure)
+    privacy.close_account(person, PASSWORD, now=utcnow())
+    db.session.commit()
     assert seen == [NAME]
 
 

@@ -23,6 +23,7 @@ from classroom.notifications import jobs as outbox_jobs
 from classroom.notifications.models import Notification, NotificationPreference, OutboundMessage, SchedulerLease
 from classroom.notifications.outbox import PermanentFailure, dispatch, quiet_until
 from classroom.notifications.services import notify
+from classroom.registry import registry
 from classroom.scheduler import acquire_lease, current_leader
 from courses.catalog.models import ClassSession, CourseFollow
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -568,7 +569,7 @@ def test_approver_digest_counts_what_waits(tree, make_user, make_admin, make_cou
     assert digests[instructor.id].title == "3 items wait for your decision"
     assert digests[instructor.id].body == "sign-ups to approve: 3"
     assert [m.channel for m in outbox() if m.user_id == admin.id] == ["email"]
-    assert str(reminders.DIGEST_LABELS["entries"]) == "competition entries"  # registered by competitions
+    assert str(registry().digest_labels["entries"]) == "competition entries"  # registered by competitions
     assert reminders.approver_digest(now=now) == 0
 
 
@@ -627,12 +628,12 @@ def wait_until(condition, timeout: float = 15.0):
     raise AssertionError("timed out")
 
 
-def test_jobs_are_registered_by_the_features():
+def test_jobs_are_registered_by_the_features(app):
     expected = {"outbox.dispatch", "outbox.digest", "reminders.sessions", "reminders.idle", "reminders.closing",
                 "reminders.approvals", "reminders.certificates", "competitions.closing"}
-    assert expected <= set(scheduler.JOBS)
-    assert scheduler.JOBS["outbox.dispatch"].checks_leadership
-    assert not scheduler.JOBS["reminders.sessions"].checks_leadership
+    assert expected <= set(registry(app).jobs)
+    assert registry(app).jobs["outbox.dispatch"].checks_leadership
+    assert not registry(app).jobs["reminders.sessions"].checks_leadership
 
 
 def test_in_process_scheduler_starts_once_leads_and_runs_each_job(app, client, monkeypatch):
@@ -644,9 +645,9 @@ def test_in_process_scheduler_starts_once_leads_and_runs_each_job(app, client, m
     runner = scheduler.start_in_process(app)
     try:
         assert scheduler.start_in_process(app) is runner  # never a second loop
-        wait_until(lambda: runner.leading and len(ran) == len(scheduler.JOBS))
-        assert sorted(ran) == sorted(scheduler.JOBS)  # each job once, at once
-        assert {job.id for job in runner.scheduler.get_jobs()} == set(scheduler.JOBS)
+        wait_until(lambda: runner.leading and len(ran) == len(registry(app).jobs))
+        assert sorted(ran) == sorted(registry(app).jobs)  # each job once, at once
+        assert {job.id for job in runner.scheduler.get_jobs()} == set(registry(app).jobs)
         body = client.get("/healthz").json["scheduler"]
         assert body == {"enabled": True, "leader": True, "has_leader": True}  # whether, never who
         assert current_leader(datetime.now(UTC)) == runner.holder  # who: the lease row says
@@ -676,7 +677,7 @@ def test_jobs_run_one_at_a_time_only_on_sqlite(app, monkeypatch, is_postgres):
     runner = scheduler.start_in_process(app)
     try:
         wait_until(lambda: runner.leading)
-        time.sleep(0.05 * len(scheduler.JOBS) + 0.5)
+        time.sleep(0.05 * len(registry(app).jobs) + 0.5)
     finally:
         runner.shutdown()
     assert bool(overlapped) is is_postgres
@@ -732,12 +733,12 @@ def test_a_deposed_leader_stops_dispatching(app, make_user):
     runner = scheduler.Runner(app)
     assert acquire_lease(runner.holder, seconds=60, now=datetime.now(UTC))
     runner.leading, runner.term = True, 1
-    runner._run_job(scheduler.JOBS["outbox.dispatch"], 1)
+    runner._run_job(registry(app).jobs["outbox.dispatch"], 1)
     assert len(backend.sent) == 5
     db.session.rollback()
     statuses = db.session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)).all()
     assert dict(statuses) == {"sent": 5, "queued": 10}
-    runner._run_job(scheduler.JOBS["outbox.dispatch"], 1)  # no longer the leader: sends nothing
+    runner._run_job(registry(app).jobs["outbox.dispatch"], 1)  # no longer the leader: sends nothing
     assert len(backend.sent) == 5
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from classroom import seed_scale as scale
+from classroom import cli
 from classroom.accounts.models import Consent, User
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.registry import registry
 from classroom.seed import DEMO_PASSWORD
 from classroom.unions.models import Membership, TradeUnion
 
@@ -66,13 +67,8 @@ def test_features_extend_seed_scale_with_their_own_options(app, runner):
         seen.append((context.workers, len(context.unions), courses_per_union, context.first_user_id))
 
     option = click.Option(["--courses-per-union"], type=int, default=0)
-    scale.register_scale_extension(courses, option)
-    try:
-        result = runner.invoke(args=["seed-scale", "--workers", "50", "--unions", "2", "--courses-per-union", "3"])
-        assert result.exit_code == 0, result.output
-    finally:
-        scale.scale_extensions.pop()
-        from classroom.cli import seed_scale_command
-
-        seed_scale_command.params.remove(option)
+    registry(app).scale_extensions.append((courses, (option,)))  # what a package's init_app does
+    cli.init_app(app)  # the shell's commands come last in create_app: seed-scale takes the new option
+    result = runner.invoke(args=["seed-scale", "--workers", "50", "--unions", "2", "--courses-per-union", "3"])
+    assert result.exit_code == 0, result.output
     assert seen == [(50, 2, 3, 1)]

@@ -1,0 +1,28 @@
+"""People: registration, log-in, profiles, password recovery, personal-data rights, role grants."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The log-in loader and cache, the people's pages, and the shell's parts of the data download."""
+    from classroom.accounts import (
+        admin_views,
+        me_views,
+        privacy,
+        privacy_views,
+        recovery,
+        recovery_views,
+        session_cache,
+        views,
+    )
+    from classroom.extensions import login_manager
+
+    login_manager.user_loader(views.load_user)
+    session_cache.init_app(app)
+    for module in (views, me_views, admin_views, recovery_views, privacy_views):
+        app.register_blueprint(module.bp)
+    registry = app.extensions["classroom"]
+    registry.data_sections.update(privacy.SHELL_SECTIONS)
+    registry.kinds[recovery.PASSWORD_RESET_KIND.name] = recovery.PASSWORD_RESET_KIND

@@ -13,7 +13,7 @@ from classroom.database import begin_write, utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import form_error
-from classroom.panels import me_panels
+from classroom.registry import panels_for, registry
 from classroom.unions.models import Membership, TradeUnion
 from classroom.unions.services import apply_for_membership, current_memberships, union_choices
 
@@ -34,7 +34,7 @@ def overview():
     ).all()
     return render_template("me/overview.html", memberships=memberships,
                            open_memberships=current_memberships(current_user.id),
-                           sections=me_panels.for_user(current_user))
+                           sections=panels_for(registry().me_panels, current_user))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

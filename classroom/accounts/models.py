@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 SKILL_LEVELS = {
     5: _l("Level 5 · Junior worker"),
@@ -48,7 +48,7 @@ ROLE_LABELS = {
 }
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,7 +103,7 @@ class User(db.Model):
         return f"<User {self.id} {self.mobile}>"
 
 
-class RoleGrant(db.Model):
+class RoleGrant(Model):
     __tablename__ = "role_grant"
     __table_args__ = (UniqueConstraint("user_id", "role", "union_id"),)
 
@@ -125,7 +125,7 @@ class RoleGrant(db.Model):
         return f"<RoleGrant {self.role} user={self.user_id} union={self.union_id}>"
 
 
-class Consent(db.Model):
+class Consent(Model):
     """A consent a person gave (what, which version, when) and its withdrawal."""
 
     __tablename__ = "consent"
@@ -142,7 +142,7 @@ class Consent(db.Model):
         return f"<Consent {self.what}@{self.version} user={self.user_id}>"
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """One signed-in browser. Its token (hashed here) is the session's user id for Flask-Login,
     so logging out, a password change or disabling the user ends it on the server."""
 
@@ -163,7 +163,7 @@ class LoginSession(db.Model):
         return f"<LoginSession {self.id} user={self.user_id}>"
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """A single-use link that lets an imported person set a password. Only the SHA-256 hash of
     the token is stored; the raw token exists in the link handed out and in the SMS."""
 
@@ -183,7 +183,7 @@ class Invitation(db.Model):
         return f"<Invitation {self.id} user={self.user_id}>"
 
 
-class PasswordReset(db.Model):
+class PasswordReset(Model):
     """One password-reset grant: a 6-digit code sent by SMS (stored as a keyed hash, with a
     count of wrong tries) or a link token (email, or issued by a union admin; SHA-256 hash).
     Single use and short-lived."""

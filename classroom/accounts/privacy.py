@@ -1,8 +1,8 @@
 """Personal-data rights (PIPL): consents, the download of one's own data, closing the account.
 
 Features add their part without the shell importing them:
-``register_data_section(name, section)`` with ``section(user) -> JSON-able`` adds a part to the
-download; ``register_erasure(erasure)`` with ``erasure(user, now)`` runs when an account closes,
+a feature's ``init_app`` adds ``section(user) -> JSON-able`` to the registry's ``data_sections`` (a part of the
+download) and ``erasure(user, now)`` to its ``erasures`` (run when an account closes),
 before the profile itself is erased, inside the same transaction. An erasure keeps the rows
 others rely on (hours totals, certificates issued) and removes the personal data in them.
 """
@@ -10,7 +10,6 @@ others rely on (hours totals, certificates issued) and removes the personal data
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -25,24 +24,13 @@ from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.notifications.models import Notification
 from classroom.personal_data import decrypt
+from classroom.registry import registry
 from classroom.security import verify_password
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from classroom.unions.services import ID_CARD_CONSENT
 
-data_sections: dict[str, Callable[[User], Any]] = {}
-erasures: list[Callable[[User, datetime], None]] = []
-
 ERASED = "[erased]"
 CONSENT_LABELS = {PRIVACY_NOTICE: _l("Privacy notice"), ID_CARD_CONSENT: _l("Storing my ID card number")}
-
-
-def register_data_section(name: str, section: Callable[[User], Any]) -> None:
-    data_sections[name] = section
-
-
-def register_erasure(erasure: Callable[[User, datetime], None]) -> None:
-    if erasure not in erasures:
-        erasures.append(erasure)
 
 
 # ---- consents ---------------------------------------------------------------------------
@@ -86,7 +74,7 @@ def give_privacy_consent(user: User, version: str, *, now: datetime) -> None:
 def personal_data(user: User, *, now: datetime) -> dict[str, Any]:
     """Everything the platform keeps about this person, section by section."""
     return {"format": "worker-classroom/personal-data/1", "exported_at": now.isoformat(), "user_id": user.id,
-            **{name: section(user) for name, section in data_sections.items()}}
+            **{name: section(user) for name, section in registry().data_sections.items()}}
 
 
 def personal_data_json(user: User, *, now: datetime) -> str:
@@ -157,10 +145,9 @@ def _audit_events(user: User) -> list[dict]:
             for e in rows]
 
 
-for _name, _section in (("profile", _profile), ("memberships", _memberships), ("consents", _consents),
-                        ("notifications", _notifications), ("login_sessions", _login_sessions),
-                        ("audit_events", _audit_events)):
-    register_data_section(_name, _section)
+# The shell's own parts of the download (features add theirs): added by ``classroom.accounts.init_app``.
+SHELL_SECTIONS = {"profile": _profile, "memberships": _memberships, "consents": _consents,
+                  "notifications": _notifications, "login_sessions": _login_sessions, "audit_events": _audit_events}
 
 
 # ---- closing the account ----------------------------------------------------------------
@@ -177,7 +164,7 @@ def close_account(user: User, password: str, *, now: datetime) -> None:
 def erase_person(user: User, *, now: datetime) -> None:
     """Erase or pseudonymize the personal fields; keep the rows others rely on, without them."""
     secrets = [value for value in (user.real_name, user.mobile, user.email) if value]
-    for erasure in erasures:
+    for erasure in registry().erasures:
         erasure(user, now)
     _erase_id_cards(user.id)
     db.session.execute(

@@ -35,9 +35,9 @@ from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.http import public_url
 from classroom.mail import send_mail
-from classroom.notifications.kinds import register_kind
 from classroom.notifications.services import notify
 from classroom.personal_data import is_mobile, normalize_identifier, normalize_mobile
+from classroom.registry import Kind
 from classroom.security import hash_password
 from classroom.sms import send_sms
 from classroom.unions import scope
@@ -46,7 +46,7 @@ from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 logger = logging.getLogger("classroom.recovery")
 LINK_INVALID = _l("This link is not valid any more. Ask for a new one.")
 ADMIN_LINK_HOURS = 24  # a link an admin hands over in person may take a day to reach its owner
-PASSWORD_RESET_KIND = register_kind("account.password_reset", _l("Your password was reset"), email=True, sms=False)
+PASSWORD_RESET_KIND = Kind("account.password_reset", _l("Your password was reset"), email=True, sms=False)
 
 SMS_TEXT = _l("[Worker Classroom] Your password reset code is %(code)s. It expires in %(minutes)d minutes. "
               "Do not share it.")

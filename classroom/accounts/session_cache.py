@@ -46,7 +46,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from classroom.accounts.models import LoginSession, RoleGrant, User
 from classroom.accounts.services import hash_token, load_login_session
 from classroom.extensions import db
-from classroom.health import HEALTH_CHECKS
 from classroom.notifications.models import Notification
 
 log = logging.getLogger(__name__)
@@ -193,10 +192,15 @@ def _both(found: list) -> tuple[bytes, bytes] | None:
 
 
 def init_app(app: Flask) -> None:
+    """The cache when ``AUTH_CACHE_URL`` is set (and only then the session listeners that stamp changes),
+    and its line in /healthz."""
     url = app.config.get("AUTH_CACHE_URL")
     app.extensions["auth_cache"] = AuthCache(
         url, prefix=app.config["AUTH_CACHE_PREFIX"], seconds=float(app.config["AUTH_CACHE_SECONDS"]),
         max_entries=int(app.config["AUTH_CACHE_ENTRIES"])) if url else None
+    app.extensions["classroom"].health_checks.append(_health)
+    if url:
+        _listen()
 
 
 def cache_for(app: Flask) -> AuthCache | None:
@@ -208,8 +212,6 @@ def _health() -> dict:
     cache = cache_for(current_app)
     return {"auth_cache": "off" if cache is None else "ok" if cache.reachable() else "unreachable"}
 
-
-HEALTH_CHECKS.append(_health)
 
 
 # ---- loading the user of a request -------------------------------------------------------------------
@@ -310,7 +312,14 @@ def changed_everyone(session: Session) -> None:
     session.info[EVERYONE] = True
 
 
-@event.listens_for(Session, "after_flush")
+def _listen() -> None:
+    """Stamp the people whose records a commit changed (Session-wide listeners, attached once)."""
+    for name, listener in (("after_flush", _after_flush), ("do_orm_execute", _on_execute),
+                           ("after_commit", _after_commit), ("after_transaction_end", _after_transaction_end)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
 def _after_flush(session: Session, _context) -> None:
     ids = set()
     for obj in chain(session.new, session.deleted):
@@ -336,7 +345,6 @@ def _row_owner(obj) -> int | None:
     return None
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _on_execute(state) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
@@ -350,7 +358,6 @@ def _on_execute(state) -> None:
         changed(state.session, *named)
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(CHANGED, None)
     everyone = session.info.pop(EVERYONE, False)
@@ -365,7 +372,6 @@ def _after_commit(session: Session) -> None:
         cache.bump(ids or (), everyone)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _after_transaction_end(session: Session, transaction) -> None:
     """The outermost transaction ended (a commit has stamped already): forget what it changed. A
     rolled-back savepoint forgets nothing: what the rest of the transaction changed still counts,

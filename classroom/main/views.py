@@ -7,15 +7,16 @@ from flask_login import current_user
 
 from classroom.extensions import db
 from classroom.health import health_report
-from classroom.panels import home_panels
+from classroom.registry import panels_for, registry
 from classroom.unions import scope
 from classroom.unions.services import current_memberships, subtree_counts
 
 bp = Blueprint("main", __name__)
 
-# Features add panels to the home page without the shell importing them.
-register_home_section = home_panels.register
-_sections = home_panels.for_user
+
+def _sections(user) -> list:
+    """The panels the features add to the home page (the shell imports none of them)."""
+    return panels_for(registry().home_panels, user)
 
 
 @bp.route("/")
@@ -31,6 +32,14 @@ def home():
         managed_counts=subtree_counts(managed) if managed else {},
         sections=_sections(current_user),
     )
+
+
+def navigation() -> dict:
+    """The menu's flags for the signed-in person (a context processor)."""
+    if not current_user.is_authenticated:
+        return {"nav": {}}
+    return {"nav": {"union_admin": scope.is_union_admin(current_user), "site_admin": current_user.is_site_admin,
+                    "instructor": current_user.has_role("instructor")}}
 
 
 @bp.route("/privacy")

@@ -20,7 +20,7 @@ from jinja2 import TemplateNotFound
 from classroom.http import public_url
 from classroom.mail import compose
 from classroom.notifications.facts import Reader
-from classroom.notifications.kinds import KINDS
+from classroom.notifications.kinds import kinds
 from classroom.notifications.unsubscribe import unsubscribe_url
 
 LAYOUT_TEXT, LAYOUT_HTML = "email/_layout.txt", "email/_layout.html"
@@ -51,7 +51,7 @@ def context(message, person, notification) -> dict:
     """What a kind template reads: the facts ``f``, the texts, the links, the formatting helpers."""
     reader = Reader(person.locale, person.timezone)
     facts = notification.facts if notification is not None else message.facts
-    kind = KINDS.get(message.kind)
+    kind = kinds().get(message.kind)
     return dict(
         f=facts or {}, has_facts=facts is not None, subject=message.subject, text=message.body,
         name=person.real_name, locale=reader.locale, kind=message.kind,

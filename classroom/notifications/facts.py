@@ -10,7 +10,7 @@ from flask_babel import force_locale
 from sqlalchemy import JSON, String, cast, func, literal
 
 from classroom.extensions import db
-from classroom.i18n import zone
+from classroom.timefmt import zone
 
 UNIVERSAL = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT"}
 

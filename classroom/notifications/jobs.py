@@ -11,10 +11,9 @@ from sqlalchemy import func, or_, select, update
 
 from classroom.accounts.models import User
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
 from classroom.notifications.outbox import dispatch
-from classroom.scheduler import register_job
+from classroom.timefmt import zone
 
 MAX_BATCHES_PER_RUN = 50
 HELD = (OutboundStatus.DIGEST, OutboundStatus.DIGEST_WEEKLY)
@@ -92,6 +91,3 @@ def _send_digest(person: User, cutoff: datetime, day, now: datetime) -> int:
     db.session.flush()
     return 1
 
-
-register_job("outbox.dispatch", dispatch_job, "DISPATCH_INTERVAL_SECONDS")
-register_job("outbox.digest", digest_job, "REMINDER_SCAN_SECONDS")

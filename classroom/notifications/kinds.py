@@ -1,37 +1,27 @@
-"""The kinds of notification and the channels each uses by default; features register theirs."""
+"""The kinds of notification and the channels each uses by default. The shell's own are listed here;
+features add theirs to the app's registry (``registry().add_kind``) in their ``init_app``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from flask_babel import lazy_gettext as _l
 
-
-@dataclass(frozen=True)
-class Kind:
-    name: str
-    label: object
-    email: bool = True  # on by default for people with an email address
-    sms: bool = False
+from classroom.registry import Kind, registry
 
 
-KINDS: dict[str, Kind] = {}
-
-
-def register_kind(name: str, label, *, email: bool = True, sms: bool = False) -> Kind:
-    kind = Kind(name, label, email, sms)
-    KINDS[name] = kind
-    return kind
+def kinds() -> dict[str, Kind]:
+    """Every kind of the current app: the shell's and the features'."""
+    return registry().kinds
 
 
 def default(kind: str, channel: str) -> bool:
-    known = KINDS.get(kind)
+    known = kinds().get(kind)
     if known is None:
         return channel == "email"
     return known.email if channel == "email" else known.sms
 
 
-for _name, _label, _email, _sms in [
+# (name, label, email on by default, text message on by default)
+SHELL_KINDS = [
     ("membership.approved", _l("Membership approved"), True, True),
     ("membership.rejected", _l("Membership not approved"), True, True),
     ("course.review", _l("A course waits for review"), True, False),
@@ -48,5 +38,4 @@ for _name, _label, _email, _sms in [
     ("certificate.issued", _l("A certificate is issued to you"), True, False),
     ("certificate.revoked", _l("A certificate of yours is revoked"), True, False),
     ("skill_certificate.decided", _l("Decisions on your skill certificates"), True, False),
-]:
-    register_kind(_name, _label, email=_email, sms=_sms)
+]

@@ -9,10 +9,10 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notification"
     __table_args__ = (Index("ix_notification_user_read", "user_id", "read_at", "created_at"),
                       Index("ix_notification_kind_created", "kind", "created_at"))
@@ -46,7 +46,7 @@ class OutboundStatus:
     DIGESTED = "digested"  # went out inside a digest
 
 
-class OutboundMessage(db.Model):
+class OutboundMessage(Model):
     """One email or text message to send: the outbox. ``dedup_key`` is unique, so the same
     message is never queued twice; the dispatcher claims due rows, sends, marks them sent."""
 
@@ -78,7 +78,7 @@ class OutboundMessage(db.Model):
         return f"<OutboundMessage {self.id} {self.channel} {self.status} {self.dedup_key}>"
 
 
-class NotificationPreference(db.Model):
+class NotificationPreference(Model):
     """A person's choice for one kind of notification and one channel (absent: the kind's default)."""
 
     __tablename__ = "notification_preference"
@@ -95,7 +95,7 @@ class NotificationPreference(db.Model):
         return f"<NotificationPreference user={self.user_id} {self.kind}/{self.channel} {self.is_enabled}>"
 
 
-class SchedulerLease(db.Model):
+class SchedulerLease(Model):
     """The scheduler's leader lease: one row per lock name; whoever holds an unexpired lease runs
     the jobs, the others wait and take over when it lapses."""
 
@@ -110,7 +110,7 @@ class SchedulerLease(db.Model):
         return f"<SchedulerLease {self.name} {self.holder} until {self.expires_at}>"
 
 
-class CalendarFeed(db.Model):
+class CalendarFeed(Model):
     """A person's calendar feed: its secret is derived from the app's key and ``version``, so a
     reset (a new version) makes every earlier link useless."""
 

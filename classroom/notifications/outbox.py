@@ -21,9 +21,9 @@ from sqlalchemy import and_, case, func, literal, select, update
 from classroom.accounts.models import User
 from classroom.database import UTCDateTime, begin_write
 from classroom.extensions import db
-from classroom.i18n import zone
-from classroom.notifications.kinds import KINDS, default
+from classroom.notifications.kinds import default, kinds
 from classroom.notifications.models import Notification, NotificationPreference, OutboundMessage, OutboundStatus
+from classroom.timefmt import zone
 
 log = logging.getLogger("classroom.outbox")
 CHANNELS = ("email", "sms")
@@ -79,10 +79,10 @@ def _queue(channel: str, notifications, now: datetime) -> int:
 
 
 def _default_case(channel: str):
-    on = [name for name in KINDS if default(name, channel)]
+    on = [name for name in kinds() if default(name, channel)]
     unknown_default = channel == "email"
     return case((Notification.kind.in_(on), True),
-                (Notification.kind.in_([name for name in KINDS if name not in on]), False),
+                (Notification.kind.in_([name for name in kinds() if name not in on]), False),
                 else_=unknown_default)
 
 

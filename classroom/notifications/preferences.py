@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.domain import Invalid
 from classroom.extensions import db
-from classroom.notifications.kinds import KINDS, default
+from classroom.notifications.kinds import default, kinds
 from classroom.notifications.models import NotificationPreference, OutboundMessage, OutboundStatus
 
 CADENCES = ("immediate", "daily", "weekly")
@@ -27,7 +27,7 @@ def table(user) -> list[dict]:
     """One row per kind: enabled per channel and the email cadence (saved or default)."""
     saved = choices_of(user)
     rows = []
-    for name, kind in sorted(KINDS.items()):
+    for name, kind in sorted(kinds().items()):
         email, sms = saved.get((name, "email")), saved.get((name, "sms"))
         rows.append({"kind": name, "label": kind.label,
                      "email": email.is_enabled if email else default(name, "email"),
@@ -43,7 +43,7 @@ def save(user, choices: dict[str, dict], quiet_hours: str) -> None:
         raise Invalid(_l("Write quiet hours as 22:00-07:00, or leave them empty."), field="quiet_hours")
     saved = choices_of(user)
     for kind, choice in choices.items():
-        if kind not in KINDS:
+        if kind not in kinds():
             continue
         cadence = choice.get("cadence") if choice.get("cadence") in CADENCES else "immediate"
         for channel in ("email", "sms"):

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
-from classroom.accounts.privacy import register_erasure
 from classroom.extensions import db
 from classroom.notifications.models import CalendarFeed, NotificationPreference, OutboundMessage
 
@@ -15,5 +14,3 @@ def erase(user, now: datetime) -> None:
     for model in (OutboundMessage, NotificationPreference, CalendarFeed):
         db.session.execute(delete(model).where(model.user_id == user.id))
 
-
-register_erasure(erase)

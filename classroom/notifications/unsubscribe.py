@@ -12,7 +12,7 @@ from itsdangerous import BadData, URLSafeSerializer
 from classroom.accounts.models import User
 from classroom.extensions import csrf, db
 from classroom.http import public_url
-from classroom.notifications.kinds import KINDS
+from classroom.notifications.kinds import kinds
 from classroom.notifications.preferences import switch_off_email
 
 bp = Blueprint("unsubscribe", __name__)
@@ -55,7 +55,7 @@ def one_click(token: str):
     if person is None or not person.is_active:
         abort(404)
     kind = found[1]
-    known = KINDS.get(kind)
+    known = kinds().get(kind)
     with force_locale(person.locale or "zh_CN"):
         label = str(known.label) if known else kind
         values = dict(kind=kind, label=label, digest=kind == DIGEST, settings_url=public_url("notifications.settings"))

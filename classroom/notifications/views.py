@@ -12,7 +12,7 @@ from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import paginate, safe_next
 from classroom.notifications import preferences
-from classroom.notifications.kinds import KINDS
+from classroom.notifications.kinds import kinds
 from classroom.notifications.models import Notification
 from classroom.notifications.services import mark_read, unread_count
 
@@ -53,7 +53,7 @@ def settings():
     if request.method == "POST":
         choices = {kind: {"email": request.form.get(f"{kind}:email") == "on",
                           "sms": request.form.get(f"{kind}:sms") == "on",
-                          "cadence": request.form.get(f"{kind}:cadence", "immediate")} for kind in KINDS}
+                          "cadence": request.form.get(f"{kind}:cadence", "immediate")} for kind in kinds()}
         try:
             preferences.save(current_user, choices, request.form.get("quiet_hours", ""))
         except DomainError as error:

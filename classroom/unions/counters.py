@@ -15,11 +15,11 @@ from __future__ import annotations
 from sqlalchemy import DDL, ForeignKey, Index, String, event, func, select, text, union_all
 from sqlalchemy.orm import Mapped, mapped_column
 
-from classroom.extensions import db
+from classroom.extensions import Model, db
 from classroom.unions.models import Membership, TradeUnion
 
 
-class UnionMemberCount(db.Model):
+class UnionMemberCount(Model):
     """How many memberships of one union are in one status, up to the last fold of the deltas."""
 
     __tablename__ = "union_member_count"
@@ -32,7 +32,7 @@ class UnionMemberCount(db.Model):
         return f"<UnionMemberCount {self.union_id} {self.status} {self.members}>"
 
 
-class UnionMemberDelta(db.Model):
+class UnionMemberDelta(Model):
     """A change to a union's count in one status, appended by the membership triggers."""
 
     __tablename__ = "union_member_delta"
@@ -107,11 +107,15 @@ PG_FOLD = ("WITH moved AS (DELETE FROM union_member_delta RETURNING union_id, st
            + _FOLD.format(source="moved"))
 SQLITE_FOLD = _FOLD.format(source="union_member_delta")
 
-# create_all() (the tests' schema) gets the triggers too; the migration runs the same statements.
-for _statement in PG_TRIGGERS:
-    event.listen(Membership.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
-for _statement in SQLITE_TRIGGERS:
-    event.listen(Membership.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+_DDL = [DDL(statement).execute_if(dialect="postgresql") for statement in PG_TRIGGERS] + [
+    DDL(statement).execute_if(dialect="sqlite") for statement in SQLITE_TRIGGERS]
+
+
+def attach_triggers() -> None:
+    """create_all() (the tests' schema) makes the triggers too; the migration runs the same statements."""
+    for ddl in _DDL:
+        if not event.contains(Membership.__table__, "after_create", ddl):
+            event.listen(Membership.__table__, "after_create", ddl)
 
 
 def _kept():

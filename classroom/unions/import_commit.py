@@ -21,14 +21,14 @@ from classroom.audit import record_event
 from classroom.database import begin_write, is_postgresql
 from classroom.domain import Conflict
 from classroom.extensions import db
-from classroom.notifications.kinds import register_kind
 from classroom.notifications.services import notify_many
+from classroom.registry import Kind
 from classroom.unions.import_files import ImportRow
 from classroom.unions.member_import import CHUNK, Action, ImportRejected, Plan, Progress, validate
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 
 USERS, MEMBERSHIPS, UNIONS = User.__table__, Membership.__table__, TradeUnion.__table__
-WELCOME = register_kind("member_import.welcome", _l("Welcome after a member import"), email=False, sms=False)
+WELCOME = Kind("member_import.welcome", _l("Welcome after a member import"), email=False, sms=False)  # unions.init_app
 INVITATION_SMS = _l("[Worker Classroom] %(union)s has registered you. Set your password here: %(link)s")
 
 

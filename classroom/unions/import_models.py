@@ -11,7 +11,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class ImportStatus(enum.StrEnum):
@@ -33,7 +33,7 @@ IMPORT_STATUS_LABELS = {
 }
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     __tablename__ = "import_job"
     __table_args__ = (Index("ix_import_job_union_created", "union_id", "created_at"),)
 

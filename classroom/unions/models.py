@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class UnionKind(enum.StrEnum):
@@ -28,7 +28,7 @@ UNION_KIND_LABELS = {
 }
 
 
-class TradeUnion(db.Model):
+class TradeUnion(Model):
     """One node of the union tree. ``path`` is "/1/4/17/": its ancestors' ids and its own,
     so a node and everything below it is one indexed prefix query."""
 
@@ -87,7 +87,7 @@ MEMBERSHIP_STATUS_LABELS = {
 }
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A person's membership of one grassroots union. A transfer closes one row and opens
     another, so the history stays. At most one applied and one active row per person."""
 

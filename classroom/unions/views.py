@@ -11,7 +11,7 @@ from classroom.audit import record_event
 from classroom.database import utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import commit_or_flash, form_error, paginate, role_required
+from classroom.http import form_error, paginate, perform, role_required
 from classroom.pagination import keyset_page
 from classroom.unions import scope
 from classroom.unions import services as unions
@@ -134,7 +134,7 @@ def reject(union_id: int, membership_id: int):
 
 
 def _decide(union, action, message: str, membership: Membership):
-    commit_or_flash(action, message % {"name": membership.user.real_name}, failure_category="warning")
+    perform(action, success=message % {"name": membership.user.real_name}, category="warning")
     return redirect(url_for("unions.applications", union_id=union.id))
 
 
@@ -145,9 +145,8 @@ def lapse(union_id: int, membership_id: int):
     membership = scope.membership_or_404(current_user, union, membership_id)
     form = LapseForm()
     if form.validate_on_submit():
-        commit_or_flash(lambda: unions.lapse_membership(membership, form.reason.data, actor=current_user,
-                                                        now=utcnow()),
-                        _("The membership has lapsed."), failure_category="warning")
+        perform(lambda: unions.lapse_membership(membership, form.reason.data, actor=current_user, now=utcnow()),
+                success=_("The membership has lapsed."), category="warning")
     return redirect(url_for("unions.member", union_id=union.id, user_id=membership.user_id))
 
 

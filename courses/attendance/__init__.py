@@ -1,0 +1,12 @@
+"""Attendance: rosters, self check-in with rotating codes, personal badges, paper rosters."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from courses.attendance import views
+
+    app.register_blueprint(views.bp)
+    app.extensions["classroom"].me_panels.append(views.me_badge_panel)

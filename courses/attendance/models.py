@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class AttendanceStatus(enum.StrEnum):
@@ -39,7 +39,7 @@ METHOD_LABELS = {
 ATTENDED = (AttendanceStatus.PRESENT, AttendanceStatus.LATE)
 
 
-class Attendance(db.Model):
+class Attendance(Model):
     __tablename__ = "attendance"
     __table_args__ = (UniqueConstraint("session_id", "user_id"), Index("ix_attendance_user", "user_id"))
 
@@ -66,7 +66,7 @@ class Attendance(db.Model):
         return f"<Attendance session={self.session_id} user={self.user_id} {self.status}>"
 
 
-class SessionCheckin(db.Model):
+class SessionCheckin(Model):
     """Self check-in opened for a class session: the secret its rotating codes derive from."""
 
     __tablename__ = "session_checkin"

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 
 from classroom import uploads
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.personal_data import mask_mobile, normalize_mobile
 from classroom.spreadsheets import read_sheet
+from classroom.timefmt import zone
 from classroom.unions.scope import shown_mobiles
 from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus
 from courses.attendance.services import roster_statement

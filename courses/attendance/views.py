@@ -15,7 +15,6 @@ from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.forms import arg_int, parse_id
 from classroom.http import commit_or_flash, form_error, paginate, public_url
-from classroom.panels import me_panels
 from classroom.unions.scope import shown_mobiles
 from courses.attendance import checkin as checkins
 from courses.attendance import services as attendance
@@ -212,8 +211,6 @@ def me_badge_panel(user):
     """The badge on the worker's own page (/me)."""
     return "attendance/_me_badge.html", {"code": checkins.badge_typed(user.id, local_date(utcnow()))}
 
-
-me_panels.register(me_badge_panel)
 
 
 @bp.route("/me/badge.svg")

@@ -1,0 +1,12 @@
+"""Courses, lessons and class sessions: authoring, review and revisions, the public catalogue."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from courses.catalog import review_views, teach_views, views
+
+    for module in (views, teach_views, review_views):
+        app.register_blueprint(module.bp)

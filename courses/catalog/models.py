@@ -11,7 +11,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class CourseMode(enum.StrEnum):
@@ -49,7 +49,7 @@ MATERIAL_FIELDS = ("credit_minutes", "capacity", "min_lesson_share", "min_attend
                    "host_union_id", "scope_union_id")
 
 
-class CourseInstructor(db.Model):
+class CourseInstructor(Model):
     __tablename__ = "course_instructor"
 
     course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), primary_key=True)
@@ -59,7 +59,7 @@ class CourseInstructor(db.Model):
         return f"<CourseInstructor course={self.course_id} user={self.user_id}>"
 
 
-class Course(db.Model):
+class Course(Model):
     __tablename__ = "course"
     __table_args__ = (
         Index("ix_course_status_scope_published", "status", "scope_union_id", "published_at"),
@@ -124,7 +124,7 @@ class Course(db.Model):
         return f"<Course {self.id} {self.status} {self.title!r}>"
 
 
-class Lesson(db.Model):
+class Lesson(Model):
     __tablename__ = "lesson"
     __table_args__ = (Index("ix_lesson_course_position", "course_id", "position"),)
 
@@ -145,7 +145,7 @@ class Lesson(db.Model):
         return f"<Lesson {self.id} course={self.course_id} #{self.position}>"
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """A file of a lesson, stored under a random name outside static/."""
 
     __tablename__ = "attachment"
@@ -168,7 +168,7 @@ class Attachment(db.Model):
 CALENDAR_FIELDS = ("title", "starts_at", "ends_at", "venue_name", "venue_address")  # what a calendar entry shows
 
 
-class ClassSession(db.Model):
+class ClassSession(Model):
     """线下课 / 班次: one class meeting at a venue (a worker service station, a culture palace …)."""
 
     __tablename__ = "class_session"
@@ -210,7 +210,7 @@ class RevisionStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # by its instructor, or when the course was archived
 
 
-class CourseRevision(db.Model):
+class CourseRevision(Model):
     """A material change to a published course, waiting for review while the live one stays.
     ``changes`` holds the proposed course fields and the proposed operations on the course's
     class sessions and lessons; its format is documented in courses/catalog/revisions.py."""
@@ -237,7 +237,7 @@ class CourseRevision(db.Model):
         return f"<CourseRevision {self.id} course={self.course_id} {self.status}>"
 
 
-class Announcement(db.Model):
+class Announcement(Model):
     __tablename__ = "announcement"
     __table_args__ = (Index("ix_announcement_course_created", "course_id", "created_at"),)
 
@@ -255,7 +255,7 @@ class Announcement(db.Model):
         return f"<Announcement {self.id} course={self.course_id}>"
 
 
-class CourseFollow(db.Model):
+class CourseFollow(Model):
     """A worker follows a course to hear when its enrollment window is about to close."""
 
     __tablename__ = "course_follow"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import commit_or_flash, paginate, role_required
+from classroom.http import paginate, perform, role_required
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion
 from courses.catalog import services as catalog
@@ -91,9 +91,9 @@ def decide_revision(revision_id: int, decision: str):
     if revision is None:
         abort(404)
     _reviewable_course(revision.course_id)
-    commit_or_flash(lambda: catalog.decide_revision(revision, decision == "approve", actor=current_user,
-                                                    now=utcnow(), note=ReasonForm().reason.data or ""),
-                    _("The change is live.") if decision == "approve" else _("The change was rejected."))
+    perform(lambda: catalog.decide_revision(revision, decision == "approve", actor=current_user, now=utcnow(),
+                                            note=ReasonForm().reason.data or ""),
+            success=_("The change is live.") if decision == "approve" else _("The change was rejected."))
     return redirect(url_for("review.index"))
 
 

@@ -17,8 +17,8 @@ from classroom.audit import record_event
 from classroom.database import begin_write, utcnow
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.notifications.services import notify, notify_many
+from classroom.timefmt import zone
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
 from classroom.unions.scope import can_manage_union, under
 from courses.catalog.hooks import course_changed

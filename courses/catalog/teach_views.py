@@ -13,8 +13,8 @@ from classroom.accounts.models import Role, User
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import commit_or_flash, form_error, owned_or_404, paginate, role_required
-from classroom.i18n import zone
+from classroom.http import form_error, owned_or_404, paginate, perform, role_required
+from classroom.timefmt import zone
 from classroom.unions.models import TradeUnion
 from courses.catalog import services as catalog
 from courses.catalog.content import render_markdown
@@ -154,7 +154,7 @@ def add_instructor(course_id: int):
 
 
 def _commit_or_flash(action, success: str, target: str):
-    commit_or_flash(action, success)
+    perform(action, success=success)
     return redirect(target)
 
 

@@ -12,7 +12,8 @@ from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.forms import bounded_int
 from classroom.http import paginate
-from classroom.i18n import locale_code, select_timezone, zone
+from classroom.i18n import locale_code, select_timezone
+from classroom.timefmt import zone
 from classroom.unions.models import TradeUnion
 from courses.catalog.forms import CatalogueForm
 from courses.catalog.models import Course, CourseStatus

@@ -12,7 +12,7 @@ from classroom.database import begin_write, utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import paginate, role_required
-from classroom.i18n import zone
+from classroom.timefmt import zone
 from classroom.unions import scope
 from courses.certificates import exports, queries, services, skills
 from courses.certificates.forms import DecisionForm, RevokeForm

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.accounts.models import SKILL_LEVELS
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class CertificateKind(enum.StrEnum):
@@ -42,7 +42,7 @@ def level_label(level: int | None) -> str:
     return str(SKILL_LEVELS.get(level, "")) if level else ""
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     """One issued certificate. ``snapshot`` keeps the material fields as issued (later edits to the
     course or the person change nothing); ``document`` is what was signed and what /verify shows."""
 
@@ -99,7 +99,7 @@ class Certificate(db.Model):
         return f"<Certificate {self.id} {self.serial} {self.status}>"
 
 
-class CertificateCounter(db.Model):
+class CertificateCounter(Model):
     """The last serial number handed out in a year; one row per year, bumped atomically."""
 
     __tablename__ = "certificate_counter"
@@ -111,7 +111,7 @@ class CertificateCounter(db.Model):
         return f"<CertificateCounter {self.year}: {self.last_seq}>"
 
 
-class SigningKey(db.Model):
+class SigningKey(Model):
     """An Ed25519 key pair; the private half encrypted with FERNET_KEY. Exactly one is active (it
     signs); retired ones stay published at /verify/keys so older signatures still verify."""
 
@@ -146,7 +146,7 @@ SKILL_STATUS_LABELS = {
 }
 
 
-class ExternalSkillCertificate(db.Model):
+class ExternalSkillCertificate(Model):
     """A 职业技能等级证书 issued by an outside evaluation body, recorded by the worker with a scan and
     checked by a union admin. Never shown as a certificate of this platform."""
 

@@ -18,16 +18,15 @@ from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.notifications.services import notify
 from classroom.personal_data import mask_name
+from classroom.timefmt import zone
 from classroom.unions.services import membership_union_at
 from courses.catalog.models import Course
 from courses.certificates import kinds, signing
 from courses.certificates.models import Certificate, CertificateKind, CertificateStatus, SigningKey
 from courses.certificates.serials import allocate_seq, format_serial
 from courses.enrollment.models import Enrollment, EnrollmentStatus
-from courses.study.hooks import enrollment_completed
 
 logger = logging.getLogger(__name__)
 DOCUMENT_VERSION = 1
@@ -204,8 +203,7 @@ def issue_award(user, *, competition_id: int, entry_id: int, snapshot: dict, iss
     return certificate
 
 
-@enrollment_completed.connect
-def _on_enrollment_completed(enrollment: Enrollment, *, now: datetime, **_) -> None:
+def on_enrollment_completed(enrollment: Enrollment, *, now: datetime, **_) -> None:
     """Issue inside the completing transaction. A failure never undoes the completion: it is logged,
     and `flask certificates backfill` issues what is missing."""
     try:

@@ -22,8 +22,8 @@ from classroom.accounts.models import User
 from classroom.audit import record_event
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.notifications.services import notify
+from classroom.timefmt import zone
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import admin_paths, under
 from classroom.unions.services import membership_union_at

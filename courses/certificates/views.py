@@ -16,7 +16,6 @@ from classroom.database import utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import form_error, paginate, public_base_url, public_url
-from classroom.main.views import register_home_section
 from classroom.unions import scope
 from courses.certificates import (
     admin_views,
@@ -166,5 +165,3 @@ def home_section(user):
         return None
     return "certificates/_home.html", {"latest_certificates": latest, "waiting_skill_certificates": waiting}
 
-
-register_home_section(home_section)

@@ -1,0 +1,19 @@
+"""Labour and skills competitions: notices, events, entries, quotas, approvals, scores and results."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The competition pages, the home panel, notification kinds and scans; award facts for certificates."""
+    from courses.certificates.kinds import award_facts_wanted
+    from courses.competitions import jobs, kinds, publication, views
+
+    app.register_blueprint(views.bp)
+    registry = app.extensions["classroom"]
+    registry.home_panels.append(views.home_section)
+    for name, label, email, sms in kinds.COMPETITION_KINDS:
+        registry.add_kind(name, label, email=email, sms=sms)
+    jobs.init_app(app)
+    award_facts_wanted.connect(publication.facts_of_an_award)

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 
 from classroom.extensions import db
-from classroom.i18n import zone
+from classroom.timefmt import zone
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, MembershipStatus, TradeUnion
 from courses.certificates.models import (
     Certificate,

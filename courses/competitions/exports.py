@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.personal_data import mask_mobile
+from classroom.timefmt import zone
 from classroom.unions.scope import can_see_mobile
 from courses.competitions import approvals
 

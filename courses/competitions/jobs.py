@@ -17,12 +17,8 @@ from classroom.accounts.models import Role, RoleGrant, User
 from classroom.database import UTCDateTime
 from classroom.extensions import db
 from classroom.notifications.facts import sql_facts
-from classroom.scheduler import register_job
 from classroom.unions.models import TradeUnion
-from courses.competitions import (
-    kinds,  # noqa: F401  (registers the notification kinds)
-    results,
-)
+from courses.competitions import results
 from courses.competitions.models import (
     WAITING_STATUSES,
     Competition,
@@ -34,7 +30,7 @@ from courses.competitions.models import (
     MemberStatus,
     Stage,
 )
-from courses.reminders.jobs import notify_from, register_approval_counter
+from courses.reminders.jobs import notify_from
 
 CLOSING_WITHIN = timedelta(days=3)
 STAGE_WITHIN = timedelta(hours=24)
@@ -172,8 +168,11 @@ def waiting_entries(now: datetime) -> dict[int, dict[str, int]]:
     return {user_id: {"entries": count} for user_id, count in rows}
 
 
-register_approval_counter(waiting_entries, {"entries": _l("competition entries")})
-register_job("competitions.closing", closing_reminders, "REMINDER_SCAN_SECONDS")
-register_job("competitions.stages", stage_reminders, "REMINDER_SCAN_SECONDS")
-register_job("competitions.promotions", effective_promotions, "REMINDER_SCAN_SECONDS")
-register_job("competitions.lapse_teams", lapse_unsubmitted_teams, "REMINDER_SCAN_SECONDS")
+def init_app(app) -> None:
+    """The competitions' scheduled scans and their part of the approvers' digest."""
+    registry = app.extensions["classroom"]
+    registry.add_approval_counter(waiting_entries, {"entries": _l("competition entries")})
+    for name, job in (("competitions.closing", closing_reminders), ("competitions.stages", stage_reminders),
+                      ("competitions.promotions", effective_promotions),
+                      ("competitions.lapse_teams", lapse_unsubmitted_teams)):
+        registry.add_job(name, job, "REMINDER_SCAN_SECONDS")

@@ -12,7 +12,7 @@ from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import form_error, owned_or_404, paginate, role_required
-from classroom.i18n import zone
+from classroom.timefmt import zone
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
 from courses.competitions import approvals, publication, quotas, services

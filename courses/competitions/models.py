@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, SmallInteger, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class CompetitionLevel(enum.StrEnum):
@@ -45,7 +45,7 @@ COMPETITION_STATUS_LABELS = {
 }
 
 
-class Competition(db.Model):
+class Competition(Model):
     __tablename__ = "competition"
     __table_args__ = (Index("ix_competition_status_closes", "status", "signup_closes_at"),)
 
@@ -86,7 +86,7 @@ class Competition(db.Model):
         return f"<Competition {self.id} {self.year} {self.status} {self.title!r}>"
 
 
-class CompetitionAttachment(db.Model):
+class CompetitionAttachment(Model):
     """A file of the notice (rules, the sign-up form …), stored under a random name outside static/."""
 
     __tablename__ = "competition_attachment"
@@ -112,7 +112,7 @@ class StageKind(enum.StrEnum):
 STAGE_KIND_LABELS = {StageKind.THEORY: _l("Theory"), StageKind.PRACTICAL: _l("Practical")}  # 理论 / 实操
 
 
-class Stage(db.Model):
+class Stage(Model):
     """A round of the competition (an online theory preliminary, a practical final …). Its score
     counts towards the total with ``weight`` per cent."""
 
@@ -148,7 +148,7 @@ AWARD_LABELS = {
 }
 
 
-class CompetitionEvent(db.Model):
+class CompetitionEvent(Model):
     """赛项: one trade's contest within a competition, individual or for teams, with its eligibility
     rules, its quota per nominating union (at tree depth ``quota_depth``), its overall cap and its
     award rule. ``confirmed_count`` is bumped by a conditional UPDATE, never past the cap."""
@@ -186,7 +186,7 @@ class CompetitionEvent(db.Model):
         return f"<CompetitionEvent {self.id} competition={self.competition_id} {self.name!r}>"
 
 
-class Quota(db.Model):
+class Quota(Model):
     """Places taken by one nominating union (at the event's quota depth) in one event. Taken with
     ``UPDATE … SET taken = taken + 1 WHERE taken < limit``: concurrent approvals never pass the limit."""
 
@@ -227,7 +227,7 @@ LIVE_STATUSES = (EntryStatus.FORMING, EntryStatus.SUBMITTED, EntryStatus.APPROVE
 WAITING_STATUSES = (EntryStatus.SUBMITTED, EntryStatus.APPROVED)
 
 
-class Entry(db.Model):
+class Entry(Model):
     """One entry in an event: a worker, or a team with its captain. ``nominating_union_id`` is the
     applicant's grassroots union at entry; ``quota_union_id`` the union whose quota place it holds."""
 
@@ -288,7 +288,7 @@ class MemberStatus(enum.StrEnum):
     DECLINED = "declined"
 
 
-class EntryMember(db.Model):
+class EntryMember(Model):
     """A person in an entry: the applicant (captain) or an invited team member. ``is_active`` holds
     while the person counts as entered in the event; the partial unique index keeps a worker in at
     most one live entry per event (the event is copied onto the row for it)."""
@@ -319,7 +319,7 @@ class EntryMember(db.Model):
         return f"<EntryMember entry={self.entry_id} user={self.user_id} {self.status}>"
 
 
-class Score(db.Model):
+class Score(Model):
     """One entry's score in one stage (out of 100)."""
 
     __tablename__ = "competition_score"
@@ -336,7 +336,7 @@ class Score(db.Model):
         return f"<Score entry={self.entry_id} stage={self.stage_id} {self.points}>"
 
 
-class CompetitionFollow(db.Model):
+class CompetitionFollow(Model):
     """A worker follows a competition to hear before its sign-up closes."""
 
     __tablename__ = "competition_follow"
@@ -359,7 +359,7 @@ class PromotionStatus(enum.StrEnum):
 PROMOTION_STATUS_LABELS = {PromotionStatus.PENDING: _l("Pending"), PromotionStatus.EFFECTIVE: _l("Effective")}
 
 
-class PromotionRecord(db.Model):
+class PromotionRecord(Model):
     """A skill-level promotion an award earned (破格晋升): pending until the worker's external
     certificate of that level (or higher) is verified."""
 

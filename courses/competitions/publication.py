@@ -19,7 +19,6 @@ from classroom.domain import Conflict
 from classroom.extensions import db
 from classroom.notifications.services import notify_many
 from courses.certificates import services as certificates
-from courses.certificates.kinds import award_facts_wanted
 from courses.certificates.models import Certificate
 from courses.competitions.models import (
     AWARD_LABELS,
@@ -163,8 +162,7 @@ def issue_award_certificates(competition: Competition, winners, *, now: datetime
     return len(winners)
 
 
-@award_facts_wanted.connect
-def _facts_of_an_award(certificate: Certificate, **_) -> dict:
+def facts_of_an_award(certificate: Certificate, **_) -> dict:
     """What the rows of an award certificate's entry say, for a record issued without some of it."""
     entry = db.session.get(Entry, certificate.competition_entry_id) if certificate.competition_entry_id else None
     if entry is None:

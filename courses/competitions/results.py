@@ -20,8 +20,8 @@ from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.forms import typed, typed_decimal
-from classroom.i18n import zone
 from classroom.personal_data import mask_name
+from classroom.timefmt import zone
 from courses.certificates.models import ExternalSkillCertificate, SkillCertificateStatus
 from courses.competitions.models import (
     AWARDS,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from classroom.accounts.models import User
 from classroom.extensions import db
-from classroom.i18n import zone
+from classroom.timefmt import zone
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from classroom.unions.scope import can_manage_union
 from courses.competitions import approvals, entries, publication, results, services

@@ -18,7 +18,6 @@ from classroom.unions.scope import admin_paths, can_manage_union
 from courses.catalog.attachments import discard_file, place_file, receive_file, remove_after_commit
 from courses.catalog.models import Course, CourseStatus
 from courses.catalog.services import member_union_path
-from courses.competitions import kinds  # noqa: F401  (registers the notification kinds)
 from courses.competitions.models import (
     AWARDS,
     Competition,

@@ -10,7 +10,6 @@ from flask_login import current_user, login_required
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.http import owned_or_404, paginate
-from classroom.main.views import register_home_section
 from classroom.unions import scope
 from courses.catalog.content import render_markdown
 from courses.competitions import (
@@ -121,5 +120,3 @@ def home_section(user):
     return "competitions/_home.html", {"live_entries": live, "invitations": entries.open_invitations(user.id),
                                        "waiting_entries": waiting}
 
-
-register_home_section(home_section)

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class EnrollmentStatus(enum.StrEnum):
@@ -35,7 +35,7 @@ ENROLLMENT_STATUS_LABELS = {
 SEATED = (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED)
 
 
-class Enrollment(db.Model):
+class Enrollment(Model):
     __tablename__ = "enrollment"
     __table_args__ = (
         UniqueConstraint("user_id", "course_id"),

@@ -13,9 +13,8 @@ from classroom.accounts.models import User
 from classroom.audit import record_event
 from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
-from classroom.i18n import zone
 from classroom.notifications.services import notify, notify_many
-from courses.catalog.hooks import course_changed
+from classroom.timefmt import zone
 from courses.catalog.models import Announcement, ClassSession, Course, CourseStatus
 from courses.catalog.services import can_edit, can_review, can_view, lock_course
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -262,8 +261,7 @@ def post_announcement(course: Course, title: str, body: str, *, include_waitlist
 
 # ---- reacting to the catalogue ---------------------------------------------------------------------
 
-@course_changed.connect
-def _on_course_changed(course: Course, *, revision, now: datetime, **_) -> None:
+def on_course_changed(course: Course, *, revision, now: datetime, **_) -> None:
     """An approved change: tell the enrolled, and give new seats to the waitlist."""
     notify_many(announcement_audience(course.id, include_waitlisted=True), "course.changed",
                 f"course.changed:{revision.id}", _l("%(course)s has changed: check the schedule and rules"),

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
 class HoursSource(enum.StrEnum):
@@ -28,7 +28,7 @@ SOURCE_LABELS = {
 }
 
 
-class HoursEntry(db.Model):
+class HoursEntry(Model):
     """One credit (or reversal, with negative minutes). Never edited: corrections are new rows.
     ``source_key`` is unique, so the same lesson or session can never be credited twice.
     ``union_id`` is the person's grassroots union when the hours were earned."""
@@ -78,7 +78,7 @@ NOTE_LABELS = {REVERSAL_NOTE: _l("Reversed: the attendance was changed"),
                SESSION_REMOVED_NOTE: _l("Reversed: the class session was removed from the course")}
 
 
-class HoursMonth(db.Model):
+class HoursMonth(Model):
     """Minutes per union, month, source and course category: kept in the ledger's own
     transaction, so year, quarter and month totals read a few rows instead of the ledger.
     ``union_id`` 0 stands for "no union"."""
@@ -99,7 +99,7 @@ class HoursMonth(db.Model):
         return f"<HoursMonth union={self.union_id} {self.month} {self.source} {self.minutes}>"
 
 
-class HoursYear(db.Model):
+class HoursYear(Model):
     """Minutes per person, year and union: who has hours, and who met the annual target."""
 
     __tablename__ = "hours_year"

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from classroom.audit import record_event
 from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
-from classroom.i18n import zone
+from classroom.timefmt import zone
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_union
 from classroom.unions.services import membership_union_at

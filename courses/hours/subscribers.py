@@ -14,17 +14,14 @@ from courses.hours.services import credit_lesson, reverse_session_credits, sync_
 from courses.study.hooks import lesson_completed
 
 
-@lesson_completed.connect
 def _credit_lesson(lesson, *, user_id: int, now, **_) -> None:
     credit_lesson(lesson, user_id, now=now)
 
 
-@attendance_recorded.connect
 def _credit_session(attendance, *, session, attended: bool, change: int, now, **_) -> None:
     sync_session_credit(session, attendance.user_id, attended=attended, change=change, now=now)
 
 
-@course_changed.connect
 def _follow_schedule_changes(course, *, revision, now, **_) -> None:
     """An approved change to a class session's credited minutes re-credits its attendees to the
     new minutes; a removed session's credits are reversed. (Lesson credits stay: they were earned
@@ -42,3 +39,10 @@ def _follow_schedule_changes(course, *, revision, now, **_) -> None:
     for attendance, session in rows:
         sync_session_credit(session, attendance.user_id, attended=attendance.status in ATTENDED,
                             change=f"{attendance.changes}.{suffix}", now=now)
+
+
+def connect() -> None:
+    """The ledger follows completed lessons, recorded attendance and approved schedule changes."""
+    lesson_completed.connect(_credit_lesson)
+    attendance_recorded.connect(_credit_session)
+    course_changed.connect(_follow_schedule_changes)

@@ -32,8 +32,8 @@ from sqlalchemy import func
 
 from classroom.extensions import db
 from classroom.http import public_url
-from classroom.i18n import zone
 from classroom.pdf import cjk_font, describe
+from classroom.timefmt import zone
 from courses.hours.models import HoursEntry
 from courses.hours.services import entries_of
 

@@ -29,7 +29,6 @@ from classroom.extensions import db, limiter
 from classroom.forms import arg_int
 from classroom.http import form_error, paginate, role_required
 from classroom.i18n import locale_code
-from classroom.main.views import register_home_section
 from classroom.personal_data import mask_name
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
@@ -275,5 +274,3 @@ def home_section(user):
     return "hours/_home.html", {"year": year, "minutes": dict(hours.yearly_totals(user.id)).get(year, 0),
                                 "target": hours.target_for_user(user.id)}
 
-
-register_home_section(home_section)

@@ -1,0 +1,12 @@
+"""Reminders: the scheduled scans, the approvers' digest, the calendar feed."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from courses.reminders import jobs, views
+
+    app.register_blueprint(views.bp)
+    jobs.init_app(app)

@@ -1,11 +1,10 @@
 """Reminder scans. Each is one set-based INSERT … SELECT of notifications under unique dedup keys
 (rendered per language in SQL), followed by the outbox fan-out: running a scan again creates
-nothing. Later features add scans with classroom.scheduler.register_job, and counts to the
-approvers' digest with register_approval_counter."""
+nothing. Features add their scans to the registry (``add_job``) and counts to the approvers' digest
+(``add_approval_counter``) in their ``init_app``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from flask_babel import force_locale
@@ -34,11 +33,10 @@ from classroom.accounts.session_cache import changed_everyone
 from classroom.database import UTCDateTime
 from classroom.extensions import db
 from classroom.notifications.facts import sql_facts
-from classroom.notifications.kinds import register_kind
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
 from classroom.notifications.outbox import fan_out
 from classroom.notifications.services import notify
-from classroom.scheduler import register_job
+from classroom.registry import registry
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from courses.catalog.hooks import course_changed
 from courses.catalog.models import ClassSession, Course, CourseFollow, CourseInstructor, CourseMode, CourseStatus
@@ -48,11 +46,14 @@ from courses.enrollment.models import Enrollment, EnrollmentStatus
 from courses.reminders.audience import attends_sessions
 from courses.reminders.models import ReminderWave
 
-register_kind("session.reminder", _l("Class reminders"), email=True, sms=True)
-register_kind("study.idle", _l("Reminders to keep studying"), email=True)
-register_kind("course.closing", _l("Enrollment closing for a followed course"), email=True)
-register_kind("approvals.digest", _l("Daily list of decisions waiting for you"), email=True)
-register_kind("certificate.expiring", _l("A certificate is about to expire"), email=True)
+# (name, label, email on by default, text message on by default): added to the registry by init_app
+REMINDER_KINDS = [
+    ("session.reminder", _l("Class reminders"), True, True),
+    ("study.idle", _l("Reminders to keep studying"), True, False),
+    ("course.closing", _l("Enrollment closing for a followed course"), True, False),
+    ("approvals.digest", _l("Daily list of decisions waiting for you"), True, False),
+    ("certificate.expiring", _l("A certificate is about to expire"), True, False),
+]
 
 
 def _text(lazy, locale: str) -> str:
@@ -192,8 +193,7 @@ def _venue():
 WAITING_TO_GO = (OutboundStatus.QUEUED, OutboundStatus.DIGEST, OutboundStatus.DIGEST_WEEKLY)
 
 
-@course_changed.connect
-def _rewind_moved_sessions(course, *, revision, now, **_) -> None:
+def rewind_moved_sessions(course, *, revision, now, **_) -> None:
     """An approved change moved class sessions later: a wave marked before a session's new window
     opened belongs to the old time. It starts again, so the coming scans remind everyone enrolled
     of the new time; the reminders it sent keep their place in the bell under a retired key, and
@@ -325,18 +325,8 @@ def certificate_expiry_reminders(*, now: datetime) -> int:
 
 # ---- the approvers' daily digest ---------------------------------------------------------------------
 
-ApprovalCounter = Callable[[datetime], dict[int, dict[str, int]]]
-APPROVAL_COUNTERS: list[ApprovalCounter] = []
-DIGEST_LABELS: dict[str, object] = {}  # label key → its (lazily translated) label in the digest
-
-
-def register_approval_counter(counter: ApprovalCounter, labels: Mapping[str, object] | None = None) -> None:
-    """counter(now) → {user_id: {label key: count}}: items waiting for that person's decision.
-    ``labels`` names, in the digest, each key the counter returns: a feature brings its own
-    ({"entries": _l("competition entries")}); a key without a label shows as itself."""
-    if counter not in APPROVAL_COUNTERS:
-        APPROVAL_COUNTERS.append(counter)
-    DIGEST_LABELS.update(labels or {})
+# A counter is ``counter(now) → {user_id: {label key: count}}``: items waiting for that person's decision;
+# features add theirs with a label per key (``registry.add_approval_counter``); a key without one shows as is.
 
 
 def _admin_subtree_counts(items, key: str) -> dict[int, dict[str, int]]:
@@ -372,15 +362,11 @@ def pending_enrollments(now: datetime) -> dict[int, dict[str, int]]:
     return {user_id: {"enrollments": count} for user_id, count in rows}
 
 
-register_approval_counter(pending_memberships, {"memberships": _l("membership applications")})
-register_approval_counter(pending_courses, {"courses": _l("courses to review")})
-register_approval_counter(pending_enrollments, {"enrollments": _l("sign-ups to approve")})
-
-
 def approver_digest(*, now: datetime) -> int:
     """Once a day: one notification per approver listing what waits for them (none when nothing)."""
     waiting: dict[int, dict[str, int]] = {}
-    for counter in APPROVAL_COUNTERS:
+    counters, labels = registry().approval_counters, registry().digest_labels
+    for counter in counters:
         for user_id, counts in counter(now).items():
             for key, count in counts.items():
                 waiting.setdefault(user_id, {})[key] = waiting.get(user_id, {}).get(key, 0) + count
@@ -392,7 +378,7 @@ def approver_digest(*, now: datetime) -> int:
         if not counts:
             continue
         with force_locale(person.locale or "zh_CN"):
-            labelled = [(str(DIGEST_LABELS.get(key, key)), count) for key, count in sorted(counts.items())]
+            labelled = [(str(labels.get(key, key)), count) for key, count in sorted(counts.items())]
         body = "；".join(f"{label}: {count}" for label, count in labelled)
         made += notify(person, "approvals.digest", f"approvals:{person.id}:{day}",
                        _l("%(count)d items wait for your decision"), body, link="/",
@@ -401,8 +387,17 @@ def approver_digest(*, now: datetime) -> int:
     return made
 
 
-register_job("reminders.sessions", session_reminders, "REMINDER_SCAN_SECONDS")
-register_job("reminders.idle", idle_reminders, "REMINDER_SCAN_SECONDS")
-register_job("reminders.closing", closing_reminders, "REMINDER_SCAN_SECONDS")
-register_job("reminders.approvals", approver_digest, "REMINDER_SCAN_SECONDS")
-register_job("reminders.certificates", certificate_expiry_reminders, "REMINDER_SCAN_SECONDS")
+def init_app(app) -> None:
+    """The reminder scans, their kinds, the approvers' digest of the shell's own waiting items, and the
+    rewinding of reminder waves when a class moves."""
+    registry = app.extensions["classroom"]
+    for name, label, email, sms in REMINDER_KINDS:
+        registry.add_kind(name, label, email=email, sms=sms)
+    registry.add_approval_counter(pending_memberships, {"memberships": _l("membership applications")})
+    registry.add_approval_counter(pending_courses, {"courses": _l("courses to review")})
+    registry.add_approval_counter(pending_enrollments, {"enrollments": _l("sign-ups to approve")})
+    for name, job in (("reminders.sessions", session_reminders), ("reminders.idle", idle_reminders),
+                      ("reminders.closing", closing_reminders), ("reminders.approvals", approver_digest),
+                      ("reminders.certificates", certificate_expiry_reminders)):
+        registry.add_job(name, job, "REMINDER_SCAN_SECONDS")
+    course_changed.connect(rewind_moved_sessions)

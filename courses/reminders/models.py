@@ -9,10 +9,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
-class ReminderWave(db.Model):
+class ReminderWave(Model):
     __tablename__ = "reminder_wave"
 
     kind: Mapped[str] = mapped_column(String(40), primary_key=True)

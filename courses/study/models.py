@@ -9,10 +9,10 @@ from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
-from classroom.extensions import db
+from classroom.extensions import Model
 
 
-class LessonProgress(db.Model):
+class LessonProgress(Model):
     __tablename__ = "lesson_progress"
     __table_args__ = (UniqueConstraint("user_id", "lesson_id"), Index("ix_lesson_progress_lesson", "lesson_id"))
 
@@ -29,7 +29,7 @@ class LessonProgress(db.Model):
         return f"<LessonProgress user={self.user_id} lesson={self.lesson_id} {self.seconds_studied}s>"
 
 
-class Exam(db.Model):
+class Exam(Model):
     __tablename__ = "exam"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,7 +48,7 @@ class Exam(db.Model):
         return f"<Exam {self.id} course={self.course_id}>"
 
 
-class Question(db.Model):
+class Question(Model):
     """A single- or multiple-choice question. ``options`` is a list of texts; ``correct``
     the indexes of the right ones. Neither the list of correct indexes nor anything derived
     from it ever reaches the browser before submission."""
@@ -71,7 +71,7 @@ class Question(db.Model):
         return f"<Question {self.id} exam={self.exam_id} #{self.position}>"
 
 
-class ExamAttempt(db.Model):
+class ExamAttempt(Model):
     __tablename__ = "exam_attempt"
 
     id: Mapped[int] = mapped_column(primary_key=True)

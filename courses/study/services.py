@@ -13,7 +13,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
-from courses.attendance.hooks import attendance_recorded
 from courses.attendance.services import attendance_share
 from courses.catalog.models import Course, Lesson
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -154,8 +153,7 @@ def evaluate_completion(enrollment: Enrollment, *, now: datetime) -> bool:
     return True
 
 
-@attendance_recorded.connect
-def _on_attendance(attendance, *, session, now, **_) -> None:
+def on_attendance(attendance, *, session, now, **_) -> None:
     """An attendance change may complete (never un-complete) the person's enrollment."""
     enrollment = enrollment_of(attendance.user_id, session.course_id)
     if enrollment is not None:

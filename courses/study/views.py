@@ -12,7 +12,6 @@ from classroom.database import utcnow, writes
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.http import paginate
-from classroom.main.views import register_home_section
 from classroom.security import embed_hosts
 from classroom.unions.scope import shown_mobiles
 from courses.catalog.content import render_markdown, video_embed_url
@@ -133,5 +132,3 @@ def home_section(user):
         "enrollments": enrollments, "next_sessions": queries.next_sessions(user.id, now=utcnow(), limit=3),
         "progress": queries.progress_summary(user.id, [e.course_id for e in enrollments])}
 
-
-register_home_section(home_section)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from classroom.database import utcnow
 from classroom.extensions import db
-from classroom.i18n import zone
+from classroom.timefmt import zone
 from courses.competitions.models import Competition
 from tests.factories import PASSWORD
 from tests.test_competitions import the_competition_is_over
