@@ -12,7 +12,7 @@ LINK_HOST := $(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(if $(findstring :,$(H
 CLASSROOM_PUBLIC_BASE_URL ?= http://$(LINK_HOST):$(PORT)
 RUN_ENV := CLASSROOM_PUBLIC_BASE_URL='$(CLASSROOM_PUBLIC_BASE_URL)'
 
-.PHONY: run test python-check port-check install install-dev translations babel lint bench bench-seed clean
+.PHONY: run test python-check port-check install install-dev translations babel lint api-check bench bench-seed clean
 
 # ---- set-up --------------------------------------------------------------------------
 # Python 3.11 or newer, checked before anything is installed (an older one fails late and obscurely).
@@ -65,19 +65,23 @@ babel: $(VENV)/.installed-dev
 	$(BIN)/pybabel -q compile -d translations
 
 # Benchmarks (PostgreSQL, run by hand; figures in the README).
-bench-seed: $(VENV)/.installed-dev
+# Benchmarks (by hand, never in the suite): PostgreSQL, Redis and wrk, see benchmarks/README.md.
+bench-seed: install-dev
 	$(BIN)/python -m benchmarks.seed --workers 1000000
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/python -m benchmarks.catalogue
-	$(BIN)/python -m benchmarks.enroll_race
-	$(BIN)/python -m benchmarks.reminders
-	$(BIN)/python -m benchmarks.hours_report
-	$(BIN)/python -m benchmarks.competition_quota
-	$(BIN)/python -m benchmarks.member_import
+# Every benchmark in turn, then one table: benchmarks/out/results.md (and results.json).
+# `make bench BENCH=catalogue,scale` runs only those.
+bench: install-dev
+	$(BIN)/python -m benchmarks.run_all $(if $(BENCH),--only $(BENCH))
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# The JSON API against its OpenAPI document, in full, on a live demo server (schemathesis; a few minutes).
+# The suite runs a bounded version (tests/test_api_document.py). `make api-check API_CHECK_EXAMPLES=500` digs deeper.
+api-check: install-dev
+	API_CHECK_EXAMPLES=$(or $(API_CHECK_EXAMPLES),100) $(BIN)/python scripts/api_check.py
 
 clean:
 	rm -rf $(VENV) instance/classroom.db*

@@ -89,6 +89,9 @@ class Config:
     # Scheduled work (CLASSROOM_SCHEDULER=on starts it in the web process; production runs
     # `flask scheduler run`). One process leads at a time, by a lease in the database.
     SCHEDULER = "off"
+    # Where it starts in the web processes: "with_app" when a serving process makes the app; "after_fork"
+    # when a pre-forking server's hook starts it in each worker (gunicorn.conf.py sets this and the hook).
+    SCHEDULER_START = "with_app"
     SCHEDULER_LEASE_SECONDS = 30
     DISPATCH_INTERVAL_SECONDS = 10
     DISPATCH_BATCH = 50

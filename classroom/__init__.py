@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from classroom import accounts, main, notifications, registry, unions
+from classroom import accounts, api, main, notifications, registry, unions
 from classroom.extensions import babel, csrf, db, limiter, login_manager, migrate
 from classroom.forms import BoundedIntegerConverter
 from courses import attendance, catalog, certificates, competitions, enrollment, hours, reminders, study
@@ -42,6 +42,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     certificates.init_app(app)
     reminders.init_app(app)
     competitions.init_app(app)
+    api.init_app(app)
     course_privacy.init_app(app)
     course_cli.init_app(app)
     cli.init_app(app)
@@ -64,7 +65,7 @@ def register_extensions(app: Flask) -> None:
 
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
         count = int(app.config["PROXY_COUNT"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
     db.init_app(app)
     app.teardown_request(lambda _error: db.session.remove())
     database.init_app(app)
@@ -86,6 +87,7 @@ def register_extensions(app: Flask) -> None:
 def import_models() -> None:
     """Every model module, so that metadata (and Alembic) sees all tables."""
     import classroom.accounts.models  # noqa: F401
+    import classroom.api.models  # noqa: F401
     import classroom.audit  # noqa: F401
     import classroom.notifications.models  # noqa: F401
     import classroom.unions.counters  # noqa: F401

@@ -34,8 +34,8 @@ class AuditEvent(Model):
         return f"<AuditEvent {self.action} {self.object_type}:{self.object_id} by {self.actor_id}>"
 
 
-def record_event(actor, action: str, obj=None, *, union_id: int | None = None,
-                 object_type: str | None = None, object_id: int | None = None, **data) -> AuditEvent:
+def record_event(actor: object, action: str, obj: object = None, *, union_id: int | None = None,
+                 object_type: str | None = None, object_id: int | None = None, **data: object) -> AuditEvent:
     """Add an audit row to the current transaction; the caller commits with its change."""
     event = AuditEvent(
         actor_id=getattr(actor, "id", None),
@@ -50,7 +50,7 @@ def record_event(actor, action: str, obj=None, *, union_id: int | None = None,
     return event
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, datetime):

@@ -9,15 +9,20 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import TypeVar, cast
+
+T = TypeVar("T")
 
 
 class TTLCache:
+    """Values by key, each kept for its time to live, the least recently used dropped past ``max_entries``."""
+
     def __init__(self, max_entries: int = 1024) -> None:
         self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
 
-    def get_or_set(self, key: Hashable, ttl: float, make: Callable[[], object]):
+    def get_or_set(self, key: Hashable, ttl: float, make: Callable[[], T]) -> T:
         """The cached value for ``key``, or ``make()`` stored for ``ttl`` seconds (0 = no caching)."""
         if ttl <= 0:
             return make()
@@ -26,7 +31,7 @@ class TTLCache:
             entry = self._entries.get(key)
             if entry is not None and entry[0] > now:
                 self._entries.move_to_end(key)
-                return entry[1]
+                return cast(T, entry[1])  # what make() gave for this key
         value = make()
         with self._lock:
             self._entries[key] = (now + ttl, value)
@@ -36,5 +41,6 @@ class TTLCache:
         return value
 
     def clear(self) -> None:
+        """Forget every entry."""
         with self._lock:
             self._entries.clear()

@@ -13,6 +13,7 @@ MAX_FRAGMENTS = 256  # a few templates × languages × navigation sets; never mo
 
 
 def init_app(app: Flask) -> None:
+    """The fragments' cache and the templates' ``chrome()``."""
     app.extensions["chrome"] = {}
     app.jinja_env.globals["chrome"] = chrome
 

@@ -6,25 +6,35 @@ import contextlib
 import copy
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from classroom import seed
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.accounts.services import check_password_rules
 from classroom.database import begin_write, utcnow
 from classroom.domain import DomainError
+from classroom.exports import csv_bytes
 from classroom.extensions import db
 from classroom.http import public_url
 from classroom.personal_data import is_mobile, normalize_mobile
 from classroom.registry import registry
 from classroom.security import hash_password
+from classroom.seed_scale import seed_scale
 from classroom.unions import counters
+from classroom.unions.import_commit import ImportResult, run_import
+from classroom.unions.import_files import ImportRow, file_format, read_rows
+from classroom.unions.invitations import invitation_link
+from classroom.unions.jobs import welcome
+from classroom.unions.member_import import ImportRejected, RowError, validate
 from classroom.unions.models import TradeUnion, UnionKind
-from classroom.unions.services import create_union
+from classroom.unions.tree import create_union
 
 
 @click.command("seed-demo")
@@ -32,8 +42,6 @@ from classroom.unions.services import create_union
 @click.option("--workers", default=320, show_default=True, help="How many workers to create.")
 def seed_demo_command(if_empty: bool, workers: int) -> None:
     """Load demo data (a union tree, workers, instructors, admins) and print the log-ins."""
-    from classroom import seed
-
     if seed.database_is_empty():
         logins = seed.seed_demo(workers=workers)
         db.session.commit()
@@ -53,11 +61,8 @@ def seed_demo_command(if_empty: bool, workers: int) -> None:
 @click.option("--unions", type=click.IntRange(1), default=None,
               help="How many grassroots unions to add (default: one per 300 workers, at least 10).")
 @click.option("--seed", "rng_seed", default=2026, show_default=True, help="Seed of the random generator.")
-def seed_scale_command(workers: int, unions: int | None, rng_seed: int, **options) -> None:
+def seed_scale_command(workers: int, unions: int | None, rng_seed: int, **options: object) -> None:
     """Add a realistic union tree and N workers, bulk-inserted (COPY on PostgreSQL), for scale tests."""
-    from classroom import seed
-    from classroom.seed_scale import seed_scale
-
     started = time.perf_counter()
     with click.progressbar(length=workers, label="Seeding workers", file=sys.stderr) as bar:
         context = seed_scale(workers, unions, rng_seed=rng_seed, progress=bar.update, options=options)
@@ -108,10 +113,6 @@ members_cli = AppGroup("members", help="Members: import from a CSV or XLSX file.
               help="Write the invitation links (name, mobile, link) to this CSV file.")
 def import_members_command(path: Path, union_code: str, dry_run: bool, sms: bool, links_path: Path | None) -> None:
     """Import members like the union admin page does: all rows or none, the same result when run twice."""
-    from classroom.unions.import_commit import run_import, welcome
-    from classroom.unions.import_files import file_format, read_rows
-    from classroom.unions.member_import import ImportRejected, validate
-
     union = db.session.scalar(select(TradeUnion).where(TradeUnion.code == union_code))
     if union is None:
         raise click.ClickException(f"no union has the code {union_code}")
@@ -119,18 +120,8 @@ def import_members_command(path: Path, union_code: str, dry_run: bool, sms: bool
         rows = read_rows(path, file_format(path.name))
     except DomainError as error:
         raise click.ClickException(str(error)) from None
-    with _progress(len(rows), "Checking" if dry_run else "Importing") as progress:
-        try:
-            if dry_run:
-                errors = validate(rows, union, now=utcnow(), progress=progress).errors
-                if errors:
-                    raise ImportRejected(errors)
-            else:
-                result = run_import(rows, union, actor=None, now=utcnow(), progress=progress)
-        except ImportRejected as rejected:
-            db.session.rollback()
-            _report_errors(rejected.errors)
-    if dry_run:
+    result = _checked_import(rows, union, dry_run=dry_run)
+    if result is None:
         click.echo(f"{len(rows)} rows checked: no errors. Nothing written (dry run).")
         return
     db.session.commit()
@@ -141,8 +132,24 @@ def import_members_command(path: Path, union_code: str, dry_run: bool, sms: bool
     welcome(result.tokens, union.name, text_links=sms, now=utcnow())
 
 
+def _checked_import(rows: list[ImportRow], union: TradeUnion, *, dry_run: bool) -> ImportResult | None:
+    """Check every row and, unless ``dry_run``, write them (uncommitted); with any row wrong, list the
+    errors and fail, nothing written."""
+    with _progress(len(rows), "Checking" if dry_run else "Importing") as progress:
+        try:
+            if not dry_run:
+                return run_import(rows, union, actor=None, now=utcnow(), progress=progress)
+            errors = validate(rows, union, now=utcnow(), progress=progress).errors
+            if errors:
+                raise ImportRejected(errors)
+            return None
+        except ImportRejected as rejected:
+            db.session.rollback()
+            _report_errors(rejected.errors)
+
+
 @contextlib.contextmanager
-def _progress(total: int, label: str):
+def _progress(total: int, label: str) -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar in a terminal; plain lines ("writing 3000/10000") on stderr otherwise."""
     state = {"position": 0}
     bar = click.progressbar(length=2 * total, label=label, file=sys.stderr) if sys.stderr.isatty() else None
@@ -159,7 +166,7 @@ def _progress(total: int, label: str):
         yield report
 
 
-def _report_errors(errors) -> None:
+def _report_errors(errors: list[RowError]) -> NoReturn:
     rows = sorted({error.row for error in errors})
     for error in errors[:200]:
         click.echo(f"row {error.row}, {error.field}: {error.message}", err=True)
@@ -169,9 +176,6 @@ def _report_errors(errors) -> None:
 
 
 def _write_links(path: Path, tokens: dict[int, str]) -> None:
-    from classroom.accounts.invitations import invitation_link
-    from classroom.exports import csv_bytes
-
     ids = list(tokens)
     rows = []
     for start in range(0, len(ids), 1000):
@@ -204,7 +208,7 @@ def recount_member_counts_command() -> None:
     click.echo("The member counters are rebuilt.")
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     """The shell's commands. Called after the packages' own ``init_app``: seed-scale takes the options of
     the extensions they added."""
     app.cli.add_command(unions_cli)

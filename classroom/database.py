@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -96,8 +99,8 @@ def init_app(app) -> None:
 
 
 def _mark_unsafe_requests() -> None:
-    if request.method not in SAFE_METHODS or getattr(current_app.view_functions.get(request.endpoint),
-                                                     WRITES_FLAG, False):
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if request.method not in SAFE_METHODS or getattr(view, WRITES_FLAG, False):
         writes_ahead()
 
 
@@ -186,6 +189,11 @@ def begin_write(session) -> None:
             raise RuntimeError("begin_write() called after unflushed changes")
         session.rollback()
     session.connection(execution_options={"sqlite_immediate": True})
+
+
+def dialect_insert(session) -> Any:
+    """The INSERT construct with ON CONFLICT of the session's database (PostgreSQL's or SQLite's)."""
+    return pg_insert if is_postgresql(session) else sqlite_insert
 
 
 def is_postgresql(session) -> bool:

@@ -6,9 +6,9 @@ from __future__ import annotations
 class DomainError(Exception):
     """A rule refused the request. ``message`` is a (lazily) translated text for the person."""
 
-    message = "The request could not be completed."
+    message: object = "The request could not be completed."
 
-    def __init__(self, message=None, *, field: str | None = None, **params):
+    def __init__(self, message: object = None, *, field: str | None = None, **params: object) -> None:
         self.message = message if message is not None else type(self).message
         self.field = field  # the form field the message belongs to, when there is one
         self.params = params

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify, make_response, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -19,16 +19,19 @@ MESSAGES = {
 
 
 def wants_json() -> bool:
+    """Whether the error is answered in JSON: the API, ?format=json, or a client that prefers it."""
     if request.path.startswith("/api/") or request.args.get("format") == "json":
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def handle_http_error(error: HTTPException):
+def handle_http_error(error: HTTPException) -> Response:
+    """The error's page (or JSON), localized and generic, with the headers the client needs."""
     code = error.code or 500
     title, text = MESSAGES.get(code, (error.name, error.description))
     detail = _detail(error, code)
+    body: Response | str
     if wants_json():
         body = jsonify({"error": {"code": code, "title": str(title), "message": str(detail or text)}})
     else:
@@ -40,7 +43,7 @@ def handle_http_error(error: HTTPException):
     return response
 
 
-def _detail(error: HTTPException, code: int):
+def _detail(error: HTTPException, code: int) -> object:
     """A specific, safe explanation: the CSRF reason, the rate-limit message."""
     if isinstance(error, CSRFError):
         return _l("The form has expired or lacks its security token. Reload the page and try again.")
@@ -49,7 +52,8 @@ def _detail(error: HTTPException, code: int):
     return None
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
+    """The error handlers."""
     # Unhandled exceptions reach this handler as a 500 (Flask logs them first); the
     # request's session is removed (rolled back) at teardown.
     app.register_error_handler(HTTPException, handle_http_error)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.workbook.child import INVALID_TITLE_REGEX as INVALID_TITLE
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 # A cell starting with one of these is read as a formula (or DDE) by Excel, WPS or LibreOffice;
 # full-width forms too, since some spreadsheets normalise them. A leading line feed counts like the
@@ -17,7 +21,7 @@ from openpyxl.workbook.child import INVALID_TITLE_REGEX as INVALID_TITLE
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
-def neutralize(value):
+def neutralize(value: object) -> object:
     """CSV: text that could start a formula gets a leading apostrophe; numbers stay numbers."""
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
@@ -48,7 +52,7 @@ def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence]) -> b
     return buffer.getvalue()
 
 
-def _text_cell(sheet, text: str) -> WriteOnlyCell:
+def _text_cell(sheet: WriteOnlyWorksheet, text: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(sheet, value=text)
     cell.data_type = TYPE_STRING  # openpyxl reads a leading "=" as a formula
     if text.startswith(FORMULA_STARTS):

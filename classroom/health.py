@@ -4,6 +4,7 @@ scheduler says whether one leads, never which host or process). Nothing here nam
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from alembic.script import ScriptDirectory
 from flask import current_app
@@ -16,11 +17,13 @@ from classroom.registry import registry
 
 @lru_cache(maxsize=4)
 def migration_heads(directory: str) -> tuple[str, ...]:
+    """The migrations' heads (read once per directory)."""
     return tuple(sorted(ScriptDirectory(directory).get_heads()))
 
 
-def health_report() -> dict:
-    report: dict = {"version": current_app.config["VERSION"]}
+def health_report() -> dict[str, Any]:
+    """The report: the version, the database, the migrations, what the packages add, and the status."""
+    report: dict[str, Any] = {"version": current_app.config["VERSION"]}
     current: tuple[str, ...] = ()
     try:
         db.session.execute(text("SELECT 1"))

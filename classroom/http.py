@@ -158,3 +158,15 @@ def perform(action: Callable[[], T], *, success: str | Callable[[T], str] | None
 def commit_or_flash(action: Callable[[], object], success: str, *, failure_category: str = "danger") -> bool:
     """``perform`` with a flash either way; True when it committed (views move to ``perform``)."""
     return perform(action, success=success, category=failure_category).ok
+
+
+def perform_quietly(action: Callable[[], T]) -> Outcome[T]:
+    """``perform`` that shows nothing: commit, or roll back and hand the refusal to the caller, which
+    answers in its own way (JSON, a message of its own, a refusal shown more gently than others)."""
+    try:
+        value = action()
+    except DomainError as error:
+        db.session.rollback()
+        return Outcome(error=error)
+    db.session.commit()
+    return Outcome(value=value)

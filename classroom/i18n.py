@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import available_timezones
 
 from babel import Locale, support
 from babel.dates import get_timezone_location
-from flask import current_app, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Domain, format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_login import current_user
 
 from classroom.database import begin_write
 from classroom.extensions import db
+from classroom.http import perform
 from classroom.timefmt import zone
 
 LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
@@ -21,14 +23,17 @@ LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 def remember_language_switch() -> None:
     """A ?lang= switch is remembered in the session, and in the profile of a signed-in user."""
     asked = request.args.get("lang")
-    if asked not in current_app.config["LANGUAGES"]:
+    if asked is None or asked not in current_app.config["LANGUAGES"]:
         return
     session["lang"] = asked
     if current_user.is_authenticated and current_user.locale != asked:
         user = current_user._get_current_object()
-        begin_write(db.session)  # what loading the user read ends here: on SQLite the write takes the lock first
-        user.locale = asked
-        db.session.commit()
+        perform(lambda: _set_locale(user, asked))
+
+
+def _set_locale(user: Any, locale: str) -> None:
+    begin_write(db.session)  # what loading the user read ends here: on SQLite the write takes the lock first
+    user.locale = locale
 
 
 _PARSED: dict[str, Locale] = {}
@@ -61,7 +66,8 @@ class CatalogueDomain(Domain):
     """Finds translations/zh_CN for Babel's name of Simplified Chinese (zh_Hans_CN), which
     gettext's own search (zh_Hans_CN, then zh) would never try."""
 
-    def get_translations(self):
+    def get_translations(self) -> support.NullTranslations:
+        """The catalogue of the current locale (zh_CN for any Chinese one), loaded once."""
         locale = get_locale()
         if locale is None:
             return support.NullTranslations()
@@ -72,6 +78,7 @@ class CatalogueDomain(Domain):
 
 
 def select_timezone() -> str:
+    """The signed-in user's timezone, else the platform's."""
     if not has_request_context():
         return current_app.config["DEFAULT_TIMEZONE"]
     if current_user and current_user.is_authenticated and current_user.timezone:
@@ -80,6 +87,7 @@ def select_timezone() -> str:
 
 
 def valid_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA timezone this system knows."""
     return name in _timezones()
 
 
@@ -105,6 +113,7 @@ def switch_language_url(locale: str) -> str:
 
 
 def html_lang() -> str:
+    """The page's ``lang`` attribute: zh-CN or en."""
     return "zh-CN" if locale_code() == "zh_CN" else "en"
 
 
@@ -114,7 +123,8 @@ def credit_hours(minutes: int | None) -> str:
     return format_decimal(round((minutes or 0) / unit, 1), format="#,##0.#")
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
+    """Flask-Babel's catalogue lookup, the ?lang= switch, the formatting filters and globals."""
     babel = app.extensions["babel"].instance
     babel.__dict__["domain_instance"] = CatalogueDomain()  # replaces Flask-Babel's cached default
     app.before_request(remember_language_switch)

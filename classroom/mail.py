@@ -14,13 +14,16 @@ from __future__ import annotations
 import email.policy
 import logging
 import smtplib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from flask import current_app
 
+from classroom.http import public_base_url
 from classroom.sms import load_backend
 
 logger = logging.getLogger("classroom.mail")
@@ -29,20 +32,33 @@ logger = logging.getLogger("classroom.mail")
 POLICY = email.policy.default.clone(refold_source="none")
 
 
+class MailBackend(Protocol):
+    """A transport: built with the app's config, it sends one message."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Send the message; raise on failure (the outbox retries unless the error is permanent)."""
+
+
 class LogBackend:
-    def __init__(self, config) -> None:
+    """Writes each message to the log (development, demo, tests)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
 
     def send(self, message: EmailMessage) -> None:
+        """Log the message's recipient, subject and text."""
         body = message.get_body(("plain",))
         logger.info("Mail to %s: %s\n%s", message["To"], message["Subject"], body.get_content() if body else "")
 
 
 class SMTPBackend:
-    def __init__(self, config) -> None:
+    """Sends through MAIL_SERVER (STARTTLS with MAIL_USE_TLS, log-in with MAIL_USERNAME)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
 
     def send(self, message: EmailMessage) -> None:
+        """One SMTP session per message."""
         config = self.config
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30) as smtp:
             if config.get("MAIL_USE_TLS"):
@@ -52,7 +68,8 @@ class SMTPBackend:
             smtp.send_message(message)
 
 
-def backend():
+def backend() -> MailBackend:
+    """The app's mail backend, built once per app."""
     name = current_app.config["MAIL_BACKEND"]
     cache = current_app.extensions.setdefault("mail_backend", {})
     if name not in cache:
@@ -62,8 +79,6 @@ def backend():
 
 def site_domain() -> str:
     """The host of the site's public address (PUBLIC_BASE_URL): the domain of our Message-IDs."""
-    from classroom.http import public_base_url
-
     return urlsplit(public_base_url()).hostname or "localhost"
 
 

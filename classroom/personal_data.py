@@ -27,6 +27,7 @@ def normalize_mobile(value: str | None) -> str:
 
 
 def is_mobile(value: str) -> bool:
+    """An 11-digit mainland mobile number."""
     return bool(MOBILE_RE.match(value or ""))
 
 
@@ -57,6 +58,7 @@ def is_id_card(value: str) -> bool:
 
 
 def mask_mobile(value: str | None) -> str:
+    """13812345678 → 138****5678."""
     if not value:
         return ""
     return value[:3] + "****" + value[-4:] if len(value) >= 8 else "****"
@@ -75,6 +77,7 @@ def mask_name(value: str | None) -> str:
 
 
 def mask_id_card(value: str | None) -> str:
+    """The first and last three characters of an ID card number."""
     if not value:
         return ""
     return value[:3] + "*" * (len(value) - 6) + value[-3:]
@@ -85,10 +88,12 @@ def _fernet() -> Fernet:
 
 
 def encrypt(value: str) -> bytes:
+    """Fernet-encrypt a text with the app's FERNET_KEY."""
     return _fernet().encrypt(value.encode())
 
 
 def decrypt(token: bytes) -> str:
+    """The text ``encrypt`` encrypted."""
     return _fernet().decrypt(token).decode()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort, current_app, request
+from flask import Flask, Response, abort, current_app, request
 
 CSP_TEMPLATE = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -17,7 +18,7 @@ CSP_TEMPLATE = (
 HOST_RE = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
 
 
-def embed_hosts(value) -> tuple[str, ...]:
+def embed_hosts(value: str | Iterable[str] | None) -> tuple[str, ...]:
     """VIDEO_EMBED_HOSTS as a tuple of host names (a list, or a comma-separated string from the
     environment); anything but a plain host name is refused, so no setting can smuggle another
     directive into the policy."""
@@ -29,7 +30,7 @@ def embed_hosts(value) -> tuple[str, ...]:
     return cleaned
 
 
-def content_security_policy(hosts) -> str:
+def content_security_policy(hosts: str | Iterable[str] | None) -> str:
     """The policy for these video hosts: frames from this site and from the hosts (https only)."""
     frame_src = " ".join(["'self'", *(f"https://{host}" for host in embed_hosts(hosts))])
     return CSP_TEMPLATE.format(frame_src=frame_src)
@@ -44,7 +45,8 @@ def _csp() -> str:
     return cache[key]
 
 
-def add_security_headers(response):
+def add_security_headers(response: Response) -> Response:
+    """The headers every answer carries: the content security policy, no sniffing, no framing …"""
     headers = response.headers
     headers.setdefault("Content-Security-Policy", _csp())
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -70,6 +72,7 @@ def _hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
+    """An Argon2id hash of the password, with the configured parameters."""
     return _hasher().hash(password)
 
 
@@ -84,6 +87,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 
 
 def password_needs_rehash(stored_hash: str) -> bool:
+    """Whether the hash was made with other parameters than the configured ones."""
     return _hasher().check_needs_rehash(stored_hash)
 
 
@@ -109,7 +113,8 @@ def refuse_nul_bytes() -> None:
         abort(400)
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
+    """NUL characters refused, the policy checked and the dummy hash made at start-up, the headers."""
     app.before_request(refuse_nul_bytes)
     with app.app_context():
         content_security_policy(app.config.get("VIDEO_EMBED_HOSTS"))  # a bad host fails at start-up

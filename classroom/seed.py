@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -15,12 +15,12 @@ from classroom.extensions import db
 from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
-from classroom.unions.services import create_union
+from classroom.unions.tree import create_union
 
 DEMO_PASSWORD = "Gonghui#2026"
 
 # (district or industry union, code, [(grassroots union, code, employer, trades, worker group)])
-TREE = [
+TREE: list[tuple[str, str, UnionKind, list[tuple[str, str, str, list[str], str | None]]]] = [
     ("东城区总工会", "DC", UnionKind.DISTRICT, [
         ("华东机电集团有限公司工会", "DC01", "华东机电集团有限公司", ["电工", "钳工", "数控车工"], None),
         ("东城区社区卫生服务中心工会", "DC02", "东城区社区卫生服务中心", ["护理员", "药剂员"], "caregiver"),
@@ -61,31 +61,64 @@ GIVEN_PARTS = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "�
 
 @dataclass
 class DemoLogin:
+    """A demo log-in to print: its role, the person's name, the mobile number that logs in."""
+
     role: str
     name: str
     mobile: str
+
+
+Grassroots = tuple[TradeUnion, list[str], str | None]  # a grassroots union, its trades, its worker group
 
 
 def seed_demo(*, workers: int = 320, rng_seed: int = 2026) -> list[DemoLogin]:
     """Build the demo city; returns the log-ins to print."""
     rng = random.Random(rng_seed)
     now = utcnow()
-    password_hash = hash_password(DEMO_PASSWORD)
+    city, district, grassroots = _demo_tree()
+    people = _People(rng, now, hash_password(DEMO_PASSWORD))
+    logins = _staff(people, city, district, grassroots)
+    used = {login.mobile for login in logins}
+    for index in range(workers):
+        union, trades, group = grassroots[index % len(grassroots)]
+        mobile = _mobile(rng, used)
+        status = MembershipStatus.APPLIED if index % 17 == 0 else MembershipStatus.ACTIVE
+        people.add(_name(rng), mobile, union, trades, group, status=status)
+    db.session.flush()
+    for extension in registry().demo_extensions:  # the features' own demo data (courses, hours …)
+        extension(now=now, rng=rng)
+    return logins
+
+
+def _demo_tree() -> tuple[TradeUnion, TradeUnion, list[Grassroots]]:
+    """The city, its first district (for the district admin) and the grassroots unions of TREE."""
     city = create_union(None, "市总工会", UnionKind.CITY, code="SZGH")
-    grassroots: list[tuple[TradeUnion, list[str], str | None]] = []
+    middles, grassroots = [], []
     for name, code, kind, children in TREE:
         middle = create_union(city, name, kind, code=code)
+        middles.append(middle)
         for child_name, child_code, employer, trades, group in children:
             union = create_union(middle, child_name, UnionKind.GRASSROOTS, code=child_code, employer=employer)
             union.annual_target_minutes = 24 * 45 if kind == UnionKind.INDUSTRY else None
             grassroots.append((union, trades, group))
     city.annual_target_minutes = 16 * 45
+    return city, middles[0], grassroots
 
-    def person(name, mobile, union, trades, group, *, status=MembershipStatus.ACTIVE, level=None):
-        user = User(real_name=name, mobile=mobile, password_hash=password_hash, employer=union.employer,
+
+class _People:
+    """Adds demo people: each with a consent and a membership (an active one numbered in its union)."""
+
+    def __init__(self, rng: random.Random, now: datetime, password_hash: str) -> None:
+        self.rng, self.now, self.password_hash = rng, now, password_hash
+
+    def add(self, name: str, mobile: str, union: TradeUnion, trades: list[str], group: str | None, *,
+            status: MembershipStatus = MembershipStatus.ACTIVE, level: int | None = None) -> User:
+        """One person of ``union`` (their trade one of ``trades``)."""
+        rng = self.rng
+        user = User(real_name=name, mobile=mobile, password_hash=self.password_hash, employer=union.employer,
                     trade=rng.choice(trades), skill_level=level or rng.choice([5, 5, 4, 4, 4, 3, 3, 2, 1]),
                     years_in_trade=rng.randint(0, 30), birth_year=rng.randint(1968, 2005),
-                    worker_group=group, created_at=now - timedelta(days=rng.randint(30, 400)))
+                    worker_group=group, created_at=self.now - timedelta(days=rng.randint(30, 400)))
         db.session.add(user)
         db.session.flush()
         db.session.add(Consent(user_id=user.id, what=PRIVACY_NOTICE, version="2026-11", given_at=user.created_at))
@@ -97,33 +130,26 @@ def seed_demo(*, workers: int = 320, rng_seed: int = 2026) -> list[DemoLogin]:
         db.session.add(membership)
         return user
 
+
+def _staff(people: _People, city: TradeUnion, district: TradeUnion, grassroots: list[Grassroots]) -> list[DemoLogin]:
+    """The admins, the instructors and the demo worker, with their roles."""
     machinery, trades, _ = grassroots[0]
-    logins = []
     staff = [
         ("site_admin", "平台管理员", "13800000001", city, Role.SITE_ADMIN),
         ("city_admin", "赵卫东", "13800000002", city, Role.UNION_ADMIN),
-        ("district_admin", "钱丽华", "13800000003", grassroots[0][0].parent, Role.UNION_ADMIN),
+        ("district_admin", "钱丽华", "13800000003", district, Role.UNION_ADMIN),
         ("grassroots_admin", "孙建华", "13800000004", machinery, Role.UNION_ADMIN),
         ("instructor", "王建国", "13800000005", machinery, Role.INSTRUCTOR),
         ("instructor", "李秀珍", "13800000007", grassroots[1][0], Role.INSTRUCTOR),
     ]
+    logins = []
     for role, name, mobile, union, grant in staff:
         home = union if union.kind == UnionKind.GRASSROOTS else machinery
-        user = person(name, mobile, home, trades, None, level=2 if role == "instructor" else None)
+        user = people.add(name, mobile, home, trades, None, level=2 if role == "instructor" else None)
         db.session.add(RoleGrant(user_id=user.id, role=grant, union_id=union.id))
         logins.append(DemoLogin(role, name, mobile))
-    worker = person("张小明", "13800000006", machinery, ["电工"], None, level=4)
-    logins.append(DemoLogin("worker", worker.real_name, worker.mobile))
-
-    used = {login.mobile for login in logins}
-    for index in range(workers):
-        union, trades, group = grassroots[index % len(grassroots)]
-        mobile = _mobile(rng, used)
-        status = MembershipStatus.APPLIED if index % 17 == 0 else MembershipStatus.ACTIVE
-        person(_name(rng), mobile, union, trades, group, status=status)
-    db.session.flush()
-    for extension in registry().demo_extensions:  # the features' own demo data (courses, hours …)
-        extension(now=now, rng=rng)
+    people.add("张小明", "13800000006", machinery, ["电工"], None, level=4)
+    logins.append(DemoLogin("worker", "张小明", "13800000006"))
     return logins
 
 
@@ -140,6 +166,7 @@ def _mobile(rng: random.Random, used: set[str]) -> str:
 
 
 def database_is_empty() -> bool:
+    """Whether no one has an account yet (seed-demo fills only an empty database)."""
     return not db.session.scalar(select(func.count()).select_from(User))
 
 

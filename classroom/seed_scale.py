@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy import column as sa_column
 from sqlalchemy import table as sa_table
 
 from classroom.accounts.models import Consent, User
 from classroom.accounts.services import PRIVACY_NOTICE
 from classroom.database import begin_write, is_postgresql, utcnow
-from classroom.extensions import db
+from classroom.extensions import Model, db
 from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.seed import DEMO_PASSWORD, GIVEN_PARTS, SURNAMES
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
-from classroom.unions.services import create_union
+from classroom.unions.tree import create_union
 
 CHUNK = 50_000
 AREAS = ["东城", "西城", "滨江", "高新", "临港", "南湖", "北塘", "江北", "经开", "城南"]
@@ -63,8 +65,11 @@ USER_COLUMNS = ("id", "real_name", "mobile", "password_hash", "employer", "trade
 MEMBERSHIP_COLUMNS = ("user_id", "union_id", "status", "member_no", "applied_at", "decided_at", "started_at")
 CONSENT_COLUMNS = ("user_id", "what", "version", "given_at")
 
+
 @dataclass
 class ScaleContext:
+    """What the scale extensions build on: the new people (ids from ``first_user_id``) and unions."""
+
     workers: int
     now: datetime
     rng: random.Random
@@ -74,6 +79,8 @@ class ScaleContext:
 
 @dataclass
 class Grassroots:
+    """A new grassroots union, as the people's rows need it."""
+
     id: int
     code: str
     employer: str
@@ -81,8 +88,8 @@ class Grassroots:
     group: str | None
 
 
-def seed_scale(workers: int, unions: int | None = None, *, rng_seed: int = 2026, progress=None,
-               options: dict | None = None) -> ScaleContext:
+def seed_scale(workers: int, unions: int | None = None, *, rng_seed: int = 2026,
+               progress: Callable[[int], object] | None = None, options: dict | None = None) -> ScaleContext:
     """Add a union tree and ``workers`` people to the database (the caller commits)."""
     rng, now = random.Random(rng_seed), utcnow()
     begin_write(db.session)
@@ -96,9 +103,9 @@ def seed_scale(workers: int, unions: int | None = None, *, rng_seed: int = 2026,
         count = min(CHUNK, workers - start)
         users, memberships, consents = _people(context, grassroots, weights, seq, start, count, first_mobile,
                                                password_hash)
-        _write(User.__table__, USER_COLUMNS, users)
-        _write(Membership.__table__, MEMBERSHIP_COLUMNS, memberships)
-        _write(Consent.__table__, CONSENT_COLUMNS, consents)
+        _write(table_of(User), USER_COLUMNS, users)
+        _write(table_of(Membership), MEMBERSHIP_COLUMNS, memberships)
+        _write(table_of(Consent), CONSENT_COLUMNS, consents)
         if progress:
             progress(count)
     _finish(grassroots, seq, context)
@@ -130,7 +137,7 @@ def _build_tree(count: int, rng: random.Random) -> list[Grassroots]:
     rows = [{"name": f"{employer}工会", "kind": UnionKind.GRASSROOTS, "parent_id": parent.id, "path": "",
              "depth": parent.depth + 1, "employer": employer, "member_seq": 0, "created_at": utcnow()}
             for parent, employer, _t, _g in planned]
-    table = TradeUnion.__table__
+    table = table_of(TradeUnion)
     ids = db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
     db.session.execute(update(table).where(table.c.id == bindparam("uid")), [
         {"uid": union_id, "path": f"{parent.path}{union_id}/", "code": f"U{union_id:06d}"}
@@ -143,7 +150,7 @@ def _reserve_user_ids(count: int) -> int:
     """A block of user ids (rows are copied with explicit ids, so memberships can name them)."""
     if is_postgresql(db.session):
         db.session.execute(text('LOCK TABLE "user" IN SHARE ROW EXCLUSIVE MODE'))
-        first = db.session.execute(text("SELECT nextval(pg_get_serial_sequence('\"user\"', 'id'))")).scalar()
+        first = int(db.session.execute(text("SELECT nextval(pg_get_serial_sequence('\"user\"', 'id'))")).scalar_one())
         db.session.execute(text("SELECT setval(pg_get_serial_sequence('\"user\"', 'id'), :last)"),
                            {"last": first + count - 1})
         return first
@@ -168,7 +175,9 @@ def _people(context: ScaleContext, grassroots: list[Grassroots], weights: list[f
     picks, ages = rng.choices(range(6), k=count), rng.choices(range(400), k=count)
     created_at = [now - timedelta(days=30 + age) for age in range(400)]
     decided_at = [moment + timedelta(days=2) for moment in created_at]
-    users, memberships, consents = [], [], []
+    users: list[tuple] = []
+    memberships: list[tuple] = []
+    consents: list[tuple] = []
     for n in range(count):
         home, user_id, created = homes[n], context.first_user_id + start + n, created_at[ages[n]]
         users.append((user_id, names[n], str(first_mobile + start + n), password_hash, home.employer,
@@ -184,7 +193,7 @@ def _people(context: ScaleContext, grassroots: list[Grassroots], weights: list[f
     return users, memberships, consents
 
 
-def _write(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def _write(table: Table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """COPY on PostgreSQL; elsewhere a Core executemany of values already in the column's storage
     form (an untyped table clause: no per-value type processing)."""
     if is_postgresql(db.session):
@@ -193,7 +202,8 @@ def _write(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     plain = sa_table(table.name, *[sa_column(name) for name in columns])
     stamps: dict[datetime, str] = {}  # a few hundred distinct timestamps: format each once
 
-    def stored(value):
+    def stored(value: object) -> object:
+        """A value as the column stores it (a timestamp as SQLite's text)."""
         if isinstance(value, datetime):  # as SQLAlchemy stores UTC timestamps in SQLite
             if value not in stamps:
                 stamps[value] = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -203,7 +213,7 @@ def _write(table, columns: tuple[str, ...], rows: list[tuple]) -> None:
     db.session.execute(insert(plain), [dict(zip(columns, map(stored, row), strict=True)) for row in rows])
 
 
-def copy_rows(dbapi_connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+def copy_rows(dbapi_connection: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """COPY … FROM STDIN through psycopg (its C row formatter)."""
     names = ", ".join(f'"{column}"' for column in columns)
     with dbapi_connection.cursor() as cursor, cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
@@ -213,10 +223,15 @@ def copy_rows(dbapi_connection, table: str, columns: tuple[str, ...], rows: list
 
 def _finish(grassroots: list[Grassroots], seq: Counter, context: ScaleContext) -> None:
     """The unions' member counters, the sequence past the copied ids, fresh planner statistics."""
-    table = TradeUnion.__table__
+    table = table_of(TradeUnion)
     if seq:
         db.session.execute(update(table).where(table.c.id == bindparam("uid")),
                            [{"uid": union_id, "member_seq": count} for union_id, count in seq.items()])
     if is_postgresql(db.session):
         for name in ("user", "membership", "consent", "trade_union"):
             db.session.execute(text(f'ANALYZE "{name}"'))
+
+
+def table_of(model: type[Model]) -> Table:
+    """A model's table (SQLAlchemy types ``__table__`` as any FROM clause; a mapped class's is a Table)."""
+    return cast(Table, model.__table__)

@@ -8,7 +8,9 @@ offering ``send(mobile, text)``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from importlib import import_module
+from typing import Any, Protocol
 
 from flask import current_app
 
@@ -46,17 +48,26 @@ def fit(template: str, values: dict[str, str], *, limit: int = SEGMENT) -> str:
     return shorten(template % values, limit)
 
 
+class SMSBackend(Protocol):
+    """A gateway: built with the app's config, it sends one text to one mobile number."""
+
+    def send(self, mobile: str, text: str) -> None:
+        """Send the text; raise on failure (``permanent = True`` on the error: never retry it)."""
+
+
 class LogBackend:
     """Writes each message to the log (development, demo, tests)."""
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
 
     def send(self, mobile: str, text: str) -> None:
+        """Log the message, the number masked."""
         logger.info("SMS to %s: %s", mask_mobile(mobile), text)
 
 
-def load_backend(name: str, builtin: dict, config):
+def load_backend(name: str, builtin: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+                 config: Mapping[str, Any]) -> Any:
     """An instance of a built-in backend by name, or of a class given by its dotted path."""
     if name in builtin:
         return builtin[name](config)
@@ -66,7 +77,7 @@ def load_backend(name: str, builtin: dict, config):
     return getattr(import_module(module_name), class_name)(config)
 
 
-def backend():
+def backend() -> SMSBackend:
     """The app's SMS backend, built once per app."""
     name = current_app.config["SMS_BACKEND"]
     cache = current_app.extensions.setdefault("sms_backend", {})

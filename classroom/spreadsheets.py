@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import IO
 
 from openpyxl.reader.excel import ExcelReader
@@ -76,7 +76,7 @@ def _scan_xlsx(handle: IO[bytes], lim: Limits) -> int:
         return scan_package(archive, lim)
 
 
-def _xlsx_rows(handle: IO[bytes], lim: Limits, active: bool) -> Iterator[tuple]:
+def _xlsx_rows(handle: IO[bytes], lim: Limits, active: bool) -> Generator[tuple, None, None]:
     _scan_xlsx(handle, lim)  # what openpyxl will keep in memory is bounded before it parses anything
     reader = ExcelReader(handle, read_only=True, data_only=True, keep_links=False)
     reader.archive.close()
@@ -91,7 +91,7 @@ def _xlsx_rows(handle: IO[bytes], lim: Limits, active: bool) -> Iterator[tuple]:
         book.close()
 
 
-def _csv_rows(handle: IO[bytes], lim: Limits) -> Iterator[list[str]]:
+def _csv_rows(handle: IO[bytes], lim: Limits) -> Generator[list[str], None, None]:
     """CSV in UTF-8 (with or without BOM), else GB18030, comma- or tab-separated, line by bounded line."""
     encoding = _encoding(handle)
     handle.seek(0)
@@ -100,6 +100,7 @@ def _csv_rows(handle: IO[bytes], lim: Limits) -> Iterator[list[str]]:
     number = 0
 
     def lines() -> Iterator[str]:
+        """The text's lines, each refused past the longest a row may be."""
         nonlocal number
         while line := text.readline(longest + 1):
             number += 1

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal, cast
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 from zlib import error as ZlibError
@@ -39,12 +39,14 @@ Source = Path | bytes
 class LimitExceeded(Invalid):
     """The file passes one of the upload limits: the message names it."""
 
-    def __init__(self, message, **params):
+    def __init__(self, message: object, **params: object) -> None:
         super().__init__(message, field="file", **params)
 
 
 @dataclasses.dataclass(frozen=True)
 class Limits:
+    """The upload limits in force (settings UPLOAD_MAX_* and XLSX_MAX_*)."""
+
     max_bytes: int
     rows: int
     columns: int
@@ -80,15 +82,18 @@ def number(value: int) -> str:
 # ---- refusals that name their limit -------------------------------------------------------------
 
 def too_many_rows(limit: int) -> LimitExceeded:
+    """More rows than allowed."""
     return LimitExceeded(_l("The file has more than %(limit)s rows; split it into smaller files."), limit=number(limit))
 
 
 def too_many_columns(row: int, limit: int) -> LimitExceeded:
+    """A row wider than allowed."""
     return LimitExceeded(_l("Row %(row)s has more than %(limit)s columns; remove the extra columns."),
                          row=number(row), limit=number(limit))
 
 
 def cell_too_long(row: int | None, limit: int) -> LimitExceeded:
+    """A cell longer than allowed (in ``row`` when it is known)."""
     if row is None:
         return LimitExceeded(_l("The file has a cell longer than %(limit)s characters; shorten it."),
                              limit=number(limit))
@@ -97,6 +102,7 @@ def cell_too_long(row: int | None, limit: int) -> LimitExceeded:
 
 
 def unpacks_too_large(limit: int) -> LimitExceeded:
+    """A package that inflates past the limit."""
     return LimitExceeded(_l("The file would unpack to more than %(limit)s; split it into smaller files."),
                          limit=size_label(limit))
 
@@ -169,6 +175,7 @@ class Meter:
         self.limit, self.used = limit, 0
 
     def take(self, count: int) -> None:
+        """Count ``count`` more bytes inflated."""
         self.used += count
         if self.used > self.limit:
             raise unpacks_too_large(self.limit)
@@ -181,6 +188,7 @@ class MeteredStream:
         self._stream, self._meter = stream, meter
 
     def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all with -1 or None), counted."""
         if size is None or size < 0:  # a whole part: in chunks, so the limit stops it on the way
             return b"".join(iter(lambda: self.read(CHUNK), b""))
         data = self._stream.read(size)
@@ -188,12 +196,13 @@ class MeteredStream:
         return data
 
     def close(self) -> None:
+        """Close the part."""
         self._stream.close()
 
     def __enter__(self) -> MeteredStream:
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
 
@@ -204,6 +213,9 @@ class MeteredZipFile(zipfile.ZipFile):
         super().__init__(handle)
         self.meter = meter
 
-    def open(self, name, mode="r", pwd=None, *, force_zip64=False):  # type: ignore[override]
+    def open(self, name: str | zipfile.ZipInfo, mode: Literal["r", "w"] = "r", pwd: bytes | None = None, *,
+             force_zip64: bool = False) -> IO[bytes]:
+        """The part, metered when it is read."""
         stream = super().open(name, mode, pwd, force_zip64=force_zip64)
-        return MeteredStream(stream, self.meter) if mode == "r" else stream
+        # a reader of the part calls read() and close() only, which MeteredStream has
+        return cast(IO[bytes], MeteredStream(stream, self.meter)) if mode == "r" else stream

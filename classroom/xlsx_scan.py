@@ -9,6 +9,7 @@ strings, and everything else openpyxl would keep against a fixed budget. No DTD 
 
 from __future__ import annotations
 
+from typing import IO
 from xml.parsers import expat
 
 from flask_babel import lazy_gettext as _l
@@ -56,7 +57,8 @@ class Scan:
         self.row_cap = ELEMENTS_PER_COLUMN * lim.columns
         self.string_cap = ELEMENTS_PER_CHAR * lim.cell_chars + 10
 
-    def part(self, head: bytes, stream) -> None:
+    def part(self, head: bytes, stream: IO[bytes]) -> None:
+        """Walk one XML part: ``head`` (its first bytes, already read), then the rest of ``stream``."""
         self.depth, self.kind, self.unit, self.elements = 0, "", 0, 0  # unit: depth of the open row or text
         self.row = self.rows_here = self.column = self.chars = 0
         self.counting = self.shared = False
@@ -71,7 +73,8 @@ class Scan:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
 
-    def start(self, name: str, attrs: dict) -> None:
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        """expat: an element opens."""
         self.depth += 1
         local = name.rpartition(":")[2]
         if self.unit:
@@ -118,6 +121,7 @@ class Scan:
                                    "into a new workbook."), limit=number(OTHER_ELEMENTS))
 
     def text(self, data: str) -> None:
+        """expat: character data."""
         if not self.counting:
             return
         self.chars += len(data)
@@ -131,6 +135,7 @@ class Scan:
             self.long_strings.add(self.strings - 1)
 
     def end(self, name: str) -> None:
+        """expat: an element closes."""
         if self.unit and self.kind == "worksheet" and self.depth == self.unit + 1 and self.chars:
             self._close_cell()  # a cell with a value
         if self.depth == self.unit:
@@ -160,5 +165,5 @@ def _column(ref: str) -> int:
     return value
 
 
-def _no_dtd(*_args) -> None:
+def _no_dtd(*_args: object) -> None:
     raise ValueError("a DTD in a workbook part")

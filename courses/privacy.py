@@ -26,6 +26,7 @@ def _iso(moment) -> str | None:
 
 
 def enrollments(user) -> list[dict]:
+    """The person's sign-ups: course, status and their dates."""
     rows = db.session.execute(select(Enrollment, Course.title).join(Course, Course.id == Enrollment.course_id)
                               .where(Enrollment.user_id == user.id).order_by(Enrollment.id)).all()
     return [{"course": title, "status": row.status, "requested_at": _iso(row.requested_at),
@@ -33,6 +34,7 @@ def enrollments(user) -> list[dict]:
 
 
 def studying(user) -> dict:
+    """The person's lesson progress and exam attempts."""
     lessons = db.session.scalars(select(LessonProgress).where(LessonProgress.user_id == user.id)).all()
     attempts = db.session.scalars(select(ExamAttempt).where(ExamAttempt.user_id == user.id)).all()
     return {"lessons": [{"lesson_id": p.lesson_id, "seconds_studied": p.seconds_studied,
@@ -42,6 +44,7 @@ def studying(user) -> dict:
 
 
 def attendance(user) -> list[dict]:
+    """The class sessions recorded for the person, with status and how it was recorded."""
     rows = db.session.execute(select(Attendance, ClassSession)
                               .join(ClassSession, ClassSession.id == Attendance.session_id)
                               .where(Attendance.user_id == user.id)).all()
@@ -50,12 +53,14 @@ def attendance(user) -> list[dict]:
 
 
 def hours(user) -> list[dict]:
+    """The person's training-hours ledger."""
     rows = db.session.scalars(select(HoursEntry).where(HoursEntry.user_id == user.id).order_by(HoursEntry.id))
     return [{"earned_on": row.earned_on.isoformat(), "minutes": row.minutes, "source": row.source,
              "title": row.title} for row in rows]
 
 
 def certificates(user) -> dict:
+    """The certificates issued to the person and the skill certificates they recorded."""
     issued = db.session.scalars(select(Certificate).where(Certificate.user_id == user.id)).all()
     external = db.session.scalars(select(ExternalSkillCertificate)
                                   .where(ExternalSkillCertificate.user_id == user.id)).all()
@@ -66,9 +71,11 @@ def certificates(user) -> dict:
 
 
 def competition_entries(user) -> list[dict]:
+    """The competition entries the person is in, their part in each, and the results."""
     rows = db.session.execute(select(EntryMember, Entry).join(Entry, Entry.id == EntryMember.entry_id)
                               .where(EntryMember.user_id == user.id)).all()
-    return [{"entry_id": entry.id, "event_id": entry.event_id, "status": entry.status, "role": member.role,
+    return [{"entry_id": entry.id, "event_id": entry.event_id, "status": entry.status,
+             "role": "captain" if member.is_captain else "member", "member_status": member.status,
              "rank": entry.rank, "award": entry.award} for member, entry in rows]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.extensions import db
-from classroom.timefmt import zone
+from classroom.timefmt import platform_zone
 from classroom.unions.models import Membership, TradeUnion
 from courses.catalog.models import ClassSession, Course, CourseInstructor, CourseStatus, Lesson
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -54,6 +54,7 @@ EXAM_QUESTIONS = [
 
 
 def seed_courses(*, now: datetime, rng: random.Random) -> None:
+    """Demo courses with lessons, weekly sessions, an exam, a course waiting for review, and sign-ups."""
     unions = {union.code: union for union in db.session.scalars(select(TradeUnion))}
     teachers = db.session.scalars(
         select(User).join(RoleGrant, RoleGrant.user_id == User.id).where(RoleGrant.role == Role.INSTRUCTOR)
@@ -93,9 +94,10 @@ def seed_courses(*, now: datetime, rng: random.Random) -> None:
 
 
 def _weekly_sessions(course: Course, count: int, *, now: datetime, venue: str) -> None:
-    first = (now + timedelta(days=7)).astimezone(zone("Asia/Shanghai")).date()
+    tz = platform_zone()
+    first = (now + timedelta(days=7)).astimezone(tz).date()
     for week in range(count):
-        local = datetime.combine(first + timedelta(weeks=week), time(19, 0), tzinfo=zone("Asia/Shanghai"))
+        local = datetime.combine(first + timedelta(weeks=week), time(19, 0), tzinfo=tz)
         db.session.add(ClassSession(course_id=course.id, starts_at=local.astimezone(UTC),
                                     ends_at=(local + timedelta(minutes=90)).astimezone(UTC), venue_name=venue,
                                     venue_address="工人路1号", credit_minutes=90))

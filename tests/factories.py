@@ -13,7 +13,7 @@ from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.security import hash_password
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
-from classroom.unions.services import create_union
+from classroom.unions.tree import create_union
 
 PASSWORD = "Correct-Horse-42"
 _mobiles = itertools.count(13900000000)

@@ -118,8 +118,8 @@ def transfer(person, union, *, approver) -> None:
 
     from classroom.database import utcnow
     from classroom.extensions import db
+    from classroom.unions.memberships import apply_for_membership, approve_membership
     from classroom.unions.models import Membership
-    from classroom.unions.services import apply_for_membership, approve_membership
 
     apply_for_membership(person, union, now=utcnow())
     db.session.commit()
@@ -152,3 +152,60 @@ def sql_statements(app=None):
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+class _DataTexts(HTMLParser):
+    """The text inside each element that carries a data attribute (with a given value, when one is given)."""
+
+    def __init__(self, name: str, value: str | None) -> None:
+        super().__init__(convert_charrefs=True)
+        self.name, self.value = name, value
+        self.inside: str | None = None  # the tag of the element being read
+        self.nested = 0  # elements of the same tag opened inside it
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if self.inside is not None:
+            self.nested += tag == self.inside
+            return
+        attributes = dict(attrs)
+        if self.name in attributes and (self.value is None or attributes[self.name] == self.value):
+            self.inside, self.nested = tag, 0
+            self.texts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == self.inside:
+            if self.nested:
+                self.nested -= 1
+            else:
+                self.inside = None
+
+    def handle_data(self, data):
+        if self.inside is not None:
+            self.texts[-1] += data
+
+
+def data_texts(html: str, name: str, value: str | None = None) -> list[str]:
+    """The stripped text of every element carrying the data attribute ``name`` (``data-seats-left``), or
+    ``name="value"`` when a value is given: what a page shows, read whatever its classes and spacing."""
+    parser = _DataTexts(name, value)
+    parser.feed(html)
+    return [text.strip() for text in parser.texts]
+
+
+class _DataElements(HTMLParser):
+    def __init__(self, name: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.name = name
+        self.found: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if any(key == self.name for key, _value in attrs):
+            self.found.append({key: value or "" for key, value in attrs})
+
+
+def data_elements(html: str, name: str) -> list[dict[str, str]]:
+    """The attributes of every element carrying the data attribute ``name``, e.g. an input's value."""
+    parser = _DataElements(name)
+    parser.feed(html)
+    return parser.found

@@ -22,11 +22,12 @@ from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
 from courses.catalog import attachments
 from courses.catalog.attachments import clean_name, delete_attachment, extension_of, size_label, store_attachment
+from courses.catalog.lessons import delete_lesson
 from courses.catalog.models import Attachment
-from courses.catalog.services import delete_lesson
 from courses.enrollment.services import enroll
 from tests.factories import login_client
 from tests.helpers import assert_inert, xss_payloads
+from tests.markup import elements, texts
 
 # ---- realistic files ----------------------------------------------------------------------------
 
@@ -289,14 +290,14 @@ def test_deleting_the_lesson_of_a_draft_removes_its_files(app, uploads, lesson, 
     store(lesson, instructor, uploads, png_bytes(), "图.png")
     db.session.commit()
     assert len(files_in(uploads)) == 2
-    delete_lesson(lesson, actor=instructor)
+    delete_lesson(lesson, actor=instructor, now=utcnow())
     db.session.commit()
     assert files_in(uploads) == [] and attachment_count() == 0
 
 
 def test_deleting_a_published_lesson_waits_for_review_then_removes_its_files(app, tree, uploads, lesson, instructor,
                                                                              make_admin):
-    from courses.catalog.services import decide_revision
+    from courses.catalog.review import decide_revision
 
     store(lesson, instructor, uploads)
     db.session.commit()
@@ -312,12 +313,15 @@ def test_deleting_a_published_lesson_waits_for_review_then_removes_its_files(app
 
 def test_the_lesson_page_offers_the_upload_form(app, uploads, teacher, course, lesson):
     html = teacher.get(f"/teach/courses/{course.id}/lessons/{lesson.id}/edit").get_data(as_text=True)
-    form = re.search(r'<form method="post" enctype="multipart/form-data" action="([^"]+)">(.*?)</form>', html, re.S)
-    assert form and form.group(1) == upload_url(course, lesson)
-    assert 'name="csrf_token"' in form.group(2)
-    assert '<label class="form-label" for="attachment-file">' in form.group(2)
-    assert 'accept=".pdf,.png,.jpg,.jpeg,.gif,.webp,.docx,.xlsx,.pptx,.doc,.xls,.ppt,.mp4"' in form.group(2)
-    assert "up to 20 MB" in form.group(2)
+    upload = [e for e in elements(html) if e.form.get("enctype") == "multipart/form-data"]
+    assert upload and upload[0].form.get("action") == upload_url(course, lesson) and upload[0].form["method"] == "post"
+    assert [e.get("name") for e in upload if e.tag == "input"] == ["csrf_token", "file"]
+    file_input = next(e for e in upload if e.get("name") == "file")
+    assert file_input.get("type") == "file" and file_input.get("id") == "attachment-file"
+    assert any(e.tag == "label" and e.get("for") == "attachment-file" for e in upload)
+    assert file_input.get("accept") == ".pdf,.png,.jpg,.jpeg,.gif,.webp,.docx,.xlsx,.pptx,.doc,.xls,.ppt,.mp4"
+    assert any(e.get("id") == file_input.get("aria-describedby") == "attachment-file-help" for e in upload)
+    assert "up to 20 MB" in dict(texts(html, "id"))["attachment-file-help"]
 
 
 def test_upload_download_and_delete(app, uploads, teacher, course, lesson, make_user, tree):

@@ -15,6 +15,7 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from classroom.timefmt import local_date
 from courses.attendance import checkin as checkins
 from courses.attendance.models import Attendance, SessionCheckin
 from courses.attendance.services import record
@@ -22,10 +23,9 @@ from courses.catalog.models import ClassSession
 from courses.enrollment.models import Enrollment
 from courses.enrollment.services import enroll
 from courses.hours.models import HoursEntry, HoursMonth, HoursYear
-from courses.hours.services import local_date
 from tests.concurrency import run_at_once
 from tests.factories import login_client
-from tests.helpers import FORMULA_STARTS, assert_inert_cell, formula_payloads, transfer
+from tests.helpers import FORMULA_STARTS, assert_inert_cell, data_texts, formula_payloads, transfer
 from tests.xlsx_raw import assert_xlsx_inert
 
 
@@ -117,7 +117,7 @@ def test_a_reversal_after_a_transfer_undoes_the_credit_where_it_was_made(app, ru
 
 def propose_minutes(session, minutes: int, instructor):
     """The instructor proposes new credited minutes for a session of a published course: a revision."""
-    from courses.catalog.services import update_session
+    from courses.catalog.sessions import update_session
 
     fields = {name: getattr(session, name) for name in ("title", "starts_at", "ends_at", "venue_name", "venue_address")}
     return update_session(session, {**fields, "credit_minutes": minutes}, actor=instructor, now=utcnow())
@@ -125,7 +125,8 @@ def propose_minutes(session, minutes: int, instructor):
 
 def test_approved_schedule_changes_follow_into_the_ledger(app, runner, tree, course_with_session, enrolled,
                                                           instructor, make_admin):
-    from courses.catalog.services import decide_revision, delete_session
+    from courses.catalog.review import decide_revision
+    from courses.catalog.sessions import delete_session
 
     _course, session = course_with_session
     came, stayed_away = enrolled("甲"), enrolled("乙")
@@ -153,7 +154,7 @@ def test_approved_schedule_changes_follow_into_the_ledger(app, runner, tree, cou
 
 def test_fewer_minutes_after_a_transfer_are_taken_back_where_they_were_credited(app, tree, course_with_session,
                                                                                 enrolled, instructor, make_admin):
-    from courses.catalog.services import decide_revision
+    from courses.catalog.review import decide_revision
 
     _course, session = course_with_session
     person = enrolled(union=tree.a1)
@@ -288,7 +289,7 @@ def test_badges(app, course_with_session, enrolled, instructor):
     with pytest.raises(Invalid, match="not a worker badge"):
         checkins.read_badge(checkins.badge_code(person.id, today), today)  # the code alone names nobody
     worker = login_client(app, person)
-    shown = worker.get("/me/badge").get_data(as_text=True).split('data-badge-code>', 1)[1].split("<", 1)[0]
+    [shown] = data_texts(worker.get("/me/badge").get_data(as_text=True), "data-badge-code")
     assert shown == checkins.badge_typed(person.id, today)
     assert worker.get("/me/badge.svg").headers["Content-Type"] == "image/svg+xml"
     assert 'href="/me/badge"' in worker.get("/me").get_data(as_text=True)  # reachable from the worker's page

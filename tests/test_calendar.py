@@ -14,8 +14,10 @@ from sqlalchemy import create_engine, select, text
 from classroom import create_app
 from classroom.extensions import db
 from classroom.notifications.models import Notification
+from courses.catalog.authoring import update_course
 from courses.catalog.models import ClassSession
-from courses.catalog.services import decide_revision, update_course, update_session
+from courses.catalog.review import decide_revision
+from courses.catalog.sessions import update_session
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 from courses.reminders import calendar
 from courses.reminders import jobs as reminders

@@ -10,6 +10,7 @@ import random
 import re
 import secrets
 from datetime import date, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -22,7 +23,7 @@ from classroom.database import utcnow
 from classroom.domain import Conflict
 from classroom.extensions import db
 from classroom.notifications.models import Notification
-from courses.certificates import services, skills
+from courses.certificates import documents, issuance, revocation, skills, verification
 from courses.certificates.models import Certificate, CertificateCounter, ExternalSkillCertificate, SigningKey
 from courses.certificates.serials import (
     ALPHABET,
@@ -39,6 +40,7 @@ from courses.enrollment.services import enroll
 from courses.study.services import evaluate_completion
 from tests.factories import login_client
 from tests.helpers import assert_inert, xss_payloads
+from tests.markup import elements
 
 
 def complete(user, course, *, now=None) -> Enrollment:
@@ -94,8 +96,8 @@ def test_completion_issues_one_signed_certificate(certified, instructor, tree):
     assert document["issuer"] == "市总工会" and document["instructors"] == [instructor.real_name]
     assert document["expires_on"] is not None
     assert certificate.snapshot["holder_name"] == "张小明"
-    assert services.signature_holds(certificate)
-    assert services.issue_for_enrollment(db.session.get(Enrollment, certificate.enrollment_id),
+    assert verification.signature_holds(certificate)
+    assert issuance.issue_for_enrollment(db.session.get(Enrollment, certificate.enrollment_id),
                                          now=utcnow()).id == certificate.id
     assert db.session.scalar(select(func.count()).select_from(Certificate)) == 1
     notice = db.session.scalar(select(Notification).where(Notification.user_id == worker.id))
@@ -110,17 +112,17 @@ def test_later_edits_to_the_course_do_not_change_an_issued_certificate(certified
     db.session.commit()
     db.session.refresh(certificate)
     assert certificate.document["course"] == "低压电工作业安全规程" and certificate.document["hours"] == "2"
-    assert services.signature_holds(certificate)
+    assert verification.signature_holds(certificate)
 
 
 def test_an_unfinished_enrollment_earns_nothing(tree, make_user, course_for_certificates):
     enrollment = enroll(make_user(union=tree.a1), course_for_certificates(), now=utcnow())
     db.session.commit()
     with pytest.raises(Conflict):
-        services.issue_for_enrollment(enrollment, now=utcnow())
+        issuance.issue_for_enrollment(enrollment, now=utcnow())
 
 
-def test_a_failure_to_issue_never_undoes_the_completion(monkeypatch, tree, make_user, course_for_certificates):
+def test_a_failure_to_issue_never_undoes_the_completion(monkeypatch, runner, tree, make_user, course_for_certificates):
     from courses.certificates import signing
 
     def broken(*_args, **_kwargs):
@@ -132,7 +134,8 @@ def test_a_failure_to_issue_never_undoes_the_completion(monkeypatch, tree, make_
     assert enrollment.status == "completed" and certificate_of(enrollment) is None
     assert db.session.scalar(select(func.count()).select_from(CertificateCounter)) == 0  # nothing half-done
     monkeypatch.undo()
-    assert services.backfill(now=utcnow()) == 1 and certificate_of(enrollment) is not None
+    assert runner.invoke(args=["certificates", "backfill"]).output.startswith("1 certificate(s) issued")
+    assert certificate_of(enrollment) is not None
 
 
 def test_serials_count_per_year(tree, make_user, course_for_certificates):
@@ -229,6 +232,17 @@ def test_unknown_serials_and_tokens_are_plain_404s(client, certified):
     assert answer.status_code == 404 and set(answer.get_json()) == {"error"}
 
 
+def test_the_json_link_keeps_the_certificate_whatever_the_query_adds(client, certified):
+    """A query naming the route's own argument (?token=…) neither breaks the page nor moves its JSON link."""
+    certificate = certified[2]
+    response = client.get(f"/verify/{certificate.token}", query_string={"token": "other", "lang": "x"})
+    assert response.status_code == 200
+    link = elements(response.get_data(as_text=True), "a", data_json_link="")[0].get("href")
+    parts = urlsplit(link)
+    assert parts.path == f"/verify/{certificate.token}"
+    assert parse_qs(parts.query) == {"format": ["json"], "lang": ["x"]}
+
+
 def canonical(data) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -262,8 +276,8 @@ def test_json_verifies_offline_with_the_published_key_and_tampering_fails(client
 
 def test_the_holder_digest_binds_the_full_name_for_whoever_holds_the_certificate(certified):
     certificate = certified[2]
-    assert certificate.document["holder_digest"] == services.holder_digest(certificate.token, "张小明")
-    assert certificate.document["holder_digest"] != services.holder_digest(certificate.token, "张大明")
+    assert certificate.document["holder_digest"] == documents.holder_digest(certificate.token, "张小明")
+    assert certificate.document["holder_digest"] != documents.holder_digest(certificate.token, "张大明")
 
 
 def test_revoked_certificates_say_so_with_the_date_and_keep_the_reason_for_the_holder_and_admins(
@@ -333,7 +347,7 @@ def test_pages_stay_inert_with_hostile_titles_and_names(client, tree, make_user,
 # ---- rate limits and enumeration ----------------------------------------------------------------------------
 
 def test_ten_thousand_random_tokens_find_nothing(certified):
-    assert all(services.by_token(secrets.token_urlsafe(24)) is None for _ in range(10_000))
+    assert all(verification.by_token(secrets.token_urlsafe(24)) is None for _ in range(10_000))
 
 
 def test_the_caller_is_rate_limited(client, certified):
@@ -382,7 +396,7 @@ def test_admin_list_filters(app, tree, make_user, make_admin, course_for_certifi
     old = certificate_of(complete(make_user("甲", union=tree.a1), welding, now=utcnow() - timedelta(days=40)))
     certificate_of(complete(make_user("乙", union=tree.a1), driving))
     revoked = certificate_of(complete(make_user("丙", union=tree.a1), driving))
-    services.revoke(revoked, "重复发放", actor=make_admin(tree.city, "市管理员"), now=utcnow())
+    revocation.revoke(revoked, "重复发放", actor=make_admin(tree.city, "市管理员"), now=utcnow())
     db.session.commit()
     client = login_client(app, make_admin(tree.district_a))
 
@@ -481,7 +495,7 @@ def test_backfill_issues_missing_certificates_exactly_once(app, runner, tree, ma
     certificates = db.session.scalars(select(Certificate)).all()
     assert sorted(c.user_id for c in certificates) == sorted(p.id for p in people)
     assert len({c.serial for c in certificates}) == 3
-    assert all(c.issued_at == finished and services.signature_holds(c) for c in certificates)
+    assert all(c.issued_at == finished and verification.signature_holds(c) for c in certificates)
 
 
 def test_rotating_the_key_keeps_old_signatures_valid(runner, client, tree, make_user, course_for_certificates):
@@ -550,7 +564,7 @@ def test_demo_data_has_certificates(app, runner, tmp_path):
     app.config["UPLOAD_FOLDER"] = str(tmp_path)
     assert runner.invoke(args=["seed-demo", "--workers", "30"]).exit_code == 0  # runs seed_certificates
     certificates = db.session.scalars(select(Certificate)).all()
-    assert certificates and all(services.signature_holds(c) for c in certificates)
+    assert certificates and all(verification.signature_holds(c) for c in certificates)
     demo_worker = db.session.scalar(select(User).where(User.mobile == "13800000006"))
     assert demo_worker.id in {c.user_id for c in certificates} and len(certificates) > 1
     assert db.session.scalar(select(ExternalSkillCertificate.status)) == "submitted"

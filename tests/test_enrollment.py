@@ -13,9 +13,10 @@ from classroom.extensions import db
 from classroom.notifications.models import Notification
 from courses.catalog.models import Course
 from courses.enrollment.models import Enrollment
-from courses.enrollment.services import drop, enroll, waitlist_position
+from courses.enrollment.services import decide, drop, enroll, remove, waitlist_position
 from tests.concurrency import run_at_once
 from tests.factories import login_client
+from tests.helpers import data_texts
 
 
 def status_of(user, course):
@@ -32,7 +33,7 @@ def test_enroll_and_the_course_page_shows_it(app, tree, make_course, make_user):
     client = login_client(app, worker)
     assert client.post(f"/courses/{course.id}/enroll").status_code == 302
     page = client.get(f"/courses/{course.id}").get_data(as_text=True)
-    assert 'data-enrollment-status="enrolled"' in page and '<dd class="col-6" data-seats-left>1</dd>' in page
+    assert 'data-enrollment-status="enrolled"' in page and data_texts(page, "data-seats-left") == ["1"]
     assert db.session.get(Course, course.id).enrolled_count == 1
 
 
@@ -262,3 +263,46 @@ def test_one_worker_posting_twenty_times_at_once_gets_one_row(app, tree, make_co
     assert db.session.scalar(select(func.count()).select_from(Enrollment)) == 1
     db.session.refresh(course)
     assert course.enrolled_count == 1
+
+
+def test_a_sign_up_change_is_announced_once_whenever_it_is_sent_and_anew_for_a_new_sign_up(
+        app, tree, make_course, make_user, instructor):
+    """The keys of "removed", "promoted" and "decided" name the sign-up and the change, not the moment: the
+    same change sent at two moments is one message; the same person removed after signing up again is told again."""
+    course = make_course(capacity=1)
+    seated, waiting = workers(make_user, tree.a1, 2)
+    for person in (seated, waiting):
+        enroll(person, course, now=utcnow())
+        db.session.commit()
+    row = db.session.scalar(select(Enrollment).filter_by(user_id=seated.id))
+
+    def keys_when_removed(at):
+        remove(row, actor=instructor, now=at)
+        keys = sorted(db.session.scalars(select(Notification.dedup_key)))
+        db.session.rollback()
+        return keys
+
+    keys = keys_when_removed(utcnow())
+    assert len(keys) == 2 and keys == keys_when_removed(utcnow() + timedelta(minutes=5))  # removed + promoted
+    remove(row, actor=instructor, now=utcnow())
+    db.session.commit()
+    drop(db.session.scalar(select(Enrollment).filter_by(user_id=waiting.id)), now=utcnow())
+    db.session.commit()
+    enroll(seated, course, now=utcnow())
+    db.session.commit()
+    remove(row, actor=instructor, now=utcnow())
+    db.session.commit()
+    told = db.session.scalars(select(Notification.kind).where(Notification.user_id == seated.id)).all()
+    assert told == ["enrollment.removed", "enrollment.removed"]
+
+    vetted = make_course("需审核的课程", requires_approval=True)
+    enroll(waiting, vetted, now=utcnow())
+    db.session.commit()
+    pending = db.session.scalar(select(Enrollment).filter_by(user_id=waiting.id, course_id=vetted.id))
+    decided = []
+    for at in (utcnow(), utcnow() + timedelta(hours=1)):
+        decide(pending, False, actor=instructor, now=at, reason="名额已满")
+        decided.append(db.session.scalars(select(Notification.dedup_key)
+                                          .where(Notification.kind == "enrollment.decided")).all())
+        db.session.rollback()
+    assert len(decided[0]) == 1 and decided[0] == decided[1]

@@ -17,11 +17,13 @@ from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
 from courses.enrollment.models import Enrollment
 from courses.enrollment.services import enroll
-from courses.study import exams
+from courses.study import exam_attempts as attempts
+from courses.study import exam_building as building
+from courses.study import exam_scoring as scoring
 from courses.study.models import Exam, ExamAttempt, Question
 from tests.concurrency import run_at_once
 from tests.factories import login_client
-from tests.helpers import assert_inert, xss_payloads
+from tests.helpers import assert_inert, data_texts, xss_payloads
 
 
 def single(text: str, options: list[str], right: int, points: int = 1) -> dict:
@@ -47,9 +49,9 @@ def make_exam(instructor):
     def make(course, questions=QUESTIONS, **settings) -> Exam:
         settings = {"title": "安全生产考试", "pass_score": 60, "attempt_limit": None, "time_limit_minutes": None,
                     "shuffle": False, **settings}
-        exam = exams.save_exam(course, settings, actor=instructor, now=utcnow())
+        exam = building.save_exam(course, settings, actor=instructor, now=utcnow())
         for question in questions:
-            exams.add_question(exam, question, actor=instructor)
+            building.add_question(exam, question, actor=instructor)
         db.session.commit()
         return exam
 
@@ -146,25 +148,25 @@ def test_only_the_course_instructors_build_its_exam(app, tree, make_course, make
         assert client.get(url).status_code == 404
     assert client.post(f"/teach/courses/{course.id}/exam/questions/{question.id}/delete").status_code == 404
     with pytest.raises(NotAllowed):
-        exams.add_question(exam, QUESTIONS[0], actor=other)
+        building.add_question(exam, QUESTIONS[0], actor=other)
 
 
 def test_questions_keep_their_structure_once_taken(make_course, make_exam, enrolled, instructor):
     course = make_course()
     exam = make_exam(course)
     worker = enrolled(course)
-    exams.start_attempt(worker, exam, now=utcnow())
+    attempts.start_attempt(worker, exam, now=utcnow())
     db.session.commit()
     question = questions_of(exam)[0]
-    with pytest.raises(exams.ExamLocked):
-        exams.update_question(question, {**QUESTIONS[0], "correct": [0]}, actor=instructor)
+    with pytest.raises(building.ExamLocked):
+        building.update_question(question, {**QUESTIONS[0], "correct": [0]}, actor=instructor)
     db.session.rollback()
-    for action in (lambda: exams.add_question(exam, QUESTIONS[0], actor=instructor),
-                   lambda: exams.delete_question(question, actor=instructor)):
-        with pytest.raises(exams.ExamLocked):
+    for action in (lambda: building.add_question(exam, QUESTIONS[0], actor=instructor),
+                   lambda: building.delete_question(question, actor=instructor)):
+        with pytest.raises(building.ExamLocked):
             action()
         db.session.rollback()
-    exams.update_question(question, {**QUESTIONS[0], "text": "触电急救的第一步？"}, actor=instructor)  # rewording
+    building.update_question(question, {**QUESTIONS[0], "text": "触电急救的第一步？"}, actor=instructor)  # rewording
     db.session.commit()
     assert questions_of(exam)[0].text == "触电急救的第一步？"
 
@@ -184,14 +186,14 @@ def test_a_worker_who_is_not_enrolled_cannot_take_it(app, tree, make_course, mak
     assert client.get(f"/courses/{hidden.id}/exam").status_code == 404
     assert client.post(f"/courses/{hidden.id}/exam/start").status_code == 404
     with pytest.raises(NotAllowed):
-        exams.start_attempt(make_user("路人"), exams.exam_of(hidden.id), now=utcnow())
+        attempts.start_attempt(make_user("路人"), building.exam_of(hidden.id), now=utcnow())
 
 
 def test_someone_elses_attempt_is_not_found(app, make_course, make_exam, enrolled):
     course = make_course()
     exam = make_exam(course)
     owner, other = enrolled(course, "甲"), enrolled(course, "乙")
-    attempt = exams.start_attempt(owner, exam, now=utcnow())
+    attempt = attempts.start_attempt(owner, exam, now=utcnow())
     db.session.commit()
     client = login_client(app, other)
     base = f"/courses/{course.id}/exam/attempts/{attempt.id}"
@@ -260,7 +262,7 @@ def test_scoring_is_all_or_nothing_per_question_and_weighted(app, make_course, m
     assert (attempt.score, attempt.passed, attempt.note) == (75, True, None)
 
     def score(answers: dict) -> int:
-        return exams.score_answers([q1, q2, q3], {str(q.id): value for q, value in zip([q1, q2, q3], answers, strict=True)})
+        return scoring.score_answers([q1, q2, q3], {str(q.id): value for q, value in zip([q1, q2, q3], answers, strict=True)})
 
     assert score([[1], [0], [0]]) == 50  # one of two right options earns nothing
     assert score([[1], [0, 1, 2], [0]]) == 50  # a wrong extra option earns nothing
@@ -271,19 +273,19 @@ def test_scoring_is_all_or_nothing_per_question_and_weighted(app, make_course, m
 
 def test_score_rounds_half_up():
     five, three = Question(id=1, points=5, correct=[0]), Question(id=2, points=3, correct=[1])
-    assert exams.score_answers([five, three], {"1": [0], "2": [0]}) == 63  # 62.5
-    assert exams.score_answers([five, three], {"2": [1]}) == 38  # 37.5
+    assert scoring.score_answers([five, three], {"1": [0], "2": [0]}) == 63  # 62.5
+    assert scoring.score_answers([five, three], {"2": [1]}) == 38  # 37.5
 
 
 def test_pass_and_fail_follow_the_pass_mark(make_course, make_exam, enrolled):
     course = make_course()
     exam = make_exam(course, pass_score=80)
     worker = enrolled(course)
-    attempt = exams.start_attempt(worker, exam, now=utcnow())
-    outcome = exams.submit_attempt(attempt, {1: ["2"], 2: ["1", "3"]}, now=utcnow())
+    attempt = attempts.start_attempt(worker, exam, now=utcnow())
+    outcome = attempts.submit_attempt(attempt, {1: ["2"], 2: ["1", "3"]}, now=utcnow())
     assert (outcome.attempt.score, outcome.attempt.passed, outcome.late) == (75, False, False)
-    attempt = exams.start_attempt(worker, exam, now=utcnow())
-    outcome = exams.submit_attempt(attempt, {1: ["2"], 2: ["1", "3"], 3: ["1"]}, now=utcnow())
+    attempt = attempts.start_attempt(worker, exam, now=utcnow())
+    outcome = attempts.submit_attempt(attempt, {1: ["2"], 2: ["1", "3"], 3: ["1"]}, now=utcnow())
     assert (outcome.attempt.number, outcome.attempt.score, outcome.attempt.passed) == (2, 100, True)
 
 
@@ -294,8 +296,8 @@ def test_the_attempt_limit_refuses_a_third_attempt(app, make_course, make_exam, 
     exam = make_exam(course, attempt_limit=2)
     worker = enrolled(course)
     for _ in range(2):
-        attempt = exams.start_attempt(worker, exam, now=utcnow())
-        exams.submit_attempt(attempt, {1: ["1"]}, now=utcnow())
+        attempt = attempts.start_attempt(worker, exam, now=utcnow())
+        attempts.submit_attempt(attempt, {1: ["1"]}, now=utcnow())
         db.session.commit()
     client = login_client(app, worker)
     page = client.post(f"/courses/{course.id}/exam/start", follow_redirects=True).get_data(as_text=True)
@@ -303,8 +305,8 @@ def test_the_attempt_limit_refuses_a_third_attempt(app, make_course, make_exam, 
     assert [a.number for a in attempts_of(worker)] == [1, 2]
     result = client.get(f"/courses/{course.id}/exam/attempts/{attempts_of(worker)[1].id}/result")
     assert "data-right-answer" in result.get_data(as_text=True)  # no attempt left: the right options are shown
-    with pytest.raises(exams.AttemptsUsed):
-        exams.start_attempt(worker, exam, now=utcnow())
+    with pytest.raises(attempts.AttemptsUsed):
+        attempts.start_attempt(worker, exam, now=utcnow())
 
 
 def test_concurrent_starts_create_one_attempt(app, make_course, make_exam, enrolled):
@@ -355,7 +357,7 @@ def test_a_late_submission_is_kept_with_score_zero(app, make_course, make_exam, 
     course = make_course()
     exam = make_exam(course, time_limit_minutes=30)
     worker = enrolled(course)
-    attempt = exams.start_attempt(worker, exam, now=utcnow() - timedelta(minutes=40))
+    attempt = attempts.start_attempt(worker, exam, now=utcnow() - timedelta(minutes=40))
     db.session.commit()
     client = login_client(app, worker)
     page = client.post(f"/courses/{course.id}/exam/attempts/{attempt.id}/submit",
@@ -371,18 +373,18 @@ def test_the_grace_period_and_expired_attempts(make_course, make_exam, enrolled)
     exam = make_exam(course, time_limit_minutes=10, attempt_limit=3)
     worker = enrolled(course)
     begun = utcnow() - timedelta(hours=1)
-    attempt = exams.start_attempt(worker, exam, now=begun)
-    outcome = exams.submit_attempt(attempt, {1: ["2"], 2: ["1", "3"], 3: ["1"]},
+    attempt = attempts.start_attempt(worker, exam, now=begun)
+    outcome = attempts.submit_attempt(attempt, {1: ["2"], 2: ["1", "3"], 3: ["1"]},
                                    now=attempt.deadline_at + timedelta(seconds=50))
     assert (outcome.late, outcome.attempt.score) == (False, 100)
-    forgotten = exams.start_attempt(worker, exam, now=begun)  # left open: its time runs out
-    fresh = exams.start_attempt(worker, exam, now=utcnow())
+    forgotten = attempts.start_attempt(worker, exam, now=begun)  # left open: its time runs out
+    fresh = attempts.start_attempt(worker, exam, now=utcnow())
     db.session.commit()
     db.session.refresh(forgotten)
-    assert (forgotten.score, forgotten.passed, exams.timed_out(forgotten)) == (0, False, True)
+    assert (forgotten.score, forgotten.passed, attempts.timed_out(forgotten)) == (0, False, True)
     assert fresh.number == 3 and fresh.submitted_at is None
-    with pytest.raises(exams.AlreadySubmitted):
-        exams.submit_attempt(forgotten, {1: ["2"]}, now=utcnow())
+    with pytest.raises(attempts.AlreadySubmitted):
+        attempts.submit_attempt(forgotten, {1: ["2"]}, now=utcnow())
 
 
 # ---- shuffling -----------------------------------------------------------------------------------------
@@ -393,7 +395,7 @@ def test_shuffled_order_is_stored_and_answers_map_back(app, make_course, make_ex
     exam = make_exam(course, [single(f"第{n}题", [f"{n}{x}" for x in letters], right=n % 5) for n in range(6)]
                      + [multiple("多选", letters, [1, 3], points=3)], shuffle=True)
     worker = enrolled(course)
-    attempt = exams.start_attempt(worker, exam, now=utcnow(), rng=random.Random(7))
+    attempt = attempts.start_attempt(worker, exam, now=utcnow(), rng=random.Random(7))
     db.session.commit()
     questions = {q.id: q for q in questions_of(exam)}
     assert sorted(attempt.question_order) == sorted(questions) and attempt.question_order != sorted(questions)
@@ -404,7 +406,7 @@ def test_shuffled_order_is_stored_and_answers_map_back(app, make_course, make_ex
     client = login_client(app, worker)
     page = client.get(f"/courses/{course.id}/exam/attempts/{attempt.id}").get_data(as_text=True)
     first = questions[attempt.question_order[0]]
-    shown = re.findall(r'for="q1-\d+">([^<]+)</label>', page)
+    shown = data_texts(page, "data-option-of", "1")
     assert shown == [first.options[i] for i in orders[str(first.id)]]
     chosen = {f"q{n}": [str(orders[str(qid)].index(i) + 1) for i in questions[qid].correct]
               for n, qid in enumerate(attempt.question_order, 1)}
@@ -441,8 +443,8 @@ def test_a_failed_exam_does_not_complete_the_course(make_course, make_exam, enro
     course = make_course(lessons=0, min_exam_score=60, min_lesson_share=0)
     exam = make_exam(course, pass_score=50)
     worker = enrolled(course)
-    attempt = exams.start_attempt(worker, exam, now=utcnow())
-    outcome = exams.submit_attempt(attempt, {2: ["1", "3"]}, now=utcnow())  # 50 %: passes the exam, not the course
+    attempt = attempts.start_attempt(worker, exam, now=utcnow())
+    outcome = attempts.submit_attempt(attempt, {2: ["1", "3"]}, now=utcnow())  # 50 %: passes the exam, not the course
     db.session.commit()
     assert (outcome.attempt.passed, outcome.completed) == (True, False)
     assert db.session.scalar(select(Enrollment.status).filter_by(user_id=worker.id)) == "enrolled"
@@ -479,4 +481,4 @@ def test_conflicts_are_domain_errors(make_course, make_exam, enrolled):
     exam = make_exam(course, [])
     worker = enrolled(course)
     with force_locale("en"), pytest.raises(Conflict, match="no questions"):
-        exams.start_attempt(worker, exam, now=utcnow())
+        attempts.start_attempt(worker, exam, now=utcnow())

@@ -16,14 +16,17 @@ from sqlalchemy import event, func, select, update
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.timefmt import local_date
 from classroom.unions.models import Membership
 from courses.catalog.models import Lesson
 from courses.enrollment.services import enroll
+from courses.hours import queries as hours_queries
 from courses.hours import services as hours
 from courses.hours.models import HoursEntry, HoursMonth
 from courses.study import services as study
 from tests.factories import login_client
 from tests.helpers import FORMULA_STARTS, assert_inert_cell, formula_payloads, transfer
+from tests.markup import elements, input_value
 from tests.pdfs import BUNDLED_FONT_NAME, embedded_truetype_fonts, pdf_text, qr_codes
 from tests.xlsx_raw import assert_xlsx_inert
 
@@ -78,7 +81,7 @@ def test_entries_keep_the_union_where_they_were_earned(app, tree, make_user, mak
     city = login_client(app, make_admin(tree.city, "市管理员"))
     page = city.get(f"/reports/hours?union={tree.city.id}").get_data(as_text=True)
     assert 'data-total-minutes="135"' in page
-    assert f'name="year" type="number" value="{TODAY.year}"' in page  # the form names the year shown
+    assert input_value(page, "year") == str(TODAY.year)  # the form names the year shown
     district_a = city.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
     district_b = city.get(f"/reports/hours?union={tree.district_b.id}").get_data(as_text=True)
     assert 'data-total-minutes="90"' in district_a and 'data-total-minutes="45"' in district_b
@@ -115,7 +118,7 @@ def test_breakdowns_by_child_trade_group_category_and_source(app, tree, make_use
     credit(welder, 45, category="焊工")
     client = login_client(app, make_admin(tree.district_a))
     unions = client.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
-    assert re.search(rf'data-union-row="{tree.a1.id}".*?2</td>', unions, re.S)
+    assert elements(unions, "tr", data_union_row=str(tree.a1.id), data_union_minutes="90")
     for by, expected in (("trade", ["电工", "焊工"]), ("group", ["Courier"]), ("category", ["电工", "焊工"]),
                          ("source", ["External training"])):
         page = client.get(f"/reports/hours?union={tree.district_a.id}&by={by}").get_data(as_text=True)
@@ -142,15 +145,15 @@ def test_targets_are_inherited_and_counted(app, tree, make_user, make_admin):
     meets, short = make_user("达标", union=tree.a1), make_user("未达标", union=tree.a1)
     credit(meets, 120)
     credit(short, 30)
-    assert hours.target_for_user(meets.id) == 100
+    assert hours_queries.target_for_user(meets.id) == 100
     client = login_client(app, make_admin(tree.district_a))
     page = client.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
-    assert "50%" in page
+    assert elements(page, data_target_share="50")
     tree.a1.annual_target_minutes = 20  # the nearest target wins
     db.session.commit()
-    assert hours.target_for_user(short.id) == 20
+    assert hours_queries.target_for_user(short.id) == 20
     page = client.get(f"/reports/hours?union={tree.district_a.id}").get_data(as_text=True)
-    assert "100%" in page
+    assert elements(page, data_target_share="100")
 
 
 def test_admins_set_annual_targets_within_their_scope(app, tree, make_user, make_admin):
@@ -160,7 +163,7 @@ def test_admins_set_annual_targets_within_their_scope(app, tree, make_user, make
     assert response.status_code == 302
     db.session.refresh(tree.district_a)
     assert tree.district_a.annual_target_minutes == 40 * app.config["MINUTES_PER_CREDIT_HOUR"]
-    assert hours.target_for_user(worker.id) == 40 * app.config["MINUTES_PER_CREDIT_HOUR"]
+    assert hours_queries.target_for_user(worker.id) == 40 * app.config["MINUTES_PER_CREDIT_HOUR"]
     audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "union.target")).all()
     assert [(event.object_id, event.data["minutes"]) for event in audited] == [
         (tree.district_a.id, 40 * app.config["MINUTES_PER_CREDIT_HOUR"])]
@@ -201,7 +204,7 @@ def test_admins_record_external_training_and_adjustments(app, tree, make_user, m
     assert client.post(f"/hours/members/{admin.id}/adjust", data={"minutes": "60", "reason": "x"}).status_code == 404
     external = db.session.scalar(select(HoursEntry).where(HoursEntry.source == "external"))
     page = client.get(f"/hours/members/{worker.id}").get_data(as_text=True)
-    assert f'href="/hours/entries/{external.id}/evidence"' in page and "重复登记" in page
+    assert elements(page, "a", href=f"/hours/entries/{external.id}/evidence") and "重复登记" in page
     for reader in (client, login_client(app, worker)):  # the admin over them, and the worker themself
         download = reader.get(f"/hours/entries/{external.id}/evidence")
         assert download.status_code == 200 and download.data == png
@@ -411,7 +414,7 @@ def test_backfill_credits_attendance_recorded_before_the_ledger_once(app, runner
                     f"session:{second.id}:{flipped.id}:0"}
     assert runner.invoke(args=["hours", "check"]).exit_code == 0
     assert {entry.earned_on for entry in db.session.scalars(select(HoursEntry))} == {  # dated by their sessions
-        hours.local_date(first.starts_at), hours.local_date(second.starts_at)}
+        local_date(first.starts_at), local_date(second.starts_at)}
 
 
 def test_hours_check_sees_a_year_rollup_under_the_wrong_union(app, runner, tree, make_user):
@@ -448,4 +451,4 @@ def test_seed_scale_adds_hours_that_match_the_rollups(runner):
 def test_the_report_form_shows_no_errors_when_opened_by_a_link(app, tree, make_admin):
     client = login_client(app, make_admin(tree.city))
     page = client.get(f"/reports/hours?union={tree.a1.id}").get_data(as_text=True)
-    assert "invalid-feedback" not in page and "Not a valid choice" not in page
+    assert not elements(page, aria_invalid="true") and "Not a valid choice" not in page

@@ -28,7 +28,7 @@ from classroom.unions.import_models import ImportJob
 from classroom.unions.member_import import ImportRejected, parse_level, validate
 from classroom.unions.models import Membership, TradeUnion
 from tests.factories import login_client
-from tests.helpers import assert_inert, formula_payloads, xss_payloads
+from tests.helpers import assert_inert, data_texts, formula_payloads, xss_payloads
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ["姓名", "手机号", "工作单位", "工种", "技能等级", "群体", "基层工会"]
@@ -141,7 +141,7 @@ def test_corrected_file_imports_100_and_again_changes_nothing(app, tree, make_ad
     path = write_csv(tmp_path / "members.csv", people(100))
     job_id = job_id_of(upload(client, tree.a1, path))
     preview = client.get(f"/unions/{tree.a1.id}/imports/{job_id}").get_data(as_text=True)
-    assert 'data-count="created">100<' in preview and 'data-count="invited">100<' in preview
+    assert data_texts(preview, "data-count", "created") == data_texts(preview, "data-count", "invited") == ["100"]
     assert "Import now" in preview and count(User) == 1
     client.post(f"/unions/{tree.a1.id}/imports/{job_id}/commit")
     job = db.session.get(ImportJob, job_id)
@@ -330,16 +330,16 @@ def test_expired_invitation_is_refused_and_a_new_import_renews_it(app, tree, mak
 
 @pytest.mark.parametrize("app_config", [{"IMPORT_BACKGROUND_ROWS": 10}])
 def test_large_file_runs_in_the_background_with_progress(app, tree, make_admin, tmp_path):
-    from classroom.unions import import_jobs
+    from classroom.unions import jobs
 
     client = login_client(app, make_admin(tree.a1))
     job_id = job_id_of(upload(client, tree.a1, write_csv(tmp_path / "big.csv", people(60))))
-    import_jobs.wait_for(job_id)
+    jobs.wait_for(job_id)
     state = wait_until_idle(client, tree.a1, job_id)
     assert (state["status"], state["processed"], state["percent"]) == ("ready", 60, 100)
     client.post(f"/unions/{tree.a1.id}/imports/{job_id}/commit")
-    assert import_jobs._threads.get(job_id) is not None or db.session.get(ImportJob, job_id).status == "done"
-    import_jobs.wait_for(job_id)
+    assert jobs.running_here(job_id) or db.session.get(ImportJob, job_id).status == "done"
+    jobs.wait_for(job_id)
     state = wait_until_idle(client, tree.a1, job_id)
     assert (state["status"], state["percent"], state["busy"]) == ("done", 100, False)
     assert db.session.scalar(select(func.count()).select_from(User).where(User.mobile.like("1370%"))) == 60
@@ -360,6 +360,20 @@ def test_running_page_shows_progress_and_interrupted_job_can_run_again(app, tree
     assert "interrupted" in page and "Run it again" in page
     client.post(f"/unions/{tree.a1.id}/imports/{job_id}/retry")
     assert db.session.get(ImportJob, job_id).status == "done" and count(Invitation) == 5
+
+
+def test_a_job_commits_once_and_a_done_job_does_not_run_again(app, tree, make_admin, tmp_path):
+    client = login_client(app, make_admin(tree.a1))
+    job = import_via_web(client, tree.a1, write_csv(tmp_path / "m.csv", people(2)))
+    imported = select(func.count()).select_from(Membership).where(Membership.member_no.is_not(None))
+    assert job.status == "done" and db.session.scalar(imported) == 2
+    base = f"/unions/{tree.a1.id}/imports/{job.id}"
+    again = client.post(f"{base}/commit", follow_redirects=True).get_data(as_text=True)
+    assert "This import is not waiting for a commit." in again
+    client.post(f"{base}/retry")  # neither interrupted nor failed: nothing to run again
+    assert db.session.get(ImportJob, job.id).status == "done" and db.session.scalar(imported) == 2
+    retries = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "member_import.retry")
+    assert db.session.scalar(retries) == 0
 
 
 def test_admins_reach_only_their_own_jobs(app, tree, make_user, make_admin, tmp_path):

@@ -10,8 +10,8 @@ from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
 from classroom.personal_data import decrypt, lookup_hash
+from classroom.unions.memberships import apply_for_membership, approve_membership
 from classroom.unions.models import Membership
-from classroom.unions.services import apply_for_membership, approve_membership
 from tests.concurrency import run_at_once
 from tests.factories import PASSWORD
 
@@ -126,7 +126,7 @@ def test_a_lapse_never_reopens_a_membership_closed_meanwhile(tree, make_user, ma
     from sqlalchemy import update
 
     from classroom.domain import Conflict
-    from classroom.unions.services import lapse_membership
+    from classroom.unions.memberships import lapse_membership
 
     worker = make_user(union=tree.a1)
     loaded = membership_of(worker, "active")

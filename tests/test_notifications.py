@@ -14,8 +14,8 @@ from tests.helpers import assert_inert, xss_payloads
 
 def test_notify_once_per_dedup_key(make_user):
     user = make_user()
-    assert notify(user, "test", "k:1", "你好") is True
-    assert notify(user, "test", "k:1", "你好 again") is False
+    assert notify(user, "test", "k:1", "你好", now=utcnow()) is True
+    assert notify(user, "test", "k:1", "你好 again", now=utcnow()) is False
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 1
 
@@ -27,7 +27,7 @@ def test_notify_renders_in_the_recipients_language(make_user):
     chinese = make_user("李", locale="zh_CN")
     for person in (english, chinese):
         notify(person, "test", f"lang:{person.id}", _l("Your membership of %(union)s is active: member number %(number)s"),
-               params={"union": "U", "number": "N-1"})
+               params={"union": "U", "number": "N-1"}, now=utcnow())
     db.session.commit()
     titles = dict(db.session.execute(select(Notification.user_id, Notification.title)).all())
     assert titles[english.id].startswith("Your membership of U")
@@ -37,7 +37,7 @@ def test_notify_renders_in_the_recipients_language(make_user):
 def test_bell_count_and_marking_read(client, make_user):
     user = make_user()
     for index in range(3):
-        notify(user, "test", f"bell:{index}", f"通知{index}", link="/me")
+        notify(user, "test", f"bell:{index}", f"通知{index}", link="/me", now=utcnow())
     db.session.commit()
     client.post("/auth/login", data={"identifier": user.mobile, "password": PASSWORD})
     assert 'data-unread="3"' in client.get("/").get_data(as_text=True)
@@ -52,7 +52,7 @@ def test_bell_count_and_marking_read(client, make_user):
 
 def test_someone_elses_notification_is_404(app, make_user):
     owner, other = make_user("甲"), make_user("乙")
-    notify(owner, "test", "private", "私信")
+    notify(owner, "test", "private", "私信", now=utcnow())
     db.session.commit()
     notification_id = db.session.scalar(select(Notification.id))
     client = app.test_client()

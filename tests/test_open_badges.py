@@ -24,8 +24,7 @@ from joserfc.jwk import OKPKey
 
 from classroom.database import utcnow
 from classroom.extensions import db
-from courses.certificates import badges, signing
-from courses.certificates import services as certificate_services
+from courses.certificates import awards, badges, signing
 from tests.factories import login_client
 from tests.test_certificates import certificate_of, certified, complete, course_for_certificates  # noqa: F401
 from tests.test_competitions import (  # noqa: F401
@@ -148,7 +147,7 @@ def awarded(confirmed_field):
         snapshot = {"holder_name": person.real_name, "competition_title": competition.title, "edition": None,
                     "year": competition.year, "level": None, "event": event.name, "trade": event.trade, "team": None,
                     "rank": rank, "award": code, "award_text": text, "honor_title": title, "issuer": "市总工会"}
-        issued.append((person, certificate_services.issue_award(
+        issued.append((person, awards.issue_award(
             person, competition_id=competition.id, entry_id=entry_of(person, event).id, snapshot=snapshot,
             issuer_union_id=competition.organizer_union_id, now=utcnow())))
     db.session.commit()

@@ -73,7 +73,7 @@ def test_download_holds_the_persons_data_and_nobody_elses(app, tree, person, mak
     application = db.session.scalar(select(Membership).where(Membership.user_id == person.id))
     admin_client.post(f"/unions/{tree.a1.id}/applications/{application.id}/approve")
     admin_client.get(f"/unions/{tree.a1.id}/members/{neighbour.id}")
-    notify(neighbour, "test.note", "neighbour-note", "给邻居的通知")
+    notify(neighbour, "test.note", "neighbour-note", "给邻居的通知", now=utcnow())
     db.session.commit()
     registry(app).data_sections["hours"] = lambda user: {"total_minutes": 90, "user": user.id}  # a feature's part
     data = export(login_client(app, person))

@@ -16,7 +16,7 @@ import pytest
 
 from classroom import create_app
 from classroom.http import DEVELOPMENT_BASE_URL, public_url
-from classroom.notifications.outbox import dispatch
+from classroom.notifications.jobs import dispatch
 from classroom.notifications.services import notify
 from config import ConfigurationError
 from courses.certificates import badges
@@ -109,7 +109,7 @@ def test_calendar_link_and_feed_are_on_the_site(app, make_course, make_user, tre
 
 def test_an_email_sent_by_the_outbox_outside_a_request_links_to_the_site(app, make_user):
     person = make_user(email="zhang@example.cn", timezone="UTC", notification_prefs={"quiet_hours": ""})
-    notify(person, "course.announcement", "announce:1", "通知", "正文")
+    notify(person, "course.announcement", "announce:1", "通知", "正文", now=datetime.now(UTC))
     from classroom.extensions import db
 
     db.session.commit()

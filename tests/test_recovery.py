@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from classroom.accounts import recovery, recovery_views
+from classroom.accounts import jobs, recovery, recovery_views
 from classroom.accounts.models import PasswordReset
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
@@ -20,6 +20,7 @@ from classroom.extensions import db
 from classroom.notifications.models import Notification
 from tests.concurrency import run_at_once
 from tests.factories import PASSWORD, login_client
+from tests.markup import input_value
 
 NEW_PASSWORD = "Fresh-Start-2026"
 
@@ -70,7 +71,7 @@ def forgot(client, identifier: str, ip: str = "10.0.0.1", *, wait: bool = True):
     """Ask for a code or link; by default wait until the background sender has handled it."""
     response = client.post("/auth/forgot", data={"identifier": identifier}, environ_base={"REMOTE_ADDR": ip})
     if wait:
-        assert recovery.wait_for_deliveries(), "the background sender did not finish"
+        assert jobs.wait_for_deliveries(), "the background sender did not finish"
     return response
 
 
@@ -103,7 +104,7 @@ def test_a_code_works_once_and_ends_the_other_sessions(app, client, tree, make_u
     stored = db.session.scalar(select(PasswordReset))
     assert stored.code_hash and code not in stored.code_hash
     page = client.get("/auth/reset").get_data(as_text=True)
-    assert f'value="{user.mobile}"' in page and "If an account has this mobile number" in page
+    assert input_value(page, "mobile") == user.mobile and "If an account has this mobile number" in page
     assert enter_code(client, user.mobile, code).status_code == 302
     assert client.get("/me").status_code == 200
     assert other_device.get("/me").status_code == 302
@@ -139,7 +140,7 @@ def test_the_answer_never_waits_for_the_gateway_and_the_code_still_arrives(app, 
         assert max(took.values()) < SlowSMS.DELAY / 2, took
     finally:
         SlowSMS.gate.set()
-        assert recovery.wait_for_deliveries()
+        assert jobs.wait_for_deliveries()
     # both requests did the same: handed the look-up to the background sender
     assert len(looked_up_in) == 2 and all(name.startswith("password-reset") for name in looked_up_in)
     [(mobile, text)] = SlowSMS.sent

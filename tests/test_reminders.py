@@ -20,8 +20,10 @@ from sqlalchemy import func, select, update
 from classroom import scheduler
 from classroom.extensions import db
 from classroom.notifications import jobs as outbox_jobs
+from classroom.notifications.delivery import PermanentFailure
+from classroom.notifications.jobs import dispatch
 from classroom.notifications.models import Notification, NotificationPreference, OutboundMessage, SchedulerLease
-from classroom.notifications.outbox import PermanentFailure, dispatch, quiet_until
+from classroom.notifications.preferences import quiet_until
 from classroom.notifications.services import notify
 from classroom.registry import registry
 from classroom.scheduler import acquire_lease, current_leader
@@ -30,7 +32,7 @@ from courses.enrollment.models import Enrollment, EnrollmentStatus
 from courses.enrollment.services import enroll
 from courses.reminders import jobs as reminders
 from tests.factories import login_client
-from tests.helpers import sql_statements
+from tests.helpers import data_elements, sql_statements
 
 SHANGHAI_23H = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 23:00 in Asia/Shanghai
 
@@ -105,15 +107,15 @@ def outbox(status=None):
 
 def test_notify_fans_out_by_preference(make_user):
     person = make_user(email="li@example.cn")
-    notify(person, "enrollment.promoted", "k1", "A seat is yours")
+    notify(person, "enrollment.promoted", "k1", "A seat is yours", now=datetime.now(UTC))
     db.session.add(NotificationPreference(user_id=person.id, kind="course.announcement", channel="email",
                                           is_enabled=False))
-    notify(person, "course.announcement", "k2", "An announcement")
-    notify(person, "enrollment.promoted", "k1", "again")  # the same key: nothing more
+    notify(person, "course.announcement", "k2", "An announcement", now=datetime.now(UTC))
+    notify(person, "enrollment.promoted", "k1", "again", now=datetime.now(UTC))  # the same key: nothing more
     db.session.commit()
     assert sorted((m.channel, m.dedup_key) for m in outbox()) == [("email", "k1:email"), ("sms", "k1:sms")]
     no_email = make_user("无邮箱")
-    notify(no_email, "course.announcement", "k3", "x")
+    notify(no_email, "course.announcement", "k3", "x", now=datetime.now(UTC))
     db.session.commit()
     assert not [m for m in outbox() if m.user_id == no_email.id]
 
@@ -121,7 +123,7 @@ def test_notify_fans_out_by_preference(make_user):
 def test_dispatch_sends_over_smtp_once(make_user, smtp):
     person = make_user(email="zhang@example.cn", timezone="UTC", notification_prefs={"quiet_hours": ""})
     for index in range(3):
-        notify(person, "course.announcement", f"announce:{index}", f"通知 {index}", "正文")
+        notify(person, "course.announcement", f"announce:{index}", f"通知 {index}", "正文", now=datetime.now(UTC))
     db.session.commit()
     result = dispatch(now=datetime.now(UTC))
     assert result["sent"] == 3
@@ -134,7 +136,7 @@ def test_smtp_down_for_hours_retries_with_capped_backoff_then_delivers_once(app,
     """SMTP down for over three hours (more failures than any attempt limit): the message stays
     queued, waits 30 s, 60 s … at most an hour between attempts, and arrives once when the server is back."""
     person = make_user(email="wang@example.cn", timezone="UTC", notification_prefs={"quiet_hours": ""})
-    notify(person, "course.announcement", "retry", "通知")
+    notify(person, "course.announcement", "retry", "通知", now=datetime.now(UTC))
     db.session.commit()
     app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), OUTBOX_BACKOFF_SECONDS=30,
                       OUTBOX_BACKOFF_MAX_SECONDS=3600)  # nothing listens on that port: connection refused
@@ -195,7 +197,7 @@ def test_permanent_failures_fail_and_transient_ones_retry(app, make_user):
     people = {name: make_user(name, email=f"{name}@example.cn", mobile=mobile, **quiet)
               for name, mobile in [("nobody", "13900001111"), ("busy", "13900002222"), ("gone", "13900003333")]}
     for name, person in people.items():
-        notify(person, "enrollment.promoted", f"seat:{name}", "有空位了")  # email and SMS by default
+        notify(person, "enrollment.promoted", f"seat:{name}", "有空位了", now=datetime.now(UTC))  # email and SMS by default
     db.session.commit()
     people["gone"].email = None  # removed the address after the message was queued
     db.session.commit()
@@ -216,7 +218,7 @@ def test_a_message_that_cannot_be_built_or_encoded_fails_at_once():
     import email.errors
     import smtplib
 
-    from classroom.notifications.outbox import is_permanent
+    from classroom.notifications.delivery import is_permanent
 
     for error in (smtplib.SMTPNotSupportedError("SMTPUTF8 not supported"), ValueError("bad header"),
                   email.errors.HeaderParseError("bad address"), UnicodeEncodeError("ascii", "张", 0, 1, "no")):
@@ -346,8 +348,8 @@ def test_sms_preferences_per_kind(app, make_user):
     client.post("/me/notifications/settings", data={
         "course.announcement:email": "on", "course.announcement:sms": "on",
         "enrollment.promoted:email": "on", "quiet_hours": ""})
-    notify(person, "course.announcement", "ann", "通知")
-    notify(person, "enrollment.promoted", "seat", "有空位了")
+    notify(person, "course.announcement", "ann", "通知", now=datetime.now(UTC))
+    notify(person, "enrollment.promoted", "seat", "有空位了", now=datetime.now(UTC))
     db.session.commit()
     assert sorted((m.kind, m.channel) for m in outbox()) == [
         ("course.announcement", "email"), ("course.announcement", "sms"), ("enrollment.promoted", "email")]
@@ -366,7 +368,7 @@ def test_event_notifications_queue_email_for_those_who_chose_it(app, tree, make_
     """Course published → its instructor; check-in opened → the enrolled workers: in-app for all,
     an email in the outbox for the people whose choice (or the kind's default) is email."""
     from courses.attendance.checkin import open_checkin
-    from courses.catalog.services import publish
+    from courses.catalog.review import publish
 
     now = datetime.now(UTC)
     instructor.email = "teacher@example.cn"
@@ -480,7 +482,8 @@ def test_a_repeated_scan_stays_two_statements(course_scene, make_user, tree):
 
 
 def test_a_session_moved_later_is_reminded_again_at_its_new_time(course_scene, make_admin, instructor, tree, smtp):
-    from courses.catalog.services import decide_revision, update_session
+    from courses.catalog.review import decide_revision
+    from courses.catalog.sessions import update_session
 
     course, workers, _follower, now = course_scene
     soon = db.session.scalar(select(ClassSession).where(ClassSession.venue_name == "东城区职工服务站"))
@@ -600,7 +603,8 @@ def test_calendar_feed_lists_exactly_the_workers_sessions(app, course_scene, mak
     other = make_course("别的课程", sessions=2)
     client = login_client(app, workers[0])
     page = client.get("/me/calendar").get_data(as_text=True)
-    url = page.split('data-calendar-url', 1)[0].rsplit('value="', 1)[1].split('"', 1)[0]
+    [field] = data_elements(page, "data-calendar-url")
+    url = field["value"]
     path = url.split("localhost", 1)[-1]
     feed = app.test_client().get(path)
     assert feed.status_code == 200 and feed.headers["Content-Type"].startswith("text/calendar")
@@ -707,6 +711,40 @@ def test_where_the_scheduler_starts(monkeypatch):
         assert under(click.Command(name)) is False
     with click.Context(click.Command("uvicorn")):  # another server's own command line
         assert scheduler.serving_process() is True
+    # under gunicorn.conf.py (CLASSROOM_SCHEDULER_START=after_fork) its hook starts the loop in each worker
+    assert scheduler.serving_process("after_fork") is False
+    assert under(run_command, reload=False) is True and under(click.Command("db")) is False
+
+
+def test_a_server_hook_starts_the_loop_after_the_fork_and_the_app_does_not(app, monkeypatch):
+    """gunicorn --preload makes the app in the master, which must run no thread: with
+    CLASSROOM_SCHEDULER_START=after_fork making the app starts nothing, and gunicorn.conf.py's hook
+    (``start_after_fork``) starts the loop in the worker; without it a WSGI server's process starts it
+    as it makes the app."""
+    from classroom.scheduler.starting import start_with_app
+
+    monkeypatch.setattr(scheduler.Runner, "_run_job", lambda self, job, term=None: None)
+    app.config.update(DISPATCH_INTERVAL_SECONDS=3600, REMINDER_SCAN_SECONDS=3600)
+    assert scheduler.start_after_fork(app) is None  # CLASSROOM_SCHEDULER=off
+    app.config["SCHEDULER"] = "on"
+    assert scheduler.start_after_fork(app) is None  # never in tests
+    monkeypatch.setattr(app, "testing", False)
+    app.config["SCHEDULER_START"] = "after_fork"
+    start_with_app(app)
+    assert scheduler.runner_of(app) is None  # the app made in the master started nothing
+    runner = scheduler.start_after_fork(app)
+    try:
+        assert runner is not None and scheduler.runner_of(app) is runner
+        wait_until(lambda: runner.leading)
+        assert scheduler.start_after_fork(app) is runner  # once
+    finally:
+        runner.shutdown()
+    app.extensions.pop("scheduler_runner")
+    app.config["SCHEDULER_START"] = "with_app"
+    start_with_app(app)  # a WSGI server's process (no Flask command): it serves, so the loop starts
+    started = scheduler.runner_of(app)
+    assert started is not None and started is not runner
+    started.shutdown()
 
 
 def test_a_deposed_leader_stops_dispatching(app, make_user):
@@ -715,7 +753,7 @@ def test_a_deposed_leader_stops_dispatching(app, make_user):
     app.config["DISPATCH_BATCH"] = 5
     person = make_user(email="deposed@example.cn", timezone="UTC", notification_prefs={"quiet_hours": ""})
     for index in range(15):
-        notify(person, "course.announcement", f"deposed:{index}", "通知")
+        notify(person, "course.announcement", f"deposed:{index}", "通知", now=datetime.now(UTC))
     db.session.commit()
 
     class TakenOverMidway:
@@ -746,7 +784,7 @@ def test_each_dispatch_batch_runs_at_its_own_time(app, make_user):
     app.config["DISPATCH_BATCH"] = 2
     person = make_user(email="slow@example.cn", timezone="UTC", notification_prefs={"quiet_hours": ""})
     for index in range(4):
-        notify(person, "course.announcement", f"slow:{index}", "通知")
+        notify(person, "course.announcement", f"slow:{index}", "通知", now=datetime.now(UTC))
     db.session.commit()
 
     class Slow:
@@ -763,9 +801,9 @@ def test_each_dispatch_batch_runs_at_its_own_time(app, make_user):
 def test_dispatch_never_takes_a_claimed_row(app, make_user):
     person = make_user(email="c@example.cn", timezone="UTC", notification_prefs={"quiet_hours": ""})
     for index in range(4):
-        notify(person, "course.announcement", f"c{index}", "x")
+        notify(person, "course.announcement", f"c{index}", "x", now=datetime.now(UTC))
     db.session.commit()
-    from classroom.notifications.outbox import claim_due
+    from classroom.notifications.jobs import claim_due
 
     first = claim_due(now=datetime.now(UTC), batch=2)
     second = claim_due(now=datetime.now(UTC), batch=10)

@@ -55,7 +55,7 @@ def test_every_form_route_refuses_a_post_without_csrf_token(app, client, tree, m
     course = make_course(lessons=2, sessions=1)
     lesson = db.session.scalar(select(Lesson).where(Lesson.course_id == course.id, Lesson.position == 1))
     session_id = db.session.scalar(select(ClassSession.id).where(ClassSession.course_id == course.id))
-    notify(site_admin, "membership.approved", "csrf-test", "通知")
+    notify(site_admin, "membership.approved", "csrf-test", "通知", now=utcnow())
     consent = Consent(user_id=site_admin.id, what="privacy_notice", version="2025-01", given_at=utcnow())
     db.session.add(consent)
     db.session.commit()

@@ -21,8 +21,9 @@ from classroom.database import UTCDateTime, utcnow
 from classroom.extensions import db
 from classroom.notifications.services import mark_read, notify, notify_many
 from classroom.unions.models import TradeUnion
-from classroom.unions.services import grant_role, rename_union, revoke_role
-from courses.reminders.jobs import notify_from
+from classroom.unions.roles import grant_role, revoke_role
+from classroom.unions.tree import rename_union
+from courses.reminders.bulk import notify_from
 from tests.conftest import Client, auth_cache_settings
 from tests.factories import login_client
 from tests.helpers import sql_statements
@@ -173,9 +174,9 @@ def test_a_rolled_back_savepoint_keeps_the_rest_of_the_transaction_stamped(app, 
     user = make_user(union=tree.a1)
     client = login_client(app, user)
     served_from_a_copy(app, client, "/courses/")
-    notify(db.session.get(User, user.id), "test", "kept", "kept")
+    notify(db.session.get(User, user.id), "test", "kept", "kept", now=utcnow())
     savepoint = db.session.begin_nested()
-    notify(db.session.get(User, user.id), "test", "undone", "undone")
+    notify(db.session.get(User, user.id), "test", "undone", "undone", now=utcnow())
     savepoint.rollback()
     db.session.commit()
     assert bell(client.get("/courses/").get_data(as_text=True)) == "1"
@@ -248,10 +249,10 @@ def test_the_bell_follows_new_and_read_notifications(app, make_user, tree):
     user = make_user(union=tree.a1)
     client = login_client(app, user)
     assert bell(client.get("/courses/").get_data(as_text=True)) is None
-    notify(user, "test", "bell-1", "one")
+    notify(user, "test", "bell-1", "one", now=utcnow())
     db.session.commit()
     assert bell(client.get("/courses/").get_data(as_text=True)) == "1"
-    notify_many([user], "test", "bell-many", "two")
+    notify_many([user], "test", "bell-many", "two", now=utcnow())
     db.session.commit()
     assert bell(client.get("/courses/").get_data(as_text=True)) == "2"
     rows = select(User.id, literal("test"), literal("bell-scan"), literal("three"), literal(""),

@@ -16,10 +16,10 @@ from classroom.accounts.models import PasswordReset
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.forms import typed_decimal, typed_digits, typed_int
+from classroom.timefmt import local_date
 from courses.attendance import checkin as checkins
 from courses.attendance.models import Attendance
 from courses.competitions.models import Score
-from courses.hours.services import local_date
 from courses.reminders import calendar
 from courses.study.exam_forms import option_numbers
 from tests.factories import login_client

@@ -8,10 +8,10 @@ from sqlalchemy import delete, func, insert, select, update
 
 from classroom.database import utcnow
 from classroom.extensions import db
-from classroom.unions import counters
+from classroom.unions import counters, jobs
 from classroom.unions.counters import UnionMemberCount, UnionMemberDelta
+from classroom.unions.memberships import approve_membership, lapse_membership, reject_membership
 from classroom.unions.models import Membership, MembershipStatus
-from classroom.unions.services import approve_membership, lapse_membership, reject_membership
 
 
 def test_the_services_keep_the_counters(app, tree, make_user, make_admin):
@@ -77,7 +77,7 @@ def test_folding_moves_the_deltas_into_the_counts(app, tree, make_user):
     for index in range(4):
         make_user(f"折叠{index}", union=tree.a1)
     assert db.session.scalar(select(func.count()).select_from(UnionMemberDelta)) == 4
-    assert counters.fold(now=utcnow()) == {"folded": 1}
+    assert jobs.fold(now=utcnow()) == {"folded": 1}
     assert db.session.scalar(select(func.count()).select_from(UnionMemberDelta)) == 0
     assert db.session.scalar(select(UnionMemberCount.members).filter_by(union_id=tree.a1.id, status="active")) == 4
     make_user("折叠后", union=tree.a1)

@@ -12,6 +12,7 @@ from classroom.audit import AuditEvent
 from classroom.extensions import db
 from classroom.unions.models import TradeUnion
 from tests.factories import PASSWORD
+from tests.helpers import data_texts
 
 
 def login(app, user):
@@ -67,6 +68,30 @@ def test_grant_and_revoke_roles_are_audited(app, tree, site_admin, make_user):
     actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert actions[-2:] == ["role.grant", "role.revoke"]
     assert login(app, person).get(f"/unions/{tree.district_b.id}/members").status_code == 403
+
+
+def test_a_grant_names_a_known_person_and_union(app, tree, site_admin, make_user):
+    person = make_user("未来讲师", union=tree.b1)
+    client = login(app, site_admin)
+    nobody = client.post("/admin/roles", data={"mobile": "13999999999", "role": "instructor", "union_code": "DB"})
+    assert nobody.status_code == 200 and "No account has this mobile number." in nobody.get_data(as_text=True)
+    nowhere = client.post("/admin/roles", data={"mobile": person.mobile, "role": "instructor", "union_code": "ZZ9"})
+    assert nowhere.status_code == 200 and "No union has this code." in nowhere.get_data(as_text=True)
+    assert db.session.scalar(select(RoleGrant.id).where(RoleGrant.user_id == person.id)) is None
+    assert "role.grant" not in set(db.session.scalars(select(AuditEvent.action)))
+
+
+def test_a_move_needs_a_parent_and_the_root_stays(app, tree, site_admin):
+    client = login(app, site_admin)
+    page = client.post(f"/unions/{tree.a1.id}/move", data={}, follow_redirects=True).get_data(as_text=True)
+    assert "Choose the new parent union." in page
+    root = client.post(f"/unions/{tree.city.id}/move", data={"move-parent_id": tree.industry.id},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "The city federation cannot be moved." in root
+    db.session.refresh(tree.city)
+    db.session.refresh(tree.a1)
+    assert tree.city.parent_id is None and tree.a1.parent_id == tree.district_a.id
+    assert "union.move" not in set(db.session.scalars(select(AuditEvent.action)))
 
 
 def test_member_listing_filters_and_paginates(app, tree, make_admin, make_user):
@@ -137,5 +162,5 @@ def test_overview_counts_the_subtree(app, tree, make_admin, make_user):
     make_user(union=tree.a2, status="applied")
     make_user(union=tree.b1)
     page = login(app, make_admin(tree.city)).get(f"/unions/{tree.city.id}").get_data(as_text=True)
-    assert 'data-count="active">4<' in page and ">1</a></div>" in page
+    assert data_texts(page, "data-count", "active") == ["4"] and data_texts(page, "data-count", "applied") == ["1"]
     assert "东城区总工会" in page and "西城区总工会" in page

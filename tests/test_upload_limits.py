@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from classroom import uploads
 from classroom.extensions import db
 from classroom.spreadsheets import inspect_sheet, read_sheet
-from classroom.unions import import_jobs
+from classroom.unions import jobs
 from classroom.unions.import_models import ImportJob
 from classroom.uploads import LimitExceeded, Limits, Meter, MeteredZipFile
 from tests.factories import login_client
@@ -307,7 +307,7 @@ def test_a_job_meeting_a_limit_fails_with_the_message(app, tree, make_admin, tmp
     job = db.session.get(ImportJob, job_id)
     job.status = "validating"
     db.session.commit()
-    import_jobs.validate_job(job_id)
+    jobs.validate_job(job_id)
     db.session.expire_all()
     job = db.session.get(ImportJob, job_id)
     assert (job.status, job.message) == ("failed", "The file has more than 20 rows; split it into smaller files.")

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from classroom.accounts.models import RoleGrant, User
 from classroom.accounts.services import set_account_active
 from classroom.database import utcnow
-from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import form_error, paginate, role_required, safe_next
+from classroom.http import paginate, perform, role_required, safe_next
 from classroom.unions.forms import GrantRoleForm
-from classroom.unions.models import TradeUnion
-from classroom.unions.services import grant_role, revoke_role
+from classroom.unions.roles import grant_role_by_codes, revoke_role, role_grants
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -26,34 +23,18 @@ site_admin_required = role_required(lambda user: user.is_site_admin)
 @site_admin_required
 def roles():
     form = GrantRoleForm()
-    if form.validate_on_submit():
-        person = db.session.scalar(select(User).where(User.mobile == form.mobile.data))
-        union = db.session.scalar(select(TradeUnion).where(TradeUnion.code == form.union_code.data))
-        if person is None:
-            form.mobile.errors.append(_("No account has this mobile number."))
-        elif union is None:
-            form.union_code.errors.append(_("No union has this code."))
-        else:
-            try:
-                grant_role(person, form.role.data, union, actor=current_user)
-            except DomainError as error:
-                db.session.rollback()
-                form_error(form, error, default="role")
-            else:
-                db.session.commit()
-                flash(_("Granted."), "success")
-                return redirect(url_for("admin.roles"))
-    page = paginate(select(RoleGrant).join(RoleGrant.user).order_by(RoleGrant.granted_at.desc()))
-    return render_template("admin/roles.html", form=form, page=page)
+    if form.validate_on_submit() and perform(
+            lambda: grant_role_by_codes(form.mobile.data, form.role.data, form.union_code.data, actor=current_user),
+            success=_("Granted."), form=form, field="role").ok:
+        return redirect(url_for("admin.roles"))
+    return render_template("admin/roles.html", form=form, page=paginate(role_grants()))
 
 
 @bp.route("/roles/<int:grant_id>/revoke", methods=["POST"])
 @site_admin_required
 def revoke(grant_id: int):
     grant = db.get_or_404(RoleGrant, grant_id)
-    revoke_role(grant, actor=current_user)
-    db.session.commit()
-    flash(_("Revoked."), "success")
+    perform(lambda: revoke_role(grant, actor=current_user), success=_("Revoked."))
     return redirect(url_for("admin.roles"))
 
 
@@ -61,12 +42,6 @@ def revoke(grant_id: int):
 @site_admin_required
 def account_status(user_id: int, action: str):
     person = db.get_or_404(User, user_id)
-    try:
-        set_account_active(person, action == "enable", actor=current_user, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "danger")
-    else:
-        db.session.commit()
-        flash(_("Account enabled.") if action == "enable" else _("Account disabled."), "success")
+    perform(lambda: set_account_active(person, action == "enable", actor=current_user, now=utcnow()),
+            success=_("Account enabled.") if action == "enable" else _("Account disabled."))
     return redirect(safe_next(url_for("admin.roles")))

@@ -9,27 +9,10 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from classroom.accounts.models import SKILL_LEVELS, WORKER_GROUPS
 from classroom.forms import Form, IntegerField, TypedDigits, bounded_int, typed
 from classroom.i18n import LOCALE_NAMES
-from classroom.personal_data import is_id_card, is_mobile, normalize_id_card, normalize_mobile
+from classroom.validators import id_card_number, mainland_mobile, strip
 
 COMMON_TIMEZONES = ["Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei",
                     "Asia/Tokyo", "Asia/Singapore", "Europe/London", "UTC"]
-
-
-def mainland_mobile(form, field) -> None:
-    field.data = normalize_mobile(field.data)
-    if not is_mobile(field.data):
-        raise ValidationError(_l("Enter an 11-digit mainland mobile number."))
-
-
-def id_card_number(form, field) -> None:
-    if field.data:
-        field.data = normalize_id_card(field.data)
-        if not is_id_card(field.data):
-            raise ValidationError(_l("This ID card number is not valid: check its 18 characters."))
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 class LoginForm(Form):
@@ -68,7 +51,8 @@ class MembershipApplicationForm(UnionChoiceMixin, Form):
                           filters=[strip], description=_l("Stored encrypted and shown only masked."))
     id_card_consent = BooleanField(_l("I agree that the union stores my ID card number for member records"))
 
-    def validate_id_card_consent(self, field) -> None:
+    def validate_id_card_consent(self, field: BooleanField) -> None:
+        """The consent is needed when an ID card number is given."""
         if self.id_card.data and not field.data:
             raise ValidationError(_l("Agree to the use of your ID card number, or leave it empty."))
 

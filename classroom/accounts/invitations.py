@@ -1,46 +1,24 @@
-"""Invitations: imported people set their own password through a single-use link."""
+"""Accepting an invitation: an imported person sets their own password through the single-use link a member
+import made for them (classroom.unions.invitations)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, select, update
 
 from classroom.accounts.models import Consent, Invitation, User
 from classroom.accounts.services import PRIVACY_NOTICE, check_password_rules, end_other_sessions
-from classroom.accounts.tokens import new_token, token_hash
 from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict
 from classroom.extensions import db
-from classroom.http import public_url
 from classroom.security import hash_password
+from classroom.tokens import token_hash
 
 INVITATION_INVALID = _l("This invitation is not valid any more. Ask your union for a new one.")
-
-
-def create_invitations(user_ids: Iterable[int], *, created_by_id: int | None, now: datetime, days: int,
-                       write=None) -> dict[int, str]:
-    """One invitation per person, inserted in one statement (or by ``write(table, rows)``, a bulk
-    writer); returns {user_id: raw token}."""
-    tokens: dict[int, str] = {}
-    rows = []
-    for user_id in user_ids:
-        token, hashed = new_token()
-        tokens[user_id] = token
-        rows.append({"user_id": user_id, "token_hash": hashed, "created_by_id": created_by_id,
-                     "created_at": now, "expires_at": now + timedelta(days=days)})
-    if rows and write is not None:
-        write(Invitation.__table__, rows)
-    elif rows:
-        db.session.execute(insert(Invitation), rows)
-    return tokens
-
-
-def invitation_link(token: str) -> str:
-    return public_url("recovery.accept_invitation", token=token)
 
 
 def find_invitation(token: str, *, now: datetime) -> Invitation | None:
@@ -61,9 +39,9 @@ def accept_invitation(token: str, password: str, *, consent_version: str, now: d
         raise Conflict(INVITATION_INVALID)
     user = invitation.user
     check_password_rules(password, mobile=user.mobile)
-    claimed = db.session.execute(
+    claimed = cast(CursorResult[Any], db.session.execute(
         update(Invitation).where(Invitation.id == invitation.id, Invitation.used_at.is_(None)).values(used_at=now)
-    ).rowcount
+    )).rowcount
     if not claimed:
         raise Conflict(INVITATION_INVALID)
     spend_open_invitations(user.id, now=now)

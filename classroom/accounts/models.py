@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint
@@ -79,24 +79,29 @@ class User(Model):
     is_anonymous = False
 
     def get_id(self) -> str:
+        """Flask-Login's id: the log-in session's token."""
         return self.login_token
 
     login_token = ""  # this request's log-in session token (not a column)
-    unread_count = None  # unread notifications, loaded with the log-in session (not a column)
+    unread_count = cast("int | None", None)  # unread notifications, loaded with the log-in session (not a column)
 
     def has_role(self, role: str) -> bool:
+        """Whether the person holds ``role`` anywhere."""
         return any(grant.role == role for grant in self.grants)
 
     @property
     def is_site_admin(self) -> bool:
+        """Whether the person administers the whole site."""
         return self.has_role(Role.SITE_ADMIN)
 
     @property
     def skill_level_label(self) -> str:
+        """The skill level's name, or ""."""
         return str(SKILL_LEVELS.get(self.skill_level, "")) if self.skill_level else ""
 
     @property
     def worker_group_label(self) -> str:
+        """The worker group's name, or ""."""
         return str(WORKER_GROUPS.get(self.worker_group, "")) if self.worker_group else ""
 
     def __repr__(self) -> str:
@@ -119,6 +124,7 @@ class RoleGrant(Model):
 
     @property
     def role_label(self) -> str:
+        """The role's name."""
         return str(ROLE_LABELS.get(Role(self.role), self.role))
 
     def __repr__(self) -> str:

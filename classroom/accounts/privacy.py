@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Text, and_, cast, delete, exists, or_, select, update
+from sqlalchemy import Select, Text, and_, cast, delete, exists, or_, select, update
 
 from classroom.accounts.models import Consent, Invitation, LoginSession, PasswordReset, RoleGrant, User
 from classroom.accounts.services import PRIVACY_NOTICE
@@ -26,8 +26,8 @@ from classroom.notifications.models import Notification
 from classroom.personal_data import decrypt
 from classroom.registry import registry
 from classroom.security import verify_password
+from classroom.unions.memberships import ID_CARD_CONSENT
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
-from classroom.unions.services import ID_CARD_CONSENT
 
 ERASED = "[erased]"
 CONSENT_LABELS = {PRIVACY_NOTICE: _l("Privacy notice"), ID_CARD_CONSENT: _l("Storing my ID card number")}
@@ -35,9 +35,14 @@ CONSENT_LABELS = {PRIVACY_NOTICE: _l("Privacy notice"), ID_CARD_CONSENT: _l("Sto
 
 # ---- consents ---------------------------------------------------------------------------
 
-def consents_of(user: User):
+def consents_of(user: User) -> Select:
     """SELECT of the person's consents, newest first."""
     return select(Consent).where(Consent.user_id == user.id).order_by(Consent.given_at.desc(), Consent.id.desc())
+
+
+def consent_of(user: User, consent_id: int) -> Consent | None:
+    """One of the person's own consents, or None (another person's is never found)."""
+    return db.session.scalar(select(Consent).where(Consent.id == consent_id, Consent.user_id == user.id))
 
 
 def withdraw_consent(user: User, consent: Consent, *, now: datetime) -> None:
@@ -65,6 +70,7 @@ def needs_privacy_consent(user_id: int, version: str) -> bool:
 
 
 def give_privacy_consent(user: User, version: str, *, now: datetime) -> None:
+    """The person agrees to this version of the privacy notice."""
     begin_write(db.session)
     db.session.add(Consent(user_id=user.id, what=PRIVACY_NOTICE, version=version, given_at=now))
 
@@ -78,7 +84,14 @@ def personal_data(user: User, *, now: datetime) -> dict[str, Any]:
 
 
 def personal_data_json(user: User, *, now: datetime) -> str:
+    """The download as a JSON document."""
     return json.dumps(personal_data(user, now=now), ensure_ascii=False, indent=2, default=_json_default)
+
+
+def record_download(user: User) -> None:
+    """Audit the person's download of their data (once it is made: then the write lock is taken)."""
+    begin_write(db.session)
+    record_event(user, "privacy.export", user)
 
 
 def _json_default(value):

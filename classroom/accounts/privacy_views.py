@@ -5,16 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import select
 
 from classroom.accounts import privacy
 from classroom.accounts.forms import CloseAccountForm, PrivacyConsentForm
-from classroom.accounts.models import Consent
-from classroom.audit import record_event
-from classroom.database import begin_write, utcnow
-from classroom.domain import DomainError
-from classroom.extensions import db
-from classroom.http import form_error, paginate, safe_next
+from classroom.database import utcnow
+from classroom.http import paginate, perform, safe_next
 
 bp = Blueprint("privacy", __name__, url_prefix="/me/privacy")
 
@@ -49,17 +44,10 @@ def index(close_form: CloseAccountForm | None = None):
 @bp.route("/consents/<int:consent_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw(consent_id: int):
-    consent = db.session.scalar(select(Consent).where(Consent.id == consent_id, Consent.user_id == current_user.id))
-    if consent is None:
-        return redirect(url_for("privacy.index"))
-    try:
-        privacy.withdraw_consent(current_user, consent, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-    else:
-        db.session.commit()
-        flash(_("Your consent is withdrawn."), "success")
+    consent = privacy.consent_of(current_user, consent_id)
+    if consent is not None:
+        perform(lambda: privacy.withdraw_consent(current_user, consent, now=utcnow()),
+                success=_("Your consent is withdrawn."), category="warning")
     return redirect(url_for("privacy.index"))
 
 
@@ -68,9 +56,7 @@ def withdraw(consent_id: int):
 def export():
     now = utcnow()
     body = privacy.personal_data_json(current_user, now=now)
-    begin_write(db.session)
-    record_event(current_user, "privacy.export", current_user)
-    db.session.commit()
+    perform(lambda: privacy.record_download(current_user))
     filename = f"my-data-{now:%Y%m%d}.json"
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
@@ -80,18 +66,13 @@ def export():
 @login_required
 def close_account():
     form = CloseAccountForm()
-    if form.validate_on_submit():
-        try:
-            privacy.close_account(current_user, form.password.data, now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error, default="password")
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash(_("Your account is closed and your personal data erased."), "info")
-            return redirect(url_for("main.home"))
+    if form.validate_on_submit() and perform(lambda: privacy.close_account(current_user, form.password.data,
+                                                                           now=utcnow()),
+                                             form=form, field="password").ok:
+        logout_user()
+        session.clear()  # then the message: clearing the session would take it away
+        flash(_("Your account is closed and your personal data erased."), "info")
+        return redirect(url_for("main.home"))
     return index(close_form=form)
 
 
@@ -103,8 +84,7 @@ def consent():
         return redirect(safe_next(url_for("main.home")))
     form = PrivacyConsentForm()
     if form.validate_on_submit():
-        privacy.give_privacy_consent(current_user, version, now=utcnow())
-        db.session.commit()
+        perform(lambda: privacy.give_privacy_consent(current_user, version, now=utcnow()))
         session["privacy_ok"] = version
         return redirect(safe_next(url_for("main.home")))
     return render_template("privacy/consent.html", form=form, version=version)

@@ -4,7 +4,7 @@ Every answer a visitor sees is the same whether or not an account exists; what d
 whether a message actually leaves. Codes and tokens are stored as hashes, used once, expire.
 
 A request for a code or link does the same work either way: it hands the identifier to a
-background sender and answers at once. The look-up, the new code and the delivery (a slow SMS or
+background sender (jobs.py) and answers at once. The look-up, the new code and the delivery (a slow SMS or
 mail gateway) happen in that sender's thread, so the answer's timing cannot tell whether an account
 exists. (Not the outbox: its quiet hours would hold a code asked for at night until it expired,
 and its rows keep the message text, here a live code, in the clear.)
@@ -12,23 +12,17 @@ and its rows keep the message text, here a live code, in the clear.)
 
 from __future__ import annotations
 
-import logging
-import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_all
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Update, select, update
 
 from classroom.accounts.invitations import spend_open_invitations
-from classroom.accounts.models import PasswordReset, Role, User
+from classroom.accounts.models import PasswordReset, Role, RoleGrant, User
 from classroom.accounts.services import check_password_rules, end_other_sessions, find_by_identifier
-from classroom.accounts.tokens import code_hash, codes_match, new_code, new_token, token_hash
 from classroom.audit import record_event
 from classroom.database import begin_write
 from classroom.domain import Conflict, Invalid, NotAllowed
@@ -40,10 +34,10 @@ from classroom.personal_data import is_mobile, normalize_identifier, normalize_m
 from classroom.registry import Kind
 from classroom.security import hash_password
 from classroom.sms import send_sms
+from classroom.tokens import code_hash, codes_match, new_code, new_token, token_hash
 from classroom.unions import scope
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 
-logger = logging.getLogger("classroom.recovery")
 LINK_INVALID = _l("This link is not valid any more. Ask for a new one.")
 ADMIN_LINK_HOURS = 24  # a link an admin hands over in person may take a day to reach its owner
 PASSWORD_RESET_KIND = Kind("account.password_reset", _l("Your password was reset"), email=True, sms=False)
@@ -65,6 +59,7 @@ class Delivery:
     text: str
 
     def send(self) -> bool:
+        """Hand the message to its gateway; False when it failed (the gateway logs why)."""
         if self.channel == "sms":
             return send_sms(self.address, self.text)
         return send_mail(self.address, self.subject, self.text)
@@ -80,70 +75,19 @@ def request_reset(identifier: str, *, now: datetime, minutes: int) -> Delivery |
     expires_at = now + timedelta(minutes=minutes)
     _expire_open_resets(user.id, ("sms", "email"), now=now)
     with force_locale(user.locale or "zh_CN"):
-        if "@" in value:
+        if "@" in value and user.email:  # found by its email, else by its mobile
             token, hashed = new_token()
             db.session.add(PasswordReset(user_id=user.id, channel="email", token_hash=hashed, created_at=now,
                                          expires_at=expires_at))
             link = public_url("recovery.reset_with_link", token=token)
             return Delivery("email", user.email, str(MAIL_SUBJECT), str(MAIL_TEXT) % {"minutes": minutes,
                                                                                         "link": link})
+        if not user.mobile:
+            return None
         code = new_code()
         db.session.add(PasswordReset(user_id=user.id, channel="sms", code_hash=code_hash(user.id, code),
                                      created_at=now, expires_at=expires_at))
         return Delivery("sms", user.mobile, "", str(SMS_TEXT) % {"code": code, "minutes": minutes})
-
-
-# ---- the background sender ---------------------------------------------------------------------
-
-SENDER_THREADS = 4  # a slow gateway holds one thread per message; the rate limits bound the queue
-_sender_lock = threading.Lock()
-_sender: tuple[int, ThreadPoolExecutor] | None = None
-_pending: set[Future] = set()
-
-
-def _executor() -> ThreadPoolExecutor:
-    """This process's sender threads (made on first use, again after a fork)."""
-    global _sender
-    with _sender_lock:
-        if _sender is None or _sender[0] != os.getpid():
-            _sender = (os.getpid(), ThreadPoolExecutor(SENDER_THREADS, thread_name_prefix="password-reset"))
-        return _sender[1]
-
-
-def request_reset_later(identifier: str, *, now: datetime, minutes: int) -> None:
-    """Queue request_reset() and the delivery of its message for the background sender. The
-    caller's work is the same whether or not the identifier belongs to an account."""
-    app = current_app._get_current_object()
-    future = _executor().submit(_request_and_deliver, app, identifier, now, minutes)
-    with _sender_lock:
-        _pending.add(future)
-    future.add_done_callback(_forget)
-
-
-def _forget(future: Future) -> None:
-    with _sender_lock:
-        _pending.discard(future)
-
-
-def _request_and_deliver(app, identifier: str, now: datetime, minutes: int) -> None:
-    with app.app_context():
-        try:
-            delivery = request_reset(identifier, now=now, minutes=minutes)
-            db.session.commit()  # the code is stored before it leaves
-        except Exception:
-            db.session.rollback()
-            logger.exception("A password reset request could not be stored")
-            return
-        if delivery is not None:
-            delivery.send()  # a gateway failure is logged inside, never raised
-
-
-def wait_for_deliveries(timeout: float = 30) -> bool:
-    """Block until every queued request has been handled (tests; a graceful shutdown)."""
-    with _sender_lock:
-        pending = set(_pending)
-    _done, not_done = wait_all(pending, timeout=timeout)
-    return not not_done
 
 
 def _expire_open_resets(user_id: int, channels: tuple[str, ...], *, now: datetime) -> None:
@@ -169,14 +113,14 @@ def reset_with_code(mobile: str, code: str, new_password: str, *, now: datetime,
                PasswordReset.expires_at > now)
         .order_by(PasswordReset.id.desc()).limit(1)
     ) if user is not None and user.is_active else None
-    if reset is None:
+    if user is None or reset is None:
         return None
     # Count the try before comparing, atomically: parallel guesses cannot exceed the limit.
-    counted = db.session.execute(
+    counted = _changed(
         update(PasswordReset)
         .where(PasswordReset.id == reset.id, PasswordReset.attempts < max_attempts, PasswordReset.used_at.is_(None))
         .values(attempts=PasswordReset.attempts + 1)
-    ).rowcount
+    )
     if not counted or not codes_match(user.id, code, reset.code_hash):
         return None
     if not _claim(reset.id, now=now):
@@ -208,10 +152,15 @@ def reset_with_link(token: str, new_password: str, *, now: datetime) -> User:
 
 
 def _claim(reset_id: int, *, now: datetime) -> bool:
-    return bool(db.session.execute(
+    return bool(_changed(
         update(PasswordReset).where(PasswordReset.id == reset_id, PasswordReset.used_at.is_(None))
         .values(used_at=now)
-    ).rowcount)
+    ))
+
+
+def _changed(statement: Update) -> int:
+    """How many rows a conditional UPDATE changed (0: its condition no longer held)."""
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
 
 
 def _finish_reset(user: User, new_password: str, channel: str, *, now: datetime) -> None:
@@ -230,7 +179,7 @@ def _finish_reset(user: User, new_password: str, channel: str, *, now: datetime)
            facts={"channel": channel}, now=now)
 
 
-def may_reset(actor, person: User, union) -> bool:
+def may_reset(actor: Any, person: User, union: TradeUnion) -> bool:
     """Whether ``actor`` (who manages ``union``) may hand out a reset link for ``person``: the link
     gives its holder the account, so only for an active member of that union's subtree whose roles
     the actor could exercise anyway: teaching for a union the actor manages, administering a union
@@ -246,7 +195,7 @@ def may_reset(actor, person: User, union) -> bool:
         return False
     below = scope.admin_paths(actor) or []
 
-    def within(grant) -> bool:
+    def within(grant: RoleGrant) -> bool:
         if grant.role == Role.INSTRUCTOR:
             return scope.can_manage_union(actor, grant.union)
         return grant.role == Role.UNION_ADMIN and any(
@@ -255,7 +204,7 @@ def may_reset(actor, person: User, union) -> bool:
     return all(within(grant) for grant in person.grants)
 
 
-def issue_reset_link(person: User, *, actor, union, now: datetime) -> str:
+def issue_reset_link(person: User, *, actor: Any, union: TradeUnion, now: datetime) -> str:
     """A union admin's reset link for a member in scope (audited); returns the link."""
     if not person.is_active or person.closed_at is not None:
         raise Conflict(_l("This account is disabled or closed."))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -23,7 +23,9 @@ from classroom.i18n import valid_timezone
 from classroom.notifications.models import Notification
 from classroom.personal_data import is_mobile, normalize_identifier, normalize_mobile
 from classroom.security import hash_password, password_needs_rehash, verify_password
-from classroom.unions.services import apply_for_membership
+from classroom.tokens import token_hash
+from classroom.unions.memberships import apply_for_membership
+from classroom.unions.models import TradeUnion
 
 PRIVACY_NOTICE = "privacy_notice"
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
@@ -31,6 +33,7 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
 
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
+    """The passwords too common to allow (a bundled list, read once)."""
     lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
@@ -48,7 +51,7 @@ def check_password_rules(password: str, *, mobile: str | None = None) -> None:
         raise Invalid(_l("This password is too easy to guess; choose another."), field="password")
 
 
-def register_user(*, real_name: str, mobile: str, password: str, union, consent_version: str,
+def register_user(*, real_name: str, mobile: str, password: str, union: TradeUnion | None, consent_version: str,
                   locale: str, now: datetime) -> User:
     """Create an account, record the privacy consent and apply to the chosen grassroots union."""
     mobile = normalize_mobile(mobile)
@@ -62,8 +65,7 @@ def register_user(*, real_name: str, mobile: str, password: str, union, consent_
     db.session.add(user)
     try:
         db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
+    except IntegrityError:  # registered meanwhile (the caller rolls back)
         raise Conflict(_l("This mobile number is already registered. Log in instead."), field="mobile") from None
     db.session.add(Consent(user_id=user.id, what=PRIVACY_NOTICE, version=consent_version, given_at=now))
     apply_for_membership(user, union, now=now)
@@ -71,6 +73,7 @@ def register_user(*, real_name: str, mobile: str, password: str, union, consent_
 
 
 def find_by_identifier(identifier: str) -> User | None:
+    """The account with this mobile number or email address, or None."""
     value = normalize_identifier(identifier)
     if not value:
         return None
@@ -81,7 +84,7 @@ def authenticate(identifier: str, password: str, *, now: datetime) -> User | Non
     """The user with this mobile or email and password, or None; the same work either way."""
     user = find_by_identifier(identifier)
     stored = user.password_hash if user is not None else None
-    if not verify_password(stored, password) or user is None or not user.is_active:
+    if not verify_password(stored, password) or user is None or stored is None or not user.is_active:
         return None
     if password_needs_rehash(stored):
         user.password_hash = hash_password(password)
@@ -89,14 +92,10 @@ def authenticate(identifier: str, password: str, *, now: datetime) -> User | Non
     return user
 
 
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_login_session(user: User, *, ip: str | None, user_agent: str | None, now: datetime) -> str:
     """Open a server-side log-in session; returns its token (kept only in the signed cookie)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(LoginSession(user_id=user.id, token_hash=hash_token(token), created_at=now,
+    db.session.add(LoginSession(user_id=user.id, token_hash=token_hash(token), created_at=now,
                                 last_seen_at=now, ip=ip, user_agent=(user_agent or "")[:200]))
     user.login_token = token
     return token
@@ -105,12 +104,12 @@ def start_login_session(user: User, *, ip: str | None, user_agent: str | None, n
 def load_login_session(token: str, *, now: datetime, touch_after: timedelta) -> tuple[User, datetime, bool] | None:
     """(user, last seen, touched now) of a live log-in session, in one query with the user's roles
     and bell count; None when the session ended, is unknown or its user is disabled. The last-seen
-    time is written when it is older than ``touch_after`` (then ``touched``)."""
+    time moves on when it is older than ``touch_after`` (then ``touched``: the loader commits it)."""
     unread = (select(func.count()).select_from(Notification)
               .where(Notification.user_id == User.id, Notification.read_at.is_(None)).scalar_subquery())
     row = db.session.execute(
         select(LoginSession, User, unread).join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.token_hash == hash_token(token), LoginSession.revoked_at.is_(None))
+        .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
         .options(joinedload(User.grants))  # the navigation shows roles and the bell on every page
     ).unique().first()
     if row is None or not row.User.is_active:
@@ -120,7 +119,6 @@ def load_login_session(token: str, *, now: datetime, touch_after: timedelta) -> 
     if now - last_seen_at > touch_after:
         begin_write(db.session)  # on SQLite the read above ends and the write takes the lock first
         login_session.last_seen_at = last_seen_at = now
-        db.session.commit()
         touched = True
     user.unread_count = unread_count
     user.login_token = token
@@ -128,17 +126,20 @@ def load_login_session(token: str, *, now: datetime, touch_after: timedelta) -> 
 
 
 def end_login_session(token: str, *, user_id: int, now: datetime) -> None:
+    """Log out: the log-in session of this token ends."""
     db.session.execute(
-        update(LoginSession).where(LoginSession.token_hash == hash_token(token), LoginSession.revoked_at.is_(None))
+        update(LoginSession).where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
         .values(revoked_at=now).execution_options(auth_users=(user_id,))
     )
 
 
 def end_other_sessions(user: User, *, keep_token: str | None, now: datetime) -> int:
+    """End every log-in session of the person but ``keep_token``'s; returns how many ended."""
     statement = update(LoginSession).where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
     if keep_token:
-        statement = statement.where(LoginSession.token_hash != hash_token(keep_token))
-    return db.session.execute(statement.values(revoked_at=now).execution_options(auth_users=(user.id,))).rowcount
+        statement = statement.where(LoginSession.token_hash != token_hash(keep_token))
+    ended = db.session.execute(statement.values(revoked_at=now).execution_options(auth_users=(user.id,)))
+    return cast(CursorResult[Any], ended).rowcount
 
 
 def change_password(user: User, current: str, new: str, *, keep_token: str | None, now: datetime) -> None:
@@ -161,7 +162,7 @@ PROFILE_FIELDS = ("employer", "trade", "years_in_trade", "birth_year", "worker_g
                   "email")
 
 
-def update_profile(user: User, *, languages: list[str], now: datetime, **fields) -> None:
+def update_profile(user: User, *, languages: list[str], now: datetime, **fields: Any) -> None:
     """Change profile fields; the email, when given, must be free."""
     unknown = set(fields) - set(PROFILE_FIELDS)
     if unknown:
@@ -184,7 +185,7 @@ def update_profile(user: User, *, languages: list[str], now: datetime, **fields)
         setattr(user, name, value.strip() if isinstance(value, str) else value)
 
 
-def set_account_active(user: User, active: bool, *, actor, now: datetime) -> None:
+def set_account_active(user: User, active: bool, *, actor: Any, now: datetime) -> None:
     """Enable or disable an account; a disabled person is logged out everywhere at once."""
     if actor.id == user.id:
         raise Conflict(_l("You cannot disable your own account."))

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from classroom.accounts.forms import LoginForm, RegisterForm
-from classroom.accounts.models import SKILL_LEVELS
+from classroom.accounts.models import SKILL_LEVELS, User
 from classroom.accounts.services import (
     authenticate,
     end_login_session,
@@ -19,13 +19,12 @@ from classroom.accounts.services import (
 )
 from classroom.accounts.session_cache import session_started, session_user
 from classroom.database import utcnow
-from classroom.domain import DomainError
-from classroom.extensions import db, limiter, login_manager
-from classroom.http import form_error, safe_next
+from classroom.extensions import db, limiter
+from classroom.http import perform, safe_next
 from classroom.i18n import locale_code
 from classroom.personal_data import normalize_identifier
 from classroom.unions.models import TradeUnion
-from classroom.unions.services import union_choices
+from classroom.unions.union_search import union_choices
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -34,10 +33,17 @@ TOO_MANY_FOR_ACCOUNT = _l("Too many failed log-ins for this account. Wait 15 min
 TOO_MANY_FROM_HERE = _l("Too many log-in attempts from this network. Wait a while, then try again.")
 
 
-@login_manager.user_loader
-def load_user(token: str):
+def load_user(token: str) -> User | None:
+    """Flask-Login's loader: the person of this log-in token, or None. A last-seen touch the load made
+    is committed here and now, while loading (it is no part of the request's own work)."""
     touch = timedelta(seconds=current_app.config["LOGIN_SESSION_TOUCH_SECONDS"])
-    return session_user(token, now=utcnow(), touch_after=touch)
+    found = session_user(token, now=utcnow(), touch_after=touch)
+    if found is None:
+        return None
+    user, touched = found
+    if touched:
+        db.session.commit()
+    return user
 
 
 def _identifier_key() -> str:
@@ -66,7 +72,7 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-def sign_in(user, *, remember: bool) -> None:
+def sign_in(user: User, *, remember: bool) -> None:
     """Start a fresh session (a new server-side token) for this user and commit."""
     language = session.get("lang")
     session.clear()
@@ -81,8 +87,7 @@ def sign_in(user, *, remember: bool) -> None:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    end_login_session(current_user.login_token, user_id=current_user.id, now=utcnow())
-    db.session.commit()
+    perform(lambda: end_login_session(current_user.login_token, user_id=current_user.id, now=utcnow()))
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")
@@ -98,15 +103,12 @@ def register():
     form.union_id.choices = union_choices(form.union_query.data, selected=form.union_id.data)
     if "search" not in request.form and form.validate_on_submit():
         union = db.session.get(TradeUnion, form.union_id.data)
-        try:
-            user = register_user(
-                real_name=form.real_name.data, mobile=form.mobile.data, password=form.password.data,
-                union=union, consent_version=current_app.config["PRIVACY_NOTICE_VERSION"],
-                locale=locale_code(), now=utcnow())
-        except DomainError as error:
-            form_error(form, error, default="password")
-        else:
-            sign_in(user, remember=False)
+        registered = perform(lambda: register_user(
+            real_name=form.real_name.data, mobile=form.mobile.data, password=form.password.data, union=union,
+            consent_version=current_app.config["PRIVACY_NOTICE_VERSION"], locale=locale_code(), now=utcnow()),
+            form=form, field="password")
+        if registered.value is not None and union is not None:
+            sign_in(registered.value, remember=False)
             flash(_("Welcome! Your application to %(union)s is waiting for its approval.", union=union.name),
                   "success")
             return redirect(url_for("me.overview"))
@@ -122,4 +124,5 @@ def union_search():
 
 @bp.app_template_global()
 def skill_level_label(level: int | None) -> str:
+    """A skill level's name (五级/初级工 …), or "" when none is set."""
     return str(SKILL_LEVELS.get(level, "")) if level else ""

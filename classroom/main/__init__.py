@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    """The home, privacy and health pages, and the menu's flags."""
     from classroom.main import views
 
     app.register_blueprint(views.bp)

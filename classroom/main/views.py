@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template
 from flask_login import current_user
 
-from classroom.extensions import db
 from classroom.health import health_report
-from classroom.registry import panels_for, registry
+from classroom.registry import Panel, panels_for, registry
 from classroom.unions import scope
-from classroom.unions.services import current_memberships, subtree_counts
+from classroom.unions.memberships import current_memberships
+from classroom.unions.queries import first_managed_union, subtree_counts
 
 bp = Blueprint("main", __name__)
 
 
-def _sections(user) -> list:
+def _sections(user: Any) -> list[Panel]:
     """The panels the features add to the home page (the shell imports none of them)."""
     return panels_for(registry().home_panels, user)
 
@@ -23,8 +25,7 @@ def _sections(user) -> list:
 def home():
     if not current_user.is_authenticated:
         return render_template("main/home_visitor.html", sections=_sections(current_user))
-    managed = db.session.scalars(scope.visible_unions(current_user).order_by("depth").limit(1)).first() \
-        if scope.is_union_admin(current_user) else None
+    managed = first_managed_union(current_user)
     return render_template(
         "main/home.html",
         open_memberships=current_memberships(current_user.id),
@@ -34,7 +35,7 @@ def home():
     )
 
 
-def navigation() -> dict:
+def navigation() -> dict[str, dict[str, bool]]:
     """The menu's flags for the signed-in person (a context processor)."""
     if not current_user.is_authenticated:
         return {"nav": {}}
@@ -54,7 +55,7 @@ def ping():
 
 
 @bp.route("/healthz")
-def healthz():
+def healthz() -> Response:
     """JSON health for probes; never cached (a stale "ok" would hide an outage)."""
     report = health_report()
     response = jsonify(report)

@@ -12,15 +12,18 @@ pairs, empty values left out), ``note_title`` and ``note`` (a text quoted as it 
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from jinja2 import TemplateNotFound
+from jinja2 import Template, TemplateNotFound
 
+from classroom.accounts.models import User
 from classroom.http import public_url
 from classroom.mail import compose
 from classroom.notifications.facts import Reader
 from classroom.notifications.kinds import kinds
+from classroom.notifications.models import Notification, OutboundMessage
 from classroom.notifications.unsubscribe import unsubscribe_url
 
 LAYOUT_TEXT, LAYOUT_HTML = "email/_layout.txt", "email/_layout.html"
@@ -36,7 +39,7 @@ def absolute(link: str | None) -> str:
     return public_url("notifications.index")
 
 
-def template_for(kind: str, facts: dict | None):
+def template_for(kind: str, facts: dict | None) -> Template:
     """The kind's template, or the generic one for a kind without one or a row without facts."""
     env = current_app.jinja_env
     if facts is not None:
@@ -47,7 +50,7 @@ def template_for(kind: str, facts: dict | None):
     return env.get_template(GENERIC)
 
 
-def context(message, person, notification) -> dict:
+def context(message: OutboundMessage, person: User, notification: Notification | None) -> dict[str, Any]:
     """What a kind template reads: the facts ``f``, the texts, the links, the formatting helpers."""
     reader = Reader(person.locale, person.timezone)
     facts = notification.facts if notification is not None else message.facts
@@ -64,7 +67,7 @@ def context(message, person, notification) -> dict:
     )
 
 
-def render(message, person, notification) -> tuple[str, str]:
+def render(message: OutboundMessage, person: User, notification: Notification | None) -> tuple[str, str]:
     """The text and the HTML of the email, in the recipient's language."""
     with force_locale(person.locale or "zh_CN"):
         values = context(message, person, notification)
@@ -74,9 +77,10 @@ def render(message, person, notification) -> tuple[str, str]:
     return text.strip() + "\n", html
 
 
-def build(message, person, notification) -> EmailMessage:
-    """The email of an outbox message: both parts, and the headers (Date, Message-ID, List-Unsubscribe …)."""
+def build(message: OutboundMessage, person: User, notification: Notification | None, *, to: str) -> EmailMessage:
+    """The email of an outbox message to ``to`` (the person's address): both parts, and the headers (Date,
+    Message-ID, List-Unsubscribe …)."""
     text, html = render(message, person, notification)
-    return compose(person.email, message.subject, text, html,
+    return compose(to, message.subject, text, html,
                    unsubscribe=unsubscribe_url(person.id, message.kind),
                    headers={"X-Classroom-Dedup-Key": message.dedup_key})

@@ -4,10 +4,11 @@ venue …), and how they read in the recipient's language and timezone."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from babel.dates import format_date, format_skeleton, format_time, get_timezone_location
 from flask_babel import force_locale
-from sqlalchemy import JSON, String, cast, func, literal
+from sqlalchemy import JSON, ColumnElement, String, cast, func, literal
 
 from classroom.extensions import db
 from classroom.timefmt import zone
@@ -15,7 +16,7 @@ from classroom.timefmt import zone
 UNIVERSAL = {"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu", "GMT", "Etc/GMT"}
 
 
-def stored(user, values: dict | None) -> dict | None:
+def stored(user: Any, values: dict | None) -> dict | None:
     """``values`` ready for the JSON column: lazy texts in the recipient's language, times as ISO text."""
     if not values:
         return None
@@ -23,7 +24,7 @@ def stored(user, values: dict | None) -> dict | None:
         return {str(key): _plain(value) for key, value in values.items()}
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, datetime):
@@ -37,7 +38,7 @@ def _plain(value):
     return str(value)  # a lazily translated text, an enum …
 
 
-def sql_facts(**columns):
+def sql_facts(**columns: Any) -> ColumnElement[Any]:
     """SQL: a JSON object of these columns, for the scans that make notifications in one INSERT … SELECT
     (json_object on SQLite; jsonb_build_object on PostgreSQL, which a SELECT DISTINCT can compare;
     times as the database writes them)."""
@@ -48,7 +49,7 @@ def sql_facts(**columns):
     return build(*pairs, type_=JSON)
 
 
-def moment(value) -> datetime | None:
+def moment(value: object) -> datetime | None:
     """A stored time (ISO text, SQLite's "2026-03-12 11:00:00.000000" or a datetime) as an aware UTC datetime."""
     if value is None or value == "":
         return None
@@ -69,16 +70,17 @@ class Reader:
         self.locale = "zh_CN" if (locale or "zh_CN").startswith("zh") else locale
         self.zone = zone(timezone)
 
-    def local(self, value) -> datetime | None:
+    def local(self, value: object) -> datetime | None:
+        """A stored time in the person's timezone."""
         found = moment(value)
         return found.astimezone(self.zone) if found else None
 
-    def day(self, value) -> str:
+    def day(self, value: object) -> str:
         """2026年3月12日星期四 / Thursday, March 12, 2026."""
         found = self.local(value)
         return format_date(found.date(), "full", locale=self.locale) if found else ""
 
-    def clock(self, value) -> str:
+    def clock(self, value: object) -> str:
         """19:00 / 7:00 PM, in the person's timezone."""
         found = self.local(value)
         return format_time(found, "short", tzinfo=self.zone, locale=self.locale) if found else ""
@@ -89,7 +91,7 @@ class Reader:
             return "UTC"
         return get_timezone_location(self.zone, locale=self.locale)
 
-    def span(self, starts, ends=None) -> str:
+    def span(self, starts: object, ends: object = None) -> str:
         """19:00–21:00 (中国（上海）时间); a class ending on another day shows that day too."""
         first, last = self.local(starts), self.local(ends)
         if first is None:
@@ -99,12 +101,12 @@ class Reader:
             text += "–" + (self.clock(last) if last.date() == first.date() else f"{self.day(last)} {self.clock(last)}")
         return f"{text} ({self.zone_name()})"
 
-    def when(self, value) -> str:
+    def when(self, value: object) -> str:
         """The date, the time and the zone: 2026年3月12日星期四 19:00 (中国（上海）时间)."""
         found = self.local(value)
         return f"{self.day(found)} {self.clock(found)} ({self.zone_name()})" if found else ""
 
-    def short(self, starts, ends=None) -> str:
+    def short(self, starts: object, ends: object = None) -> str:
         """For a text message: 3月12日周四 19:00–21:00 / Thu, Mar 12 7:00 PM–9:00 PM."""
         first, last = self.local(starts), self.local(ends)
         if first is None:

@@ -1,93 +1,94 @@
-"""Scheduled work of the notification base: the outbox dispatcher and the email digests."""
+"""Scheduled work of the notification base: the outbox dispatcher and the email digests.
+
+Job code owns its transactions, as a view's ``perform`` does a request's: the dispatcher claims due
+messages in one short transaction (FOR UPDATE SKIP LOCKED on PostgreSQL, an atomic claim under the
+write lock on SQLite), then commits each message's fate as soon as it is known (``delivery``), so a
+crash loses at most the message in hand. The digest job commits once per run."""
 
 from __future__ import annotations
 
+import os
+import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from flask_babel import force_locale
-from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from flask import current_app
+from sqlalchemy import select, update
 
 from classroom.accounts.models import User
+from classroom.database import begin_write
 from classroom.extensions import db
+from classroom.notifications.delivery import deliver
+from classroom.notifications.digests import make_digests
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
-from classroom.notifications.outbox import dispatch
-from classroom.timefmt import zone
 
 MAX_BATCHES_PER_RUN = 50
-HELD = (OutboundStatus.DIGEST, OutboundStatus.DIGEST_WEEKLY)
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+OUTCOMES = ("sent", "retry", "failed", "waiting", "dropped")
 
 
-def dispatch_job(*, now: datetime, still_leading=lambda: True) -> dict[str, int]:
+def dispatch_job(*, now: datetime, still_leading: Callable[[], bool] = lambda: True) -> dict[str, int]:
     """Send due messages batch after batch until none is due, or as soon as this process no longer
     leads (checked before every batch: a deposed leader stops). Each batch runs at its own time, so
     claims are stamped when they are made, never with the time the run began."""
     started = time.monotonic()
-    totals: dict[str, int] = {}
+    totals = dict.fromkeys(OUTCOMES, 0)
     for batch in range(MAX_BATCHES_PER_RUN):
         if not still_leading():
             break
         outcome = dispatch(now=now + timedelta(seconds=time.monotonic() - started) if batch else now)
         for key, value in outcome.items():
-            totals[key] = totals.get(key, 0) + value
+            totals[key] += value
         if not any(outcome.values()):
             break
     return totals
 
 
-def digest_job(*, now: datetime) -> int:
-    """Gather each person's held email copies into one digest: daily items once their day is
-    over (in the person's timezone), weekly ones on Mondays. Held items past their expiry are
-    dropped first, never sent in a digest."""
+def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
+    """Send one batch of due messages; each is marked, and committed, as soon as its fate is known."""
+    claimed = claim_due(now=now, batch=batch or current_app.config["DISPATCH_BATCH"])
+    people = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_({message.user_id for message in claimed})))} if claimed else {}
+    wanted = {message.notification_id for message in claimed if message.notification_id}
+    notifications = {row.id: row for row in db.session.scalars(
+        select(Notification).where(Notification.id.in_(wanted)))} if wanted else {}
+    outcome = dict.fromkeys(OUTCOMES, 0)
+    for message in claimed:
+        notification = notifications.get(message.notification_id) if message.notification_id else None
+        outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
+        db.session.commit()
+    return outcome
+
+
+def claim_due(*, now: datetime, batch: int) -> list[OutboundMessage]:
+    """Claim up to ``batch`` due messages for this process, in one short transaction."""
+    lease_seconds = current_app.config["OUTBOX_CLAIM_SECONDS"]
+    begin_write(db.session)
+    db.session.execute(update(OutboundMessage).where(  # a dispatcher died holding these: try again
+        OutboundMessage.status == OutboundStatus.SENDING,
+        OutboundMessage.claimed_at < now - timedelta(seconds=lease_seconds)).values(status=OutboundStatus.QUEUED))
     db.session.execute(update(OutboundMessage).where(
-        OutboundMessage.status.in_(HELD), OutboundMessage.expires_at.is_not(None), OutboundMessage.expires_at <= now)
-        .values(status=OutboundStatus.DROPPED))
-    rows = db.session.execute(
-        select(OutboundMessage.user_id, func.min(OutboundMessage.created_at))
-        .where(OutboundMessage.status.in_(HELD), OutboundMessage.channel == "email")
-        .group_by(OutboundMessage.user_id)
-    ).all()
-    people = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_([r[0] for r in rows])))}
-    made = 0
-    for user_id, oldest in rows:
-        person = people.get(user_id)
-        if person is None:
-            continue
-        local_today = now.astimezone(zone(person.timezone)).date()
-        cutoff = datetime.combine(local_today, datetime.min.time(), tzinfo=zone(person.timezone))
-        if oldest.astimezone(zone(person.timezone)).date() >= local_today:
-            continue  # today's items wait for tomorrow's digest
-        made += _send_digest(person, cutoff, local_today, now)
+        OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.expires_at.is_not(None),
+        OutboundMessage.expires_at <= now).values(status=OutboundStatus.DROPPED))
+    due = (select(OutboundMessage.id).where(OutboundMessage.status == OutboundStatus.QUEUED,
+                                            OutboundMessage.next_attempt_at <= now)
+           .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id).limit(batch))
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(due))
+    if ids:
+        db.session.execute(update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(
+            status=OutboundStatus.SENDING, claimed_at=now, claimed_by=WORKER_ID))
+    db.session.commit()
+    if not ids:
+        return []
+    return list(db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids))
+                                   .order_by(OutboundMessage.id)))
+
+
+def digest_job(*, now: datetime) -> int:
+    """Queue each person's due digest (``digests``); one commit for the run."""
+    made = make_digests(now=now)
     db.session.commit()
     return made
-
-
-def _send_digest(person: User, cutoff: datetime, day, now: datetime) -> int:
-    held = [OutboundStatus.DIGEST] + ([OutboundStatus.DIGEST_WEEKLY] if day.weekday() == 0 else [])
-    items = db.session.scalars(
-        select(OutboundMessage).where(OutboundMessage.user_id == person.id,
-                                      OutboundMessage.status.in_(held),
-                                      OutboundMessage.channel == "email", OutboundMessage.created_at < cutoff,
-                                      or_(OutboundMessage.expires_at.is_(None), OutboundMessage.expires_at > now))
-        .order_by(OutboundMessage.created_at)
-    ).all()
-    if not items:
-        return 0
-    with force_locale(person.locale or "zh_CN"):
-        subject = _("Your Worker Classroom digest: %(count)d updates", count=len(items))
-    body = "\n\n".join(f"· {item.subject}\n{item.body}".strip() for item in items)
-    links = dict(db.session.execute(select(Notification.id, Notification.link).where(
-        Notification.id.in_([item.notification_id for item in items if item.notification_id]))).all())
-    entries = [{"kind": item.kind, "subject": item.subject, "body": item.body, "at": item.created_at.isoformat(),
-                "link": links.get(item.notification_id)} for item in items]
-    digest = OutboundMessage(user_id=person.id, channel="email", kind="digest",
-                             dedup_key=f"digest:{person.id}:{day.isoformat()}", subject=subject[:200], body=body,
-                             facts={"entries": entries}, status=OutboundStatus.QUEUED, next_attempt_at=now,
-                             created_at=now)
-    db.session.add(digest)
-    db.session.execute(update(OutboundMessage).where(OutboundMessage.id.in_([item.id for item in items]))
-                       .values(status=OutboundStatus.DIGESTED))
-    db.session.flush()
-    return 1
-

@@ -14,6 +14,7 @@ def kinds() -> dict[str, Kind]:
 
 
 def default(kind: str, channel: str) -> bool:
+    """Whether a kind's channel is on for someone who has not chosen (unknown kinds: email only)."""
     known = kinds().get(kind)
     if known is None:
         return channel == "email"

@@ -6,11 +6,13 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
+from classroom.accounts.models import User
 from classroom.extensions import db
 from classroom.notifications.models import CalendarFeed, NotificationPreference, OutboundMessage
 
 
-def erase(user, now: datetime) -> None:
+def erase(user: User, now: datetime) -> None:
+    """Delete the person's outbox, choices and calendar feed."""
     for model in (OutboundMessage, NotificationPreference, CalendarFeed):
         db.session.execute(delete(model).where(model.user_id == user.id))
 

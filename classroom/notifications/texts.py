@@ -8,14 +8,16 @@ from __future__ import annotations
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from classroom.accounts.models import User
 from classroom.notifications.facts import Reader
+from classroom.notifications.models import Notification, OutboundMessage
 from classroom.sms import SIGNATURE, fit, length
 
 CLASS_REMINDER = _l("%(course)s: class %(when)s, %(venue)s")
 ROUND_REMINDER = _l("%(competition)s %(stage)s: %(when)s, %(venue)s")
 
 
-def sms_text(message, person, notification) -> str:
+def sms_text(message: OutboundMessage, person: User, notification: Notification | None) -> str:
     """The message to text this person, in their language and timezone."""
     facts = notification.facts if notification is not None else None
     reader = Reader(person.locale, person.timezone)
@@ -27,7 +29,7 @@ def sms_text(message, person, notification) -> str:
         return titled(message.subject, message.body, facts or {})
 
 
-def _timed(template, facts: dict, reader: Reader, names: tuple[str, ...]) -> str:
+def _timed(template: object, facts: dict, reader: Reader, names: tuple[str, ...]) -> str:
     values = {name: facts.get(name) or "" for name in names}
     when = reader.short(facts.get("starts_at"), facts.get("ends_at"))
     text = SIGNATURE + str(template).replace("%(when)s", when.replace("%", "%%"))

@@ -6,11 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The union pages, the member counters' triggers (for create_all) and their folding job."""
-    from classroom.unions import counters, import_commit, import_views, views
+    """The union pages, the audit of out-of-scope requests, the triggers of the member counters (for create_all)
+    and their folding job."""
+    from classroom.unions import counters, import_commit, import_views, jobs, scope, views
 
+    registry = app.extensions["classroom"]
     counters.attach_triggers()
-    app.extensions["classroom"].kinds[import_commit.WELCOME.name] = import_commit.WELCOME
-    app.register_blueprint(views.bp)
-    app.register_blueprint(import_views.bp)
-    app.extensions["classroom"].add_job("unions.fold_member_counts", counters.fold, "MEMBER_COUNT_FOLD_SECONDS")
+    registry.kinds[import_commit.WELCOME.name] = import_commit.WELCOME
+    for blueprint in (views.bp, import_views.bp):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(scope.ScopeDenied, views.record_denial)
+    registry.add_job("unions.fold_member_counts", jobs.fold, "MEMBER_COUNT_FOLD_SECONDS")

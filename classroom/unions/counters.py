@@ -6,13 +6,13 @@ request. Triggers on ``membership`` append what each statement changed to ``unio
 adds a few dozen), in the same transaction as the rows, whatever wrote them: the ORM, a bulk
 import, ``COPY`` or hand-written SQL. Appending takes no lock that another transaction waits for,
 so approvals, imports and sign-ups in one union never queue behind a counter row (or deadlock on
-one). The scheduler folds the deltas into ``union_member_count`` every minute; a figure is the sum
+one). The scheduler folds the deltas into ``union_member_count`` every minute (jobs.py); a figure is the sum
 of both, over the subtree's unions (a few thousand rows at most).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, ForeignKey, Index, String, event, func, select, text, union_all
+from sqlalchemy import DDL, ForeignKey, Index, String, Subquery, delete, event, func, select, text, union_all
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classroom.extensions import Model, db
@@ -105,7 +105,7 @@ _FOLD = ("INSERT INTO union_member_count (union_id, status, members) SELECT unio
 # PostgreSQL: one statement moves exactly the deltas it deletes (appends committed meanwhile stay for next time).
 PG_FOLD = ("WITH moved AS (DELETE FROM union_member_delta RETURNING union_id, status, delta) "  # noqa: S608 - constants
            + _FOLD.format(source="moved"))
-SQLITE_FOLD = _FOLD.format(source="union_member_delta")
+SQLITE_FOLD = _FOLD.format(source="union_member_delta")  # then the deltas are deleted (jobs.fold)
 
 _DDL = [DDL(statement).execute_if(dialect="postgresql") for statement in PG_TRIGGERS] + [
     DDL(statement).execute_if(dialect="sqlite") for statement in SQLITE_TRIGGERS]
@@ -118,7 +118,7 @@ def attach_triggers() -> None:
             event.listen(Membership.__table__, "after_create", ddl)
 
 
-def _kept():
+def _kept() -> Subquery:
     """(union_id, status, members) rows: the folded counts and the deltas not folded yet."""
     return union_all(
         select(UnionMemberCount.union_id, UnionMemberCount.status, UnionMemberCount.members.label("members")),
@@ -138,28 +138,17 @@ def subtree_counts(union: TradeUnion) -> dict[str, int]:
     return {status: int(count or 0) for status, count in rows}
 
 
-def per_union():
+def per_union() -> Subquery:
     """A subquery of (union_id, status, members) with the current figures, for other reports to join."""
     kept = _kept()
     return (select(kept.c.union_id, kept.c.status, func.sum(kept.c.members).label("members"))
             .group_by(kept.c.union_id, kept.c.status).subquery("member_counts"))
 
 
-def fold(*, now=None) -> dict[str, int]:
-    """Fold the appended deltas into the counts (a scheduled job, every minute)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        folded = db.session.execute(text(PG_FOLD)).rowcount or 0
-    else:  # SQLite has one writer: nothing can append between the two statements
-        folded = db.session.execute(text(SQLITE_FOLD)).rowcount or 0
-        db.session.execute(UnionMemberDelta.__table__.delete())
-    db.session.commit()
-    return {"folded": max(folded, 0)}
-
-
 def recount() -> None:
     """Rebuild the counters from the memberships (``flask unions recount``)."""
-    db.session.execute(UnionMemberDelta.__table__.delete())
-    db.session.execute(UnionMemberCount.__table__.delete())
+    db.session.execute(delete(UnionMemberDelta).execution_options(synchronize_session=False))
+    db.session.execute(delete(UnionMemberCount).execution_options(synchronize_session=False))
     db.session.execute(text(RECOUNT))
 
 

@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from classroom.accounts.forms import mainland_mobile, strip
 from classroom.accounts.models import ROLE_LABELS, SKILL_LEVELS, WORKER_GROUPS
 from classroom.forms import Form, IntegerField, bounded_int
 from classroom.unions.models import MEMBERSHIP_STATUS_LABELS, UNION_KIND_LABELS
+from classroom.validators import mainland_mobile, strip
 
 CODE_RE = r"^[A-Za-z0-9\-]{2,20}$"
 

@@ -6,30 +6,27 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
+from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from psycopg.types.json import Json
-from sqlalchemy import bindparam, case, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, text, update
 
-from classroom import sms
-from classroom.accounts.invitations import create_invitations, invitation_link
 from classroom.accounts.models import User
 from classroom.audit import record_event
 from classroom.database import begin_write, is_postgresql
 from classroom.domain import Conflict
-from classroom.extensions import db
-from classroom.notifications.services import notify_many
+from classroom.extensions import Model, db
 from classroom.registry import Kind
 from classroom.unions.import_files import ImportRow
+from classroom.unions.invitations import create_invitations
 from classroom.unions.member_import import CHUNK, Action, ImportRejected, Plan, Progress, validate
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 
-USERS, MEMBERSHIPS, UNIONS = User.__table__, Membership.__table__, TradeUnion.__table__
+TABLES = Model.metadata.tables
+USERS, MEMBERSHIPS, UNIONS = (TABLES[model.__tablename__] for model in (User, Membership, TradeUnion))
 WELCOME = Kind("member_import.welcome", _l("Welcome after a member import"), email=False, sms=False)  # unions.init_app
-INVITATION_SMS = _l("[Worker Classroom] %(union)s has registered you. Set your password here: %(link)s")
 
 
 @dataclass
@@ -43,10 +40,11 @@ class ImportResult:
 
     @property
     def invited(self) -> int:
+        """How many people got an invitation."""
         return len(self.tokens)
 
 
-def run_import(rows: list[ImportRow], scope: TradeUnion, *, actor, now: datetime, job_id: int | None = None,
+def run_import(rows: list[ImportRow], scope: TradeUnion, *, actor: Any, now: datetime, job_id: int | None = None,
                progress: Progress | None = None) -> ImportResult:
     """Re-validate and write every row in the caller's transaction (the caller commits);
     ImportRejected, with every row's errors, when any row is wrong: then nothing is written."""
@@ -65,6 +63,7 @@ def run_import(rows: list[ImportRow], scope: TradeUnion, *, actor, now: datetime
 
 def apply_plan(plan: Plan, scope: TradeUnion, *, actor_id: int | None, now: datetime,
                progress: Progress | None = None) -> ImportResult:
+    """Write a plan without errors: people, memberships with their numbers, invitations, chunk by chunk."""
     result = ImportResult(plan.total, created=plan.count("create"), updated=plan.count("update"),
                           unchanged=plan.count("unchanged"))
     days = current_app.config["INVITATION_DAYS"]
@@ -76,7 +75,7 @@ def apply_plan(plan: Plan, scope: TradeUnion, *, actor_id: int | None, now: date
             _update_profiles(chunk)
             _insert_people(chunk, now=now)
             _write_memberships(chunk, actor_id=actor_id, now=now)
-            invitees = [action.user_id for action in chunk if action.invite]
+            invitees = [action.user_id for action in chunk if action.invite and action.user_id is not None]
             result.tokens |= create_invitations(invitees, created_by_id=actor_id, now=now, days=days,
                                                 write=bulk_insert)
         done += min(CHUNK, len(plan.actions) - start)
@@ -102,15 +101,15 @@ def _close_transfers(chunk: list[Action], *, now: datetime) -> None:
 
 def _update_profiles(chunk: list[Action]) -> None:
     """One executemany per set of changed columns."""
-    groups: dict[frozenset, list[dict]] = {}
+    groups: dict[frozenset, list[dict[str, Any]]] = {}
     for action in chunk:
         if action.user_id is not None and action.changes:
             params = {"uid": action.user_id, **{f"v_{name}": value for name, value in action.changes.items()}}
             groups.setdefault(frozenset(action.changes), []).append(params)
-    for names, params in groups.items():
+    for names, rows in groups.items():
         statement = (update(USERS).where(USERS.c.id == bindparam("uid"))
                      .values({name: bindparam(f"v_{name}") for name in sorted(names)}))
-        db.session.execute(statement, params)
+        db.session.execute(statement, rows)
 
 
 def _insert_people(chunk: list[Action], *, now: datetime) -> None:
@@ -128,15 +127,15 @@ def _insert_people(chunk: list[Action], *, now: datetime) -> None:
         bulk_insert(USERS, rows)
     else:
         inserted = db.session.execute(insert(USERS).returning(USERS.c.id, USERS.c.mobile), rows).all()
-        ids = {mobile: user_id for user_id, mobile in inserted}
+        by_mobile = {mobile: user_id for user_id, mobile in inserted}
         for row in rows:
-            row["id"] = ids[row["mobile"]]
+            row["id"] = by_mobile[row["mobile"]]
     for action, row in zip(new, rows, strict=True):
         action.user_id = row["id"]
         action.membership, action.invite = "new", True
 
 
-def bulk_insert(table, rows: list[dict]) -> None:
+def bulk_insert(table: Table, rows: list[dict[str, Any]]) -> None:
     """Rows (dicts with every column that needs a value) in one COPY on PostgreSQL, one executemany
     elsewhere; inside the session's transaction."""
     if not rows:
@@ -146,7 +145,7 @@ def bulk_insert(table, rows: list[dict]) -> None:
         return
     columns = list(rows[0])
     names = ", ".join(f'"{column}"' for column in columns)
-    connection = db.session.connection().connection.dbapi_connection
+    connection: Any = db.session.connection().connection.dbapi_connection  # psycopg's, with COPY
     with connection.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([Json(value) if isinstance(value, dict) else value for value in row.values()])
@@ -158,20 +157,21 @@ def _write_memberships(chunk: list[Action], *, actor_id: int | None, now: dateti
     if not needs:
         return
     blocks = _allocate_numbers(Counter(action.union_id for action in needs))
-    numbers = {}
+    numbers: dict[int, str] = {}
     for action in needs:
         code, seq = blocks[action.union_id]
         numbers[action.row] = f"{code}-{seq:06d}"
         blocks[action.union_id] = (code, seq + 1)
     decided = {"decided_at": now, "decided_by_id": actor_id, "started_at": now}
-    activations = [{"mid": action.activate_id, "v_member_no": numbers[action.row]} for action in needs
-                   if action.membership == "activate"]
+    activations = [(action.activate_id, numbers[action.row]) for action in needs
+                   if action.membership == "activate" and action.activate_id is not None]
     if activations:
         db.session.execute(
             update(MEMBERSHIPS).where(MEMBERSHIPS.c.id == bindparam("mid"),
                                       MEMBERSHIPS.c.status == MembershipStatus.APPLIED)
-            .values(status=MembershipStatus.ACTIVE, member_no=bindparam("v_member_no"), **decided), activations)
-        _check_activated([row["mid"] for row in activations])
+            .values(status=MembershipStatus.ACTIVE, member_no=bindparam("v_member_no"), **decided),
+            [{"mid": membership_id, "v_member_no": number} for membership_id, number in activations])
+        _check_activated([membership_id for membership_id, _number in activations])
     created = [{"user_id": action.user_id, "union_id": action.union_id, "status": MembershipStatus.ACTIVE,
                 "member_no": numbers[action.row], "applied_at": now, **decided}
                for action in needs if action.membership == "new"]
@@ -194,26 +194,3 @@ def _check_activated(ids: list[int]) -> None:
         MEMBERSHIPS.c.id.in_(ids), MEMBERSHIPS.c.status == MembershipStatus.ACTIVE))
     if activated != len(ids):
         raise Conflict(_l("An application in the file was decided meanwhile: run the import again."))
-
-
-def welcome(tokens: dict[int, str], union_name: str, *, text_links: bool, now: datetime) -> None:
-    """After the commit: an in-app welcome for each invited person (seen once they have set their
-    password) and, if asked, their link by text message. Both are best effort, chunk by chunk,
-    outside the import's transaction (the link never goes into the outbox, which keeps bodies)."""
-    ids = list(tokens)
-    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
-    with force_locale(locale):
-        template = str(INVITATION_SMS)
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        begin_write(db.session)
-        notify_many([SimpleNamespace(id=user_id, locale=locale) for user_id in chunk], WELCOME.name,
-                    WELCOME.name, _l("Your union has registered you on Worker Classroom"),
-                    _l("Welcome! Browse the courses open to you and keep track of your training hours."),
-                    link="/me", facts={"union": union_name}, now=now)
-        db.session.commit()
-        if text_links:
-            mobiles = db.session.execute(select(USERS.c.id, USERS.c.mobile).where(
-                USERS.c.id.in_(chunk), USERS.c.mobile.is_not(None))).all()
-            for user_id, mobile in mobiles:
-                sms.send_sms(mobile, template % {"union": union_name, "link": invitation_link(tokens[user_id])})

@@ -46,6 +46,7 @@ class ImportRow:
 
 
 def file_format(filename: str) -> str:
+    """"csv" or "xlsx" by the file's extension; Invalid otherwise."""
     fmt = EXTENSIONS.get(Path(filename or "").suffix.lower())
     if fmt is None:
         raise Invalid(_l("Upload a CSV or XLSX file."), field="file")

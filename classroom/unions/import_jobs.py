@@ -1,47 +1,39 @@
-"""Import jobs: stage the upload, preview it, commit it; inline for small files, in a
-background thread of the web process for large ones, with progress the page can poll.
+"""Import jobs, the rows: staging an upload, the admin's commit and retry, the errors and links a job keeps.
 
-Uploads are staged under UPLOAD_FOLDER/imports/. The data of a commit is written in one
-transaction, which also marks the job done: a process killed half-way leaves nothing written
-(the job then shows as interrupted, and can run again).
-Progress goes to memory and, on PostgreSQL, to the job row through a separate short transaction.
+Uploads are staged under UPLOAD_FOLDER/imports/. These functions change a job inside the caller's
+transaction (a page's ``perform``, or a run in jobs.py, which owns its transactions).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import secrets
-import threading
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import CursorResult, Select, select, update
+from werkzeug.datastructures import FileStorage
 
 from classroom.accounts.models import User
 from classroom.audit import record_event
-from classroom.database import begin_write, is_postgresql, utcnow
-from classroom.domain import DomainError, Invalid
+from classroom.database import begin_write
+from classroom.domain import Conflict, DomainError, Invalid
 from classroom.extensions import db
-from classroom.personal_data import decrypt, encrypt
-from classroom.unions.import_commit import run_import, welcome
-from classroom.unions.import_files import check_content, count_rows, file_format, read_rows
+from classroom.personal_data import decrypt
+from classroom.unions.import_files import check_content, count_rows, file_format
 from classroom.unions.import_models import ImportJob, ImportStatus
-from classroom.unions.member_import import ImportRejected, RowError, validate
+from classroom.unions.invitations import invitation_link
+from classroom.unions.member_import import RowError
+from classroom.unions.models import TradeUnion
 from classroom.uploads import UNREADABLE
 
-logger = logging.getLogger(__name__)
 MAX_STORED_ERRORS = 10_000
-STALE_AFTER = timedelta(minutes=2)
-INTERRUPTED = _l("The import was interrupted; nothing was written. Run it again.")
-UNEXPECTED = _l("The import stopped on an unexpected error; nothing was written. Run it again.")
 UNREADABLE_FILE = _l("The file cannot be read.")
-
-_live: dict[int, tuple[str, int, int]] = {}  # job id → (phase, processed, total), this process only
-_threads: dict[int, threading.Thread] = {}
+NOT_WAITING = _l("This import is not waiting for a commit.")
+CANNOT_RUN_AGAIN = _l("This import cannot run again: upload the file anew.")
 
 
 def imports_folder() -> Path:
@@ -53,13 +45,14 @@ def imports_folder() -> Path:
 
 
 def staged_path(job: ImportJob) -> Path | None:
+    """Where the job's uploaded file waits (None once it is released)."""
     return imports_folder() / job.stored_name if job.stored_name else None
 
 
-def stage_upload(storage, *, union, actor, send_sms: bool, now: datetime) -> ImportJob:
+def stage_upload(storage: FileStorage, *, union: TradeUnion, actor: Any, send_sms: bool, now: datetime) -> ImportJob:
     """Save the upload outside static/, check it against every upload limit (a bad file is refused
     here, before any job exists), and open a job for it (audited)."""
-    fmt = file_format(storage.filename)
+    fmt = file_format(storage.filename or "")
     stored = f"{secrets.token_hex(16)}.{fmt}"
     path = imports_folder() / stored
     storage.save(path)
@@ -81,181 +74,59 @@ def stage_upload(storage, *, union, actor, send_sms: bool, now: datetime) -> Imp
     return job
 
 
-def start(app, job: ImportJob, action: str) -> None:
-    """Run ``action`` ("validate" or "commit") now, or in a background thread for a large file."""
-    job_id = job.id
-    if job.total <= app.config["IMPORT_BACKGROUND_ROWS"]:
-        _run(job_id, action)
-        return
-    thread = threading.Thread(target=_in_thread, args=(app, job_id, action), name=f"member-import-{job_id}",
-                              daemon=True)
-    _threads[job_id] = thread
-    thread.start()
-
-
-def _in_thread(app, job_id: int, action: str) -> None:
-    with app.app_context():
-        try:
-            _run(job_id, action)
-        finally:
-            db.session.remove()
-            _threads.pop(job_id, None)
-
-
-def _run(job_id: int, action: str) -> None:
-    """Run the job; an unexpected error fails it (its transaction rolled back: nothing written)."""
-    try:
-        RUNNERS[action](job_id)
-    except Exception:
-        logger.exception("member import %s failed", job_id)
-        db.session.rollback()
-        _finish(job_id, ImportStatus.FAILED, message=str(UNEXPECTED))
-    finally:
-        _live.pop(job_id, None)
-
-
-def wait_for(job_id: int, timeout: float = 60) -> None:
-    """Block until the job's background thread (if any, in this process) has ended."""
-    thread = _threads.get(job_id)
-    if thread is not None:
-        thread.join(timeout)
-
-
-class JobProgress:
-    """Progress callback: memory always; the job row on PostgreSQL (twice a second at most)."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.to_database = is_postgresql(db.session)
-        self.written_at = 0.0
-
-    def __call__(self, phase: str, done: int, total: int) -> None:
-        _live[self.job_id] = (phase, done, total)
-        if self.to_database and time.monotonic() - self.written_at >= 0.5:
-            self.written_at = time.monotonic()
-            with db.engine.begin() as connection:
-                connection.execute(update(ImportJob.__table__).where(ImportJob.__table__.c.id == self.job_id)
-                                   .values(phase=phase, processed=done, total=total, heartbeat_at=utcnow()))
-
-
-def validate_job(job_id: int) -> None:
-    """The preview: every row checked, nothing written."""
-    job = db.session.get(ImportJob, job_id)
-    rows = _read_or_fail(job)
-    if rows is None:
-        return
-    plan = validate(rows, job.union, now=utcnow(), progress=JobProgress(job_id))
+def claim_commit(job: ImportJob) -> None:
+    """The admin's go-ahead: a previewed job (ready) becomes running, once; Conflict otherwise."""
     begin_write(db.session)
-    job = db.session.get(ImportJob, job_id)
-    if plan.errors:
-        staged = _store_errors(job, plan.errors, total=plan.total)
-        db.session.commit()
-        _remove(staged)
-        return
-    job.status, job.total, job.processed = ImportStatus.READY, plan.total, plan.total
-    job.created_count, job.updated_count = plan.count("create"), plan.count("update")
-    job.unchanged_count, job.invited_count = plan.count("unchanged"), sum(a.invite for a in plan.actions)
-    db.session.commit()
+    claimed = cast(CursorResult[Any], db.session.execute(
+        update(ImportJob).where(ImportJob.id == job.id, ImportJob.status == ImportStatus.READY)
+        .values(status=ImportStatus.RUNNING).execution_options(synchronize_session=False))).rowcount
+    if not claimed:
+        raise Conflict(NOT_WAITING)
 
 
-def commit_job(job_id: int) -> None:
-    """Write the whole file in one transaction; the job is marked done in that same transaction."""
+def claim_retry(job: ImportJob, *, actor: Any, running_here: bool) -> str:
+    """Run an interrupted or failed job again from its staged file (audited): returns what to run,
+    "commit" or "validate"; Invalid when its file is gone or a run of this process still works on it."""
+    if job.stored_name is None or (job.is_busy and running_here):
+        raise Invalid(CANNOT_RUN_AGAIN)
+    action = "commit" if job.started_at else "validate"  # only a commit sets started_at
     begin_write(db.session)
-    job = db.session.get(ImportJob, job_id)
-    job.status, job.phase, job.processed, job.started_at = ImportStatus.RUNNING, "validating", 0, utcnow()
-    job.heartbeat_at, job.message = job.started_at, None
-    db.session.commit()
-    rows = _read_or_fail(job)
-    if rows is None:
-        return
-    actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
-    try:
-        result = run_import(rows, job.union, actor=actor, now=utcnow(), job_id=job_id, progress=JobProgress(job_id))
-    except ImportRejected as rejected:
-        db.session.rollback()
-        begin_write(db.session)
-        staged = _store_errors(db.session.get(ImportJob, job_id), rejected.errors, total=len(rows))
-        db.session.commit()
-        _remove(staged)
-        return
-    except DomainError as error:
-        db.session.rollback()
-        _finish(job_id, ImportStatus.FAILED, message=str(error))
-        return
-    job = db.session.get(ImportJob, job_id)
-    job.status, job.phase, job.processed, job.total = ImportStatus.DONE, "writing", result.total, result.total
-    job.created_count, job.updated_count, job.unchanged_count = result.created, result.updated, result.unchanged
-    job.invited_count, job.seconds, job.finished_at = result.invited, result.seconds, utcnow()
-    job.links_encrypted = encrypt(json.dumps(result.tokens)) if result.tokens else None
-    union_name, text_links, staged = job.union.name, job.send_sms, _release_file(job)
-    db.session.commit()
-    _remove(staged)
-    welcome(result.tokens, union_name, text_links=text_links, now=utcnow())
+    record_event(actor, "member_import.retry", job, union_id=job.union_id)
+    job.status = ImportStatus.RUNNING if action == "commit" else ImportStatus.VALIDATING
+    return action
 
 
-RUNNERS = {"validate": validate_job, "commit": commit_job}
-
-
-def _read_or_fail(job: ImportJob) -> list | None:
-    """The staged file's rows; a file past a limit (or unreadable) fails the job with the reason."""
-    try:
-        return read_rows(staged_path(job), job.file_format)
-    except DomainError as error:
-        message = str(error)
-    except UNREADABLE:
-        message = str(UNREADABLE_FILE)
-    db.session.rollback()
-    _finish(job.id, ImportStatus.FAILED, message=message)
-    return None
-
-
-def _store_errors(job: ImportJob, errors: list[RowError], *, total: int) -> Path | None:
+def store_errors(job: ImportJob, errors: list[RowError], *, total: int, now: datetime) -> Path | None:
     """The rows' errors on the job; returns its file, of no more use (remove it after the commit)."""
-    job.status, job.total, job.finished_at = ImportStatus.INVALID, total, utcnow()
+    job.status, job.total, job.finished_at = ImportStatus.INVALID, total, now
     job.error_count = len({error.row for error in errors})
     job.errors = [[e.row, e.field, e.code, e.other_row] for e in errors[:MAX_STORED_ERRORS]]
-    return _release_file(job)
+    return release_file(job)
 
 
-def _finish(job_id: int, status: str, *, message: str) -> None:
-    db.session.execute(update(ImportJob).where(ImportJob.id == job_id)
-                       .values(status=status, message=message[:500], finished_at=utcnow()))
-    db.session.commit()
-
-
-def _release_file(job: ImportJob) -> Path | None:
+def release_file(job: ImportJob) -> Path | None:
     """Detach the staged file from the job (the caller removes it once the change commits)."""
     path = staged_path(job)
     job.stored_name = None
     return path
 
 
-def _remove(path: Path | None) -> None:
+def remove_file(path: Path | None) -> None:
+    """Delete a released staged file (after the change that released it has committed)."""
     if path is not None:
         path.unlink(missing_ok=True)
 
 
 # ---- what the pages show ----------------------------------------------------------------
 
-def is_interrupted(job: ImportJob, now: datetime) -> bool:
-    """Busy in the database, but nobody works on it: its process died (kill -9, a restart)."""
-    seen = job.heartbeat_at or job.started_at or job.created_at
-    return job.is_busy and job.id not in _threads and now - seen > STALE_AFTER
-
-
-def progress_of(job: ImportJob, *, now: datetime) -> dict:
-    phase, processed, total = _live.get(job.id, (job.phase, job.processed, job.total))
-    interrupted = is_interrupted(job, now)
-    status = ImportStatus.FAILED if interrupted else job.status
-    share = processed / total if total else 1.0
-    if job.status == ImportStatus.RUNNING:
-        share = (share + (1 if phase == "writing" else 0)) / 2
-    return {"status": status, "label": str(job.status_label), "phase": phase, "processed": processed,
-            "total": total, "percent": round(100 * (1.0 if status == ImportStatus.DONE else share)),
-            "busy": job.is_busy and not interrupted}
+def jobs_of(union: TradeUnion) -> Select:
+    """SELECT of the union's import jobs, newest first."""
+    return select(ImportJob).where(ImportJob.union_id == union.id).order_by(ImportJob.created_at.desc(),
+                                                                            ImportJob.id.desc())
 
 
 def row_errors(job: ImportJob) -> list[RowError]:
+    """The errors the preview found, row by row."""
     return [RowError(*item) for item in job.errors or []]
 
 
@@ -267,19 +138,18 @@ def invitation_tokens(job: ImportJob, *, now: datetime) -> list[tuple[int, str]]
     return sorted((int(user_id), token) for user_id, token in json.loads(decrypt(job.links_encrypted)).items())
 
 
-def forget_links(job: ImportJob, *, actor) -> None:
+def invitation_links(tokens: list[tuple[int, str]]) -> list[tuple[User, str]]:
+    """(person, link) for each (user id, token), by user id, a thousand people per query."""
+    links: list[tuple[User, str]] = []
+    for start in range(0, len(tokens), 1000):
+        chunk = dict(tokens[start:start + 1000])
+        people = db.session.scalars(select(User).where(User.id.in_(list(chunk))).order_by(User.id))
+        links += [(person, invitation_link(chunk[person.id])) for person in people]
+    return links
+
+
+def forget_links(job: ImportJob, *, actor: Any) -> None:
+    """Stop keeping the job's invitation links (audited); the links themselves still work."""
     begin_write(db.session)
     job.links_encrypted = None
     record_event(actor, "member_import.forget_links", job, union_id=job.union_id)
-
-
-def retry(app, job: ImportJob, *, actor) -> None:
-    """Run an interrupted or failed job again from its staged file (audited)."""
-    if job.stored_name is None or (job.is_busy and job.id in _threads):
-        raise Invalid(_l("This import cannot run again: upload the file anew."))
-    action = "commit" if job.started_at else "validate"  # only a commit sets started_at
-    begin_write(db.session)
-    record_event(actor, "member_import.retry", job, union_id=job.union_id)
-    job.status = ImportStatus.RUNNING if action == "commit" else ImportStatus.VALIDATING
-    db.session.commit()
-    start(app, job, action)

@@ -66,10 +66,12 @@ class ImportJob(Model):
 
     @property
     def status_label(self) -> str:
+        """The status as the page names it."""
         return str(IMPORT_STATUS_LABELS.get(ImportStatus(self.status), self.status))
 
     @property
     def is_busy(self) -> bool:
+        """Whether a run works on it (checking or writing)."""
         return self.status in (ImportStatus.VALIDATING, ImportStatus.RUNNING)
 
     def __repr__(self) -> str:

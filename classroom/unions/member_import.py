@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -64,6 +65,7 @@ class RowError:
 
     @property
     def message(self) -> str:
+        """The error as the page shows it."""
         text = str(ERRORS[self.code])
         return text % {"row": self.other_row} if self.other_row else text
 
@@ -93,6 +95,7 @@ class Action:
 
     @property
     def kind(self) -> str:
+        """"create", "update" or "unchanged"."""
         if self.user_id is None:
             return "create"
         return "update" if self.changes or self.membership or self.invite else "unchanged"
@@ -105,6 +108,7 @@ class Plan:
     actions: list[Action]
 
     def count(self, kind: str) -> int:
+        """How many rows do this kind of change."""
         return sum(1 for action in self.actions if action.kind == kind)
 
 
@@ -171,7 +175,7 @@ def validate(rows: list[ImportRow], scope: TradeUnion, *, now: datetime, progres
             union_id = _union_for(row, scope, unions, row_errors)
             mobile = _check_mobile(row, first_row, row_errors)
             errors.extend(row_errors)
-            if not row_errors:
+            if not row_errors and union_id is not None:  # a row without its union has an error
                 candidates.append(Action(row.number, mobile, values, union_id))
         outsiders = _match_people(candidates, scope, now=now)
         errors.extend(outsiders)
@@ -204,7 +208,8 @@ def _resolve_unions(rows: list[ImportRow], scope: TradeUnion) -> dict[str, list[
     by_code: dict[str, TradeUnion] = {}
     by_name: dict[str, list[TradeUnion]] = defaultdict(list)
     for union in found:
-        by_code[union.code] = union
+        if union.code:
+            by_code[union.code] = union
         by_name[union.name].append(union)
     return {key: [by_code[key]] if key in by_code else [by_code[key.upper()]] if key.upper() in by_code
             else by_name.get(key, []) for key in keys}
@@ -251,7 +256,8 @@ def _existing(chunk: list[Action], *, now: datetime) -> dict[str, dict]:
     ).all()
     people: dict[str, dict] = {}
     for row in rows:
-        person = people.setdefault(row[1], {"id": row[0], "profile": dict(zip(PROFILE, row[2:7], strict=True)),
+        mobile = cast(str, row[1])  # found by its mobile: never NULL
+        person = people.setdefault(mobile, {"id": row[0], "profile": dict(zip(PROFILE, row[2:7], strict=True)),
                                             "can_log_in": bool(row[7]) or bool(row[8]), "memberships": []})
         if row[9] is not None:
             person["memberships"].append((row[9], row[10], row[11], row[12]))

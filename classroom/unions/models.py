@@ -54,13 +54,16 @@ class TradeUnion(Model):
 
     @property
     def kind_label(self) -> str:
+        """The kind of union as pages name it."""
         return str(UNION_KIND_LABELS.get(UnionKind(self.kind), self.kind))
 
     @property
     def is_grassroots(self) -> bool:
+        """Whether members belong here directly."""
         return self.kind == UnionKind.GRASSROOTS
 
     def ancestor_ids(self) -> list[int]:
+        """The ids on the path, root first, this node last."""
         return [int(part) for part in self.path.strip("/").split("/") if part]
 
     def __repr__(self) -> str:
@@ -128,6 +131,7 @@ class Membership(Model):
 
     @property
     def status_label(self) -> str:
+        """The status as pages name it."""
         return str(MEMBERSHIP_STATUS_LABELS.get(MembershipStatus(self.status), self.status))
 
     def __repr__(self) -> str:

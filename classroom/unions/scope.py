@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort
-from sqlalchemy import exists, false, or_, select, true
+from collections.abc import Iterable
+from typing import Any, NoReturn
+
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+from werkzeug.exceptions import NotFound
 
 from classroom.accounts.models import Role, User
-from classroom.audit import record_event
-from classroom.database import begin_write
 from classroom.extensions import db
 from classroom.personal_data import mask_mobile
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, TradeUnion
 
 
-def admin_paths(user) -> list[str] | None:
+def admin_paths(user: Any) -> list[str] | None:
     """Paths of the nodes this user administers; None means everything (site admin)."""
     if not user.is_authenticated:
         return []
@@ -22,33 +23,36 @@ def admin_paths(user) -> list[str] | None:
     return [grant.union.path for grant in user.grants if grant.role == Role.UNION_ADMIN]
 
 
-def is_union_admin(user) -> bool:
+def is_union_admin(user: Any) -> bool:
+    """Whether ``user`` administers some union (site admins administer them all)."""
     return admin_paths(user) != []
 
 
-def under(paths: list[str], column=TradeUnion.path):
+def under(paths: list[str], column: Any = TradeUnion.path) -> ColumnElement[bool]:
     """SQL: the path column lies in one of these subtrees."""
     if not paths:
         return false()
     return or_(*[column.startswith(path, autoescape=True) for path in paths])
 
 
-def managed_unions_clause(user):
+def managed_unions_clause(user: Any) -> ColumnElement[bool]:
+    """SQL over TradeUnion: the unions ``user`` administers."""
     paths = admin_paths(user)
     return true() if paths is None else under(paths)
 
 
-def can_manage_union(user, union: TradeUnion) -> bool:
+def can_manage_union(user: Any, union: TradeUnion) -> bool:
+    """Whether ``user`` administers ``union`` (or a node above it)."""
     paths = admin_paths(user)
     return paths is None or any(union.path.startswith(path) for path in paths)
 
 
-def visible_unions(user):
+def visible_unions(user: Any) -> Select:
     """SELECT of the unions this user manages."""
     return select(TradeUnion).where(managed_unions_clause(user))
 
 
-def members_clause(union_path: str):
+def members_clause(union_path: str) -> ColumnElement[bool]:
     """SQL over User: the person's current membership lies in this subtree."""
     return exists(
         select(Membership.id)
@@ -61,7 +65,7 @@ def members_clause(union_path: str):
     )
 
 
-def visible_users(user):
+def visible_users(user: Any) -> Select:
     """SELECT of the people whose current membership lies in a union this user manages."""
     paths = admin_paths(user)
     if paths is None:
@@ -71,7 +75,8 @@ def visible_users(user):
     return select(User).where(or_(*[members_clause(path) for path in paths]))
 
 
-def can_see_user(viewer, person: User) -> bool:
+def can_see_user(viewer: Any, person: User) -> bool:
+    """Whether ``viewer`` may see ``person``: themselves, or a member of a union they administer."""
     if viewer.id == person.id:
         return True
     statement = visible_users(viewer).where(User.id == person.id).with_only_columns(User.id)
@@ -82,7 +87,7 @@ def can_see_user(viewer, person: User) -> bool:
 # node administers everything below it, site admins everything), and masked (138****1234) by
 # everyone else, e.g. an instructor reading a roster. These three are the one rule.
 
-def readable_mobiles(viewer, user_ids) -> set[int]:
+def readable_mobiles(viewer: Any, user_ids: Iterable[int]) -> set[int]:
     """The people among ``user_ids`` whose full mobile ``viewer`` may read: one query."""
     ids = set(user_ids)
     if admin_paths(viewer) is None:
@@ -93,36 +98,43 @@ def readable_mobiles(viewer, user_ids) -> set[int]:
     return full
 
 
-def shown_mobiles(viewer, people) -> dict[int, str]:
+def shown_mobiles(viewer: Any, people: Iterable[User]) -> dict[int, str]:
     """{person id: mobile as ``viewer`` may see it}."""
     people = list(people)
     full = readable_mobiles(viewer, [person.id for person in people])
     return {person.id: (person.mobile or "") if person.id in full else mask_mobile(person.mobile) for person in people}
 
 
-def can_see_mobile(viewer, union: TradeUnion) -> bool:
+def can_see_mobile(viewer: Any, union: TradeUnion) -> bool:
     """Whether ``viewer`` reads in full the mobiles of the members of ``union``."""
     return viewer.is_authenticated and can_manage_union(viewer, union)
 
 
-def deny(actor, object_type: str, object_id, *, union_id: int | None = None):
-    """Log an attempt to reach an object outside the actor's scope, then answer 404."""
-    db.session.rollback()
-    begin_write(db.session)  # the denial is written in a transaction of its own, holding the write lock
-    record_event(actor, "scope.denied", union_id=union_id, object_type=object_type,
-                 object_id=_int_or_none(object_id))
-    db.session.commit()
-    abort(404)
+class ScopeDenied(NotFound):
+    """An attempt to reach an object outside the actor's scope: answered as any 404 is, and audited by
+    the unions package's error handler (``views.record_denial``), which writes the audit row in a
+    transaction of its own once the request's work is rolled back."""
+
+    def __init__(self, actor: Any, object_type: str, object_id: object, union_id: int | None = None) -> None:
+        super().__init__()
+        self.actor, self.object_type, self.union_id = actor, object_type, union_id
+        self.object_id = _int_or_none(object_id)
 
 
-def managed_union_or_404(actor, union_id: int) -> TradeUnion:
+def deny(actor: Any, object_type: str, object_id: object, *, union_id: int | None = None) -> NoReturn:
+    """Refuse an object outside the actor's scope: a 404, logged as ``scope.denied``."""
+    raise ScopeDenied(actor, object_type, object_id, union_id)
+
+
+def managed_union_or_404(actor: Any, union_id: int) -> TradeUnion:
+    """The union ``union_id`` when ``actor`` administers it; else a 404 (audited)."""
     union = db.session.get(TradeUnion, union_id)
     if union is None or not can_manage_union(actor, union):
         deny(actor, "TradeUnion", union_id)
     return union
 
 
-def member_or_404(actor, union: TradeUnion, user_id: int) -> User:
+def member_or_404(actor: Any, union: TradeUnion, user_id: int) -> User:
     """A person whose current membership lies in this (managed) union's subtree."""
     person = db.session.scalar(select(User).where(User.id == user_id, members_clause(union.path)))
     if person is None:
@@ -130,7 +142,8 @@ def member_or_404(actor, union: TradeUnion, user_id: int) -> User:
     return person
 
 
-def membership_or_404(actor, union: TradeUnion, membership_id: int) -> Membership:
+def membership_or_404(actor: Any, union: TradeUnion, membership_id: int) -> Membership:
+    """A membership of this (managed) union's subtree; else a 404 (audited)."""
     membership = db.session.scalar(
         select(Membership).join(TradeUnion, TradeUnion.id == Membership.union_id)
         .where(Membership.id == membership_id, TradeUnion.path.startswith(union.path, autoescape=True))
@@ -140,7 +153,7 @@ def membership_or_404(actor, union: TradeUnion, membership_id: int) -> Membershi
     return membership
 
 
-def _int_or_none(value):
+def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -16,11 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from classroom.accounts.models import User
-from classroom.accounts.tokens import same_secret
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.forms import parse_id, typed, typed_digits
 from classroom.notifications.services import notify_many
+from classroom.tokens import same_secret
 from courses.attendance.models import AttendanceStatus, SessionCheckin
 from courses.attendance.services import ON_ROSTER, can_edit_roster, record
 from courses.catalog.models import ClassSession
@@ -34,6 +34,11 @@ NOT_A_BADGE = _l("This is not a worker badge.")
 def window(session: ClassSession) -> tuple[datetime, datetime]:
     """Check-in is open from CHECKIN_OPENS_MINUTES_BEFORE the start until the end."""
     return session.starts_at - timedelta(minutes=current_app.config["CHECKIN_OPENS_MINUTES_BEFORE"]), session.ends_at
+
+
+def checkin_of(session: ClassSession) -> SessionCheckin | None:
+    """The session's self check-in, when an instructor opened it."""
+    return db.session.get(SessionCheckin, session.id)
 
 
 def _totp(checkin: SessionCheckin) -> TOTP:
@@ -59,7 +64,7 @@ def open_checkin(session: ClassSession, *, actor, now: datetime) -> SessionCheck
     if not opens <= now < closes:
         raise Conflict(_l("Check-in can be opened from %(minutes)d minutes before the class until it ends."),
                        minutes=current_app.config["CHECKIN_OPENS_MINUTES_BEFORE"])
-    checkin = db.session.get(SessionCheckin, session.id)
+    checkin = checkin_of(session)
     if checkin is None:
         checkin = SessionCheckin(session_id=session.id, secret=secrets.token_hex(20), opened_at=now,
                                  opened_by_id=actor.id)
@@ -144,10 +149,11 @@ def read_badge(text: str, today: date) -> int:
     raise Invalid(_l("This badge has expired: ask the worker to open today's badge."), field="badge")
 
 
-def mark_by_badge(session: ClassSession, text: str, *, actor, now: datetime, today: date):
+def mark_by_badge(session: ClassSession, text: str, *, actor, now: datetime, today: date) -> User:
+    """Mark present the worker whose badge was scanned or typed (today's, or yesterday's near midnight)."""
     user_id = read_badge(text, today)
     if not can_edit_roster(actor, session, now):
         raise NotAllowed(_l("The roster of this session can no longer be changed by instructors; ask a union "
                             "administrator."))
     record(session, user_id, AttendanceStatus.PRESENT, method="badge", actor=actor, now=now, keep_attended=True)
-    return db.session.get(User, user_id)
+    return db.session.get_one(User, user_id)  # on the roster: the person exists

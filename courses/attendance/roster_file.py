@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from classroom import uploads
-from classroom.extensions import db
+from classroom.accounts.models import User
 from classroom.personal_data import mask_mobile, normalize_mobile
 from classroom.spreadsheets import read_sheet
-from classroom.timefmt import zone
+from classroom.timefmt import platform_zone
 from classroom.unions.scope import shown_mobiles
 from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus
-from courses.attendance.services import roster_statement
+from courses.attendance.services import roster_rows
 from courses.catalog.models import ClassSession
 
 # What people write on paper, in both languages.
@@ -46,55 +45,71 @@ def parse_roster_file(session: ClassSession, filename: str, data: bytes, *,
         return {}, [_("The file could not be read: use CSV (UTF-8 or GB18030) or XLSX.")]
     if rows and rows[0] and not any(ch.isdigit() for ch in rows[0][0]):
         rows = rows[1:]  # a header row
-    roster = [user for user, _row in db.session.execute(roster_statement(session)).all()]
+    roster = [user for user, _row in roster_rows(session)]
     if len(rows) > min(MAX_ROWS, len(roster) + ROW_SLACK):
         return {}, [_("This file has %(rows)d rows, more than the %(people)d people on the roster.", rows=len(rows),
                       people=len(roster))]
-    people = {user.mobile: user.id for user in roster}
-    shown = shown_mobiles(viewer, roster)
-    in_full = all(shown[user.id] == (user.mobile or "") for user in roster)
+    return _Reader(roster, viewer).read(rows)
 
-    def said(mobile: str) -> str:  # a number as the errors may repeat it to this viewer
-        return mobile if in_full or "*" in mobile else mask_mobile(mobile)
 
-    # An instructor's roster shows mobiles masked (138****1234): a masked one naming one person counts.
-    masked: dict[str, list[str]] = {}
-    for full in people:
-        masked.setdefault(mask_mobile(full), []).append(full)
-    statuses, errors, seen = {}, [], set()
-    for number, row in enumerate(rows, start=1):
-        mobile = normalize_mobile(row[0] if row else "")
-        word = (row[1] if len(row) > 1 else "").strip().lower()
-        if not mobile and not word:
-            continue
-        if "*" in mobile and len(masked.get(mobile, ())) > 1:
-            errors.append(_("Row %(row)d: %(mobile)s fits more than one person here: write the whole number.",
-                            row=number, mobile=said(mobile)))
-            continue
-        if "*" in mobile and mobile in masked:
-            mobile = masked[mobile][0]
-        if mobile not in people:
-            errors.append(_("Row %(row)d: %(mobile)s is not enrolled in this course.", row=number, mobile=said(mobile)))
-        elif word not in STATUS_WORDS:
-            errors.append(_("Row %(row)d: unknown status “%(status)s”.", row=number, status=word))
-        elif mobile in seen:
-            errors.append(_("Row %(row)d: %(mobile)s appears twice.", row=number, mobile=said(mobile)))
-        else:
-            statuses[people[mobile]] = STATUS_WORDS[word]
-        seen.add(mobile)
-    return statuses, errors
+class _Reader:
+    """Rows of (mobile, status word) matched to the roster's people, with an error per wrong row."""
+
+    def __init__(self, roster: list[User], viewer) -> None:
+        self.people = {user.mobile: user.id for user in roster if user.mobile}
+        shown = shown_mobiles(viewer, roster)
+        self.in_full = all(shown[user.id] == (user.mobile or "") for user in roster)
+        # An instructor's roster shows mobiles masked (138****1234): a masked one naming one person counts.
+        self.masked: dict[str, list[str]] = {}
+        for full in self.people:
+            self.masked.setdefault(mask_mobile(full), []).append(full)
+
+    def said(self, mobile: str) -> str:
+        """A number as the errors may repeat it to this viewer."""
+        return mobile if self.in_full or "*" in mobile else mask_mobile(mobile)
+
+    def read(self, rows: list[list[str]]) -> tuple[dict[int, str], list[str]]:
+        statuses: dict[int, str] = {}
+        errors: list[str] = []
+        seen: set[str] = set()
+        for number, row in enumerate(rows, start=1):
+            mobile = normalize_mobile(row[0] if row else "")
+            word = (row[1] if len(row) > 1 else "").strip().lower()
+            if not mobile and not word:
+                continue
+            if "*" in mobile and len(self.masked.get(mobile, ())) > 1:
+                errors.append(_("Row %(row)d: %(mobile)s fits more than one person here: write the whole number.",
+                                row=number, mobile=self.said(mobile)))
+                continue
+            mobile = self.masked[mobile][0] if "*" in mobile and mobile in self.masked else mobile
+            error = self.row_error(number, mobile, word, seen)
+            if error:
+                errors.append(error)
+            else:
+                statuses[self.people[mobile]] = STATUS_WORDS[word]
+            seen.add(mobile)
+        return statuses, errors
+
+    def row_error(self, number: int, mobile: str, word: str, seen: set[str]) -> str | None:
+        if mobile not in self.people:
+            return _("Row %(row)d: %(mobile)s is not enrolled in this course.", row=number, mobile=self.said(mobile))
+        if word not in STATUS_WORDS:
+            return _("Row %(row)d: unknown status “%(status)s”.", row=number, status=word)
+        if mobile in seen:
+            return _("Row %(row)d: %(mobile)s appears twice.", row=number, mobile=self.said(mobile))
+        return None
 
 
 def roster_export(session: ClassSession, *, viewer) -> tuple[list[str], list[list]]:
     """The roster with the session's title, date, start and end, venue and instructor on every row;
     mobiles as the viewer may see them (masked for an instructor: the upload accepts them so)."""
-    tz = zone(current_app.config["DEFAULT_TIMEZONE"])
+    tz = platform_zone()
     start, end = session.starts_at.astimezone(tz), session.ends_at.astimezone(tz)
     teachers = "、".join(person.real_name for person in session.course.instructors)
     header = [_("Course"), _("Session"), _("Date"), _("Starts"), _("Ends"), _("Venue"), _("Instructor"), _("Name"),
               _("Mobile"), _("Status")]
     rows = []
-    people = db.session.execute(roster_statement(session)).all()
+    people = roster_rows(session)
     mobiles = shown_mobiles(viewer, [person for person, _record in people])
     for person, record in people:
         status = str(ATTENDANCE_LABELS[AttendanceStatus(record.status)]) if record else _("Not recorded")

@@ -8,19 +8,17 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select, update
 
 from classroom.accounts.models import User
 from classroom.audit import record_event
-from classroom.database import begin_write
-from classroom.domain import Conflict, Invalid, NotAllowed
+from classroom.database import begin_write, dialect_insert
+from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
 from courses.attendance.hooks import attendance_recorded
 from courses.attendance.models import ATTENDED, Attendance, AttendanceStatus
 from courses.catalog.models import ClassSession
-from courses.catalog.services import can_edit, can_review
+from courses.catalog.permissions import can_edit, can_review
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 
 ON_ROSTER = (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED)
@@ -32,6 +30,11 @@ def roster_statement(session: ClassSession):
             .outerjoin(Attendance, (Attendance.user_id == User.id) & (Attendance.session_id == session.id))
             .where(Enrollment.course_id == session.course_id, Enrollment.status.in_(ON_ROSTER))
             .order_by(User.real_name, User.id))
+
+
+def roster_rows(session: ClassSession) -> list[tuple[User, Attendance | None]]:
+    """The session's roster: (person, their attendance or None), by name."""
+    return [(person, row) for person, row in db.session.execute(roster_statement(session))]
 
 
 def is_on_roster(session: ClassSession, user_id: int) -> bool:
@@ -81,7 +84,7 @@ def _locked_row(session_id: int, user_id: int, method: str, actor, now: datetime
     """The attendance row, locked for this transaction, and whether it was just created. A new
     row starts as "absent" (never attended), so concurrent writers queue on one row."""
     begin_write(db.session)
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(db.session)
     inserted = db.session.execute(insert(Attendance).values(
         session_id=session_id, user_id=user_id, status=AttendanceStatus.ABSENT, method=method,
         recorded_by_id=getattr(actor, "id", None), recorded_at=now, changes=0,
@@ -103,18 +106,3 @@ def record_many(session: ClassSession, statuses: dict[int, str], *, method: str,
         changed += record(session, user_id, status, method=method, actor=actor, now=now) is not None
     return changed
 
-
-def attendance_share(user_id: int, course_id: int) -> tuple[int, int]:
-    """(sessions attended, sessions of the course)."""
-    total = db.session.scalar(select(func.count()).select_from(ClassSession)
-                              .where(ClassSession.course_id == course_id)) or 0
-    attended = db.session.scalar(
-        select(func.count()).select_from(Attendance).join(ClassSession, ClassSession.id == Attendance.session_id)
-        .where(ClassSession.course_id == course_id, Attendance.user_id == user_id,
-               Attendance.status.in_(ATTENDED))) or 0
-    return attended, total
-
-
-def ensure_open(session: ClassSession, now: datetime) -> None:
-    if now >= session.ends_at:
-        raise Conflict(_l("This class session has ended."))

@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
-from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.forms import arg_int, parse_id
-from classroom.http import commit_or_flash, form_error, paginate, public_url
+from classroom.http import paginate, perform, perform_quietly, public_url
+from classroom.timefmt import local_date
 from classroom.unions.scope import shown_mobiles
 from courses.attendance import checkin as checkins
 from courses.attendance import services as attendance
@@ -22,7 +22,6 @@ from courses.attendance.forms import BadgeForm, CheckinForm, RosterUploadForm
 from courses.attendance.models import ATTENDANCE_LABELS, AttendanceStatus, SessionCheckin
 from courses.attendance.roster_file import parse_roster_file, roster_export
 from courses.catalog.models import ClassSession
-from courses.hours.services import local_date
 
 bp = Blueprint("attendance", __name__)
 
@@ -41,22 +40,21 @@ def roster(session_id: int):
     now = utcnow()
     if request.method == "POST":
         statuses = _statuses_from_form(session)
-        commit_or_flash(lambda: attendance.record_many(session, statuses, method="roster", actor=current_user,
-                                                       now=now), _("The roster is saved."))
+        perform(lambda: attendance.record_many(session, statuses, method="roster", actor=current_user, now=now),
+                success=_("The roster is saved."))
         return redirect(url_for("attendance.roster", session_id=session.id))
     page = paginate(attendance.roster_statement(session), per_page=200, rows=True)
     return render_template("attendance/roster.html", session=session, page=page, labels=ATTENDANCE_LABELS,
                            mobiles=shown_mobiles(current_user, [person for person, _row in page.items]),
                            editable=attendance.can_edit_roster(current_user, session, now),
-                           checkin=db.session.get(SessionCheckin, session.id), badge_form=BadgeForm(),
+                           checkin=checkins.checkin_of(session), badge_form=BadgeForm(),
                            upload_form=RosterUploadForm(), window=checkins.window(session), now=now)
 
 
 def _statuses_from_form(session: ClassSession) -> dict[int, str]:
     """status-<user id> fields; "all present" marks everyone on the roster present."""
     if request.form.get("all_present"):
-        people = db.session.execute(attendance.roster_statement(session)).all()
-        return {person.id: AttendanceStatus.PRESENT for person, _row in people}
+        return {person.id: AttendanceStatus.PRESENT for person, _row in attendance.roster_rows(session)}
     return {user_id: value for name, value in request.form.items()
             if value and name.startswith("status-") and (user_id := parse_id(name.removeprefix("status-")))}
 
@@ -65,7 +63,7 @@ def _statuses_from_form(session: ClassSession) -> dict[int, str]:
 @login_required
 def roster_print(session_id: int):
     session = session_or_404(session_id)
-    people = db.session.execute(attendance.roster_statement(session)).all()
+    people = attendance.roster_rows(session)
     return render_template("attendance/roster_print.html", session=session, people=people,
                            mobiles=shown_mobiles(current_user, [person for person, _row in people]))
 
@@ -100,9 +98,8 @@ def roster_upload(session_id: int):
                                        viewer=current_user)
     if errors:
         return render_template("attendance/upload_errors.html", session=session, errors=errors), 400
-    commit_or_flash(lambda: attendance.record_many(session, statuses, method="upload", actor=current_user,
-                                                   now=utcnow()),
-                    _("%(count)d rows of the paper roster recorded.", count=len(statuses)))
+    perform(lambda: attendance.record_many(session, statuses, method="upload", actor=current_user, now=utcnow()),
+            success=_("%(count)d rows of the paper roster recorded.", count=len(statuses)))
     return redirect(url_for("attendance.roster", session_id=session.id))
 
 
@@ -112,18 +109,12 @@ def roster_badge(session_id: int):
     session = session_or_404(session_id)
     form = BadgeForm()
     now = utcnow()
-    try:
-        person = checkins.mark_by_badge(session, form.badge.data or "", actor=current_user, now=now,
-                                        today=local_date(now))
-    except DomainError as error:
-        db.session.rollback()
-        message, ok = str(error), False
-    else:
-        db.session.commit()
-        message, ok = _("%(name)s is present.", name=person.real_name), True
+    outcome = perform_quietly(lambda: checkins.mark_by_badge(session, form.badge.data or "", actor=current_user,
+                                                             now=now, today=local_date(now)))
+    message = _("%(name)s is present.", name=outcome.value.real_name) if outcome.value else str(outcome.error)
     if request.accept_mimetypes.best == "application/json":
-        return jsonify({"ok": ok, "message": message}), 200 if ok else 400
-    flash(message, "success" if ok else "danger")
+        return jsonify({"ok": outcome.ok, "message": message}), 200 if outcome.ok else 400
+    flash(message, "success" if outcome.ok else "danger")
     return redirect(url_for("attendance.roster", session_id=session.id))
 
 
@@ -134,21 +125,26 @@ def roster_badge(session_id: int):
 def checkin_display(session_id: int):
     session = session_or_404(session_id)
     if request.method == "POST":
-        commit_or_flash(lambda: checkins.open_checkin(session, actor=current_user, now=utcnow()),
-                        _("Check-in is open."))
+        perform(lambda: checkins.open_checkin(session, actor=current_user, now=utcnow()),
+                success=_("Check-in is open."))
         return redirect(url_for("attendance.checkin_display", session_id=session.id))
-    checkin = db.session.get(SessionCheckin, session.id)
+    checkin = checkins.checkin_of(session)
     return render_template("attendance/checkin_display.html", session=session, checkin=checkin,
                            code=checkins.code_at(checkin, utcnow()) if checkin else None)
+
+
+def _checkin_or_404(session: ClassSession) -> SessionCheckin:
+    checkin = checkins.checkin_of(session)
+    if checkin is None:
+        abort(404)
+    return checkin
 
 
 @bp.route("/teach/sessions/<int:session_id>/checkin/code.json")
 @login_required
 def checkin_code(session_id: int):
     session = session_or_404(session_id)
-    checkin = db.session.get(SessionCheckin, session.id)
-    if checkin is None:
-        abort(404)
+    checkin = _checkin_or_404(session)
     now = utcnow()
     code = checkins.code_at(checkin, now)
     return jsonify({"code": code, "url": public_url("attendance.checkin", session=session.id, code=code),
@@ -159,9 +155,7 @@ def checkin_code(session_id: int):
 @login_required
 def checkin_qr(session_id: int):
     session = session_or_404(session_id)
-    checkin = db.session.get(SessionCheckin, session.id)
-    if checkin is None:
-        abort(404)
+    checkin = _checkin_or_404(session)
     code = checkins.code_at(checkin, utcnow())
     return _svg(public_url("attendance.checkin", session=session.id, code=code))
 
@@ -187,15 +181,11 @@ def checkin():
     prefill = {"code": request.args.get("code", ""), "session": arg_int("session")}
     form = CheckinForm(data=prefill if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
-            session = checkins.check_in(current_user, form.code.data, now=utcnow(),
-                                        session_id=form.session.data or None)
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error, default="code")
-        else:
-            db.session.commit()
-            flash(_("You are checked in for %(course)s.", course=session.course.title), "success")
+        outcome = perform(lambda: checkins.check_in(current_user, form.code.data, now=utcnow(),
+                                                    session_id=form.session.data or None),
+                          success=lambda session: _("You are checked in for %(course)s.", course=session.course.title),
+                          form=form, field="code")
+        if outcome.ok:
             return redirect(url_for("attendance.checkin"))
     return render_template("attendance/checkin.html", form=form)
 
@@ -210,7 +200,6 @@ def badge():
 def me_badge_panel(user):
     """The badge on the worker's own page (/me)."""
     return "attendance/_me_badge.html", {"code": checkins.badge_typed(user.id, local_date(utcnow()))}
-
 
 
 @bp.route("/me/badge.svg")

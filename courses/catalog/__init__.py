@@ -6,7 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from courses.catalog import review_views, teach_views, views
+    from classroom.api import add_blueprint
+    from courses.catalog import api, attachments, review_views, teach_views, views
 
+    attachments.listen()
     for module in (views, teach_views, review_views):
         app.register_blueprint(module.bp)
+    add_blueprint(app, api.bp)

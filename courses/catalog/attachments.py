@@ -42,7 +42,7 @@ from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.uploads import size_label
 from courses.catalog.models import Attachment, Lesson
-from courses.catalog.services import can_edit
+from courses.catalog.permissions import can_edit
 
 logger = logging.getLogger(__name__)
 
@@ -268,7 +268,6 @@ def _remove_quietly(path: str) -> None:
         logger.exception("could not remove attachment file %s", path)
 
 
-@event.listens_for(Attachment, "after_delete")
 def _file_follows_row(_mapper, _connection, attachment: Attachment) -> None:
     """Rows deleted by a cascade (a lesson, a course) take their files along, after the commit."""
     session = object_session(attachment)
@@ -277,16 +276,25 @@ def _file_follows_row(_mapper, _connection, attachment: Attachment) -> None:
                                      attachment_path(attachment, current_app.config["UPLOAD_FOLDER"]))
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     session.info.pop(_WRITTEN, None)
     for path in session.info.pop(_DELETED, {}).values():
         _remove_quietly(path)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _after_transaction_end(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction ended without a commit (else emptied above)
         for path in session.info.pop(_WRITTEN, ()):
             _remove_quietly(path)
         session.info.pop(_DELETED, None)
+
+
+_LISTENERS = ((Attachment, "after_delete", _file_follows_row), (Session, "after_commit", _after_commit),
+              (Session, "after_transaction_end", _after_transaction_end))
+
+
+def listen() -> None:
+    """Make stored files follow their transaction (catalog's init_app; once per process, for every session)."""
+    for target, name, listener in _LISTENERS:
+        if not event.contains(target, name, listener):
+            event.listen(target, name, listener)

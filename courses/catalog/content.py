@@ -39,7 +39,7 @@ def video_embed_url(url: str | None, allowed_hosts: list[str]) -> str | None:
         bvid = next((piece for piece in parts.path.split("/") if piece.startswith("BV")), None)
         return f"https://player.bilibili.com/player.html?bvid={bvid}&autoplay=0" if bvid else None
     if host in ("www.youtube.com", "youtube.com", "youtu.be") and "www.youtube-nocookie.com" in allowed_hosts:
-        video = parts.path.lstrip("/") if host == "youtu.be" else (parse_qs(parts.query).get("v") or [None])[0]
+        video = parts.path.lstrip("/") if host == "youtu.be" else next(iter(parse_qs(parts.query).get("v", [])), None)
         return f"https://www.youtube-nocookie.com/embed/{video}" if video and video.isascii() else None
     if host in allowed_hosts:
         return url

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -18,6 +21,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from classroom.accounts.forms import strip
 from classroom.accounts.models import SKILL_LEVELS
 from classroom.forms import Form, IntegerField, bounded_int
+from classroom.timefmt import from_local_naive, local_naive
 from courses.catalog.models import MODE_LABELS
 
 WEEKDAYS = [(0, _l("Monday")), (1, _l("Tuesday")), (2, _l("Wednesday")), (3, _l("Thursday")),
@@ -68,7 +72,8 @@ class CourseForm(Form):
                                       validators=[Optional(), NumberRange(1, 240)],
                                       description=_l("Leave empty for no expiry."))
 
-    def data_for_service(self, tz) -> dict:
+    def data_for_service(self, tz: ZoneInfo) -> dict:
+        """The course fields as the authoring service takes them; times typed in ``tz``."""
         data = {name: self[name].data for name in (
             "title", "summary", "description", "category", "target_level", "mode", "credit_minutes",
             "host_union_id", "studio", "scope_union_id", "starts_on", "ends_on", "capacity", "requires_approval",
@@ -77,9 +82,15 @@ class CourseForm(Form):
         data["description"] = data["description"] or ""
         data["summary"] = data["summary"] or ""
         for name in ("enroll_opens_at", "enroll_closes_at"):
-            value = self[name].data
-            data[name] = value.replace(tzinfo=tz) if value else None
+            data[name] = from_local_naive(self[name].data, tz)
         return data
+
+    def show(self, course, proposed: dict, tz: ZoneInfo) -> None:
+        """Show the course with its ``proposed`` fields (the change waiting for review), times in ``tz``."""
+        for name in ("enroll_opens_at", "enroll_closes_at"):
+            self[name].data = local_naive(proposed.pop(name, getattr(course, name)), tz)
+        for name, value in proposed.items():
+            self[name].data = value
 
 
 class LessonForm(Form):
@@ -89,6 +100,11 @@ class LessonForm(Form):
     video_url = URLField(_l("Video link (optional)"), validators=[Optional(), Length(max=500)], filters=[strip])
     credit_minutes = IntegerField(_l("Credited minutes"), default=45, validators=[DataRequired(),
                                                                                  NumberRange(1, 600)])
+
+    def data_for_service(self) -> dict:
+        """The lesson's fields as the lesson service takes them."""
+        return {"title": self.title.data, "body": self.body.data or "", "video_url": self.video_url.data or None,
+                "credit_minutes": self.credit_minutes.data}
 
 
 class SessionForm(Form):
@@ -102,6 +118,20 @@ class SessionForm(Form):
     credit_minutes = IntegerField(_l("Credited minutes"), default=90, validators=[DataRequired(),
                                                                                  NumberRange(1, 720)])
 
+    def data_for_service(self, tz: ZoneInfo) -> dict:
+        """The session's fields as the session service takes them: a start typed in ``tz``, in UTC."""
+        starts = self.starts_at.data.replace(tzinfo=tz).astimezone(UTC)
+        return {"title": self.title.data or None, "starts_at": starts,
+                "ends_at": starts + timedelta(minutes=self.duration_minutes.data), "venue_name": self.venue_name.data,
+                "venue_address": self.venue_address.data or None, "credit_minutes": self.credit_minutes.data}
+
+    def show(self, values: dict, tz: ZoneInfo) -> None:
+        """Show a session's ``values`` (with the change waiting for review, if any), its start in ``tz``."""
+        for name in ("title", "venue_name", "venue_address", "credit_minutes"):
+            self[name].data = values[name]
+        self.starts_at.data = local_naive(values["starts_at"], tz)
+        self.duration_minutes.data = int((values["ends_at"] - values["starts_at"]).total_seconds() // 60)
+
 
 class SeriesForm(Form):
     first_date = DateField(_l("From"), validators=[DataRequired()])
@@ -114,6 +144,13 @@ class SeriesForm(Form):
     venue_address = StringField(_l("Address"), validators=[Optional(), Length(max=200)], filters=[strip])
     credit_minutes = IntegerField(_l("Credited minutes each"), default=90, validators=[DataRequired(),
                                                                                       NumberRange(1, 720)])
+
+    def data_for_service(self) -> dict:
+        """The series as ``add_weekly_series`` takes it (but the timezone)."""
+        return {"first_date": self.first_date.data, "weekday": self.weekday.data, "start": self.start.data,
+                "duration_minutes": self.duration_minutes.data, "count": self.count.data,
+                "venue_name": self.venue_name.data, "venue_address": self.venue_address.data or None,
+                "credit_minutes": self.credit_minutes.data}
 
 
 class ReasonForm(Form):

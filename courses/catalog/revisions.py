@@ -1,6 +1,6 @@
 """Changes to a published course held for review (DESIGN §2, issue 4): how a CourseRevision's
-``changes`` JSON stores them, how a new proposal merges into the pending one, how an approved
-one is applied and how it is described to reviewers and instructors.
+``changes`` JSON stores them and how a new proposal merges into the course's pending revision.
+(Approving one applies it: courses/catalog/review.py; describing one: descriptions.py.)
 
 ``changes`` holds the proposed value of each changed material course field by its name, and
 two keys for the course's parts; empty parts are left out::
@@ -14,25 +14,32 @@ two keys for the course's parts; empty parts are left out::
                  "delete": [<lesson id>, ...]}}
 
 Times are ISO 8601 with their UTC offset, dates ISO dates. The live course, its sessions and
-lessons stay as they are until a reviewer approves; then everything is applied in the
-reviewer's transaction (the caller holds the course's row lock)."""
+lessons stay as they are until a reviewer approves.
+
+An instructor's change that adds something answers a ``Change``: what went live at once, and the
+pending revision when (part of) it waits for review. Changes and deletions answer the revision
+they changed, or None."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
+from classroom.audit import record_event
 from classroom.domain import Conflict
 from classroom.extensions import db
 from classroom.unions.models import TradeUnion
-from courses.catalog.models import ClassSession, Course, CourseRevision, Lesson
+from courses.catalog.models import ClassSession, Course, CourseRevision, CourseStatus, Lesson, RevisionStatus
+from courses.catalog.notices import notify_reviewers, reviewers_of_union
+from courses.catalog.permissions import editing
 
+T = TypeVar("T")
 SESSIONS, LESSONS = "sessions", "lessons"
 SESSION_FIELDS = ("title", "starts_at", "ends_at", "venue_name", "venue_address", "credit_minutes", "series_key")
 LESSON_FIELDS = ("title", "body", "video_url", "credit_minutes")
@@ -161,98 +168,102 @@ class Held:
         return {**session_values(session), **decode(update, SESSION_FIELDS)} if update else session_values(session)
 
 
-# ---- applying an approved revision ------------------------------------------------------------
+# ---- proposing a change -------------------------------------------------------------------------
 
-def apply_parts(course: Course, held: Held, *, now: datetime) -> None:
-    """Apply the held session and lesson operations to the live course (the caller holds the
-    course's lock and has applied the course fields). Operations on rows that no longer exist
-    are skipped."""
-    if held.lesson_minutes or held.lesson_deletes or held.lesson_adds:
-        lessons = db.session.scalars(select(Lesson).where(Lesson.course_id == course.id)
-                                     .options(selectinload(Lesson.attachments)).order_by(Lesson.position)).all()
-        kept = []
-        for lesson in lessons:
-            if lesson.id in held.lesson_deletes:
-                db.session.delete(lesson)  # its attachments' files go after the commit
-                continue
-            if lesson.id in held.lesson_minutes:
-                lesson.credit_minutes = held.lesson_minutes[lesson.id]
-            kept.append(lesson)
-        for position, lesson in enumerate(kept, start=1):
-            lesson.position = position
-        for position, data in enumerate(held.lesson_adds, start=len(kept) + 1):
-            db.session.add(Lesson(course_id=course.id, position=position, created_at=now,
-                                  **decode(data, LESSON_FIELDS)))
-    if held.session_updates or held.session_deletes:
-        sessions = db.session.scalars(select(ClassSession).where(
-            ClassSession.course_id == course.id,
-            ClassSession.id.in_([*held.session_updates, *held.session_deletes]))).all()
-        for session in sessions:
-            if session.id in held.session_deletes:
-                db.session.delete(session)  # its attendance rows go with it (ON DELETE CASCADE)
-            else:
-                session.change(decode(held.session_updates[session.id], SESSION_FIELDS), now=now)
-    for data in held.session_adds:
-        db.session.add(ClassSession(course_id=course.id, created_at=now, updated_at=now,
-                                    **decode(data, SESSION_FIELDS)))
-    db.session.flush()
+@dataclass(frozen=True)
+class Change(Generic[T]):
+    """What an instructor's change did: ``made`` is what it wrote to the live course at once (the
+    new or changed rows), ``revision`` the course's pending revision when (part of) it waits there."""
 
-
-# ---- describing revisions ---------------------------------------------------------------------
-
-@dataclass
-class Description:
-    """What a revision changes, ready for a page: (name, live value, proposed value) for course
-    fields (unions as TradeUnion), and ("add" | "update" | "delete", live row, proposed values)
-    for sessions and lessons (lessons: "minutes" with the proposed minutes)."""
-
-    fields: list[tuple[str, Any, Any]]
-    sessions: list[tuple[str, ClassSession | None, dict | None]]
-    lessons: list[tuple[str, Lesson | None, Any]]
-    new_scope: TradeUnion | None = None
+    made: T | None = None
+    revision: CourseRevision | None = None
 
     @property
-    def empty(self) -> bool:
-        return not (self.fields or self.sessions or self.lessons)
+    def live(self) -> bool:
+        """Nothing of the change waits for review."""
+        return self.revision is None
 
 
-def describe(revisions: list[CourseRevision]) -> dict[int, Description]:
-    """Descriptions of several revisions (their courses loaded), in three queries at most."""
-    helds = {revision.id: Held.load(revision.changes) for revision in revisions}
-    session_ids = {i for held in helds.values() for i in (*held.session_updates, *held.session_deletes)}
-    lesson_ids = {i for held in helds.values() for i in (*held.lesson_minutes, *held.lesson_deletes)}
-    union_ids = {value for held in helds.values() for name, value in held.fields.items()
-                 if name in UNION_FIELDS and value is not None}
-    union_ids |= {getattr(revision.course, name) for revision in revisions for name in UNION_FIELDS
-                  if name in helds[revision.id].fields}
-    sessions = _by_id(ClassSession, session_ids)
-    lessons = _by_id(Lesson, lesson_ids)
-    unions = _by_id(TradeUnion, union_ids)
-    descriptions = {}
-    for revision in revisions:
-        held, course = helds[revision.id], revision.course
-        fields = []
-        for name, value in held.proposed_fields().items():
-            live = getattr(course, name)
-            if name in UNION_FIELDS:
-                live, value = unions.get(live), unions.get(value)
-            fields.append((name, live, value))
-        rows: list[tuple[str, ClassSession | None, dict | None]] = [
-            ("update", sessions[i], held.proposed_session(sessions[i])) for i in held.session_updates if i in sessions]
-        rows += [("delete", sessions[i], None) for i in held.session_deletes if i in sessions]
-        rows.sort(key=lambda row: row[1].starts_at)
-        rows += [("add", None, decode(data, SESSION_FIELDS)) for data in held.session_adds]
-        lesson_rows: list[tuple[str, Lesson | None, Any]] = [
-            ("minutes", lessons[i], minutes) for i, minutes in held.lesson_minutes.items() if i in lessons]
-        lesson_rows += [("delete", lessons[i], None) for i in held.lesson_deletes if i in lessons]
-        lesson_rows.sort(key=lambda row: row[1].position)
-        lesson_rows += [("add", None, decode(data, LESSON_FIELDS)) for data in held.lesson_adds]
-        new_scope = unions.get(held.fields["scope_union_id"]) if "scope_union_id" in held.fields else None
-        descriptions[revision.id] = Description(fields, rows, lesson_rows, new_scope)
-    return descriptions
+def is_held(course: Course) -> bool:
+    """Changes to hours, schedule, capacity or completion rule wait for review."""
+    return course.status == CourseStatus.PUBLISHED
 
 
-def _by_id(model, ids: set[int]) -> dict:
-    if not ids:
-        return {}
-    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))}
+def pending_revision(course_id: int) -> CourseRevision | None:
+    """The course's change waiting for review, if any (there is one at most)."""
+    return db.session.scalar(select(CourseRevision).filter_by(course_id=course_id, status=RevisionStatus.PENDING))
+
+
+def held_change(course: Course) -> tuple[CourseRevision | None, Held]:
+    """The course's pending revision (or None) and its changes unpacked (empty without one)."""
+    revision = pending_revision(course.id)
+    return revision, Held.load(revision.changes if revision else None)
+
+
+def hold(course: Course, change: Callable[[Held], None], *, actor, now: datetime,
+         operation: str) -> CourseRevision | None:
+    """Merge a proposed change into the course's pending revision (one per course; the caller
+    holds the course lock) and tell the reviewers. A proposal that brings everything back to the
+    live course withdraws the revision. Returns the revision when this call changed it."""
+    revision, held = held_change(course)
+    before = held.dump()
+    change(held)
+    changes = held.dump()
+    if changes == before:
+        return None
+    if revision is None:
+        revision = CourseRevision(course_id=course.id, changes=changes, submitted_by_id=actor.id, submitted_at=now)
+        db.session.add(revision)
+    elif not changes:
+        close_revision(revision, RevisionStatus.WITHDRAWN, actor=actor, now=now)
+        record_event(actor, "course.revision.withdraw", course, union_id=course.scope_union_id,
+                     revision_id=revision.id)
+        return None
+    else:
+        revision.changes, revision.submitted_at = changes, now
+    db.session.flush()
+    record_event(actor, "course.revision.propose", course, union_id=course.scope_union_id, revision_id=revision.id,
+                 operation=operation, changes=changes)
+    notify_reviewers(course, "course.revision", f"course.revision:{revision.id}:{now.isoformat()}",
+                     _l("A change to %(title)s waits for review"), now=now,
+                     reviewers=reviewers_of_union(deciding_union(course, held)))
+    return revision
+
+
+def close_revision(revision: CourseRevision, status: str, *, actor, now: datetime, note: str = "") -> None:
+    """Record the decision on a revision (approved, rejected, withdrawn), who took it and when."""
+    revision.status, revision.decided_by_id, revision.decided_at = status, actor.id, now
+    revision.note = (note or "").strip()[:500] or None
+
+
+def withdraw_revision(course: Course, *, actor, now: datetime) -> CourseRevision:
+    """The instructor takes back the change waiting for review; the live course stays."""
+    course = editing(course, actor)
+    revision = pending_revision(course.id)
+    if revision is None:
+        raise Conflict(_l("No change waits for review."))
+    close_revision(revision, RevisionStatus.WITHDRAWN, actor=actor, now=now)
+    record_event(actor, "course.revision.withdraw", course, union_id=course.scope_union_id, revision_id=revision.id)
+    return revision
+
+
+def proposed_scope(course: Course, held: Held) -> TradeUnion | None:
+    """The union a revision would move the course's scope to (None: the scope stays)."""
+    union_id = held.fields.get("scope_union_id")
+    if union_id is None or union_id == course.scope_union_id:
+        return None
+    return db.session.get(TradeUnion, union_id)
+
+
+def deciding_union(course: Course, held: Held) -> TradeUnion:
+    """Whose admins decide a revision: those of the course's scope, and of the proposed scope
+    too when it moves (the lowest node above both)."""
+    new_scope = proposed_scope(course, held)
+    if new_scope is None:
+        return course.scope_union
+    old_ids, new_ids = course.scope_union.ancestor_ids(), new_scope.ancestor_ids()
+    shared = 0  # paths share their leading ids down to the lowest common node
+    while shared < min(len(old_ids), len(new_ids)) and old_ids[shared] == new_ids[shared]:
+        shared += 1
+    common = db.session.get(TradeUnion, old_ids[shared - 1]) if shared else None
+    return common or course.scope_union

@@ -5,19 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 
 from classroom.cache import TTLCache
 from classroom.database import utcnow
-from classroom.extensions import db
 from classroom.forms import bounded_int
 from classroom.http import paginate
 from classroom.i18n import locale_code, select_timezone
-from classroom.timefmt import zone
-from classroom.unions.models import TradeUnion
+from classroom.timefmt import local_date
+from courses.catalog.catalogue import CatalogueFilters, catalogue, categories, host_unions
 from courses.catalog.forms import CatalogueForm
-from courses.catalog.models import Course, CourseStatus
-from courses.catalog.services import CatalogueFilters, catalogue, categories, scope_union_path
+from courses.catalog.visibility import scope_union_path
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
 
@@ -43,8 +40,7 @@ def _render_results(path: str | None) -> Markup:
     form.category.choices = [("", form.category.label.text)] + [(c, c) for c in categories()]
     form.union.choices = [("", form.union.label.text)] + host_unions()
     form.validate()
-    today = utcnow().astimezone(zone(None)).date()
-    page = paginate(catalogue(path, filters_from(form), today=today))
+    page = paginate(catalogue(path, filters_from(form), today=local_date(utcnow())))
     return Markup(render_template("catalog/_results.html", form=form, page=page))  # noqa: S704 - our template
 
 
@@ -64,17 +60,3 @@ def _int(value) -> int | None:
     except (TypeError, ValueError):
         return None
 
-
-def host_unions() -> list[tuple[str, str]]:
-    """The unions that host published courses and the unions above them, in tree order (a
-    district's filter takes in the courses of every union below it)."""
-    paths = db.session.scalars(
-        select(TradeUnion.path).where(
-            TradeUnion.id.in_(select(Course.host_union_id).where(Course.status == CourseStatus.PUBLISHED)))
-    ).all()
-    ids = {int(part) for path in paths for part in path.strip("/").split("/") if part}
-    rows = db.session.execute(
-        select(TradeUnion.id, TradeUnion.name, TradeUnion.depth, TradeUnion.path).where(TradeUnion.id.in_(ids))
-    ).all() if ids else []
-    rows.sort(key=lambda row: [int(part) for part in row.path.strip("/").split("/")])
-    return [(str(row.id), "\u3000" * row.depth + row.name) for row in rows]

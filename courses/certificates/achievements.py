@@ -20,7 +20,7 @@ from courses.certificates.kinds import award_facts, kind_of
 from courses.certificates.models import Certificate, CertificateKind, level_label
 
 DOCUMENT_LOCALE = "zh_CN"  # like the PDF: the same achievement whoever downloads it
-ACHIEVEMENT_TYPES = {CertificateKind.COURSE: "CertificateOfCompletion", CertificateKind.AWARD: "Award",
+ACHIEVEMENT_TYPES: dict[str, str] = {CertificateKind.COURSE: "CertificateOfCompletion", CertificateKind.AWARD: "Award",
                      CertificateKind.SKILL: "Certificate"}
 COURSE_CRITERIA = _l("Completed the course %(course)s (%(hours)s training hours) on Worker Classroom.")
 AWARD_CRITERIA = _l("Won %(award)s in the event %(event)s of %(competition)s, by the results published by "

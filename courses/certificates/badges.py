@@ -20,7 +20,7 @@ import jwt
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
-from courses.certificates import achievements, services, signing
+from courses.certificates import achievements, signing, verification
 from courses.certificates.kinds import award_facts, kind_of
 from courses.certificates.models import Certificate, CertificateKind
 
@@ -56,6 +56,7 @@ def key_url(kid: str, *, base_url: str) -> str:
 
 
 def subject_id(certificate: Certificate) -> str:
+    """The holder's id in this credential: a name-based UUID of the certificate's token."""
     return f"urn:uuid:{uuid.uuid5(SUBJECT_NAMESPACE, certificate.token)}"
 
 
@@ -110,6 +111,8 @@ def jwt_claims(credential: dict, *, issued_at: datetime, expires_at: datetime | 
 def sign_credential(certificate: Certificate, *, base_url: str) -> str:
     """The compact JWS; deterministic (Ed25519, and times only from the certificate), so a download repeats."""
     key = signing.key_by_kid(certificate.key_id)
+    if key is None:  # the foreign key keeps every signing key a certificate names
+        raise LookupError(f"signing key {certificate.key_id} is not published")
     claims = jwt_claims(credential_for(certificate, base_url=base_url), issued_at=certificate.issued_at,
                         expires_at=certificate.expires_at)
     return jwt.encode(claims, signing.private_key_of(key), algorithm=signing.ALGORITHM,
@@ -175,7 +178,7 @@ def check_credential(text: str, *, now: datetime) -> CredentialCheck:
         return CredentialCheck(False, str(BAD_SIGNATURE))
     if "OpenBadgeCredential" not in (claims.get("type") or []) or not registered_claims_hold(header, claims):
         return CredentialCheck(True, str(NOT_A_CREDENTIAL), claims=claims)
-    certificate = services.by_token(str(claims.get("id", "")).rsplit("/verify/", 1)[-1])
+    certificate = verification.by_token(str(claims.get("id", "")).rsplit("/verify/", 1)[-1])
     status = certificate.public_status(now) if certificate is not None else None
     valid_until = claims.get("validUntil")
     if status == "valid" and valid_until and datetime.fromisoformat(valid_until.replace("Z", "+00:00")) <= now:

@@ -4,6 +4,7 @@ masked unless the reader administers the holder's union."""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 
@@ -12,8 +13,9 @@ from classroom.audit import record_event
 from classroom.exports import xlsx_bytes
 from classroom.extensions import db
 from classroom.personal_data import mask_mobile
+from classroom.timefmt import local_date
 from classroom.unions.scope import readable_mobiles
-from courses.certificates.models import PUBLIC_STATUS_LABELS, Certificate
+from courses.certificates.models import PUBLIC_STATUS_LABELS, Certificate, level_label
 from courses.certificates.queries import CertificateFilters, listing
 
 COLUMNS = [_l("Certificate number"), _l("Holder"), _l("Mobile"), _l("Course"), _l("Training hours"),
@@ -21,7 +23,7 @@ COLUMNS = [_l("Certificate number"), _l("Holder"), _l("Mobile"), _l("Course"), _
            _l("Revoked on"), _l("Reason")]
 
 
-def export_xlsx(admin, filters: CertificateFilters, *, now: datetime, tz, level_label) -> tuple[bytes, int]:
+def export_xlsx(admin: User, filters: CertificateFilters, *, now: datetime, tz: ZoneInfo) -> tuple[bytes, int]:
     """The filtered list as an XLSX workbook and its row count."""
     rows = db.session.execute(
         listing(admin, filters, now=now, tz=tz).with_only_columns(Certificate, User.mobile, User.id)
@@ -29,13 +31,13 @@ def export_xlsx(admin, filters: CertificateFilters, *, now: datetime, tz, level_
     ).all()
     readable = readable_mobiles(admin, {user_id for _, _, user_id in rows})
 
-    def line(certificate: Certificate, mobile: str, user_id: int) -> list:
+    def line(certificate: Certificate, mobile: str | None, user_id: int) -> list[object]:
         document = certificate.document
         return [certificate.serial, certificate.snapshot["holder_name"],
                 mobile if user_id in readable else mask_mobile(mobile), document["course"], document["hours"],
                 level_label(document["level"]), document["issuer"], document["issued_on"], document["expires_on"] or "",
                 str(PUBLIC_STATUS_LABELS[certificate.public_status(now)]),
-                certificate.revoked_at.astimezone(tz).date().isoformat() if certificate.revoked_at else "",
+                local_date(certificate.revoked_at, tz).isoformat() if certificate.revoked_at else "",
                 certificate.revoked_reason or ""]
 
     body = xlsx_bytes(str(_l("Certificates")), [str(title) for title in COLUMNS], (line(*row) for row in rows))

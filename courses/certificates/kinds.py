@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from blinker import Namespace
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 
 from courses.certificates.models import Certificate, CertificateKind
 
 DOCUMENT_LOCALE = "zh_CN"  # the language of the certificate itself (the PDF, the JSON title)
-KIND_TITLES = {
+KIND_TITLES: dict[str, LazyString] = {
     CertificateKind.COURSE: _l("Certificate of completion"),  # 结业证书
     CertificateKind.SKILL: _l("Skill-level certificate"),  # 技能等级证书
     CertificateKind.AWARD: _l("Award certificate"),  # 获奖证书

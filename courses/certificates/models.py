@@ -91,6 +91,7 @@ class Certificate(Model):
     course = relationship("Course")
 
     def public_status(self, now: datetime) -> str:
+        """The status a verifier sees at ``now``: a valid certificate past its date is "expired"."""
         if self.status == CertificateStatus.VALID and self.expires_at is not None and self.expires_at <= now:
             return "expired"
         return self.status
@@ -181,6 +182,7 @@ class ExternalSkillCertificate(Model):
 
     @property
     def status_label(self) -> str:
+        """The decision's status in the reader's language."""
         return str(SKILL_STATUS_LABELS.get(SkillCertificateStatus(self.status), self.status))
 
     def __repr__(self) -> str:

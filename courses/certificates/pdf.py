@@ -8,10 +8,9 @@ one certificate always gives the same bytes (no dates or random ids in the file)
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import segno
-from flask_babel import force_locale, format_date
+from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4, landscape
@@ -20,6 +19,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from classroom.pdf import cjk_font, stamp
+from courses.certificates.documents import document_date
 from courses.certificates.kinds import AwardFacts, award_facts, kind_of, kind_title
 from courses.certificates.models import Certificate, CertificateKind, level_label
 
@@ -39,7 +39,7 @@ LABELS = {
     "expires_on": _l("Valid until"),
     "serial": _l("Certificate number"),
 }
-SENTENCES = {
+SENTENCES: dict[str, LazyString] = {
     CertificateKind.COURSE: _l("%(name)s has completed the course below and is awarded this certificate."),
     CertificateKind.SKILL: _l("%(name)s has reached the skill level below and is awarded this certificate."),
 }
@@ -115,8 +115,8 @@ def _rows(document: dict, snapshot: dict, kind: str) -> list[tuple[str, str]]:
         rows.append(("level", level_label(snapshot.get("level") or document.get("level"))))
     if snapshot.get("instructors"):
         rows.append(("instructors", "、".join(snapshot["instructors"])))
-    return rows + [("issued_on", _local_date(document["issued_on"])),
-                   ("expires_on", _local_date(document["expires_on"]) if document["expires_on"] else str(NO_EXPIRY))]
+    return rows + [("issued_on", document_date(document["issued_on"], "long")),
+                   ("expires_on", document_date(document["expires_on"], "long") or str(NO_EXPIRY))]
 
 
 def _draw_award(canvas: Canvas, certificate: Certificate, *, font: str) -> None:
@@ -134,7 +134,7 @@ def _draw_award(canvas: Canvas, certificate: Certificate, *, font: str) -> None:
     right = PAGE_WIDTH - 30 * mm
     canvas.setFont(font, 16)
     canvas.drawRightString(right, 82 * mm, facts.organizer or certificate.document["issuer"])
-    canvas.drawRightString(right, 72 * mm, _local_date(certificate.document["issued_on"]))
+    canvas.drawRightString(right, 72 * mm, document_date(certificate.document["issued_on"], "long"))
 
 
 def citation(facts: AwardFacts) -> str:
@@ -187,10 +187,6 @@ def _centered(canvas: Canvas, font: str, size: float, y: float, text: str, colou
     canvas.setFont(font, size)
     canvas.setFillColor(colour or BLACK)
     canvas.drawCentredString(PAGE_WIDTH / 2, y, text)
-
-
-def _local_date(iso: str) -> str:
-    return format_date(date.fromisoformat(iso), "long")
 
 
 def _serial_and_qr(canvas: Canvas, certificate: Certificate, *, font: str, verify_url: str, base_url: str) -> None:

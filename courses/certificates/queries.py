@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import aliased
 
+from classroom.accounts.models import User
 from classroom.extensions import db
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import admin_paths, under
@@ -18,15 +21,18 @@ STATUSES = ("valid", "expired", "revoked", "superseded")
 
 @dataclass
 class CertificateFilters:
+    """The admins' list filters, read leniently from the query string (what does not parse is ignored)."""
+
     course: str = ""
     status: str = ""
     issued_from: date | None = None
     issued_to: date | None = None
 
     @classmethod
-    def from_args(cls, args) -> CertificateFilters:
-        return cls(course=(args.get("course") or "").strip()[:100],
-                   status=args.get("status") if args.get("status") in STATUSES else "",
+    def from_args(cls, args: Mapping[str, str]) -> CertificateFilters:
+        """The filters of a request's ?course=&status=&issued_from=&issued_to=."""
+        status = args.get("status") or ""
+        return cls(course=(args.get("course") or "").strip()[:100], status=status if status in STATUSES else "",
                    issued_from=_date(args.get("issued_from")), issued_to=_date(args.get("issued_to")))
 
 
@@ -37,7 +43,7 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def in_scope(admin, statement=None):
+def in_scope(admin: User, statement: Select[Certificate] | None = None) -> Select[Certificate]:
     """Certificates an admin may manage: issued by a union of their subtree, or held by someone whose
     union (when it was issued) lies there. Site admins: all."""
     statement = statement if statement is not None else select(Certificate)
@@ -50,11 +56,12 @@ def in_scope(admin, statement=None):
             .where(or_(under(paths, issuer.path), under(paths, holder.path))))
 
 
-def managed_certificate(admin, certificate_id: int) -> Certificate | None:
+def managed_certificate(admin: User, certificate_id: int) -> Certificate | None:
+    """One certificate the admin manages."""
     return db.session.scalar(in_scope(admin).where(Certificate.id == certificate_id))
 
 
-def listing(admin, filters: CertificateFilters, *, now: datetime, tz):
+def listing(admin: User, filters: CertificateFilters, *, now: datetime, tz: ZoneInfo) -> Select[Certificate]:
     """SELECT of the certificates in scope matching the filters, newest first."""
     statement = in_scope(admin)
     if filters.course:
@@ -70,7 +77,7 @@ def listing(admin, filters: CertificateFilters, *, now: datetime, tz):
     return statement.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
 
 
-def _status_clause(status: str, now: datetime):
+def _status_clause(status: str, now: datetime) -> ColumnElement[bool]:
     unexpired = or_(Certificate.expires_at.is_(None), Certificate.expires_at > now)
     if status == "valid":
         return and_(Certificate.status == CertificateStatus.VALID, unexpired)
@@ -79,6 +86,12 @@ def _status_clause(status: str, now: datetime):
     return Certificate.status == status
 
 
-def mine(user_id: int):
+def mine(user_id: int) -> Select[Certificate]:
+    """SELECT of a holder's certificates, newest first."""
     return (select(Certificate).where(Certificate.user_id == user_id)
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc()))
+
+
+def latest_valid(user_id: int, *, limit: int) -> list[Certificate]:
+    """A holder's newest valid certificates (the home page's panel)."""
+    return list(db.session.scalars(mine(user_id).where(Certificate.status == CertificateStatus.VALID).limit(limit)))

@@ -25,6 +25,7 @@ FINISHERS = 12
 
 
 def seed_certificates(*, now: datetime, rng: random.Random) -> None:
+    """Demo completions (and their certificates) and one skill-level certificate waiting for its check."""
     enrollments = db.session.scalars(
         select(Enrollment).join(Course, Course.id == Enrollment.course_id)
         .where(Enrollment.status == EnrollmentStatus.ENROLLED, Course.min_exam_score.is_(None),

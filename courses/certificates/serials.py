@@ -14,9 +14,8 @@ import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from classroom.database import dialect_insert
 from classroom.domain import Invalid
 from classroom.extensions import db
 from courses.certificates.models import CertificateCounter
@@ -67,6 +66,7 @@ def is_valid(compact: str) -> bool:
 
 
 def format_serial(prefix: str, year: int, seq: int) -> str:
+    """The serial of one year's sequence number: PREFIX-YYYY-NNNNNNN-C, C its check character."""
     body = f"{prefix}{year:04d}{seq:07d}"
     return f"{prefix}-{year:04d}-{seq:07d}-{check_character(body)}"
 
@@ -91,7 +91,7 @@ def parse_serial(text: str | None) -> str:
 def allocate_seq(year: int) -> int:
     """The next number of the year: one atomic upsert, so concurrent issuers never share one. The
     counter row stays locked until the transaction ends; a rollback gives the number back."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(db.session)
     statement = (
         insert(CertificateCounter).values(year=year, last_seq=1)
         .on_conflict_do_update(index_elements=["year"], set_={"last_seq": CertificateCounter.last_seq + 1})

@@ -36,14 +36,17 @@ def canonical_json(data) -> bytes:
 
 
 def b64url(data: bytes) -> str:
+    """Base64url without padding (JOSE's encoding)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
+    """The bytes of unpadded base64url text."""
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def raw_public(public_key: Ed25519PublicKey) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key."""
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -88,21 +91,32 @@ def active_key(*, now: datetime) -> SigningKey:
     database sees a configured key, it becomes the active key and the earlier ones stay published
     (so changing the setting rotates). `flask certificates rotate-key` rotates without touching
     the setting. Without a setting (tests) a key is generated on first use."""
-    key = db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
+    key = _active_row()
     configured = _configured_key()
     if key is not None and (configured is None or key.kid == configured[0] or key_by_kid(configured[0])):
         return key
     try:
         with db.session.begin_nested():
-            if key is None:
-                private_key = _private_from_pem(configured[1]) if configured else Ed25519PrivateKey.generate()
-                key = _new_key_row(private_key, now)
-                db.session.add(key)
-                db.session.flush()
-            else:
-                key = rotate_key(now=now, private_pem=configured[1])
+            return _activate(key, configured, now=now)
     except (IntegrityError, ValueError):  # another transaction made or rotated to it at the same moment: use theirs
-        key = db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
+        key = _active_row()
+    if key is None:
+        raise RuntimeError("no active certificate signing key")
+    return key
+
+
+def _active_row() -> SigningKey | None:
+    return db.session.scalar(select(SigningKey).where(SigningKey.is_active.is_(True)))
+
+
+def _activate(current: SigningKey | None, configured: tuple[str, bytes] | None, *, now: datetime) -> SigningKey:
+    """The configured key (rotating to it from ``current``), or without a setting a generated first key."""
+    if current is not None and configured is not None:
+        return rotate_key(now=now, private_pem=configured[1])
+    private_key = _private_from_pem(configured[1]) if configured else Ed25519PrivateKey.generate()
+    key = _new_key_row(private_key, now)
+    db.session.add(key)
+    db.session.flush()
     return key
 
 
@@ -120,12 +134,14 @@ def rotate_key(*, now: datetime, private_pem: bytes | None = None) -> SigningKey
 
 
 def key_by_kid(kid: str | None) -> SigningKey | None:
+    """The signing key of this id (None for no id, or one longer than any we make)."""
     if not kid or len(kid) > 64:
         return None
     return db.session.scalar(select(SigningKey).where(SigningKey.kid == kid))
 
 
 def private_key_of(key: SigningKey) -> Ed25519PrivateKey:
+    """The key's private half, decrypted once per process."""
     cache = current_app.extensions.setdefault("certificate_private_keys", {})
     if key.kid not in cache:
         cache[key.kid] = Ed25519PrivateKey.from_private_bytes(b64url_decode(decrypt(key.private_key_encrypted)))
@@ -133,6 +149,7 @@ def private_key_of(key: SigningKey) -> Ed25519PrivateKey:
 
 
 def public_key_of(key: SigningKey) -> Ed25519PublicKey:
+    """The key's public half."""
     return Ed25519PublicKey.from_public_bytes(key.public_key)
 
 
@@ -143,6 +160,7 @@ def published_keys() -> list[dict]:
 
 
 def jwk_of(key: SigningKey) -> dict:
+    """A key as a JWK, with its PEM and its dates beside."""
     pem = public_key_of(key).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return {"kty": "OKP", "crv": "Ed25519", "x": b64url(key.public_key), "kid": key.kid, "alg": ALGORITHM,
             "use": "sig", "pem": pem.decode("ascii"), "active": key.is_active,
@@ -153,10 +171,12 @@ def jwk_of(key: SigningKey) -> dict:
 # ---- signatures ------------------------------------------------------------------------------------
 
 def sign(key: SigningKey, data: dict) -> str:
+    """The base64url Ed25519 signature of the data's canonical JSON."""
     return b64url(private_key_of(key).sign(canonical_json(data)))
 
 
 def verify(public_key: Ed25519PublicKey, data: dict, signature: str) -> bool:
+    """Whether the signature holds for the data's canonical JSON under this public key."""
     try:
         public_key.verify(b64url_decode(signature), canonical_json(data))
     except (InvalidSignature, ValueError):

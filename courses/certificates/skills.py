@@ -13,20 +13,20 @@ import os
 import re
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
 from classroom.audit import record_event
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.notifications.services import notify
-from classroom.timefmt import zone
+from classroom.timefmt import local_date
+from classroom.unions.memberships import membership_union_at
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import admin_paths, under
-from classroom.unions.services import membership_union_at
 from courses.catalog.attachments import clean_name, discard_file, extension_of, place_file, receive_file
 from courses.certificates.models import ExternalSkillCertificate, SkillCertificateStatus
 
@@ -40,6 +40,7 @@ MAX_OPEN_PER_PERSON = 30  # keeps /me/certificates a short list
 
 
 def normalize_number(value: str | None) -> str:
+    """A typed certificate number without spaces or hyphens, in capitals."""
     return re.sub(r"[\s\-]", "", value or "").upper()
 
 
@@ -68,7 +69,7 @@ def check_number(number: str, level: int, issued_on: date) -> str:
 def record(user: User, *, number: str, occupation: str, level: int, evaluation_body: str, issued_on: date,
            filename: str | None, stream, now: datetime, folder: str, max_bytes: int) -> ExternalSkillCertificate:
     """Record a certificate with its scan, waiting for an admin; the scan lives or dies with the transaction."""
-    if issued_on > now.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).date():
+    if issued_on > local_date(now):
         raise Invalid(_l("The date of issue is in the future."), field="issued_on")
     number = check_number(number, level, issued_on)
     _refuse_duplicates(user, number)
@@ -91,7 +92,7 @@ def _refuse_duplicates(user: User, number: str) -> None:
         raise Conflict(_l("This certificate number is already recorded."), field="number")
     open_count = db.session.scalar(select(func.count()).select_from(ExternalSkillCertificate).where(
         ExternalSkillCertificate.user_id == user.id,
-        ExternalSkillCertificate.status != SkillCertificateStatus.REJECTED))
+        ExternalSkillCertificate.status != SkillCertificateStatus.REJECTED)) or 0
     if open_count >= MAX_OPEN_PER_PERSON:
         raise Conflict(_l("You have recorded %(count)d certificates, the most one person may."),
                        count=MAX_OPEN_PER_PERSON)
@@ -114,6 +115,7 @@ def _store_scan(row: ExternalSkillCertificate, filename: str | None, stream, *, 
 
 
 def scan_folder(upload_folder: str) -> str:
+    """Where the scans of skill-level certificates are kept, inside the upload folder."""
     return os.path.join(upload_folder, SCAN_FOLDER)
 
 
@@ -134,16 +136,16 @@ def decide(row: ExternalSkillCertificate, *, verified: bool, reason: str, actor,
         update(ExternalSkillCertificate).where(ExternalSkillCertificate.id == row.id,
                                                ExternalSkillCertificate.status == SkillCertificateStatus.SUBMITTED)
         .values(status=status, decided_by_id=actor.id, decided_at=now, reason=reason[:500] or None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not changed:
+        .returning(ExternalSkillCertificate.id).execution_options(synchronize_session=False)
+    ).first()
+    if changed is None:
         raise Conflict(_l("This certificate has already been decided."))
     db.session.refresh(row)
-    if verified:
+    if verified:  # this row is verified now, so the person has a lowest verified level
         row.user.skill_level = level_after_verification(row.user.skill_level, db.session.scalar(
             select(func.min(ExternalSkillCertificate.level)).where(
                 ExternalSkillCertificate.user_id == row.user_id,
-                ExternalSkillCertificate.status == SkillCertificateStatus.VERIFIED)))
+                ExternalSkillCertificate.status == SkillCertificateStatus.VERIFIED)) or row.level)
     record_event(actor, f"skill_certificate.{status}", row, union_id=row.union_id, number=row.number,
                  level=row.level, reason=reason or None)
     title = _l("Your skill certificate %(number)s was verified") if verified else \
@@ -153,7 +155,7 @@ def decide(row: ExternalSkillCertificate, *, verified: bool, reason: str, actor,
            params={"number": row.number, "reason": reason}, now=now)
 
 
-def in_scope(admin):
+def in_scope(admin: User) -> Select[ExternalSkillCertificate]:
     """SELECT of the recorded certificates whose person's union (when recorded) the admin manages."""
     statement = select(ExternalSkillCertificate)
     paths = admin_paths(admin)
@@ -162,6 +164,25 @@ def in_scope(admin):
     return statement.join(TradeUnion, TradeUnion.id == ExternalSkillCertificate.union_id).where(under(paths))
 
 
-def mine(user_id: int):
+def managed_record(admin: User, record_id: int) -> ExternalSkillCertificate | None:
+    """One recorded certificate of the admin's scope."""
+    return db.session.scalar(in_scope(admin).where(ExternalSkillCertificate.id == record_id))
+
+
+def listing(admin: User, status: str) -> Select[ExternalSkillCertificate]:
+    """SELECT of the admin's recorded certificates in one status, with their people, oldest first."""
+    return (in_scope(admin).where(ExternalSkillCertificate.status == status)
+            .options(joinedload(ExternalSkillCertificate.user))
+            .order_by(ExternalSkillCertificate.submitted_at, ExternalSkillCertificate.id))
+
+
+def waiting(admin: User) -> int:
+    """How many recorded certificates of the admin's scope wait for a decision."""
+    pending = in_scope(admin).where(ExternalSkillCertificate.status == SkillCertificateStatus.SUBMITTED)
+    return db.session.scalar(select(func.count()).select_from(pending.subquery())) or 0
+
+
+def mine(user_id: int) -> Select[ExternalSkillCertificate]:
+    """SELECT of a person's recorded certificates, newest first (bounded)."""
     return (select(ExternalSkillCertificate).where(ExternalSkillCertificate.user_id == user_id)
             .order_by(ExternalSkillCertificate.submitted_at.desc()).limit(MAX_OPEN_PER_PERSON + 20))

@@ -4,7 +4,10 @@ lists certificates or shows more than the signed document (the holder's name mas
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
+from typing import Any, NoReturn
+
+from flask import Blueprint, Response, abort, current_app, jsonify, make_response, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from classroom.cors import allow_any_origin
@@ -13,8 +16,9 @@ from classroom.domain import DomainError
 from classroom.errors import wants_json
 from classroom.extensions import limiter
 from classroom.http import public_base_url, public_url
-from courses.certificates import achievements, badges, services, signing
+from courses.certificates import achievements, badges, signing, verification
 from courses.certificates.forms import CredentialForm
+from courses.certificates.models import Certificate
 from courses.certificates.serials import EXAMPLE, parse_serial
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
@@ -35,7 +39,7 @@ verify_limit = limiter.shared_limit(lambda: current_app.config.get("CERTIFICATE_
 
 
 @bp.after_request
-def _private(response):
+def _private(response: Response) -> Response:
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.cache_control.no_store = True
     if request.endpoint in SHARED_ENDPOINTS or (request.endpoint in LOOKUP_ENDPOINTS and (
@@ -46,12 +50,12 @@ def _private(response):
 
 @bp.route("")
 @verify_limit
-def index():
+def index() -> ResponseReturnValue:
     typed = request.args.get("serial")
     if typed is None:
         return _form("", None, 200)
     try:
-        certificate = services.by_serial(parse_serial(typed))
+        certificate = verification.by_serial(parse_serial(typed))
     except DomainError as error:
         if wants_json():
             return jsonify({"error": {"code": 400, "title": _("Bad request"), "message": str(error)}}), 400
@@ -63,22 +67,22 @@ def index():
 
 @bp.route("/<token>")
 @verify_limit
-def token(token: str):
+def token(token: str) -> ResponseReturnValue:
     """The QR link (/verify/<token>); a serial in its place works too (/verify/ZGXT-2026-0001234-K)."""
-    certificate = services.by_token(token) or _by_exact_serial(token)
+    certificate = verification.by_token(token) or _by_exact_serial(token)
     return _show(certificate) if certificate is not None else _not_found()
 
 
-def _by_exact_serial(text: str):
+def _by_exact_serial(text: str) -> Certificate | None:
     try:
-        return services.by_serial(parse_serial(text))
+        return verification.by_serial(parse_serial(text))
     except DomainError:
         return None
 
 
 @bp.route("/credential", methods=["POST"])
 @verify_limit
-def credential():
+def credential() -> ResponseReturnValue:
     form = CredentialForm()
     if not form.validate_on_submit():
         return _form("", None, 400, form=form, credential_error=_("Choose a credential file or paste its text."))
@@ -92,13 +96,13 @@ def credential():
 
 
 @bp.route("/keys")
-def keys():
+def keys() -> ResponseReturnValue:
     """The public keys, current and retired, as a JWK set (each with its PEM)."""
     return jsonify({"keys": signing.published_keys()})
 
 
 @bp.route("/keys/<kid>")
-def key(kid: str):
+def key(kid: str) -> ResponseReturnValue:
     """One key as a bare JWK: what a badge's ``kid`` URI dereferences to (OB 3.0, "Dereferencing the Public
     Key", #dereference)."""
     row = signing.key_by_kid(kid)
@@ -111,7 +115,7 @@ def key(kid: str):
 
 @bp.route("/achievements/<slug>")
 @limiter.limit("60 per minute")
-def achievement(slug: str):
+def achievement(slug: str) -> ResponseReturnValue:
     """The Open Badges Achievement an achievement id names (course-12, award-3-first …), as JSON-LD."""
     certificate = achievements.certificate_for_slug(slug)
     if certificate is None:
@@ -121,7 +125,7 @@ def achievement(slug: str):
 
 
 @bp.route("/issuer")
-def issuer():
+def issuer() -> ResponseReturnValue:
     """The Open Badges issuer profile the credentials point to."""
     return jsonify({"@context": [badges.VC_CONTEXT, badges.OB_CONTEXT], "id": public_url("certificates.verify.issuer"),
                     "type": ["Profile"], "name": _("Worker Classroom"), "url": public_base_url(),
@@ -130,24 +134,25 @@ def issuer():
 
 
 def _form(typed: str, error: str | None, status: int, form: CredentialForm | None = None,
-          credential_error: str | None = None):
+          credential_error: str | None = None) -> Response:
     page = render_template("certificates/verify.html", serial=typed, error=error, example=EXAMPLE,
                            form=form or CredentialForm(), credential_error=credential_error,
                            keys_url=public_url("certificates.verify.keys"))
     return make_response(page, status)
 
 
-def _not_found():
+def _not_found() -> NoReturn:
     abort(404)
 
 
-def _show(certificate):
-    record = services.public_record(certificate, now=utcnow())
+def _show(certificate: Certificate) -> ResponseReturnValue:
+    record = verification.public_record(certificate, now=utcnow())
     record["keys"] = public_url("certificates.verify.keys")
     if wants_json():
         return jsonify(record)
-    json_url = url_for(request.endpoint, **(request.view_args or {}), **{**request.args.to_dict(), "format": "json"})
+    values: dict[str, Any] = {**request.args.to_dict(), "format": "json", **(request.view_args or {})}
+    json_url = url_for(request.endpoint or "certificates.verify.index", **values)
     return render_template("certificates/public.html", record=record, certificate=certificate,
-                           document=certificate.document, signature_ok=services.signature_holds(certificate),
+                           document=certificate.document, signature_ok=verification.signature_holds(certificate),
                            revoked_at=certificate.revoked_at, superseded_at=certificate.superseded_at,
                            json_url=json_url)

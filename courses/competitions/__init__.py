@@ -7,6 +7,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The competition pages, the home panel, notification kinds and scans; award facts for certificates."""
+    # Imported here, not at the top: any package may import courses.competitions.models, which runs this
+    # file first; it must not pull in the views (and through them half the app) at that point.
     from courses.certificates.kinds import award_facts_wanted
     from courses.competitions import jobs, kinds, publication, views
 

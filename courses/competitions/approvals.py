@@ -9,11 +9,10 @@ Each step writes an audit event and tells the entrant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
@@ -23,19 +22,18 @@ from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.notifications.services import notify_many
 from classroom.unions.models import TradeUnion
-from classroom.unions.scope import admin_paths, can_manage_union, under
+from classroom.unions.scope import can_manage_union
 from courses.competitions import quotas
+from courses.competitions.access import can_organize
 from courses.competitions.models import (
     LIVE_STATUSES,
     WAITING_STATUSES,
     Competition,
-    CompetitionEvent,
     Entry,
     EntryMember,
     EntryStatus,
     MemberStatus,
 )
-from courses.competitions.services import can_organize
 
 
 class QuotaFull(Conflict):
@@ -87,14 +85,15 @@ def approve(entry: Entry, *, actor, now: datetime) -> Entry:
     entry = lock_entry(entry.id)
     if entry.status != EntryStatus.SUBMITTED:
         raise Conflict(_l("This entry is not waiting for an approval."))
-    union = db.session.get(TradeUnion, entry.pending_union_id)
+    union = _pending_union(entry)
     if not can_manage_union(actor, union):
         raise NotAllowed(_l("Only the administrators of %(union)s decide this step."), union=union.name)
     chain = approval_chain(entry)
     following = chain[chain.index(union.id) + 1] if union.id in chain[:-1] else None
     path_ids = entry.nominating_union.ancestor_ids()
-    if _needs_quota(entry) and (following is None or path_ids.index(following) < entry.event.quota_depth):
-        _take_quota(entry)
+    depth = _quota_depth(entry)
+    if depth is not None and (following is None or path_ids.index(following) < depth):
+        _take_quota(entry, depth)
     if following is not None:
         entry.pending_union_id = following
     else:
@@ -114,8 +113,9 @@ def confirm(entry: Entry, *, actor, now: datetime) -> Entry:
         raise NotAllowed(_l("Only the organizer confirms entries."))
     if entry.status != EntryStatus.APPROVED:
         raise Conflict(_l("Only an approved entry can be confirmed."))
-    if _needs_quota(entry):
-        _take_quota(entry)
+    depth = _quota_depth(entry)
+    if depth is not None:
+        _take_quota(entry, depth)
     event = entry.event
     if not quotas.take_place(event):
         raise EventFull(cap=event.overall_cap)
@@ -132,7 +132,7 @@ def reject(entry: Entry, reason: str, *, actor, now: datetime) -> Entry:
     entry = lock_entry(entry.id)
     reason = (reason or "").strip()
     if entry.status in WAITING_STATUSES:
-        allowed = can_manage_union(actor, db.session.get(TradeUnion, entry.pending_union_id))
+        allowed = can_manage_union(actor, _pending_union(entry))
     elif entry.status == EntryStatus.CONFIRMED:
         allowed = can_organize(actor, entry.competition)
     else:
@@ -167,16 +167,27 @@ def close(entry: Entry, status: str, *, now: datetime) -> None:
         entry.withdrawn_at = now
 
 
-def _needs_quota(entry: Entry) -> bool:
-    event = entry.event
-    return event.quota_depth is not None and event.quota_per_union is not None and entry.quota_union_id is None
+def _pending_union(entry: Entry) -> TradeUnion:
+    """The union whose step the entry waits at (every waiting entry has one)."""
+    union = db.session.get(TradeUnion, entry.pending_union_id) if entry.pending_union_id is not None else None
+    if union is None:
+        raise Conflict(_l("This entry is not waiting for a decision."))
+    return union
 
 
-def _take_quota(entry: Entry) -> None:
+def _quota_depth(entry: Entry) -> int | None:
+    """The tree depth of the event's quota unions while the entry still needs its quota place, else None."""
     event = entry.event
-    union_id = quotas.quota_union_id(entry.nominating_union.path, event.quota_depth)
+    if event.quota_per_union is None or entry.quota_union_id is not None:
+        return None
+    return event.quota_depth
+
+
+def _take_quota(entry: Entry, depth: int) -> None:
+    event = entry.event
+    union_id = quotas.quota_union_id(entry.nominating_union.path, depth)
     if not quotas.take_quota(event, union_id):
-        raise QuotaFull(union=db.session.get(TradeUnion, union_id).name, limit=event.quota_per_union)
+        raise QuotaFull(union=db.session.get_one(TradeUnion, union_id).name, limit=event.quota_per_union)
     entry.quota_union_id = union_id
 
 
@@ -191,126 +202,3 @@ def _tell(entry: Entry, step: str, title, body="", *, now: datetime, **params) -
     notify_many(team_people(entry.id), "competition.entry", f"competition.entry:{entry.id}:{step}", title, body,
                 link=f"/competitions/entries/{entry.id}", params={"event": entry.event.name, **params},
                 facts={"competition": entry.competition.title, "team": entry.team_name}, now=now)
-
-
-# ---- what admins see ----------------------------------------------------------------------------------
-
-ENTRY_OPTIONS = (joinedload(Entry.applicant), joinedload(Entry.event), joinedload(Entry.competition),
-                 joinedload(Entry.nominating_union), joinedload(Entry.pending_union))
-
-
-def _waiting(admin):
-    pending = TradeUnion.__table__.alias("pending_union_scope")
-    paths = admin_paths(admin)
-    statement = (select(Entry).join(pending, pending.c.id == Entry.pending_union_id)
-                 .where(Entry.status.in_(WAITING_STATUSES)))
-    return statement if paths is None else statement.where(under(paths, pending.c.path))
-
-
-def waiting_for(admin):
-    """SELECT of the entries whose current step this admin may decide, oldest first. The organizer's
-    confirmations count for the admins of the organizer union and above."""
-    return _waiting(admin).options(*ENTRY_OPTIONS).order_by(Entry.submitted_at, Entry.id)
-
-
-def waiting_count(admin) -> int:
-    return db.session.scalar(select(func.count()).select_from(_waiting(admin).subquery())) or 0
-
-
-def entries_clause(viewer, competition: Competition):
-    """SQL over Entry: the entries of this competition the viewer may see (all for its organizer,
-    those nominated within their unions for other admins)."""
-    if can_organize(viewer, competition):
-        return Entry.competition_id == competition.id
-    nominating = TradeUnion.__table__.alias("nominating_scope")
-    return and_(Entry.competition_id == competition.id,
-                Entry.nominating_union_id.in_(select(nominating.c.id).where(
-                    under(admin_paths(viewer) or [], nominating.c.path))))
-
-
-def may_review(viewer, entry: Entry) -> bool:
-    """An admin of the organizer, or of the union that nominated the entry."""
-    return viewer.is_authenticated and (can_organize(viewer, entry.competition)
-                                        or can_manage_union(viewer, entry.nominating_union))
-
-
-def may_decide(viewer, entry: Entry) -> bool:
-    if entry.status == EntryStatus.APPROVED:
-        return can_organize(viewer, entry.competition)
-    return entry.status == EntryStatus.SUBMITTED and can_manage_union(viewer, entry.pending_union)
-
-
-def listing(viewer, competition: Competition, *, event_id: int | None = None, union_id: int | None = None,
-            status: str = ""):
-    """SELECT of the entries the viewer may see, filtered by event, nominating union (and below) and status."""
-    statement = select(Entry).where(entries_clause(viewer, competition))
-    if event_id:
-        statement = statement.where(Entry.event_id == event_id)
-    if status:
-        statement = statement.where(Entry.status == status)
-    if union_id:
-        union = db.session.get(TradeUnion, union_id)
-        below = select(TradeUnion.id).where(TradeUnion.path.startswith(union.path if union else "-", autoescape=True))
-        statement = statement.where(Entry.nominating_union_id.in_(below))
-    return statement.options(*ENTRY_OPTIONS).order_by(Entry.event_id, Entry.nominating_union_id, Entry.id)
-
-
-@dataclass(frozen=True)
-class PrintLine:
-    """One person on the venue list; ``number`` only on the first line of an entry."""
-
-    number: int | None
-    entry_id: int
-    team_name: str | None
-    name: str
-    union: str
-
-
-def print_lines(viewer, competition: Competition, event_id: int) -> list[PrintLine]:
-    """Every confirmed entry of the event the viewer may see, one line per person who accepted, captain
-    first, by nominating union: one query, whatever the number of entries."""
-    rows = db.session.execute(
-        select(Entry.id, Entry.team_name, User.real_name, TradeUnion.name)
-        .join(EntryMember, EntryMember.entry_id == Entry.id).join(User, User.id == EntryMember.user_id)
-        .join(TradeUnion, TradeUnion.id == Entry.nominating_union_id)
-        .where(entries_clause(viewer, competition), Entry.event_id == event_id,
-               Entry.status == EntryStatus.CONFIRMED, EntryMember.status == MemberStatus.ACCEPTED)
-        .order_by(Entry.nominating_union_id, Entry.id, EntryMember.is_captain.desc(), EntryMember.id)
-    ).all()
-    lines, number, previous = [], 0, None
-    for entry_id, team_name, real_name, union_name in rows:
-        first = entry_id != previous
-        number += first
-        lines.append(PrintLine(number if first else None, entry_id, team_name if first else None, real_name,
-                               union_name))
-        previous = entry_id
-    return lines
-
-
-def summary(viewer, competition: Competition):
-    """SELECT of (event name, nominating union name, status, count): the entries by union and event."""
-    return (select(CompetitionEvent.name, TradeUnion.name, Entry.status, func.count(Entry.id))
-            .join(CompetitionEvent, CompetitionEvent.id == Entry.event_id)
-            .join(TradeUnion, TradeUnion.id == Entry.nominating_union_id)
-            .where(entries_clause(viewer, competition))
-            .group_by(CompetitionEvent.id, CompetitionEvent.name, TradeUnion.id, TradeUnion.name, Entry.status)
-            .order_by(CompetitionEvent.id, TradeUnion.name, Entry.status))
-
-
-def status_counts(competition_id: int) -> dict[tuple[int, str], int]:
-    """{(event id, status): entries} of a competition (one query)."""
-    return {(event_id, status): count for event_id, status, count in db.session.execute(
-        select(Entry.event_id, Entry.status, func.count()).where(Entry.competition_id == competition_id)
-        .group_by(Entry.event_id, Entry.status))}
-
-
-def people_by_entry(entry_ids: list[int]) -> dict[int, list[User]]:
-    """{entry id: the people who accepted, captain first} (one query)."""
-    found: dict[int, list[User]] = {}
-    if entry_ids:
-        for entry_id, person in db.session.execute(
-                select(EntryMember.entry_id, User).join(User, User.id == EntryMember.user_id)
-                .where(EntryMember.entry_id.in_(entry_ids), EntryMember.status == MemberStatus.ACCEPTED)
-                .order_by(EntryMember.entry_id, EntryMember.is_captain.desc(), EntryMember.id)):
-            found.setdefault(entry_id, []).append(person)
-    return found

@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 
 from classroom.extensions import db
-from classroom.timefmt import zone
+from classroom.timefmt import local_date
 from classroom.unions.models import IN_SCOPE_STATUSES, Membership, MembershipStatus, TradeUnion
 from courses.certificates.models import (
     Certificate,
@@ -67,7 +66,7 @@ def check(worker, event: CompetitionEvent, *, now: datetime, facts: Facts) -> li
     reasons = _window(competition, now)
     reasons += _membership(event, facts)
     reasons += _personal(worker, event, competition.year)
-    reasons += _qualifications(event, facts, _local_date(now))
+    reasons += _qualifications(event, facts, local_date(now))
     return reasons
 
 
@@ -149,13 +148,10 @@ def _unexpired(fact: SkillFact, valid_years: int | None, today: date) -> bool:
     return today < expires
 
 
-def _local_date(now: datetime) -> date:
-    return now.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).date()
-
-
 # ---- the facts, for many people at once -------------------------------------------------------------
 
-MEMBERSHIP_PRIORITY = {MembershipStatus.ACTIVE: 0, MembershipStatus.APPLIED: 1, MembershipStatus.LAPSED: 2}
+MEMBERSHIP_PRIORITY: dict[str, int] = {MembershipStatus.ACTIVE: 0, MembershipStatus.APPLIED: 1,
+                                       MembershipStatus.LAPSED: 2}
 
 
 def load_facts(user_ids: Iterable[int], course_ids: Iterable[int | None] = ()) -> dict[int, Facts]:
@@ -174,10 +170,15 @@ def load_facts(user_ids: Iterable[int], course_ids: Iterable[int | None] = ()) -
             .where(ExternalSkillCertificate.user_id.in_(ids),
                    ExternalSkillCertificate.status == SkillCertificateStatus.VERIFIED)):
         certificates.setdefault(user_id, []).append(SkillFact(occupation, level, issued_on))
-    return {user_id: Facts(*memberships.get(user_id, (None, None, None)),
-                           completed_course_ids=frozenset(completed.get(user_id, ())),
-                           revoked_course_ids=frozenset(revoked.get(user_id, set()) - completed.get(user_id, set())),
-                           certificates=tuple(certificates.get(user_id, ()))) for user_id in ids}
+    return {user_id: _facts(memberships.get(user_id), completed.get(user_id, set()), revoked.get(user_id, set()),
+                            certificates.get(user_id, [])) for user_id in ids}
+
+
+def _facts(membership: tuple[str, int, str] | None, completed: set[int], revoked: set[int],
+           certificates: list[SkillFact]) -> Facts:
+    status, union_id, path = membership or (None, None, None)
+    return Facts(status, union_id, path, completed_course_ids=frozenset(completed),
+                 revoked_course_ids=frozenset(revoked - completed), certificates=tuple(certificates))
 
 
 def _memberships(ids: list[int]) -> dict[int, tuple[str, int, str]]:

@@ -9,7 +9,6 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
 from classroom.audit import record_event
@@ -19,11 +18,12 @@ from classroom.extensions import db
 from classroom.notifications.services import notify
 from classroom.personal_data import normalize_mobile
 from classroom.unions.models import TradeUnion
-from classroom.unions.scope import can_manage_union
+from classroom.unions.scope import can_manage_union, visible_users
 from courses.competitions import approvals
-from courses.competitions.eligibility import SIGNUP_CLOSED, check, load_facts
+from courses.competitions.eligibility import NOT_ACTIVE, SIGNUP_CLOSED, check, load_facts
 from courses.competitions.models import (
     LIVE_STATUSES,
+    Competition,
     CompetitionEvent,
     Entry,
     EntryMember,
@@ -53,12 +53,15 @@ class TeamIncomplete(Conflict):
     message = _l("The team needs at least %(min)d members who accepted; it has %(count)d.")
 
 
-def _eligible_facts(person: User, event: CompetitionEvent, *, now: datetime, name: str | None = None):
+def _eligible_union(person: User, event: CompetitionEvent, *, now: datetime, name: str | None = None) -> int:
+    """The union ``person`` enters through, once the event's rules admit them now."""
     facts = load_facts([person.id], [event.required_course_id])[person.id]
     reasons = check(person, event, now=now, facts=facts)
     if reasons:
         raise NotEligible(reasons, name=name)
-    return facts
+    if facts.union_id is None:  # the rules admit members only: never here
+        raise NotEligible([NOT_ACTIVE], name=name)
+    return facts.union_id
 
 
 def _refuse_if_entered(event: CompetitionEvent, person: User, *, own: bool = True) -> None:
@@ -92,11 +95,11 @@ def enter(worker: User, event: CompetitionEvent, *, now: datetime) -> Entry:
     begin_write(db.session)
     if event.is_team:
         raise Invalid(_l("This is a team event: create a team or accept an invitation."))
-    facts = _eligible_facts(worker, event, now=now)
+    union_id = _eligible_union(worker, event, now=now)
     _refuse_if_entered(event, worker)
-    entry = _new_entry(worker, event, facts.union_id, now=now)
+    entry = _new_entry(worker, event, union_id, now=now)
     approvals.start_approval(entry, now=now)
-    record_event(worker, "competition.entry.submit", entry, union_id=facts.union_id, event_id=event.id)
+    record_event(worker, "competition.entry.submit", entry, union_id=union_id, event_id=event.id)
     return entry
 
 
@@ -110,19 +113,35 @@ def nominate(admin: User, event: CompetitionEvent, worker: User, *, now: datetim
     union = db.session.get(TradeUnion, facts.union_id) if facts.union_id else None
     if union is None or not can_manage_union(admin, union):
         raise NotAllowed(_l("You may nominate only members of the unions you administer."), field="mobile")
-    _eligible_facts(worker, event, now=now, name=worker.real_name)
+    _eligible_union(worker, event, now=now, name=worker.real_name)
     _refuse_if_entered(event, worker, own=False)
-    entry = _new_entry(worker, event, facts.union_id, now=now, nominated_by=admin)
+    entry = _new_entry(worker, event, union.id, now=now, nominated_by=admin)
     approvals.start_approval(entry, now=now)
-    record_event(admin, "competition.entry.nominate", entry, union_id=facts.union_id, event_id=event.id,
+    record_event(admin, "competition.entry.nominate", entry, union_id=union.id, event_id=event.id,
                  user_id=worker.id)
     notify(worker, "competition.entry", f"competition.entry:{entry.id}:nominated",
            _l("You were nominated for %(event)s"), link=f"/competitions/entries/{entry.id}",
            params={"event": event.name}, facts={"competition": event.competition.title}, now=now)
-    while entry.status == EntryStatus.SUBMITTED and can_manage_union(
-            admin, db.session.get(TradeUnion, entry.pending_union_id)):
+    while _decides_next(admin, entry):
         entry = approvals.approve(entry, actor=admin, now=now)
     return entry
+
+
+def nominate_by_mobile(admin: User, competition: Competition, event_id: int | None, mobile: str, *,
+                       now: datetime) -> Entry:
+    """Nominate the member of the admin's unions who has this mobile number for an individual event of
+    the competition."""
+    event = next((e for e in competition.events if e.id == event_id and not e.is_team), None)
+    person = db.session.scalar(visible_users(admin).where(User.mobile == normalize_mobile(mobile)))
+    if event is None or person is None:
+        raise Invalid(_l("No member of your unions has this mobile number."), field="mobile")
+    return nominate(admin, event, person, now=now)
+
+
+def _decides_next(admin: User, entry: Entry) -> bool:
+    """Whether the entry waits for an approval at a union this admin manages."""
+    return (entry.status == EntryStatus.SUBMITTED and entry.pending_union_id is not None
+            and can_manage_union(admin, db.session.get_one(TradeUnion, entry.pending_union_id)))
 
 
 # ---- teams ---------------------------------------------------------------------------------------------
@@ -135,10 +154,10 @@ def create_team(captain: User, event: CompetitionEvent, team_name: str, *, now: 
     team_name = (team_name or "").strip()
     if not team_name:
         raise Invalid(_l("Give the team a name."), field="team_name")
-    facts = _eligible_facts(captain, event, now=now)
+    union_id = _eligible_union(captain, event, now=now)
     _refuse_if_entered(event, captain)
-    entry = _new_entry(captain, event, facts.union_id, now=now, team_name=team_name[:100])
-    record_event(captain, "competition.team.create", entry, union_id=facts.union_id, event_id=event.id)
+    entry = _new_entry(captain, event, union_id, now=now, team_name=team_name[:100])
+    record_event(captain, "competition.team.create", entry, union_id=union_id, event_id=event.id)
     return entry
 
 
@@ -158,8 +177,8 @@ def invite(entry: Entry, mobile: str, *, actor: User, now: datetime) -> EntryMem
     entry = _forming_team_of(entry, actor, now)
     event = entry.event
     size = db.session.scalar(select(func.count()).select_from(EntryMember).where(
-        EntryMember.entry_id == entry.id, EntryMember.status.in_([MemberStatus.INVITED, MemberStatus.ACCEPTED])))
-    if size >= event.team_max:
+        EntryMember.entry_id == entry.id, EntryMember.status.in_([MemberStatus.INVITED, MemberStatus.ACCEPTED]))) or 0
+    if event.team_max is not None and size >= event.team_max:
         raise Conflict(_l("The team is full (%(max)d members)."), field="mobile", max=event.team_max)
     person = db.session.scalar(select(User).where(User.mobile == normalize_mobile(mobile), User.is_active.is_(True)))
     if person is None:
@@ -194,7 +213,7 @@ def respond(member: EntryMember, accept: bool, *, actor: User, now: datetime) ->
     if member.status != MemberStatus.INVITED or entry.status != EntryStatus.FORMING:
         raise Conflict(_l("This invitation is no longer open."))
     if accept:
-        _eligible_facts(actor, entry.event, now=now)
+        _eligible_union(actor, entry.event, now=now)
         _refuse_if_entered(entry.event, actor)
         member.is_active = True
     member.status = MemberStatus.ACCEPTED if accept else MemberStatus.DECLINED
@@ -218,7 +237,7 @@ def submit_team(entry: Entry, *, actor: User, now: datetime) -> Entry:
     entry = _forming_team_of(entry, actor, now)
     event = entry.event
     people = approvals.team_people(entry.id)
-    if len(people) < event.team_min:
+    if len(people) < (event.team_min or 1):
         raise TeamIncomplete(min=event.team_min, count=len(people))
     facts = load_facts([person.id for person in people], [event.required_course_id])
     for person in people:
@@ -245,39 +264,3 @@ def withdraw(entry: Entry, *, actor: User, now: datetime) -> Entry:
     approvals.close(entry, EntryStatus.WITHDRAWN, now=now)
     record_event(actor, "competition.entry.withdraw", entry, union_id=entry.nominating_union_id)
     return entry
-
-
-# ---- what a worker sees ----------------------------------------------------------------------------
-
-def my_entries(user_id: int):
-    """SELECT of the entries a person is in (applicant or accepted member), newest first."""
-    mine = select(EntryMember.entry_id).where(EntryMember.user_id == user_id,
-                                              EntryMember.status == MemberStatus.ACCEPTED)
-    return (select(Entry).where(Entry.id.in_(mine)).options(*approvals.ENTRY_OPTIONS)
-            .order_by(Entry.created_at.desc(), Entry.id.desc()))
-
-
-def open_invitations(user_id: int) -> list[EntryMember]:
-    return list(db.session.scalars(
-        select(EntryMember).join(Entry, Entry.id == EntryMember.entry_id)
-        .where(EntryMember.user_id == user_id, EntryMember.status == MemberStatus.INVITED,
-               Entry.status == EntryStatus.FORMING)
-        .options(joinedload(EntryMember.entry).joinedload(Entry.event),
-                 joinedload(EntryMember.entry).joinedload(Entry.applicant))
-        .order_by(EntryMember.invited_at.desc()).limit(20)))
-
-
-def live_entries_by_event(user_id: int, event_ids: list[int]) -> dict[int, Entry]:
-    """{event id: the person's live entry} for these events (one query)."""
-    if not event_ids:
-        return {}
-    rows = db.session.execute(
-        select(EntryMember.event_id, Entry).join(Entry, Entry.id == EntryMember.entry_id)
-        .where(EntryMember.user_id == user_id, EntryMember.event_id.in_(event_ids), EntryMember.is_active.is_(True))
-    ).all()
-    return {event_id: entry for event_id, entry in rows}
-
-
-def members_of(entry_id: int) -> list[EntryMember]:
-    return list(db.session.scalars(select(EntryMember).where(EntryMember.entry_id == entry_id)
-                                   .options(joinedload(EntryMember.user)).order_by(EntryMember.id)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateTimeLocalField, SelectField, StringField, TextAreaField
@@ -10,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from classroom.accounts.forms import strip
 from classroom.domain import Invalid
 from classroom.forms import Form, IntegerField, bounded_int
+from classroom.timefmt import from_local_naive, local_naive
 from courses.catalog.forms import level_choices
 from courses.competitions.models import AWARD_LABELS, AWARDS, LEVEL_LABELS, STAGE_KIND_LABELS
 from courses.competitions.results import parse_points
@@ -19,10 +22,6 @@ DEPTH_LABELS = {1: _l("District and industry unions"), 2: _l("Grassroots unions"
 
 def _optional_int(value):
     return int(value) if value not in (None, "") else None
-
-
-def _local(value, tz):
-    return value.replace(tzinfo=tz) if value else None
 
 
 class CompetitionForm(Form):
@@ -42,12 +41,18 @@ class CompetitionForm(Form):
     requires_intermediate_approval = BooleanField(
         _l("Each union between the grassroots union and the organizer approves too"))
 
-    def data_for_service(self, tz) -> dict:
+    def fill_times(self, competition, tz: ZoneInfo) -> None:
+        """Show the sign-up window as wall-clock times in ``tz``."""
+        self.signup_opens_at.data = local_naive(competition.signup_opens_at, tz)
+        self.signup_closes_at.data = local_naive(competition.signup_closes_at, tz)
+
+    def data_for_service(self, tz: ZoneInfo) -> dict:
+        """The fields as the authoring service takes them (times typed in ``tz``)."""
         data = {name: self[name].data for name in ("title", "edition", "year", "level", "organizer_union_id",
                                                    "notice_md", "requires_intermediate_approval")}
         data["edition"] = data["edition"] or None
-        data["signup_opens_at"] = _local(self.signup_opens_at.data, tz)
-        data["signup_closes_at"] = _local(self.signup_closes_at.data, tz)
+        data["signup_opens_at"] = from_local_naive(self.signup_opens_at.data, tz)
+        data["signup_closes_at"] = from_local_naive(self.signup_closes_at.data, tz)
         return data
 
 
@@ -61,10 +66,15 @@ class StageForm(Form):
                         description=_l("For example 市职工技能实训基地, or “online”"))
     weight = IntegerField(_l("Weight in the total (%)"), default=100, validators=[DataRequired(), NumberRange(1, 100)])
 
-    def data_for_service(self, tz) -> dict:
+    def fill_times(self, stage, tz: ZoneInfo) -> None:
+        """Show the round's times as wall-clock times in ``tz``."""
+        self.starts_at.data, self.ends_at.data = local_naive(stage.starts_at, tz), local_naive(stage.ends_at, tz)
+
+    def data_for_service(self, tz: ZoneInfo) -> dict:
+        """The fields as the authoring service takes them (times typed in ``tz``)."""
         return {"name": self.name.data, "kind": self.kind.data, "venue": self.venue.data or "",
-                "weight": self.weight.data, "starts_at": _local(self.starts_at.data, tz),
-                "ends_at": _local(self.ends_at.data, tz)}
+                "weight": self.weight.data, "starts_at": from_local_naive(self.starts_at.data, tz),
+                "ends_at": from_local_naive(self.ends_at.data, tz)}
 
 
 class EventForm(Form):
@@ -102,11 +112,13 @@ class EventForm(Form):
         (award, _l("%(award)s and better", award=AWARD_LABELS[award])) for award in AWARDS])
 
     def set_depths(self, organizer_depth: int) -> None:
+        """The quota levels an organizer at this tree depth may choose (the levels below it)."""
         self.quota_depth.choices = [("", _l("No quota per union"))] + [
             (depth, DEPTH_LABELS.get(depth, label)) for depth, label in
             ((depth, _l("Unions at depth %(depth)d", depth=depth)) for depth in range(organizer_depth + 1, 3))]
 
     def data_for_service(self) -> dict:
+        """The fields as the authoring service takes them."""
         names = ("name", "trade", "is_team", "team_min", "team_max", "min_skill_level", "min_age", "max_age",
                  "min_years_in_trade", "required_course_id", "required_certificate_occupation",
                  "certificate_valid_years", "requires_active_membership", "quota_depth", "quota_per_union",
@@ -115,9 +127,11 @@ class EventForm(Form):
         data["award_rule"] = {award: self[f"award_{award}"].data or 0 for award in AWARDS}
         return data
 
-    def fill_awards(self, rule: dict) -> None:
+    def fill_awards(self, event) -> None:
+        """Show the event's award rule and promotion award."""
         for award in AWARDS:
-            self[f"award_{award}"].data = (rule or {}).get(award, 0)
+            self[f"award_{award}"].data = (event.award_rule or {}).get(award, 0)
+        self.promotion_award.data = event.promotion_award or ""
 
 
 class TeamForm(Form):

@@ -30,7 +30,7 @@ from courses.competitions.models import (
     MemberStatus,
     Stage,
 )
-from courses.reminders.jobs import notify_from
+from courses.reminders.bulk import notify_from
 
 CLOSING_WITHIN = timedelta(days=3)
 STAGE_WITHIN = timedelta(hours=24)

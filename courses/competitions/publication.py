@@ -18,8 +18,9 @@ from classroom.database import begin_write
 from classroom.domain import Conflict
 from classroom.extensions import db
 from classroom.notifications.services import notify_many
-from courses.certificates import services as certificates
+from courses.certificates import awards as certificates
 from courses.certificates.models import Certificate
+from courses.competitions.access import require_organizer
 from courses.competitions.models import (
     AWARD_LABELS,
     AWARDS,
@@ -33,7 +34,6 @@ from courses.competitions.models import (
     Score,
     Stage,
 )
-from courses.competitions.services import require_organizer
 
 UNDECIDED = (EntryStatus.FORMING, EntryStatus.SUBMITTED, EntryStatus.APPROVED)
 
@@ -203,4 +203,5 @@ def _tell_results(competition: Competition, winners, *, now: datetime) -> None:
         event = next(entry.event for _m, entry, _p in winners if entry.event_id == event_id)
         notify_many(people, "competition.results", f"competition.award:{event_id}:{award}",
                     _l("Congratulations: %(award)s in %(event)s"), link="/competitions/mine",
-                    params={"award": AWARD_LABELS.get(award, _l("an honour title")), "event": event.name}, now=now)
+                    params={"award": AWARD_LABELS.get(award or "", _l("an honour title")), "event": event.name},
+                    now=now)

@@ -8,10 +8,11 @@ database (``begin_write``). A rejection or withdrawal gives the place back the s
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from typing import cast
 
+from sqlalchemy import CursorResult, Executable, or_, select, update
+
+from classroom.database import dialect_insert
 from classroom.extensions import db
 from classroom.unions.models import TradeUnion
 from courses.competitions.models import CompetitionEvent, Quota
@@ -23,8 +24,13 @@ def quota_union_id(path: str, depth: int) -> int:
     return ids[min(depth, len(ids) - 1)]
 
 
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE and say how many rows it changed."""
+    return cast(CursorResult, db.session.execute(statement)).rowcount
+
+
 def _ensure_row(event_id: int, union_id: int) -> None:
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(db.session)
     db.session.execute(insert(Quota).values(event_id=event_id, union_id=union_id, taken=0)
                        .on_conflict_do_nothing(index_elements=["event_id", "union_id"]))
 
@@ -32,31 +38,31 @@ def _ensure_row(event_id: int, union_id: int) -> None:
 def take_quota(event: CompetitionEvent, union_id: int) -> bool:
     """One place of ``union_id``'s quota in ``event``; False when none is left."""
     _ensure_row(event.id, union_id)
-    taken = db.session.execute(
+    return rows_changed(
         update(Quota).where(Quota.event_id == event.id, Quota.union_id == union_id,
                             Quota.taken < event.quota_per_union)
         .values(taken=Quota.taken + 1).execution_options(synchronize_session=False)
-    ).rowcount
-    return taken == 1
+    ) == 1
 
 
 def release_quota(event_id: int, union_id: int) -> None:
+    """Give back one place of ``union_id``'s quota in the event."""
     db.session.execute(update(Quota).where(Quota.event_id == event_id, Quota.union_id == union_id, Quota.taken > 0)
                        .values(taken=Quota.taken - 1).execution_options(synchronize_session=False))
 
 
 def take_place(event: CompetitionEvent) -> bool:
     """One confirmed place under the event's overall cap; False when the event is full."""
-    taken = db.session.execute(
+    return rows_changed(
         update(CompetitionEvent).where(CompetitionEvent.id == event.id,
                                        or_(CompetitionEvent.overall_cap.is_(None),
                                            CompetitionEvent.confirmed_count < CompetitionEvent.overall_cap))
         .values(confirmed_count=CompetitionEvent.confirmed_count + 1).execution_options(synchronize_session=False)
-    ).rowcount
-    return taken == 1
+    ) == 1
 
 
 def release_place(event_id: int) -> None:
+    """Give back one confirmed place of the event."""
     db.session.execute(update(CompetitionEvent)
                        .where(CompetitionEvent.id == event_id, CompetitionEvent.confirmed_count > 0)
                        .values(confirmed_count=CompetitionEvent.confirmed_count - 1)

@@ -5,13 +5,12 @@ and the public results page. Publishing them is publication's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
@@ -21,8 +20,9 @@ from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.forms import typed, typed_decimal
 from classroom.personal_data import mask_name
-from classroom.timefmt import zone
+from classroom.timefmt import local_date, platform_zone
 from courses.certificates.models import ExternalSkillCertificate, SkillCertificateStatus
+from courses.competitions.access import require_organizer
 from courses.competitions.models import (
     AWARDS,
     Competition,
@@ -37,7 +37,7 @@ from courses.competitions.models import (
     Score,
 )
 from courses.competitions.publication import require_rounds_over
-from courses.competitions.services import require_organizer
+from courses.competitions.quotas import rows_changed
 
 CENT = Decimal("0.01")
 MAX_POINTS = Decimal(100)
@@ -78,6 +78,7 @@ def weighted_total(points: Iterable[tuple[Decimal, int]]) -> Decimal | None:
 # ---- scores ----------------------------------------------------------------------------------------
 
 def require_scoring(event: CompetitionEvent, actor) -> Competition:
+    """The event's competition, when the actor organizes it and it is running (scores may change)."""
     competition = event.competition
     require_organizer(actor, competition)
     if competition.status != CompetitionStatus.PUBLISHED:
@@ -85,14 +86,21 @@ def require_scoring(event: CompetitionEvent, actor) -> Competition:
     return competition
 
 
-def confirmed_entries(event_id: int):
+def confirmed_entries(event_id: int) -> Select[Entry]:
     """SELECT of an event's confirmed entries with their applicant and union."""
     return (select(Entry).where(Entry.event_id == event_id, Entry.status == EntryStatus.CONFIRMED)
             .options(joinedload(Entry.applicant), joinedload(Entry.nominating_union))
             .order_by(Entry.rank.is_(None), Entry.rank, Entry.id))
 
 
+def confirmed_entry_ids(event_id: int) -> set[int]:
+    """The ids of an event's confirmed entries (those that are scored)."""
+    return set(db.session.scalars(select(Entry.id).where(Entry.event_id == event_id,
+                                                         Entry.status == EntryStatus.CONFIRMED)))
+
+
 def scores_of(entry_ids: list[int]) -> dict[tuple[int, int], Decimal]:
+    """{(entry id, stage id): points} of these entries (one query)."""
     if not entry_ids:
         return {}
     return {(entry_id, stage_id): points for entry_id, stage_id, points in db.session.execute(
@@ -112,15 +120,14 @@ def parse_points(text) -> Decimal | None:
     return value
 
 
-def record_scores(event: CompetitionEvent, scores: dict[int, dict[int, Decimal | None]], *, actor,
+def record_scores(event: CompetitionEvent, scores: Mapping[int, Mapping[int, Decimal | None]], *, actor,
                   now: datetime) -> int:
     """Set stage scores ({entry id: {stage id: points, or None to clear}}) of confirmed entries, then
     rank the event again. Returns how many scores changed."""
     begin_write(db.session)
     competition = require_scoring(event, actor)
     stage_ids = {stage.id for stage in competition.stages}
-    entry_ids = set(db.session.scalars(select(Entry.id).where(Entry.event_id == event.id,
-                                                              Entry.status == EntryStatus.CONFIRMED)))
+    entry_ids = confirmed_entry_ids(event.id)
     if not set(scores) <= entry_ids or any(not set(row) <= stage_ids for row in scores.values()):
         raise Invalid(_l("Scores are recorded only for confirmed entries and this competition's rounds."))
     existing = {(row.entry_id, row.stage_id): row for row in db.session.scalars(
@@ -196,7 +203,7 @@ def effective_promotions(*, now: datetime) -> int:
     promoted level (or higher) issued on or after the award, i.e. the day the results were published,
     in the platform's time zone: a certificate held before the competition proves nothing about the
     promotion. Returns how many changed; the caller commits."""
-    tz = zone(current_app.config["DEFAULT_TIMEZONE"])
+    tz = platform_zone()
     candidates = db.session.execute(
         select(PromotionRecord.id, PromotionRecord.created_at, ExternalSkillCertificate.issued_on)
         .join(ExternalSkillCertificate, and_(ExternalSkillCertificate.user_id == PromotionRecord.user_id,
@@ -204,18 +211,17 @@ def effective_promotions(*, now: datetime) -> int:
                                              ExternalSkillCertificate.level <= PromotionRecord.level))
         .where(PromotionRecord.status == PromotionStatus.PENDING))
     ids = sorted({promotion_id for promotion_id, awarded_at, issued_on in candidates
-                  if issued_on >= awarded_at.astimezone(tz).date()})
+                  if issued_on >= local_date(awarded_at, tz)})
     if not ids:
         return 0
-    return db.session.execute(
+    return rows_changed(
         update(PromotionRecord).where(PromotionRecord.id.in_(ids), PromotionRecord.status == PromotionStatus.PENDING)
-        .values(status=PromotionStatus.EFFECTIVE, effective_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+        .values(status=PromotionStatus.EFFECTIVE, effective_at=now).execution_options(synchronize_session=False))
 
 
 # ---- the public page ----------------------------------------------------------------------------------
 
-def public_results(event_id: int):
+def public_results(event_id: int) -> Select[Entry]:
     """SELECT of the ranked entries of an event, best first (for the public page: mask the names)."""
     return (select(Entry).where(Entry.event_id == event_id, Entry.status == EntryStatus.CONFIRMED,
                                 Entry.rank.is_not(None))

@@ -6,6 +6,7 @@ every language the site speaks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -33,6 +34,14 @@ NAME_HEADERS = {"name", "姓名", "team", "队名", "团队"}
 ENTRY_HEADERS = {"entry", "编号", "参赛编号"}
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: how many scores changed, or (nothing recorded) what is wrong with the sheet."""
+
+    changed: int = 0
+    errors: list = field(default_factory=list)
+
+
 def sheet_header(stages) -> list[str]:
     """The header of the sheet to fill in, in the reader's language."""
     return [str(ENTRY_COLUMN), str(NAME_COLUMN), str(MOBILE_COLUMN), *[stage.name for stage in stages]]
@@ -54,19 +63,19 @@ def _sheet_rows(filename: str, data: bytes) -> list[list[str]]:
             for row in read_sheet(data, fmt, uploads.limits(rows=MAX_ROWS), active=True)]
 
 
-def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor, now: datetime) -> tuple[int, list]:
+def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor, now: datetime) -> ImportResult:
     """Scores from a sheet whose header names a mobile and/or name column and one column per round
-    (by the round's name). Every row must be right, or nothing is recorded: returns (scores changed,
-    row errors)."""
+    (by the round's name). Every row must be right, or nothing is recorded (the result lists the
+    errors)."""
     competition = require_scoring(event, actor)
     try:
         rows = _sheet_rows(filename or "", data)
     except uploads.LimitExceeded as error:
-        return 0, [str(error)]
+        return ImportResult(errors=[str(error)])
     except Exception:  # noqa: BLE001 - any unreadable file is one clear error
-        return 0, [_l("The file could not be read: use XLSX, or CSV in UTF-8 or GB18030.")]
+        return ImportResult(errors=[_l("The file could not be read: use XLSX, or CSV in UTF-8 or GB18030.")])
     if not rows:
-        return 0, [_l("The file is empty.")]
+        return ImportResult(errors=[_l("The file is empty.")])
     header, body = [cell.lower() for cell in rows[0]], rows[1:]
     stages = {stage.name.strip().lower(): stage.id for stage in competition.stages}
     columns = {index: stages[name] for index, name in enumerate(header) if name in stages}
@@ -75,18 +84,21 @@ def import_scores(event: CompetitionEvent, filename: str, data: bytes, *, actor,
     keys = [next((i for i, name in enumerate(header) if name in names), None) for names in known]
     if not columns or keys == [None, None, None]:
         # 第一行为表头：%(entry)s、%(mobile)s或%(name)s，其后每个赛程一列，以赛程名称为列名。
-        return 0, [_l("The first row names the columns: %(entry)s, %(mobile)s or %(name)s, and one column per "
-                      "round with the round's name.", entry=ENTRY_COLUMN, mobile=MOBILE_COLUMN, name=NAME_COLUMN)]
+        return ImportResult(errors=[_l("The first row names the columns: %(entry)s, %(mobile)s or %(name)s, and "
+                                       "one column per round with the round's name.", entry=ENTRY_COLUMN,
+                                       mobile=MOBILE_COLUMN, name=NAME_COLUMN)])
     scores, errors = _read_score_rows(event, body, columns, keys)
     if errors:
-        return 0, errors
-    return record_scores(event, scores, actor=actor, now=now), []
+        return ImportResult(errors=errors)
+    return ImportResult(changed=record_scores(event, scores, actor=actor, now=now))
 
 
 def _entry_lookup(event: CompetitionEvent) -> tuple[dict[str, int], dict[str, list[int]], set[int]]:
     """({mobile of any member: entry id}, {name of a person or team: [entry ids]}, entry ids) of the
     event's confirmed entries."""
-    by_mobile, by_name, ids = {}, {}, set()
+    by_mobile: dict[str, int] = {}
+    by_name: dict[str, list[int]] = {}
+    ids: set[int] = set()
     rows = db.session.execute(
         select(Entry.id, Entry.team_name, User.real_name, User.mobile)
         .join(EntryMember, EntryMember.entry_id == Entry.id).join(User, User.id == EntryMember.user_id)
@@ -96,9 +108,12 @@ def _entry_lookup(event: CompetitionEvent) -> tuple[dict[str, int], dict[str, li
         ids.add(entry_id)
         if mobile:
             by_mobile[mobile] = entry_id
-        for name in {team_name, real_name} - {None}:
-            if entry_id not in by_name.setdefault(name.strip().lower(), []):
-                by_name[name.strip().lower()].append(entry_id)
+        for name in (team_name, real_name):
+            if name is None:
+                continue
+            known = by_name.setdefault(name.strip().lower(), [])
+            if entry_id not in known:
+                known.append(entry_id)
     return by_mobile, by_name, ids
 
 
@@ -106,20 +121,21 @@ def _cell(row: list[str], index: int | None) -> str:
     return row[index].strip() if index is not None and index < len(row) else ""
 
 
-def _read_score_rows(event, body, columns, keys) -> tuple[dict, list]:
+def _read_score_rows(event: CompetitionEvent, body: list[list[str]], columns: dict[int, int],
+                     keys: list[int | None]) -> tuple[dict[int, dict[int, Decimal]], list]:
     lookup = _entry_lookup(event)
-    scores: dict[int, dict[int, Decimal | None]] = {}
+    scores: dict[int, dict[int, Decimal]] = {}
     errors: list = []
     for number, row in enumerate(body, start=2):
         given = [_cell(row, index) for index in keys]
         if not any(given) and not any(_cell(row, index) for index in columns):
             continue
-        entry_id, problem = _identify(*given, *lookup)
-        if problem is None and entry_id in scores:
-            problem = _l("appears twice")
+        entry_id, problem = _identify(given[0], given[1], given[2], *lookup)
+        if entry_id is not None and entry_id in scores:
+            entry_id, problem = None, _l("appears twice")
         parsed, bad_score = _row_scores(row, columns)
         problem = problem or bad_score
-        if problem is not None:
+        if entry_id is None or problem is not None:
             errors.append(_l("Row %(row)d: %(problem)s", row=number, problem=problem))
         else:
             scores[entry_id] = parsed
@@ -138,7 +154,7 @@ def _row_scores(row: list[str], columns: dict[int, int]) -> tuple[dict[int, Deci
     return parsed, None
 
 
-def _identify(number: str, mobile: str, name: str, by_mobile: dict, by_name: dict,
+def _identify(number: str, mobile: str, name: str, by_mobile: dict[str, int], by_name: dict[str, list[int]],
               ids: set[int]) -> tuple[int | None, object]:
     """The entry a row means: by its number, else by a member's mobile, else by a unique name."""
     if number:

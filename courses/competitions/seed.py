@@ -15,15 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select
 
 from classroom.accounts.models import User
 from classroom.extensions import db
-from classroom.timefmt import zone
+from classroom.timefmt import local_date, platform_zone
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 from classroom.unions.scope import can_manage_union
-from courses.competitions import approvals, entries, publication, results, services
+from courses.competitions import approvals, authoring, entries, event_authoring, following, publication, results
 from courses.competitions.eligibility import check, load_facts
 from courses.competitions.models import (
     Competition,
@@ -34,6 +33,7 @@ from courses.competitions.models import (
     EntryStatus,
     StageKind,
 )
+from courses.competitions.seed_texts import FINISHED_NOTICE, NOTICE, PRACTICAL_VENUE, REJECTION
 
 CITY = "SZGH"
 DEMO_WORKER = "13800000006"
@@ -46,59 +46,7 @@ GRASSROOTS, DISTRICT, APPROVED, CONFIRMED, REJECTED, FORMING = ("grassroots", "d
                                                                 "rejected", "forming")
 ELECTRICIAN_STEPS = (CONFIRMED, GRASSROOTS, APPROVED, DISTRICT, CONFIRMED, REJECTED)  # as far as they go
 WELDING_TEAMS = ((CONFIRMED, 3, "精焊先锋队"), (DISTRICT, 2, "匠心焊接队"), (FORMING, 2, "火花攻坚队"))
-REJECTION = "未按要求提交单位推荐表和职业技能等级证书复印件，请补齐材料后重新报名。"
 FOLLOWERS = 6
-
-NOTICE = """## 关于举办{year}年全市职工职业技能大赛的通知
-
-各区总工会、各产业工会，各基层工会：
-
-为深入实施职工技能提升行动，大力弘扬劳模精神、劳动精神、工匠精神，市总工会决定举办{year}年全市职工职业技能大赛。现将有关事项通知如下。
-
-### 一、竞赛项目
-
-1. **电工（个人赛）**：低压配电与电气控制线路的安装、调试和故障排除。
-2. **焊工（团体赛）**：每队2至3人，来自同一基层工会，考核板对接焊、管对接焊等实操项目。
-
-### 二、参赛条件
-
-- 本市各级工会会员，会员身份有效；
-- 电工项目：具备四级/中级工及以上职业技能等级，年龄18至55周岁，从事本工种满2年；
-- 焊工项目：具备三级/高级工及以上职业技能等级，年龄18至55周岁；
-- 每个区（产业）总工会每个赛项推荐不超过5名选手（焊工团体赛不超过2队）。
-
-### 三、报名方式
-
-职工在“职工学堂”竞赛页面在线报名（团体赛由队长建队并邀请队员），经基层工会审核、区（产业）总工会复核后，由市总工会确认参赛资格。报名截止时间：**{closes}**。
-
-### 四、竞赛安排
-
-- **线上理论预赛**：{theory}，在职工学堂在线答题，成绩占总成绩的30%；
-- **实操决赛**：{practical}，地点：{venue}，成绩占总成绩的70%。
-
-### 五、奖励办法
-
-- 各赛项设一、二、三等奖和优秀奖，颁发获奖证书（可在平台查验真伪）；
-- 各赛项前三名由市总工会授予“市技术能手”称号；
-- 获得一等奖的选手，可按规定晋升一级职业技能等级。
-
-### 六、联系方式
-
-市总工会经济技术部，职工服务热线 12351。
-"""
-
-FINISHED_NOTICE = """## 关于举办{year}年全市新就业形态劳动者职业技能竞赛的通知
-
-为提升快递员、网约送餐员等新就业形态劳动者的职业技能和安全意识，市总工会举办本次竞赛。
-
-- **竞赛项目**：快递员（个人赛）、网约送餐员（个人赛）
-- **参赛条件**：本市各级工会会员，年龄18至60周岁
-- **竞赛内容**：理论知识考试（占30%）：交通安全、服务规范、劳动权益；实操比赛（占70%）：快件收派、安全驾驶与应急处置
-- **奖励办法**：各项目设一、二、三等奖和优秀奖；第一名授予“全市技术能手”称号，一等奖可按规定晋升一级职业技能等级
-"""
-
-PRACTICAL_VENUE = "市职工技能实训基地（工人路88号）"
-
 
 @dataclass
 class Candidate:
@@ -108,6 +56,7 @@ class Candidate:
 
 
 def seed_competitions(*, now: datetime, rng: random.Random) -> None:
+    """The two demo competitions, when the demo city and its admins exist."""
     city = db.session.scalar(select(TradeUnion).where(TradeUnion.code == CITY))
     staff = {user.mobile: user for user in db.session.scalars(select(User).where(User.mobile.in_(STAFF)))}
     organizer = staff.get(CITY_ADMIN)
@@ -141,27 +90,27 @@ def _members() -> list[Candidate]:
     return [Candidate(user, union, since) for user, union, since in rows if since is not None]
 
 
-def _local(now: datetime, days: int, at: time) -> datetime:
-    """``at`` o'clock local time, ``days`` after today (local), in UTC."""
-    tz = zone(current_app.config["DEFAULT_TIMEZONE"])
-    day = now.astimezone(tz).date() + timedelta(days=days)
-    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+def _days_from(now: datetime, days: int, at: time) -> datetime:
+    """``at`` o'clock on the platform's clock, ``days`` after today there, in UTC."""
+    tz = platform_zone()
+    return datetime.combine(local_date(now, tz) + timedelta(days=days), at, tzinfo=tz).astimezone(UTC)
 
 
-def _local_text(moment: datetime) -> str:
-    local = moment.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"]))
+def _chinese_time(moment: datetime) -> str:
+    """"2026年3月12日 13:00" on the platform's clock."""
+    local = moment.astimezone(platform_zone())
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def _build(organizer: User, city: TradeUnion, fields: dict, stages: list[dict], events: list[dict], *,
            created: datetime, published: datetime) -> Competition:
-    competition = services.create_competition(organizer, {**fields, "organizer_union_id": city.id}, now=created)
+    competition = authoring.create_competition(organizer, {**fields, "organizer_union_id": city.id}, now=created)
     for stage in stages:
-        services.save_stage(competition, stage, actor=organizer)
+        authoring.save_stage(competition, stage, actor=organizer)
     for event in events:
-        services.save_event(competition, event, actor=organizer)
+        event_authoring.save_event(competition, event, actor=organizer)
     db.session.refresh(competition)
-    services.publish(competition, actor=organizer, now=published)
+    authoring.publish(competition, actor=organizer, now=published)
     return competition
 
 
@@ -172,20 +121,20 @@ def _eligible(people: Iterable[Candidate], event: CompetitionEvent, *, at: datet
     return [person for person in chosen if not check(person.user, event, now=at, facts=facts[person.user.id])]
 
 
-def _decider(admins: list[User], union_id: int) -> User:
-    """The most local demo admin who decides a step at this union (the city's admin at the latest)."""
-    union = db.session.get(TradeUnion, union_id)
+def _decider(admins: list[User], entry: Entry) -> User:
+    """The most local demo admin who decides the entry's current step (the city's admin at the latest)."""
+    union = db.session.get_one(TradeUnion, entry.pending_union_id)
     return next(admin for admin in admins if can_manage_union(admin, union))
 
 
 def _advance(entry: Entry, target: str, admins: list[User], organizer: User, *, at: datetime) -> Entry:
     """Take a submitted entry up the chain to ``target``, a day per step."""
     if target == REJECTED:
-        return approvals.reject(entry, REJECTION, actor=_decider(admins, entry.pending_union_id),
+        return approvals.reject(entry, REJECTION, actor=_decider(admins, entry),
                                 now=at + timedelta(days=1))
     steps = {GRASSROOTS: 0, DISTRICT: 1}.get(target, len(approvals.approval_chain(entry)))
     for step in range(1, steps + 1):
-        entry = approvals.approve(entry, actor=_decider(admins, entry.pending_union_id), now=at + timedelta(days=step))
+        entry = approvals.approve(entry, actor=_decider(admins, entry), now=at + timedelta(days=step))
     if target == CONFIRMED:
         entry = approvals.confirm(entry, actor=organizer, now=at + timedelta(days=steps + 1, hours=3))
     return entry
@@ -195,13 +144,13 @@ def _advance(entry: Entry, target: str, admins: list[User], organizer: User, *, 
 
 def _open_competition(city: TradeUnion, organizer: User, admins: list[User], people: list[Candidate], *,
                       now: datetime, rng: random.Random) -> None:
-    year = now.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).year
-    opens, closes = _local(now, -10, time(9, 0)), _local(now, 14, time(17, 0))
-    theory = (_local(now, 21, time(9, 0)), _local(now, 21, time(11, 0)))
-    practical = (_local(now, 35, time(8, 30)), _local(now, 35, time(17, 30)))
-    notice = NOTICE.format(year=year, closes=_local_text(closes), venue=PRACTICAL_VENUE,
-                           theory=f"{_local_text(theory[0])}–{_local_text(theory[1])[-5:]}",
-                           practical=_local_text(practical[0]))
+    year = local_date(now).year
+    opens, closes = _days_from(now, -10, time(9, 0)), _days_from(now, 14, time(17, 0))
+    theory = (_days_from(now, 21, time(9, 0)), _days_from(now, 21, time(11, 0)))
+    practical = (_days_from(now, 35, time(8, 30)), _days_from(now, 35, time(17, 30)))
+    notice = NOTICE.format(year=year, closes=_chinese_time(closes), venue=PRACTICAL_VENUE,
+                           theory=f"{_chinese_time(theory[0])}–{_chinese_time(theory[1])[-5:]}",
+                           practical=_chinese_time(practical[0]))
     rules = {"min_age": 18, "max_age": 55, "requires_active_membership": True, "quota_depth": 1,
              "honor_title": "市技术能手", "honor_title_top": 3, "promotion_award": "first"}
     competition = _build(
@@ -231,7 +180,7 @@ def _open_competition(city: TradeUnion, organizer: User, admins: list[User], peo
         EntryMember.event_id.in_([electricians.id, welders.id]))))
     others = [person.user for person in people if person.user.id not in entered]
     for user in rng.sample(others, min(FOLLOWERS, len(others))):  # they hear before sign-up closes
-        services.set_following(user, competition, True, now=now - timedelta(days=rng.randint(1, 9)))
+        following.set_following(user, competition, True, now=now - timedelta(days=rng.randint(1, 9)))
 
 
 def _welding_teams(event: CompetitionEvent, candidates: list[Candidate], admins: list[User], organizer: User, *,
@@ -249,7 +198,7 @@ def _welding_teams(event: CompetitionEvent, candidates: list[Candidate], admins:
         captain, *members = [person.user for person in team]
         entry = entries.create_team(captain, event, name, now=at)
         for number, member in enumerate(members, start=1):
-            invitation = entries.invite(entry, member.mobile, actor=captain, now=at + timedelta(hours=number))
+            invitation = entries.invite(entry, member.mobile or "", actor=captain, now=at + timedelta(hours=number))
             if target != FORMING:
                 entries.respond(invitation, True, actor=member, now=at + timedelta(hours=number + 4))
         if target != FORMING:
@@ -262,11 +211,11 @@ def _welding_teams(event: CompetitionEvent, candidates: list[Candidate], admins:
 
 def _finished_competition(city: TradeUnion, organizer: User, admins: list[User], people: list[Candidate], *,
                           now: datetime, rng: random.Random) -> None:
-    opens, closes = _local(now, -80, time(9, 0)), _local(now, -55, time(17, 0))
-    theory = (_local(now, -48, time(9, 0)), _local(now, -48, time(10, 30)))
-    practical = (_local(now, -41, time(8, 30)), _local(now, -41, time(17, 0)))
-    published_results = _local(now, -30, time(10, 0))
-    year = practical[0].astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).year
+    opens, closes = _days_from(now, -80, time(9, 0)), _days_from(now, -55, time(17, 0))
+    theory = (_days_from(now, -48, time(9, 0)), _days_from(now, -48, time(10, 30)))
+    practical = (_days_from(now, -41, time(8, 30)), _days_from(now, -41, time(17, 0)))
+    published_results = _days_from(now, -30, time(10, 0))
+    year = local_date(practical[0]).year
     trades = ("快递员", "网约送餐员")
     entering = opens + timedelta(days=5)
     if any(sum(p.user.trade == trade and p.member_since < entering for p in people) < 3 for trade in trades):

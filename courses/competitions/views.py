@@ -5,32 +5,33 @@ approving and results are nested blueprints of this one."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
-from classroom.extensions import db
-from classroom.http import owned_or_404, paginate
+from classroom.http import owned_or_404, paginate, perform
 from classroom.unions import scope
 from courses.catalog.content import render_markdown
 from courses.competitions import (
+    access,
     approval_views,
-    approvals,
-    entries,
+    catalogue,
     entry_views,
+    following,
     manage_views,
+    notice_files,
+    own_entries,
     result_views,
     results,
-    services,
+    review,
 )
 from courses.competitions.eligibility import check, facts_for
 from courses.competitions.lookups import visible_competition_or_404
 from courses.competitions.models import (
     AWARD_LABELS,
     ENTRY_STATUS_LABELS,
-    LIVE_STATUSES,
     CompetitionAttachment,
     CompetitionStatus,
-    Entry,
     EntryStatus,
 )
 
@@ -40,36 +41,38 @@ for _module in (entry_views, manage_views, approval_views, result_views):
 
 
 @bp.route("/competitions/")
-def index():
+def index() -> ResponseReturnValue:
     """Every published competition for visitors; people with a union see those organized for their
     unions first (?show=all for the rest)."""
-    union_ids = services.viewer_union_ids(current_user)
+    union_ids = access.viewer_union_ids(current_user)
     everything = not union_ids or request.args.get("show") == "all"
-    page = paginate(services.listing(None if everything else union_ids))
+    page = paginate(catalogue.listing(None if everything else union_ids))
     return render_template("competitions/index.html", page=page, now=utcnow(), everything=everything,
                            tabs=bool(union_ids), organizer=scope.is_union_admin(current_user))
 
 
 @bp.route("/competitions/<int:competition_id>")
-def show(competition_id: int):
+def show(competition_id: int) -> ResponseReturnValue:
+    """A competition's notice, its events and whether (and why not) the person may enter each."""
     competition = visible_competition_or_404(competition_id)
     now, events = utcnow(), competition.events
     facts = facts_for(current_user, events)
     reasons = {event.id: check(current_user, event, now=now, facts=facts) for event in events} \
         if current_user.is_authenticated else {}
-    mine = entries.live_entries_by_event(current_user.id, [event.id for event in events]) \
+    mine = own_entries.live_entries_by_event(current_user.id, [event.id for event in events]) \
         if current_user.is_authenticated else {}
     return render_template("competitions/show.html", competition=competition, events=events, reasons=reasons,
                            mine=mine, now=now, notice=render_markdown(competition.notice_md),
-                           following=services.is_following(current_user, competition),
-                           organize=services.can_organize(current_user, competition))
+                           following=following.is_following(current_user, competition),
+                           organize=access.can_organize(current_user, competition))
 
 
 @bp.route("/competitions/<int:competition_id>/results")
-def results_page(competition_id: int):
+def results_page(competition_id: int) -> ResponseReturnValue:
+    """The ranked entries of an event, names masked: public once the results are published."""
     competition = visible_competition_or_404(competition_id)
-    if competition.status != CompetitionStatus.RESULTS_PUBLISHED and not services.can_organize(current_user,
-                                                                                                competition):
+    if competition.status != CompetitionStatus.RESULTS_PUBLISHED and not access.can_organize(current_user,
+                                                                                              competition):
         abort(404)
     event = next((e for e in competition.events if str(e.id) == request.args.get("event")),
                  competition.events[0] if competition.events else None)
@@ -81,10 +84,11 @@ def results_page(competition_id: int):
 
 
 @bp.route("/competitions/<int:competition_id>/files/<int:attachment_id>")
-def attachment(competition_id: int, attachment_id: int):
+def attachment(competition_id: int, attachment_id: int) -> ResponseReturnValue:
+    """A file of the notice, as a download."""
     competition = visible_competition_or_404(competition_id)
     row = owned_or_404(CompetitionAttachment, attachment_id, competition_id=competition.id)
-    response = send_from_directory(services.file_folder(current_app.config["UPLOAD_FOLDER"]), row.stored_name,
+    response = send_from_directory(notice_files.file_folder(current_app.config["UPLOAD_FOLDER"]), row.stored_name,
                                    mimetype=row.content_type, as_attachment=True, download_name=row.original_name)
     response.cache_control.private = True
     return response
@@ -92,31 +96,33 @@ def attachment(competition_id: int, attachment_id: int):
 
 @bp.route("/competitions/<int:competition_id>/<any(follow, unfollow):action>", methods=["POST"])
 @login_required
-def follow(competition_id: int, action: str):
+def follow(competition_id: int, action: str) -> ResponseReturnValue:
+    """Follow the competition (to hear before sign-up closes), or stop."""
     competition = visible_competition_or_404(competition_id)
-    services.set_following(current_user, competition, action == "follow", now=utcnow())
-    db.session.commit()
+    perform(lambda: following.set_following(current_user, competition, action == "follow", now=utcnow()))
     return redirect(url_for("competitions.show", competition_id=competition.id))
 
 
 @bp.app_template_global()
 def entry_status_label(status: str) -> str:
+    """An entry status in words."""
     return str(ENTRY_STATUS_LABELS.get(EntryStatus(status), status))
 
 
 @bp.app_template_global()
 def award_label(award: str | None) -> str:
+    """An award in words ("" for none)."""
     return str(AWARD_LABELS.get(award, "")) if award else ""
 
 
 # ---- the home page ------------------------------------------------------------------------------------
 
-def home_section(user):
+def home_section(user) -> tuple[str, dict] | None:
     """A worker's live entries and open invitations; for admins, the entries waiting for them."""
     if not user.is_authenticated:
         return None
-    live = db.session.scalars(entries.my_entries(user.id).where(Entry.status.in_(LIVE_STATUSES)).limit(3)).all()
-    waiting = approvals.waiting_count(user) if scope.is_union_admin(user) else None
-    return "competitions/_home.html", {"live_entries": live, "invitations": entries.open_invitations(user.id),
+    waiting = review.waiting_count(user) if scope.is_union_admin(user) else None
+    return "competitions/_home.html", {"live_entries": own_entries.live_entries(user.id, 3),
+                                       "invitations": own_entries.open_invitations(user.id),
                                        "waiting_entries": waiting}
 

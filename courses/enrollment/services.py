@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -14,11 +14,14 @@ from classroom.audit import record_event
 from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
 from classroom.notifications.services import notify, notify_many
-from classroom.timefmt import zone
+from classroom.timefmt import local_date, local_minute
 from courses.catalog.models import Announcement, ClassSession, Course, CourseStatus
-from courses.catalog.services import can_edit, can_review, can_view, lock_course
+from courses.catalog.permissions import can_edit, can_review
+from courses.catalog.queries import lock_course
+from courses.catalog.visibility import can_view
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OPEN_STATUSES = (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED,
                  EnrollmentStatus.COMPLETED)
 
@@ -51,6 +54,13 @@ def can_manage_enrollments(user, course: Course) -> bool:
     return can_edit(user, course) or can_review(user, course)
 
 
+def signup_key(enrollment: Enrollment) -> str:
+    """What a message about a sign-up is keyed by: the enrollment and when this sign-up was made (leaving and
+    signing up again makes a new one), never the moment of the message, so a change is announced once."""
+    made = (enrollment.requested_at - EPOCH) // timedelta(microseconds=1)
+    return f"{enrollment.id}:{made}"
+
+
 # ---- enrolling -----------------------------------------------------------------------------------
 
 def enroll(user, course: Course, *, now: datetime) -> Enrollment:
@@ -62,17 +72,16 @@ def enroll(user, course: Course, *, now: datetime) -> Enrollment:
     if enrollment is not None and enrollment.status in OPEN_STATUSES:
         raise AlreadyEnrolled()
     if enrollment is None:
-        enrollment = Enrollment(user_id=user.id, course_id=course.id, requested_at=now)
-        db.session.add(enrollment)
+        enrollment = Enrollment(user_id=user.id, course_id=course.id)
     enrollment.requested_at, enrollment.dropped_at, enrollment.reason = now, None, None
     if course.requires_approval:
         enrollment.status = EnrollmentStatus.PENDING
     else:
         _seat_or_waitlist(course, enrollment, now)
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            db.session.add(enrollment)
     except IntegrityError:  # the same person, twice at once, on a database without the course lock
-        db.session.rollback()
         raise AlreadyEnrolled() from None
     return enrollment
 
@@ -81,13 +90,9 @@ def _check_open(user, course: Course, now: datetime) -> None:
     if course.status != CourseStatus.PUBLISHED or not can_view(user, course):
         raise EnrollmentClosed()
     if course.enroll_opens_at and now < course.enroll_opens_at:
-        raise EnrollmentClosed(_l("Enrollment opens on %(date)s."), date=_local(course.enroll_opens_at))
+        raise EnrollmentClosed(_l("Enrollment opens on %(date)s."), date=local_minute(course.enroll_opens_at))
     if course.enroll_closes_at and now >= course.enroll_closes_at:
-        raise EnrollmentClosed(_l("Enrollment closed on %(date)s."), date=_local(course.enroll_closes_at))
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).strftime("%Y-%m-%d %H:%M")
+        raise EnrollmentClosed(_l("Enrollment closed on %(date)s."), date=local_minute(course.enroll_closes_at))
 
 
 def _seat_or_waitlist(course: Course, enrollment: Enrollment, now: datetime) -> None:
@@ -119,7 +124,7 @@ def drop(enrollment: Enrollment, *, now: datetime, actor=None) -> list[Enrollmen
     if enrollment.status not in (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED):
         raise Conflict(_l("You are not signed up for this course."))
     removed_by_other = actor is not None and actor.id != enrollment.user_id
-    if course.starts_on and _local_date(now) >= course.starts_on and enrollment.status == EnrollmentStatus.ENROLLED \
+    if course.starts_on and local_date(now) >= course.starts_on and enrollment.status == EnrollmentStatus.ENROLLED \
             and not current_app.config["DROP_AFTER_START"] and not removed_by_other:
         raise Conflict(_l("The course has started; ask its instructor to take you off the list."))
     previous = enrollment.status
@@ -144,14 +149,10 @@ def remove(enrollment: Enrollment, *, actor, now: datetime) -> list[Enrollment]:
     if enrollment.status not in (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED):
         raise Conflict(_l("This person is no longer on the list."))
     promoted = drop(enrollment, now=now, actor=actor)
-    notify(enrollment.user, "enrollment.removed", f"enrollment.removed:{enrollment.id}:{now.isoformat()}",
+    notify(enrollment.user, "enrollment.removed", f"enrollment.removed:{signup_key(enrollment)}",
            _l("You were taken off the list of %(course)s"), link=f"/courses/{course.id}",
            params={"course": course.title}, now=now)
     return promoted
-
-
-def _local_date(moment: datetime):
-    return moment.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).date()
 
 
 def promote_waitlisted(course: Course, *, now: datetime) -> list[Enrollment]:
@@ -162,18 +163,20 @@ def promote_waitlisted(course: Course, *, now: datetime) -> list[Enrollment]:
     statement = (select(Enrollment).filter_by(course_id=course.id, status=EnrollmentStatus.WAITLISTED)
                  .order_by(Enrollment.waitlist_seq))
     promoted = list(db.session.scalars(statement.limit(free) if free is not None else statement))
+    if not promoted:
+        return []
+    first_place = promoted[0].waitlist_seq
     for enrollment in promoted:
         enrollment.status, enrollment.enrolled_at, enrollment.waitlist_seq = EnrollmentStatus.ENROLLED, now, None
     course.enrolled_count += len(promoted)
     course.waitlist_count -= len(promoted)
-    if promoted:
-        db.session.flush()
-        people = db.session.scalars(select(User).where(User.id.in_([e.user_id for e in promoted]))).all()
-        notify_many(people, "enrollment.promoted",
-                    f"enrollment.promoted:{course.id}:{now.isoformat()}",
-                    _l("A seat is yours: you are now enrolled in %(course)s"),
-                    link=f"/courses/{course.id}", params={"course": course.title},
-                    facts=next_class_facts(course.id, now), now=now)
+    db.session.flush()
+    people = db.session.scalars(select(User).where(User.id.in_([e.user_id for e in promoted]))).all()
+    # Waitlist places are never reused: the first one this promotion filled names it for good.
+    notify_many(people, "enrollment.promoted", f"enrollment.promoted:{course.id}:w{first_place}",
+                _l("A seat is yours: you are now enrolled in %(course)s"),
+                link=f"/courses/{course.id}", params={"course": course.title},
+                facts=next_class_facts(course.id, now), now=now)
     return promoted
 
 
@@ -210,7 +213,7 @@ def decide(enrollment: Enrollment, approve: bool, *, actor, now: datetime, reaso
         title = _l("Your sign-up for %(course)s was not approved")
     record_event(actor, "enrollment.approve" if approve else "enrollment.reject", enrollment,
                  union_id=course.scope_union_id, reason=reason or None)
-    notify(enrollment.user, "enrollment.decided", f"enrollment.decided:{enrollment.id}:{now.isoformat()}", title,
+    notify(enrollment.user, "enrollment.decided", f"enrollment.decided:{signup_key(enrollment)}", title,
            _l("Reason: %(reason)s") if not approve else "", link=f"/courses/{course.id}",
            params={"course": course.title, "reason": reason}, now=now)
     return enrollment

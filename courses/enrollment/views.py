@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from classroom.database import utcnow
-from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import commit_or_flash, form_error, owned_or_404
+from classroom.http import owned_or_404, perform, perform_quietly
 from courses.catalog.content import render_markdown
 from courses.catalog.forms import ReasonForm
-from courses.catalog.models import Course, CourseFollow
-from courses.catalog.services import course_with_outline
+from courses.catalog.models import Course
+from courses.catalog.queries import course_with_outline
 from courses.enrollment import services as enrollment
+from courses.enrollment.following import is_following, set_following
 from courses.enrollment.forms import AnnouncementForm
 from courses.enrollment.models import ENROLLMENT_STATUS_LABELS, Enrollment, EnrollmentStatus
 
 bp = Blueprint("enrollment", __name__)
+SIGNED_UP = {EnrollmentStatus.ENROLLED: _l("You are enrolled."),
+             EnrollmentStatus.WAITLISTED: _l("The course is full: you are on the waitlist."),
+             EnrollmentStatus.PENDING: _l("Your sign-up waits for approval.")}
 
 
 def accessible_course_or_404(course_id: int) -> Course:
@@ -36,11 +39,10 @@ def course(course_id: int):
         abort(404)
     mine = enrollment.enrollment_of(current_user.id, course.id) if current_user.is_authenticated else None
     manage = enrollment.can_manage_enrollments(current_user, course)
-    following = current_user.is_authenticated and db.session.scalar(
-        select(CourseFollow.id).filter_by(user_id=current_user.id, course_id=course.id)) is not None
     return render_template("enrollment/course.html", course=course, mine=mine, manage=manage,
                            announcements=enrollment.announcements_for(course.id, mine, manage=manage),
-                           position=enrollment.waitlist_position(mine) if mine else None, following=following,
+                           position=enrollment.waitlist_position(mine) if mine else None,
+                           following=is_following(current_user, course),
                            description=render_markdown(course.description))
 
 
@@ -48,19 +50,11 @@ def course(course_id: int):
 @login_required
 def enroll(course_id: int):
     course = accessible_course_or_404(course_id)
-    try:
-        mine = enrollment.enroll(current_user, course, now=utcnow())
-    except enrollment.AlreadyEnrolled as error:
-        db.session.rollback()
-        flash(str(error), "info")
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
-    else:
-        db.session.commit()
-        flash({EnrollmentStatus.ENROLLED: _("You are enrolled."),
-               EnrollmentStatus.WAITLISTED: _("The course is full: you are on the waitlist."),
-               EnrollmentStatus.PENDING: _("Your sign-up waits for approval.")}[mine.status], "success")
+    outcome = perform_quietly(lambda: enrollment.enroll(current_user, course, now=utcnow()))
+    if outcome.value is not None:
+        flash(str(SIGNED_UP[EnrollmentStatus(outcome.value.status)]), "success")
+    else:  # "already signed up" is news rather than a refusal: what the person asked for holds
+        flash(str(outcome.error), "info" if isinstance(outcome.error, enrollment.AlreadyEnrolled) else "warning")
     return redirect(url_for("enrollment.course", course_id=course_id))
 
 
@@ -71,8 +65,7 @@ def drop(course_id: int):
     mine = enrollment.enrollment_of(current_user.id, course.id)
     if mine is None:
         abort(404)
-    commit_or_flash(lambda: enrollment.drop(mine, now=utcnow()), _("You have left the course."),
-                    failure_category="warning")
+    perform(lambda: enrollment.drop(mine, now=utcnow()), success=_("You have left the course."), category="warning")
     return redirect(url_for("enrollment.course", course_id=course_id))
 
 
@@ -80,12 +73,7 @@ def drop(course_id: int):
 @login_required
 def follow(course_id: int, action: str):
     course = accessible_course_or_404(course_id)
-    existing = db.session.scalar(select(CourseFollow).filter_by(user_id=current_user.id, course_id=course.id))
-    if action == "follow" and existing is None:
-        db.session.add(CourseFollow(user_id=current_user.id, course_id=course.id, created_at=utcnow()))
-    elif action == "unfollow" and existing is not None:
-        db.session.delete(existing)
-    db.session.commit()
+    perform(lambda: set_following(current_user, course, action == "follow", now=utcnow()))
     return redirect(url_for("enrollment.course", course_id=course.id))
 
 
@@ -109,9 +97,9 @@ def _managed_enrollment_or_404(course_id: int, enrollment_id: int) -> tuple:
 @login_required
 def decide(course_id: int, enrollment_id: int, decision: str):
     course, row = _managed_enrollment_or_404(course_id, enrollment_id)
-    commit_or_flash(lambda: enrollment.decide(row, decision == "approve", actor=current_user, now=utcnow(),
-                                              reason=ReasonForm().reason.data or ""),
-                    _("Approved.") if decision == "approve" else _("Rejected."), failure_category="warning")
+    perform(lambda: enrollment.decide(row, decision == "approve", actor=current_user, now=utcnow(),
+                                      reason=ReasonForm().reason.data or ""),
+            success=_("Approved.") if decision == "approve" else _("Rejected."), category="warning")
     return redirect(url_for("study.roster", course_id=course.id, status="pending"))
 
 
@@ -120,8 +108,8 @@ def decide(course_id: int, enrollment_id: int, decision: str):
 def remove(course_id: int, enrollment_id: int):
     course, row = _managed_enrollment_or_404(course_id, enrollment_id)
     name = row.user.real_name
-    commit_or_flash(lambda: enrollment.remove(row, actor=current_user, now=utcnow()),
-                    _("%(name)s was taken off the list.", name=name), failure_category="warning")
+    perform(lambda: enrollment.remove(row, actor=current_user, now=utcnow()),
+            success=_("%(name)s was taken off the list.", name=name), category="warning")
     return redirect(url_for("study.roster", course_id=course.id))
 
 
@@ -131,16 +119,10 @@ def announce(course_id: int):
     course = managed_course_or_404(course_id)
     form = AnnouncementForm()
     if form.validate_on_submit():
-        try:
-            enrollment.post_announcement(course, form.title.data, form.body.data,
-                                         include_waitlisted=form.include_waitlisted.data, actor=current_user,
-                                         now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Announcement posted."), "success")
+        perform(lambda: enrollment.post_announcement(course, form.title.data, form.body.data,
+                                                     include_waitlisted=form.include_waitlisted.data,
+                                                     actor=current_user, now=utcnow()),
+                success=_("Announcement posted."), form=form)
     else:
         flash(_("An announcement needs a title and a message."), "danger")
     return redirect(url_for("study.roster", course_id=course.id))

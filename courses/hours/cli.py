@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.timefmt import local_date
 from courses.attendance.models import ATTENDED, Attendance
 from courses.catalog.models import ClassSession, Lesson
 from courses.hours.models import HoursEntry, HoursMonth, HoursYear
-from courses.hours.services import credit_lesson, local_date, session_credit_key, sync_session_credit
+from courses.hours.services import credit_lesson, session_credit_key, sync_session_credit
 from courses.study.models import LessonProgress
 
+T = TypeVar("T")
 hours_cli = AppGroup("hours", help="The training-hours ledger.")
 
 
 @hours_cli.command("backfill")
-@click.option("--batch", default=1000, show_default=True)
+@click.option("--batch", default=1000, show_default=True, type=click.IntRange(min=1))
 def backfill(batch: int) -> None:
     """Credit lesson completions and attendance recorded before the ledger existed (idempotent:
     every credit has its source key, and existing keys are skipped)."""
     now = utcnow()
+    credited = _backfill_lessons(batch, now=now) + _backfill_sessions(batch, now=now)
+    db.session.commit()
+    click.echo(f"{credited} entries credited ({local_date(now)}).")
+
+
+def _backfill_lessons(batch: int, *, now: datetime) -> int:
     credited = 0
     lessons = db.session.execute(
         select(LessonProgress.user_id, Lesson).join(Lesson, Lesson.id == LessonProgress.lesson_id)
@@ -33,6 +45,11 @@ def backfill(batch: int) -> None:
         for user_id, lesson in chunk:
             if f"lesson:{lesson.id}:{user_id}" not in done:
                 credited += credit_lesson(lesson, user_id, now=now) is not None
+    return credited
+
+
+def _backfill_sessions(batch: int, *, now: datetime) -> int:
+    credited = 0
     attended = db.session.execute(
         select(Attendance, ClassSession).join(ClassSession, ClassSession.id == Attendance.session_id)
         .where(Attendance.status.in_(ATTENDED)).order_by(Attendance.id)
@@ -43,11 +60,10 @@ def backfill(batch: int) -> None:
             if session_credit_key(session.id, attendance.user_id, attendance.changes) not in done:
                 credited += sync_session_credit(session, attendance.user_id, attended=True,
                                                 change=attendance.changes, now=now) is not None
-    db.session.commit()
-    click.echo(f"{credited} entries credited ({local_date(now)}).")
+    return credited
 
 
-def _chunks(rows: list, size: int):
+def _chunks(rows: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(rows), size):
         yield rows[start:start + size]
 
@@ -88,7 +104,7 @@ def check() -> None:
     click.echo(f"The rollups match the ledger ({len(rollup)} month rows, {len(years)} person-year rows).")
 
 
-def _month(column):
+def _month(column: Any) -> Any:
     if db.session.get_bind().dialect.name == "postgresql":
         return func.date_trunc("month", column)
     return func.strftime("%Y-%m", column)

@@ -60,6 +60,7 @@ class HoursEntry(Model):
 
     @property
     def source_label(self) -> str:
+        """Where the entry comes from, in the reader's language."""
         return str(SOURCE_LABELS.get(HoursSource(self.source), self.source))
 
     @property

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 
-from classroom.accounts.models import WORKER_GROUPS
+from classroom.accounts.models import WORKER_GROUPS, User
 from classroom.extensions import db
 from classroom.http import paginate
 from classroom.personal_data import mask_mobile
@@ -15,7 +15,7 @@ from classroom.unions.models import TradeUnion, UnionKind
 from classroom.unions.scope import can_see_mobile
 from courses.hours import reports
 from courses.hours.models import SOURCE_LABELS, HoursSource
-from courses.hours.services import effective_targets
+from courses.hours.queries import effective_targets
 
 
 @dataclass
@@ -36,6 +36,7 @@ def _hours(minutes: int) -> float:
 
 
 def report_table(node: TradeUnion, period: reports.Period, by: str, *, viewer) -> ReportTable:
+    """The report's rows for a node and period: its child unions, its members (a grassroots union) or a dimension."""
     if by != "union":
         return _dimension_table(node, period, by)
     if node.kind == UnionKind.GRASSROOTS:
@@ -66,7 +67,7 @@ def _member_table(union: TradeUnion, period: reports.Period, viewer) -> ReportTa
     header = [_("Name"), _("Mobile"), _("Employer"), _("Trade"), _("Training hours"), _("Meets the target")]
     table = ReportTable("members", header, total, page=page)
 
-    def line(user, minutes):
+    def line(user: User, minutes: int) -> list[object]:
         met = _("yes") if target is not None and minutes >= target else (_("no") if target is not None else "—")
         mobile = user.mobile if show_mobile else mask_mobile(user.mobile)
         return [user.real_name, mobile or "", user.employer or "", user.trade or "", _hours(minutes), met]

@@ -10,7 +10,8 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer as SAInteger
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from classroom.accounts.models import User
 from classroom.domain import Invalid
@@ -28,15 +29,18 @@ class Period:
 
     @property
     def whole_months(self) -> bool:
+        """Whether the month rollup can answer (a year, quarter or month)."""
         return self.kind in ("year", "quarter", "month")
 
     @property
     def year(self) -> int:
+        """The calendar year the period ends in."""
         return self.end.year
 
 
 def period_from(kind: str, year: int, part: int | None = None, start: date | None = None,
                 end: date | None = None) -> Period:
+    """The period a report's form asks for; Invalid for a custom range without both ends or over three years."""
     if kind == "quarter" and part in (1, 2, 3, 4):
         first = date(year, 3 * part - 2, 1)
         last_month = 3 * part
@@ -65,10 +69,12 @@ class Row:
 
     @property
     def average_minutes(self) -> float:
+        """Minutes per member."""
         return self.minutes / self.members if self.members else 0.0
 
     @property
     def target_share(self) -> float:
+        """The share of members who met the annual target."""
         return self.meeting_target / self.members if self.members else 0.0
 
 
@@ -77,6 +83,7 @@ def _in_subtree(column, path: str):
 
 
 def children_of(node: TradeUnion) -> list[TradeUnion]:
+    """A union's direct children, by name."""
     return list(db.session.scalars(select(TradeUnion).where(TradeUnion.parent_id == node.id)
                                    .order_by(TradeUnion.name)))
 
@@ -181,7 +188,7 @@ def _grouped_members(unions, period: Period):
     return db.session.execute(statement).all()
 
 
-def member_rows(union: TradeUnion, period: Period):
+def member_rows(union: TradeUnion, period: Period) -> Select[User, int]:
     """SELECT (User, minutes) of a grassroots union's members at the end of the period."""
     if period.kind == "year":
         minutes = (select(HoursYear.user_id, func.sum(HoursYear.minutes).label("minutes"))
@@ -198,17 +205,11 @@ def member_rows(union: TradeUnion, period: Period):
             .order_by(func.coalesce(minutes.c.minutes, 0).desc(), User.id))
 
 
-def dimension_breakdown(node: TradeUnion, period: Period, dimension: str) -> list[tuple[str, int, int]]:
-    """[(value, minutes, workers)] by trade, worker group, course category or source."""
+def dimension_breakdown(node: TradeUnion, period: Period, dimension: str) -> list[tuple[str, int, int | None]]:
+    """[(value, minutes, workers)] by trade, worker group, course category or source (workers None when
+    the month rollup answers, which does not count people)."""
     if dimension in ("category", "source") and period.whole_months:
-        column = HoursMonth.category if dimension == "category" else HoursMonth.source
-        rows = db.session.execute(
-            select(column, func.sum(HoursMonth.minutes), literal(None))
-            .join(TradeUnion, TradeUnion.id == HoursMonth.union_id)
-            .where(_in_subtree(TradeUnion.path, node.path), HoursMonth.month >= period.start,
-                   HoursMonth.month <= period.end)
-            .group_by(column).order_by(func.sum(HoursMonth.minutes).desc())).all()
-        return [(value or "", int(minutes or 0), workers) for value, minutes, workers in rows]
+        return _rollup_breakdown(node, period, HoursMonth.category if dimension == "category" else HoursMonth.source)
     column = {"trade": User.trade, "group": User.worker_group, "category": HoursEntry.category,
               "source": HoursEntry.source}[dimension]
     rows = db.session.execute(
@@ -216,8 +217,19 @@ def dimension_breakdown(node: TradeUnion, period: Period, dimension: str) -> lis
         .join(User, User.id == HoursEntry.user_id).join(TradeUnion, TradeUnion.id == HoursEntry.union_id)
         .where(_in_subtree(TradeUnion.path, node.path), HoursEntry.earned_on >= period.start,
                HoursEntry.earned_on <= period.end)
-        .group_by(column).order_by(func.sum(HoursEntry.minutes).desc())).all()
+        .group_by(column).order_by(func.sum(HoursEntry.minutes).desc()))
     return [(value or "", int(minutes or 0), int(workers or 0)) for value, minutes, workers in rows]
+
+
+def _rollup_breakdown(node: TradeUnion, period: Period,
+                      column: InstrumentedAttribute[str]) -> list[tuple[str, int, int | None]]:
+    rows = db.session.execute(
+        select(column, func.sum(HoursMonth.minutes))
+        .join(TradeUnion, TradeUnion.id == HoursMonth.union_id)
+        .where(_in_subtree(TradeUnion.path, node.path), HoursMonth.month >= period.start,
+               HoursMonth.month <= period.end)
+        .group_by(column).order_by(func.sum(HoursMonth.minutes).desc()))
+    return [(value or "", int(minutes or 0), None) for value, minutes in rows]
 
 
 def no_union_minutes(period: Period) -> int:

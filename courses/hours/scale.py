@@ -14,6 +14,7 @@ HOURS_OPTION = click.Option(["--hours-per-worker"], type=int, default=0, show_de
 
 
 def seed_hours(context, hours_per_worker: int = 0, **_options) -> None:
+    """Ledger entries for seed-scale's workers, with their rollups built in SQL."""
     if not hours_per_worker:
         return
     params = {"first": context.first_user_id, "last": context.first_user_id + context.workers - 1,

@@ -1,64 +1,66 @@
 """The ledger: append-only credits and reversals, idempotent by source key, with the rollups
-kept in the same transaction; annual targets; a person's transcript."""
+kept in the same transaction; the entries admins record for their members."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
+from typing import Any, BinaryIO, Literal
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from classroom.accounts.models import User
 from classroom.audit import record_event
+from classroom.database import dialect_insert
 from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
-from classroom.timefmt import zone
+from classroom.timefmt import local_date
+from classroom.unions.memberships import membership_union_at
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_union
-from classroom.unions.services import membership_union_at
+from courses.catalog.attachments import discard_file, place_file, receive_file
+from courses.catalog.models import ClassSession, Lesson
 from courses.hours.models import REVERSAL_NOTE, SESSION_REMOVED_NOTE, HoursEntry, HoursMonth, HoursSource, HoursYear
 
 EXTERNAL_CATEGORY = "external"
-NOW = object()  # record_entry's default: the union of the person's membership now
+EVIDENCE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg"})
 
 
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(zone(current_app.config["DEFAULT_TIMEZONE"])).date()
+class _Membership(enum.Enum):
+    NOW = "now"
 
 
-def _insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+NOW = _Membership.NOW  # record_entry's default: the union of the person's membership now
 
 
 def record_entry(*, user_id: int, minutes: int, source: str, source_key: str, earned_on: date,
                  now: datetime, course_id: int | None = None, category: str = "", title: str = "",
                  note: str | None = None, recorded_by_id: int | None = None,
-                 evidence: tuple[str, str] | None = None, union_id: int | None | object = NOW) -> HoursEntry | None:
+                 evidence: tuple[str, str] | None = None,
+                 union_id: int | None | Literal[_Membership.NOW] = NOW) -> HoursEntry | None:
     """Append one ledger entry unless its source key exists (then None). The entry carries the
     person's union of the moment unless ``union_id`` names one (None: no union); the month and
     year rollups change in the same transaction."""
-    if union_id is NOW:
-        union_id = membership_union_at(user_id)
-    insert = _insert()
+    held_by: int | None = membership_union_at(user_id) if isinstance(union_id, _Membership) else union_id
+    insert = dialect_insert(db.session)
     entry_id = db.session.execute(
         insert(HoursEntry).values(
             user_id=user_id, minutes=minutes, source=source, source_key=source_key, earned_on=earned_on,
-            union_id=union_id, course_id=course_id, category=category or "", title=(title or "")[:200],
+            union_id=held_by, course_id=course_id, category=category or "", title=(title or "")[:200],
             note=note, recorded_by_id=recorded_by_id, created_at=now,
             evidence_name=evidence[0] if evidence else None, evidence_stored=evidence[1] if evidence else None,
         ).on_conflict_do_nothing(index_elements=["source_key"]).returning(HoursEntry.id)
     ).scalar()
     if entry_id is None:
         return None
-    _roll_up(union_id or 0, earned_on, source, category or "", minutes, user_id)
+    _roll_up(held_by or 0, earned_on, source, category or "", minutes, user_id)
     return db.session.get(HoursEntry, entry_id)
 
 
 def _roll_up(union_id: int, earned_on: date, source: str, category: str, minutes: int, user_id: int) -> None:
-    insert = _insert()
+    insert = dialect_insert(db.session)
     month = insert(HoursMonth).values(union_id=union_id, month=earned_on.replace(day=1), source=source,
                                       category=category, minutes=minutes, entries=1)
     db.session.execute(month.on_conflict_do_update(
@@ -71,7 +73,8 @@ def _roll_up(union_id: int, earned_on: date, source: str, category: str, minutes
 
 # ---- credits from the course features ------------------------------------------------------------
 
-def credit_lesson(lesson, user_id: int, *, now: datetime) -> HoursEntry | None:
+def credit_lesson(lesson: Lesson, user_id: int, *, now: datetime) -> HoursEntry | None:
+    """The lesson's minutes for this person, once (by lesson and person), on today's date."""
     course = lesson.course
     return record_entry(user_id=user_id, minutes=lesson.credit_minutes, source=HoursSource.LESSON,
                         source_key=f"lesson:{lesson.id}:{user_id}", earned_on=local_date(now), now=now,
@@ -79,10 +82,11 @@ def credit_lesson(lesson, user_id: int, *, now: datetime) -> HoursEntry | None:
 
 
 def session_credit_key(session_id: int, user_id: int, change: int | str) -> str:
+    """The source key of one transition of a person's attendance at a class session."""
     return f"session:{session_id}:{user_id}:{change}"
 
 
-def sync_session_credit(session, user_id: int, *, attended: bool, change: int | str,
+def sync_session_credit(session: ClassSession, user_id: int, *, attended: bool, change: int | str,
                         now: datetime) -> HoursEntry | None:
     """Make the ledger hold the session's minutes for this person when they attended, and
     nothing when not: a credit, or reversing entries. ``change`` numbers the transitions of this
@@ -101,9 +105,9 @@ def sync_session_credit(session, user_id: int, *, attended: bool, change: int | 
     if wanted == held:
         return None
     course = session.course
-    common = dict(user_id=user_id, source=HoursSource.SESSION, earned_on=local_date(session.starts_at), now=now,
-                  course_id=course.id, category=course.category,
-                  title=f"{course.title} · {session.title or session.venue_name}")
+    common: dict[str, Any] = dict(user_id=user_id, source=HoursSource.SESSION, earned_on=local_date(session.starts_at),
+                                  now=now, course_id=course.id, category=course.category,
+                                  title=f"{course.title} · {session.title or session.venue_name}")
     key = session_credit_key(session.id, user_id, change)
     if wanted > held:  # more to credit: to the union of now
         return record_entry(minutes=wanted - held, source_key=key, **common)
@@ -143,77 +147,66 @@ def reverse_session_credits(session_id: int, *, key_suffix: str, now: datetime) 
 
 # ---- admin entries ------------------------------------------------------------------------------
 
-def _check_admin(actor, person_union_id: int | None) -> TradeUnion:
+def _check_admin(actor: User, person_union_id: int | None) -> TradeUnion:
     union = db.session.get(TradeUnion, person_union_id) if person_union_id else None
     if union is None or not can_manage_union(actor, union):
         raise NotAllowed(_l("This person is not a member of a union you administer."))
     return union
 
 
-def add_external(person, *, title: str, provider: str, earned_on: date, minutes: int, actor, now: datetime,
-                 evidence: tuple[str, str] | None = None) -> HoursEntry:
+def add_external(person: User, *, title: str, provider: str, earned_on: date, minutes: int, actor: User,
+                 now: datetime, evidence: tuple[str, str] | None = None) -> HoursEntry:
     """External training a union admin records for a member in scope (with optional evidence)."""
     union = _check_admin(actor, membership_union_at(person.id))
     if not 1 <= minutes <= 100 * 60:
         raise Invalid(_l("Enter between 1 and 6000 minutes."), field="minutes")
     if earned_on > local_date(now):
         raise Invalid(_l("The date cannot be in the future."), field="earned_on")
-    entry = record_entry(user_id=person.id, minutes=minutes, source=HoursSource.EXTERNAL,
-                         source_key=f"external:{uuid.uuid4().hex}", earned_on=earned_on, now=now,
-                         category=EXTERNAL_CATEGORY, title=f"{title.strip()} · {provider.strip()}"[:200],
-                         recorded_by_id=actor.id, evidence=evidence, union_id=union.id)
+    entry = _fresh(record_entry(user_id=person.id, minutes=minutes, source=HoursSource.EXTERNAL,
+                                source_key=f"external:{uuid.uuid4().hex}", earned_on=earned_on, now=now,
+                                category=EXTERNAL_CATEGORY, title=f"{title.strip()} · {provider.strip()}"[:200],
+                                recorded_by_id=actor.id, evidence=evidence, union_id=union.id))
     record_event(actor, "hours.external", entry, union_id=union.id, user_id=person.id, minutes=minutes)
     return entry
 
 
-def add_adjustment(person, *, minutes: int, reason: str, actor, now: datetime) -> HoursEntry:
+def add_adjustment(person: User, *, minutes: int, reason: str, actor: User, now: datetime) -> HoursEntry:
     """A correction, plus or minus, with its reason; never an edit of an earlier entry."""
     union = _check_admin(actor, membership_union_at(person.id))
     if minutes == 0 or abs(minutes) > 100 * 60:
         raise Invalid(_l("Enter a non-zero number of minutes up to 6000."), field="minutes")
     if not (reason or "").strip():
         raise Invalid(_l("Give the reason for the adjustment."), field="reason")
-    entry = record_entry(user_id=person.id, minutes=minutes, source=HoursSource.ADJUSTMENT,
-                         source_key=f"adjust:{uuid.uuid4().hex}", earned_on=local_date(now), now=now,
-                         category=EXTERNAL_CATEGORY, title=reason.strip()[:200], note=reason.strip()[:500],
-                         recorded_by_id=actor.id, union_id=union.id)
+    entry = _fresh(record_entry(user_id=person.id, minutes=minutes, source=HoursSource.ADJUSTMENT,
+                                source_key=f"adjust:{uuid.uuid4().hex}", earned_on=local_date(now), now=now,
+                                category=EXTERNAL_CATEGORY, title=reason.strip()[:200], note=reason.strip()[:500],
+                                recorded_by_id=actor.id, union_id=union.id))
     record_event(actor, "hours.adjust", entry, union_id=union.id, user_id=person.id, minutes=minutes,
                  reason=reason.strip())
     return entry
 
 
-# ---- targets and transcripts -----------------------------------------------------------------------
-
-def effective_targets(unions: list[TradeUnion]) -> dict[int, int | None]:
-    """Each union's annual target: its own, else the nearest one set above it (one query)."""
-    ancestor_ids = {ancestor for union in unions for ancestor in union.ancestor_ids()}
-    targets = dict(db.session.execute(
-        select(TradeUnion.id, TradeUnion.annual_target_minutes).where(TradeUnion.id.in_(ancestor_ids))
-    ).all()) if ancestor_ids else {}
-    result = {}
-    for union in unions:
-        chain = [targets.get(ancestor) for ancestor in reversed(union.ancestor_ids())]
-        result[union.id] = next((value for value in chain if value is not None), None)
-    return result
+def _fresh(entry: HoursEntry | None) -> HoursEntry:
+    """The entry ``record_entry`` made under a fresh random key (which never exists already)."""
+    if entry is None:
+        raise RuntimeError("a random hours source key was taken")
+    return entry
 
 
-def target_for_user(user_id: int) -> int | None:
-    union_id = membership_union_at(user_id)
-    union = db.session.get(TradeUnion, union_id) if union_id else None
-    return effective_targets([union])[union.id] if union else None
-
-
-def yearly_totals(user_id: int) -> list[tuple[int, int]]:
-    """[(year, minutes)] of a person, newest first."""
-    return [(int(year), int(minutes)) for year, minutes in db.session.execute(
-        select(HoursYear.year, func.sum(HoursYear.minutes)).where(HoursYear.user_id == user_id)
-        .group_by(HoursYear.year).order_by(HoursYear.year.desc())
-    ).all()]
-
-
-def entries_of(user_id: int, year: int | None = None):
-    statement = select(HoursEntry).where(HoursEntry.user_id == user_id)
-    if year:
-        statement = statement.where(HoursEntry.earned_on >= date(year, 1, 1),
-                                    HoursEntry.earned_on <= date(year, 12, 31))
-    return statement.order_by(HoursEntry.earned_on.desc(), HoursEntry.id.desc())
+def add_external_with_evidence(person: User, *, title: str, provider: str, earned_on: date, minutes: int,
+                               actor: User, now: datetime, filename: str | None, stream: BinaryIO | None,
+                               folder: str, max_bytes: int) -> HoursEntry:
+    """``add_external`` with an optional evidence file (PDF or image): checked, then kept only when the
+    entry is recorded; a refused upload records nothing."""
+    stored = receive_file(filename, stream, folder=folder, max_bytes=max_bytes, allowed=EVIDENCE_TYPES) \
+        if filename and stream is not None else None
+    try:
+        entry = add_external(person, title=title, provider=provider, earned_on=earned_on, minutes=minutes,
+                             actor=actor, now=now,
+                             evidence=(stored.original_name, stored.stored_name) if stored else None)
+        if stored:
+            place_file(stored, folder)
+    finally:
+        if stored:
+            discard_file(stored.temp_path)
+    return entry

@@ -30,12 +30,14 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 from sqlalchemy import func
 
+from classroom.accounts.models import User
 from classroom.extensions import db
 from classroom.http import public_url
 from classroom.pdf import cjk_font, describe
-from classroom.timefmt import zone
+from classroom.personal_data import mask_name
+from classroom.timefmt import local_date, platform_zone
 from courses.hours.models import HoursEntry
-from courses.hours.services import entries_of
+from courses.hours.queries import current_union, entries_of, target_for_user, yearly_totals
 
 SHOWN = ("y", "m", "n", "d", "g")  # year, minutes, masked name, date of issue, union: what the page shows
 MAX_TOKEN = 1024
@@ -95,8 +97,21 @@ def last_changed(user_id: int, year: int, issued: date) -> datetime:
                                .order_by(None))
     if latest is not None:
         return latest
-    tz = zone(current_app.config["DEFAULT_TIMEZONE"])
-    return datetime.combine(min(date(year + 1, 1, 1), issued), time(), tzinfo=tz)
+    return datetime.combine(min(date(year + 1, 1, 1), issued), time(), tzinfo=platform_zone())
+
+
+def of_person(person: User, year: int, *, now: datetime) -> bytes:
+    """The transcript PDF of a person's year as of ``now`` (issued on the platform's date), in their language."""
+    minutes = dict(yearly_totals(person.id)).get(year, 0)
+    union = current_union(person.id)
+    union_name = union.name if union else ""
+    issued = local_date(now)
+    token = sign({"y": year, "m": minutes, "n": mask_name(person.real_name), "d": issued.isoformat(), "g": union_name})
+    entries = list(db.session.scalars(entries_of(person.id, year).limit(40)))
+    return transcript_pdf(name=person.real_name, union=union_name, year=year, minutes=minutes,
+                          target=target_for_user(person.id), entries=entries, issued=issued,
+                          url=verification_url(token), locale=person.locale or "zh_CN",
+                          as_of=last_changed(person.id, year, issued))
 
 
 def transcript_pdf(*, name: str, union: str, year: int, minutes: int, target: int | None, entries: list,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -15,10 +16,9 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from flask_login import AnonymousUserMixin, current_user, login_required
 
 from classroom.accounts.models import User
 from classroom.cache import TTLCache
@@ -27,58 +27,42 @@ from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.forms import arg_int
-from classroom.http import form_error, paginate, role_required
+from classroom.http import form_error, paginate, perform, role_required
 from classroom.i18n import locale_code
-from classroom.personal_data import mask_name
+from classroom.timefmt import local_date
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
-from classroom.unions.services import membership_union_at
-from courses.catalog.attachments import discard_file, place_file, receive_file
-from courses.hours import reports, transcript
+from courses.hours import queries, reports, transcript
 from courses.hours import services as hours
 from courses.hours.forms import AdjustmentForm, ExternalForm, ReportForm
 from courses.hours.models import HoursEntry
-from courses.hours.report_table import report_table
+from courses.hours.report_table import ReportTable, report_table
 
 YEARS = range(1950, 2200)  # a calendar year the pages can be asked about
 
 bp = Blueprint("hours", __name__)
-
-EVIDENCE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg"})
 
 
 # ---- a worker's own hours -------------------------------------------------------------------------
 
 @bp.route("/me/hours")
 @login_required
-def mine():
-    totals = hours.yearly_totals(current_user.id)
-    year = arg_int("year") or (totals[0][0] if totals else hours.local_date(utcnow()).year)
+def mine() -> ResponseReturnValue:
+    totals = queries.yearly_totals(current_user.id)
+    year = arg_int("year") or (totals[0][0] if totals else local_date(utcnow()).year)
     if year not in YEARS:
         abort(404)
-    page = paginate(hours.entries_of(current_user.id, year), per_page=50)
+    page = paginate(queries.entries_of(current_user.id, year), per_page=50)
     return render_template("hours/mine.html", totals=totals, year=year, page=page,
-                           target=hours.target_for_user(current_user.id))
+                           target=queries.target_for_user(current_user.id))
 
 
 @bp.route("/me/hours/<int:year>.pdf")
 @login_required
-def transcript_pdf(year: int):
+def transcript_pdf(year: int) -> ResponseReturnValue:
     if year not in YEARS:
         abort(404)
-    minutes = dict(hours.yearly_totals(current_user.id)).get(year, 0)
-    union_id = membership_union_at(current_user.id)
-    union = db.session.get(TradeUnion, union_id) if union_id else None
-    issued = hours.local_date(utcnow())
-    token = transcript.sign({"y": year, "m": minutes, "n": mask_name(current_user.real_name),
-                             "d": issued.isoformat(), "g": union.name if union else ""})
-    entries = db.session.scalars(hours.entries_of(current_user.id, year).limit(40)).all()
-    pdf = transcript.transcript_pdf(name=current_user.real_name, union=union.name if union else "", year=year,
-                                    minutes=minutes, target=hours.target_for_user(current_user.id), entries=entries,
-                                    issued=issued, url=transcript.verification_url(token),
-                                    locale=current_user.locale or "zh_CN",
-                                    as_of=transcript.last_changed(current_user.id, year, issued))
-    response = make_response(pdf)
+    response = make_response(transcript.of_person(current_user, year, now=utcnow()))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="hours-{year}.pdf"'
     return response
@@ -86,7 +70,7 @@ def transcript_pdf(year: int):
 
 @bp.route("/hours/verify/<token>")
 @limiter.limit("60 per minute")
-def verify(token: str):
+def verify(token: str) -> ResponseReturnValue:
     payload = transcript.read(token)
     if payload is None:
         abort(404)
@@ -108,84 +92,72 @@ def member_in_scope_or_404(user_id: int) -> User:
 
 @bp.route("/hours/members/<int:user_id>")
 @union_admin_required
-def member(user_id: int):
-    if user_id == current_user.id and not request.args.get("format"):  # the admin's own row in a report
+def member(user_id: int) -> ResponseReturnValue:
+    export = request.args.get("format")
+    if user_id == current_user.id and not export:  # the admin's own row in a report
         return redirect(url_for("hours.mine"))
     person = member_in_scope_or_404(user_id)
-    export = request.args.get("format")
     if export in ("csv", "xlsx"):
-        header = [_("Date"), _("Source"), _("What"), _("Note"), _("Minutes"), _("Union")]
-        rows = [[entry.earned_on.isoformat(), entry.source_label, entry.title, entry.note_label or "", entry.minutes,
-                 entry.union.name if entry.union else _("No union")]
-                for entry in db.session.scalars(hours.entries_of(person.id).options(joinedload(HoursEntry.union)))]
+        header, rows = queries.member_export(person)
         return _export(header, rows, export, f"hours-member-{person.id}", _("Training hours"))
-    page = paginate(hours.entries_of(person.id), per_page=50)
-    return render_template("hours/member.html", person=person, page=page, totals=hours.yearly_totals(person.id),
+    page = paginate(queries.entries_of(person.id), per_page=50)
+    return render_template("hours/member.html", person=person, page=page, totals=queries.yearly_totals(person.id),
                            external_form=ExternalForm(), adjustment_form=AdjustmentForm())
+
+
+def evidence_file_or_404(entry_id: int) -> tuple[str, str]:
+    """(stored name, download name) of an external-training entry's evidence, for its worker and the
+    admins over them."""
+    entry = db.session.get(HoursEntry, entry_id)
+    if entry is None or not entry.evidence_stored:
+        abort(404)
+    person = db.session.get(User, entry.user_id)
+    if entry.user_id != current_user.id and (person is None or not scope.can_see_user(current_user, person)):
+        scope.deny(current_user, "HoursEntry", entry_id)
+    return entry.evidence_stored, entry.evidence_name or entry.evidence_stored
 
 
 @bp.route("/hours/entries/<int:entry_id>/evidence")
 @login_required
-def evidence(entry_id: int):
+def evidence(entry_id: int) -> ResponseReturnValue:
     """The evidence file of an external-training entry: for its worker and the admins over them."""
-    entry = db.session.get(HoursEntry, entry_id)
-    if entry is None or not entry.evidence_stored:
-        abort(404)
-    if entry.user_id != current_user.id and not scope.can_see_user(current_user, db.session.get(User, entry.user_id)):
-        scope.deny(current_user, "HoursEntry", entry_id)
-    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], entry.evidence_stored, as_attachment=True,
-                                   download_name=entry.evidence_name or entry.evidence_stored)
+    stored, name = evidence_file_or_404(entry_id)
+    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], stored, as_attachment=True,
+                                   download_name=name)
     response.cache_control.private = True
     return response
 
 
 @bp.route("/hours/members/<int:user_id>/external", methods=["POST"])
 @union_admin_required
-def add_external(user_id: int):
+def add_external(user_id: int) -> ResponseReturnValue:
     person = member_in_scope_or_404(user_id)
     form = ExternalForm()
     if form.validate_on_submit():
-        folder = current_app.config["UPLOAD_FOLDER"]
-        stored = None
-        try:
-            if form.evidence.data and form.evidence.data.filename:
-                stored = receive_file(form.evidence.data.filename, form.evidence.data.stream, folder=folder,
-                                      max_bytes=current_app.config["EVIDENCE_MAX_BYTES"], allowed=EVIDENCE_TYPES)
-            hours.add_external(person, title=form.title.data, provider=form.provider.data,
-                               earned_on=form.earned_on.data, minutes=form.minutes.data, actor=current_user,
-                               now=utcnow(), evidence=(stored.original_name, stored.stored_name) if stored else None)
-            if stored:
-                place_file(stored, folder)
-        except DomainError as error:
-            db.session.rollback()
-            flash(str(error), "danger")
-        else:
-            db.session.commit()
-            flash(_("External training recorded."), "success")
-        finally:
-            if stored:
-                discard_file(stored.temp_path)
+        perform(lambda: _record_external(person, form), success=_("External training recorded."))
     else:
         flash(_("Fill in the training, provider, date and minutes."), "danger")
     return redirect(url_for("hours.member", user_id=person.id))
 
 
+def _record_external(person: User, form: ExternalForm) -> HoursEntry:
+    upload, config = form.evidence.data, current_app.config
+    return hours.add_external_with_evidence(
+        person, title=form.title.data, provider=form.provider.data, earned_on=form.earned_on.data,
+        minutes=form.minutes.data, actor=current_user, now=utcnow(), filename=upload.filename if upload else None,
+        stream=upload.stream if upload else None, folder=config["UPLOAD_FOLDER"],
+        max_bytes=config["EVIDENCE_MAX_BYTES"])
+
+
 @bp.route("/hours/members/<int:user_id>/adjust", methods=["POST"])
 @union_admin_required
-def adjust(user_id: int):
+def adjust(user_id: int) -> ResponseReturnValue:
     person = member_in_scope_or_404(user_id)
     form = AdjustmentForm()
     if form.validate_on_submit():
-        try:
-            hours.add_adjustment(person, minutes=form.minutes.data, reason=form.reason.data, actor=current_user,
-                                 now=utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            form_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Adjustment recorded."), "success")
-            return redirect(url_for("hours.member", user_id=person.id))
+        perform(lambda: hours.add_adjustment(person, minutes=form.minutes.data, reason=form.reason.data,
+                                             actor=current_user, now=utcnow()),
+                success=_("Adjustment recorded."))
     else:
         flash(_("An adjustment needs non-zero minutes and a reason."), "danger")
     return redirect(url_for("hours.member", user_id=person.id))
@@ -195,15 +167,11 @@ def adjust(user_id: int):
 
 @bp.route("/reports/hours")
 @union_admin_required
-def report():
+def report() -> ResponseReturnValue:
     node = _report_node()
     form = ReportForm(formdata=request.args)
     form.validate()
-    try:
-        period = _period(form)
-    except DomainError as error:
-        form_error(form, error, default="start")
-        period = reports.period_from("year", hours.local_date(utcnow()).year)
+    period = _period(form)
     by = form.by.data if not form.by.errors else "union"
     if period.kind != "custom" and not form.year.data:
         form.year.data = period.start.year  # the form says which year the figures are for
@@ -213,7 +181,7 @@ def report():
         return _export(table.header, table.export_rows, export, f"hours-{node.code}-{period.label.replace(' ', '')}",
                        _("Training hours"))
     return render_template("hours/report.html", node=node, form=form, period=period, table=table,
-                           ancestors=_ancestors(node))
+                           ancestors=queries.managed_ancestors(node, current_user))
 
 
 # Union and dimension tables are the same for every admin of a node: computed once per
@@ -222,7 +190,8 @@ def report():
 report_cache = TTLCache(max_entries=512)
 
 
-def cached_table(node: TradeUnion, period: reports.Period, by: str):
+def cached_table(node: TradeUnion, period: reports.Period, by: str) -> ReportTable:
+    """The report's table, from the cache when every admin of the node sees the same one."""
     if by == "union" and node.kind == UnionKind.GRASSROOTS:
         return report_table(node, period, by, viewer=current_user)
     key = (node.id, period.kind, period.start, period.end, by, locale_code(), current_user.is_site_admin)
@@ -241,19 +210,18 @@ def _report_node() -> TradeUnion:
 
 
 def _period(form: ReportForm) -> reports.Period:
-    today = hours.local_date(utcnow())
+    """The period the form asks for; this year's, with the reason beside the form, when it names none."""
+    today = local_date(utcnow())
     year = form.year.data if not form.year.errors and form.year.data else today.year
     part = form.part.data if not form.part.errors else None
-    return reports.period_from(form.period.data or "year", year, part, form.start.data, form.end.data)
+    try:
+        return reports.period_from(form.period.data or "year", year, part, form.start.data, form.end.data)
+    except DomainError as error:
+        form_error(form, error, default="start")
+        return reports.period_from("year", today.year)
 
 
-def _ancestors(node: TradeUnion) -> list[TradeUnion]:
-    ids = node.ancestor_ids()[:-1]
-    rows = {union.id: union for union in db.session.scalars(select(TradeUnion).where(TradeUnion.id.in_(ids)))}
-    return [rows[i] for i in ids if i in rows and scope.can_manage_union(current_user, rows[i])]
-
-
-def _export(header: list, rows: list, kind: str, stem: str, title: str):
+def _export(header: list, rows: list, kind: str, stem: str, title: str) -> Response:
     name = f"{stem}.{kind}"
     if kind == "csv":
         body, mimetype = csv_bytes(header, rows), "text/csv; charset=utf-8"
@@ -266,11 +234,10 @@ def _export(header: list, rows: list, kind: str, stem: str, title: str):
     return response
 
 
-def home_section(user):
+def home_section(user: User | AnonymousUserMixin) -> tuple[str, dict] | None:
     """The home page: this year's training hours against the annual target."""
     if not user.is_authenticated:
         return None
-    year = hours.local_date(utcnow()).year
-    return "hours/_home.html", {"year": year, "minutes": dict(hours.yearly_totals(user.id)).get(year, 0),
-                                "target": hours.target_for_user(user.id)}
-
+    year = local_date(utcnow()).year
+    return "hours/_home.html", {"year": year, "minutes": dict(queries.yearly_totals(user.id)).get(year, 0),
+                                "target": queries.target_for_user(user.id)}

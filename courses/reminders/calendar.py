@@ -14,11 +14,11 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select
 
 from classroom.accounts.models import User
-from classroom.accounts.tokens import same_secret
 from classroom.extensions import db
 from classroom.forms import parse_id
 from classroom.http import public_base_url, public_url
 from classroom.notifications.models import CalendarFeed
+from classroom.tokens import same_secret
 from courses.catalog.models import ClassSession, Course
 from courses.enrollment.models import Enrollment
 from courses.reminders.audience import attends_sessions

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow, writes
-from classroom.extensions import db, limiter
-from classroom.http import public_url
+from classroom.extensions import limiter
+from classroom.http import perform, public_url
 from courses.reminders import calendar
 
 bp = Blueprint("reminders", __name__)
@@ -18,8 +18,7 @@ bp = Blueprint("reminders", __name__)
 @writes
 @login_required
 def calendar_page():
-    feed = calendar.feed_of(current_user.id)
-    db.session.commit()
+    feed = perform(lambda: calendar.feed_of(current_user.id)).value
     url = public_url("reminders.feed", secret=calendar.secret_for(feed.user_id, feed.version))
     return render_template("reminders/calendar.html", url=url)
 
@@ -27,9 +26,8 @@ def calendar_page():
 @bp.route("/me/calendar/reset", methods=["POST"])
 @login_required
 def reset():
-    calendar.reset(current_user.id)
-    db.session.commit()
-    flash(_("A new calendar link is ready; the old one no longer works."), "success")
+    perform(lambda: calendar.reset(current_user.id),
+            success=_("A new calendar link is ready; the old one no longer works."))
     return redirect(url_for("reminders.calendar_page"))
 
 

@@ -9,13 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
-from classroom.domain import DomainError
-from classroom.extensions import db
-from classroom.http import owned_or_404
+from classroom.http import owned_or_404, perform, perform_quietly
 from courses.catalog import teach_views as teach
 from courses.catalog.attachments import ACCEPT, delete_attachment, size_label, store_attachment
 from courses.catalog.models import Attachment, Course, Lesson
-from courses.enrollment.services import can_manage_enrollments, enrollment_of
+from courses.enrollment.services import can_manage_enrollments
 from courses.study import services as study
 from courses.study import views as study_views
 
@@ -41,17 +39,6 @@ def _attachment_or_404(lesson: Lesson, attachment_id: int) -> Attachment:
     return owned_or_404(Attachment, attachment_id, lesson_id=lesson.id)
 
 
-def _attempt(action) -> DomainError | None:
-    """Run a service and commit, or roll back and return its refusal."""
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        return error
-    db.session.commit()
-    return None
-
-
 def _back(lesson: Lesson):
     return redirect(url_for("teach.lesson_form", course_id=lesson.course_id, lesson_id=lesson.id) + "#attachments")
 
@@ -71,10 +58,12 @@ def upload(course_id: int, lesson_id: int):
         flash(_("Choose a file to upload."), "danger")
         return _back(lesson)
     config = current_app.config
-    error = _attempt(lambda: store_attachment(lesson, file.filename, file.stream, actor=current_user, now=utcnow(),
-                                              folder=config["UPLOAD_FOLDER"], max_bytes=config["UPLOAD_MAX_BYTES"]))
-    if error:
-        flash(_("%(name)s was not uploaded: %(reason)s", name=_short(file.filename), reason=str(error)), "danger")
+    outcome = perform_quietly(lambda: store_attachment(lesson, file.filename, file.stream, actor=current_user,
+                                                       now=utcnow(), folder=config["UPLOAD_FOLDER"],
+                                                       max_bytes=config["UPLOAD_MAX_BYTES"]))
+    if outcome.error:
+        flash(_("%(name)s was not uploaded: %(reason)s", name=_short(file.filename), reason=str(outcome.error)),
+              "danger")
     else:
         flash(_("%(name)s uploaded.", name=_short(file.filename)), "success")
     return _back(lesson)
@@ -87,16 +76,14 @@ def delete(course_id: int, lesson_id: int, attachment_id: int):
     lesson = _editable_lesson_or_404(course_id, lesson_id)
     attachment = _attachment_or_404(lesson, attachment_id)
     name = attachment.original_name
-    error = _attempt(lambda: delete_attachment(attachment, actor=current_user,
-                                               folder=current_app.config["UPLOAD_FOLDER"]))
-    flash(str(error) if error else _("%(name)s deleted.", name=_short(name)), "danger" if error else "success")
+    perform(lambda: delete_attachment(attachment, actor=current_user, folder=current_app.config["UPLOAD_FOLDER"]),
+            success=_("%(name)s deleted.", name=_short(name)))
     return _back(lesson)
 
 
 def _may_study(course: Course) -> bool:
     """The lesson page's rule: enrolled (or done), or managing the course."""
-    mine = enrollment_of(current_user.id, course.id)
-    return (mine is not None and mine.status in study.STUDYING) or can_manage_enrollments(current_user, course)
+    return study.is_studying(current_user.id, course.id) or can_manage_enrollments(current_user, course)
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:position>/files/<int:attachment_id>")
@@ -105,8 +92,7 @@ def download(course_id: int, position: int, attachment_id: int):
     course, lesson = study_views.lesson_or_404(course_id, position)  # 404 unless can_access
     attachment = _attachment_or_404(lesson, attachment_id)
     if not _may_study(course):
-        flash(_("Enroll in the course to study its lessons."), "info")
-        return redirect(url_for("enrollment.course", course_id=course.id))
+        return study_views.to_course_page(course)
     response = send_from_directory(current_app.config["UPLOAD_FOLDER"], attachment.stored_name,
                                    mimetype=attachment.content_type, as_attachment=True,
                                    download_name=attachment.original_name)

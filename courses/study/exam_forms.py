@@ -1,4 +1,4 @@
-"""Forms of the exam builder. The rules on questions live in exams.clean_question; these forms
+"""Forms of the exam builder. The rules on questions live in exam_building.clean_question; these forms
 only turn the text the instructor typed into the service's input."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from classroom.accounts.forms import strip
 from classroom.forms import Form, IntegerField, typed
-from courses.study.exams import SETTINGS
+from courses.study.exam_building import SETTINGS
 
 KIND_LABELS = {"single": _l("Single choice"), "multiple": _l("Multiple choice")}
 _SEPARATORS = re.compile(r"[\s,，、;；]+")

@@ -1,20 +1,25 @@
-"""Read-side queries of study: progress per course, for a person and for a roster (set-based)."""
+"""Read-side queries of study: lessons by position, progress per course for a person and for a roster
+(set-based), the roster's sign-ups, the home page's lists."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from classroom.accounts.models import User
 from classroom.extensions import db
 from courses.catalog.models import ClassSession, Course, CourseStatus, Lesson
+from courses.catalog.visibility import in_scope_clause
 from courses.enrollment.models import Enrollment, EnrollmentStatus
-from courses.study.models import LessonProgress
+from courses.study.models import Exam, LessonProgress
 
 MY_STATUSES = (EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED, EnrollmentStatus.PENDING,
                EnrollmentStatus.COMPLETED)
 
 
-def my_enrollments(user_id: int):
+def my_enrollments(user_id: int) -> Select[Enrollment]:
     """SELECT of a person's current and finished sign-ups, their courses loaded with them."""
     return (select(Enrollment).where(Enrollment.user_id == user_id, Enrollment.status.in_(MY_STATUSES))
             .options(joinedload(Enrollment.course).joinedload(Course.host_union))
@@ -22,7 +27,23 @@ def my_enrollments(user_id: int):
                       Enrollment.id.desc()))
 
 
+def lesson_at(course_id: int, position: int) -> Lesson | None:
+    """The course's lesson at ``position`` (numbered from 1), if there is one."""
+    return db.session.scalar(select(Lesson).filter_by(course_id=course_id, position=position))
+
+
+def has_lesson_at(course_id: int, position: int) -> bool:
+    """Whether the course has a lesson at ``position``."""
+    return db.session.scalar(select(Lesson.id).filter_by(course_id=course_id, position=position)) is not None
+
+
+def has_exam(course_id: int) -> bool:
+    """Whether the course has an exam."""
+    return db.session.scalar(select(Exam.id).where(Exam.course_id == course_id)) is not None
+
+
 def lesson_counts(course_ids: list[int]) -> dict[int, int]:
+    """{course_id: number of lessons}."""
     if not course_ids:
         return {}
     return dict(db.session.execute(select(Lesson.course_id, func.count()).where(Lesson.course_id.in_(course_ids))
@@ -56,21 +77,35 @@ def progress_for_roster(course_id: int, user_ids: list[int]) -> dict[int, tuple[
     return {user_id: (done.get((user_id, course_id), 0), total) for user_id in user_ids}
 
 
-def highlights(limit: int):
+def highlights(limit: int) -> Select[Course]:
     """The newest city-wide published courses, for visitors."""
-    from courses.catalog.services import in_scope_clause
-
     return (select(Course).where(Course.status == CourseStatus.PUBLISHED, in_scope_clause(None))
             .options(joinedload(Course.host_union), selectinload(Course.instructors))
             .order_by(Course.published_at.desc()).limit(limit))
 
 
-def next_sessions(user_id: int, *, now, limit: int) -> list:
+def next_sessions(user_id: int, *, now: datetime, limit: int) -> list[Row[ClassSession, str]]:
     """The next class sessions of the courses a person is enrolled in."""
-    return db.session.execute(
+    return list(db.session.execute(
         select(ClassSession, Course.title).join(Course, Course.id == ClassSession.course_id)
         .join(Enrollment, Enrollment.course_id == Course.id)
         .where(Enrollment.user_id == user_id, Enrollment.status == EnrollmentStatus.ENROLLED,
                ClassSession.ends_at > now)
         .order_by(ClassSession.starts_at).limit(limit)
-    ).all()
+    ))
+
+
+def roster_statement(course_id: int, status: str = "") -> Select[Enrollment, User]:
+    """SELECT (Enrollment, User) of a course's sign-ups, of one status when it names one, in the roster's order."""
+    statement = (select(Enrollment, User).join(User, User.id == Enrollment.user_id)
+                 .where(Enrollment.course_id == course_id))
+    if status in set(EnrollmentStatus):
+        statement = statement.where(Enrollment.status == status)
+    return statement.order_by(Enrollment.status, Enrollment.waitlist_seq, Enrollment.requested_at)
+
+
+def status_counts(course_id: int) -> dict[str, int]:
+    """{status: number of the course's sign-ups}."""
+    rows = db.session.execute(select(Enrollment.status, func.count()).where(Enrollment.course_id == course_id)
+                              .group_by(Enrollment.status))
+    return {status: count for status, count in rows}

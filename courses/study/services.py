@@ -4,17 +4,17 @@ course's completion rule, evaluated when a relevant event happens."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, Select, func, select, update
 
+from classroom.database import dialect_insert
 from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
-from courses.attendance.services import attendance_share
-from courses.catalog.models import Course, Lesson
+from courses.attendance.models import ATTENDED, Attendance
+from courses.catalog.models import ClassSession, Course, Lesson
 from courses.enrollment.models import Enrollment, EnrollmentStatus
 from courses.enrollment.services import enrollment_of
 from courses.study.hooks import enrollment_completed, lesson_completed
@@ -23,7 +23,14 @@ from courses.study.models import Exam, ExamAttempt, LessonProgress
 STUDYING = (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED)
 
 
+def is_studying(user_id: int, course_id: int) -> bool:
+    """Whether the person is enrolled in the course (or has completed it): its lessons and exam are theirs."""
+    mine = enrollment_of(user_id, course_id)
+    return mine is not None and mine.status in STUDYING
+
+
 def studying_enrollment(user_id: int, course_id: int) -> Enrollment:
+    """The person's enrollment in the course, refused unless they are studying it."""
     enrollment = enrollment_of(user_id, course_id)
     if enrollment is None or enrollment.status not in STUDYING:
         raise NotAllowed(_l("Enroll in the course to study its lessons."))
@@ -33,20 +40,29 @@ def studying_enrollment(user_id: int, course_id: int) -> Enrollment:
 def open_lesson(user, lesson: Lesson, *, now: datetime) -> LessonProgress:
     """Record that the person opened the lesson (first time, or a new sitting)."""
     enrollment = studying_enrollment(user.id, lesson.course_id)
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(db.session)
     db.session.execute(
         insert(LessonProgress).values(user_id=user.id, lesson_id=lesson.id, course_id=lesson.course_id,
                                       first_opened_at=now, last_seen_at=now, seconds_studied=0)
         .on_conflict_do_update(index_elements=["user_id", "lesson_id"], set_={"last_seen_at": now})
     )
     enrollment.last_studied_at = now
-    return progress_of(user.id, lesson.id)
+    return _saved_progress(user.id, lesson.id)
+
+
+def _progress(user_id: int, lesson_id: int) -> Select[LessonProgress]:
+    return (select(LessonProgress).filter_by(user_id=user_id, lesson_id=lesson_id)
+            .execution_options(populate_existing=True))
 
 
 def progress_of(user_id: int, lesson_id: int) -> LessonProgress | None:
-    return db.session.scalar(select(LessonProgress).filter_by(user_id=user_id, lesson_id=lesson_id)
-                             .execution_options(populate_existing=True))
+    """The person's progress in the lesson, fresh from the database; None before they first open it."""
+    return db.session.scalar(_progress(user_id, lesson_id))
+
+
+def _saved_progress(user_id: int, lesson_id: int) -> LessonProgress:
+    """The progress row this transaction has just written."""
+    return db.session.scalars(_progress(user_id, lesson_id)).one()
 
 
 def heartbeat(user, lesson: Lesson, *, now: datetime, resume: bool = False) -> LessonProgress:
@@ -66,14 +82,16 @@ def heartbeat(user, lesson: Lesson, *, now: datetime, resume: bool = False) -> L
         .values(last_seen_at=now, seconds_studied=LessonProgress.seconds_studied + credit)
         .execution_options(synchronize_session=False)
     )
-    return progress_of(user.id, lesson.id)
+    return _saved_progress(user.id, lesson.id)
 
 
 def seconds_needed(lesson: Lesson) -> int:
+    """The study time that lets a person mark the lesson complete."""
     return int(lesson.credit_minutes * 60 * current_app.config["LESSON_COMPLETE_SHARE"])
 
 
 def can_complete(progress: LessonProgress | None, lesson: Lesson) -> bool:
+    """Whether enough of the lesson is studied to mark it complete."""
     return progress is not None and progress.seconds_studied >= seconds_needed(lesson)
 
 
@@ -81,15 +99,15 @@ def complete_lesson(user, lesson: Lesson, *, now: datetime) -> bool:
     """Mark a lesson done once its share of time is studied; True the first time."""
     enrollment = studying_enrollment(user.id, lesson.course_id)
     progress = progress_of(user.id, lesson.id)
-    if not can_complete(progress, lesson):
+    if progress is None or not can_complete(progress, lesson):
         raise Conflict(_l("Study this lesson a little longer before marking it complete."))
-    done = db.session.execute(
+    done = cast(CursorResult[Any], db.session.execute(
         update(LessonProgress).where(LessonProgress.id == progress.id, LessonProgress.completed_at.is_(None))
         .values(completed_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if not done:
         return False
-    progress = progress_of(user.id, lesson.id)
+    progress = _saved_progress(user.id, lesson.id)
     lesson_completed.send(lesson, user_id=user.id, progress=progress, now=now)
     evaluate_completion(enrollment, now=now)
     return True
@@ -105,6 +123,17 @@ def attendance_met(enrollment: Enrollment, course: Course) -> bool:
     return total == 0 or attended * 100 >= course.min_attendance_share * total
 
 
+def attendance_share(user_id: int, course_id: int) -> tuple[int, int]:
+    """(sessions attended, sessions of the course)."""
+    total = db.session.scalar(select(func.count()).select_from(ClassSession)
+                              .where(ClassSession.course_id == course_id)) or 0
+    attended = db.session.scalar(
+        select(func.count()).select_from(Attendance).join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ClassSession.course_id == course_id, Attendance.user_id == user_id,
+               Attendance.status.in_(ATTENDED))) or 0
+    return attended, total
+
+
 def lesson_share(user_id: int, course_id: int) -> tuple[int, int]:
     """(lessons completed, lessons in the course)."""
     total = db.session.scalar(select(func.count()).select_from(Lesson).where(Lesson.course_id == course_id)) or 0
@@ -117,6 +146,7 @@ def lesson_share(user_id: int, course_id: int) -> tuple[int, int]:
 
 
 def best_exam_score(user_id: int, course_id: int) -> int | None:
+    """The person's best score at the course's exam; None before a submitted attempt."""
     return db.session.scalar(
         select(func.max(ExamAttempt.score)).join(Exam, Exam.id == ExamAttempt.exam_id)
         .where(Exam.course_id == course_id, ExamAttempt.user_id == user_id, ExamAttempt.submitted_at.is_not(None))
@@ -124,6 +154,7 @@ def best_exam_score(user_id: int, course_id: int) -> int | None:
 
 
 def rule_met(enrollment: Enrollment, course: Course) -> bool:
+    """Whether the course's completion rule holds: lessons, exam score and attendance."""
     done, total = lesson_share(enrollment.user_id, course.id)
     if total and done * 100 < course.min_lesson_share * total:
         return False
@@ -139,13 +170,13 @@ def evaluate_completion(enrollment: Enrollment, *, now: datetime) -> bool:
     update), emitting ``enrollment_completed``. True when it completed now."""
     if enrollment.status != EnrollmentStatus.ENROLLED:
         return False
-    course = db.session.get(Course, enrollment.course_id)
+    course = db.session.get_one(Course, enrollment.course_id)
     if not rule_met(enrollment, course):
         return False
-    changed = db.session.execute(
+    changed = cast(CursorResult[Any], db.session.execute(
         update(Enrollment).where(Enrollment.id == enrollment.id, Enrollment.status == EnrollmentStatus.ENROLLED)
         .values(status=EnrollmentStatus.COMPLETED, completed_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+    )).rowcount
     if not changed:
         return False
     db.session.refresh(enrollment)

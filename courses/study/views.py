@@ -5,21 +5,19 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 
-from classroom.accounts.models import User
 from classroom.database import utcnow, writes
-from classroom.domain import DomainError
 from classroom.extensions import db
-from classroom.http import paginate
+from classroom.http import paginate, perform, perform_quietly
 from classroom.security import embed_hosts
 from classroom.unions.scope import shown_mobiles
 from courses.catalog.content import render_markdown, video_embed_url
 from courses.catalog.forms import ReasonForm
 from courses.catalog.models import Course, Lesson
 from courses.enrollment.forms import AnnouncementForm
-from courses.enrollment.models import Enrollment, EnrollmentStatus
-from courses.enrollment.services import can_access, can_manage_enrollments, enrollment_of
+from courses.enrollment.models import EnrollmentStatus
+from courses.enrollment.services import can_manage_enrollments, enrollment_of
+from courses.enrollment.views import accessible_course_or_404, managed_course_or_404
 from courses.study import queries
 from courses.study import services as study
 
@@ -35,13 +33,17 @@ def mine():
 
 
 def lesson_or_404(course_id: int, position: int) -> tuple[Course, Lesson]:
-    course = db.session.get(Course, course_id)
-    if course is None or not can_access(current_user, course):
-        abort(404)
-    lesson = db.session.scalar(select(Lesson).filter_by(course_id=course.id, position=position))
+    course = accessible_course_or_404(course_id)
+    lesson = queries.lesson_at(course.id, position)
     if lesson is None:
         abort(404)
     return course, lesson
+
+
+def to_course_page(course: Course):
+    """Someone not enrolled is sent to the course page, where they can sign up."""
+    flash(_("Enroll in the course to study its lessons."), "info")
+    return redirect(url_for("enrollment.course", course_id=course.id))
 
 
 @bp.route("/courses/<int:course_id>/lessons/<int:position>")
@@ -49,18 +51,15 @@ def lesson_or_404(course_id: int, position: int) -> tuple[Course, Lesson]:
 @login_required
 def lesson(course_id: int, position: int):
     course, lesson = lesson_or_404(course_id, position)
-    mine = enrollment_of(current_user.id, course.id)
-    studying = mine is not None and mine.status in study.STUDYING
+    studying = study.is_studying(current_user.id, course.id)
     if not studying and not can_manage_enrollments(current_user, course):
-        flash(_("Enroll in the course to study its lessons."), "info")
-        return redirect(url_for("enrollment.course", course_id=course.id))
-    progress = study.open_lesson(current_user, lesson, now=utcnow()) if studying else None
-    db.session.commit()
-    count = db.session.scalar(select(func.count()).select_from(Lesson).where(Lesson.course_id == course.id))
+        return to_course_page(course)
+    progress = perform(lambda: study.open_lesson(current_user, lesson, now=utcnow())).value if studying else None
     return render_template(
-        "study/lesson.html", course=course, lesson=lesson, progress=progress, lesson_count=count,
+        "study/lesson.html", course=course, lesson=lesson, progress=progress,
+        lesson_count=queries.lesson_counts([course.id]).get(course.id, 0),
         body=render_markdown(lesson.body), needed=study.seconds_needed(lesson),
-        video=video_embed_url(lesson.video_url, embed_hosts(current_app.config["VIDEO_EMBED_HOSTS"])),
+        video=video_embed_url(lesson.video_url, list(embed_hosts(current_app.config["VIDEO_EMBED_HOSTS"]))),
         heartbeat_seconds=current_app.config["HEARTBEAT_SECONDS"], studying=studying)
 
 
@@ -68,12 +67,11 @@ def lesson(course_id: int, position: int):
 @login_required
 def heartbeat(course_id: int, position: int):
     course, lesson = lesson_or_404(course_id, position)
-    try:
-        progress = study.heartbeat(current_user, lesson, now=utcnow(), resume=request.args.get("resume") == "1")
-    except DomainError as error:
-        db.session.rollback()
-        return jsonify({"error": str(error)}), 403
-    db.session.commit()
+    outcome = perform_quietly(lambda: study.heartbeat(current_user, lesson, now=utcnow(),
+                                                      resume=request.args.get("resume") == "1"))
+    progress = outcome.value
+    if progress is None:
+        return jsonify({"error": str(outcome.error)}), 403
     return jsonify({"seconds": progress.seconds_studied, "needed": study.seconds_needed(lesson),
                     "can_complete": study.can_complete(progress, lesson),
                     "completed": progress.completed_at is not None})
@@ -83,42 +81,33 @@ def heartbeat(course_id: int, position: int):
 @login_required
 def complete(course_id: int, position: int):
     course, lesson = lesson_or_404(course_id, position)
-    try:
-        study.complete_lesson(current_user, lesson, now=utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "warning")
+    outcome = perform(lambda: study.complete_lesson(current_user, lesson, now=utcnow()),
+                      success=lambda _first: completed_message(course), category="warning")
+    if not outcome.ok:
         return redirect(url_for("study.lesson", course_id=course.id, position=position))
-    db.session.commit()
-    mine = enrollment_of(current_user.id, course.id)
-    if mine.status == EnrollmentStatus.COMPLETED:
-        flash(_("Congratulations: you have completed %(course)s!", course=course.title), "success")
-    else:
-        flash(_("Lesson complete."), "success")
-    has_next = db.session.scalar(select(Lesson.id).filter_by(course_id=course.id, position=position + 1))
-    if has_next:
+    if queries.has_lesson_at(course.id, position + 1):
         return redirect(url_for("study.lesson", course_id=course.id, position=position + 1))
     return redirect(url_for("enrollment.course", course_id=course.id))
+
+
+def completed_message(course: Course) -> str:
+    """What completing a lesson says: congratulations when it completed the course."""
+    mine = enrollment_of(current_user.id, course.id)
+    if mine is not None and mine.status == EnrollmentStatus.COMPLETED:
+        return _("Congratulations: you have completed %(course)s!", course=course.title)
+    return _("Lesson complete.")
 
 
 @bp.route("/teach/courses/<int:course_id>/roster")
 @login_required
 def roster(course_id: int):
-    course = db.session.get(Course, course_id)
-    if course is None or not can_manage_enrollments(current_user, course):
-        abort(404)
+    course = managed_course_or_404(course_id)
     status = request.args.get("status", "")
-    statement = (select(Enrollment, User).join(User, User.id == Enrollment.user_id)
-                 .where(Enrollment.course_id == course.id))
-    if status in set(EnrollmentStatus):
-        statement = statement.where(Enrollment.status == status)
-    page = paginate(statement.order_by(Enrollment.status, Enrollment.waitlist_seq, Enrollment.requested_at),
-                    per_page=50, rows=True)
-    counts = dict(db.session.execute(select(Enrollment.status, func.count()).where(Enrollment.course_id == course.id)
-                                     .group_by(Enrollment.status)).all())
+    page = paginate(queries.roster_statement(course.id, status), per_page=50, rows=True)
     progress = queries.progress_for_roster(course.id, [row.Enrollment.user_id for row in page.items])
-    return render_template("enrollment/roster.html", course=course, page=page, counts=counts, status=status,
-                           progress=progress, reason_form=ReasonForm(), announcement_form=AnnouncementForm(),
+    return render_template("enrollment/roster.html", course=course, page=page, counts=queries.status_counts(course.id),
+                           status=status, progress=progress, reason_form=ReasonForm(),
+                           announcement_form=AnnouncementForm(),
                            mobiles=shown_mobiles(current_user, [row.User for row in page.items]))
 
 

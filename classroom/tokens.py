@@ -16,10 +16,12 @@ def new_token() -> tuple[str, str]:
 
 
 def token_hash(token: str) -> str:
+    """The SHA-256 hash (hex) under which a token is stored and looked up."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_code(digits: int = 6) -> str:
+    """A random numeric code of ``digits`` digits (leading zeros kept)."""
     return f"{secrets.randbelow(10 ** digits):0{digits}d}"
 
 
@@ -36,4 +38,5 @@ def same_secret(expected: str, given: str) -> bool:
 
 
 def codes_match(user_id: int, code: str, stored: str | None) -> bool:
+    """Whether ``code`` is the one whose keyed hash was stored for this person."""
     return stored is not None and same_secret(code_hash(user_id, code), stored)

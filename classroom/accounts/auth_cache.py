@@ -1,0 +1,162 @@
+"""The log-in cache's parts: a process's copies of recent sessions' users, and the Redis stamps they are
+checked against (classroom/accounts/session_cache.py says how they are used)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import redis
+
+from classroom.accounts.models import User
+
+log = logging.getLogger("classroom.accounts.session_cache")
+STAMP_SECONDS = 86400  # an idle person's stamp lapses; a lapsed stamp only means one reload
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A process's copy of one log-in session's user, and the stamps it was taken under."""
+
+    user: User  # detached; never attached to a session, only merged into one
+    unread: int | None
+    stamps: tuple[bytes, bytes]
+    until: float  # time.monotonic() deadline
+    epoch: int  # the process's Redis connection epoch when the stamps were read
+
+
+class AuthCache:
+    """The per-process copies and the Redis stamps they are checked against."""
+
+    def __init__(self, url: str, *, prefix: str, seconds: float, max_entries: int = 10000) -> None:
+        self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
+                                          redis_connect_func=self._connected)
+        self._warned_at = float("-inf")
+        self.epoch = 0  # moves on when Redis restarted or a stamp could not be written: older copies are dropped
+        self.run_id: str | None = None  # of the Redis server the stamps live on
+        self.prefix = prefix
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
+        self._owners: OrderedDict[str, int] = OrderedDict()  # token hash -> user id (never changes)
+        self._lock = threading.Lock()
+
+    def _connected(self, connection) -> None:
+        """A new connection: if it reaches a restarted server (a new run id), that server may hold
+        stamps older than our copies (loaded back from disk), so every copy is dropped."""
+        connection.on_connect()
+        connection.send_command("INFO", "server")
+        info = connection.read_response()
+        text = info.decode() if isinstance(info, bytes) else str(info)
+        run_id = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("run_id:")),
+                      None)
+        with self._lock:
+            if run_id is None or (self.run_id is not None and run_id != self.run_id):
+                self._drop_copies()  # under the same lock: no thread may see the new id with old copies
+            self.run_id = run_id
+
+    # ---- stamps in Redis ----
+    def _keys(self, user_id: int) -> tuple[str, str]:
+        return self.prefix + "all", f"{self.prefix}u:{user_id}"
+
+    def stamps(self, user_id: int) -> tuple[bytes, bytes] | None:
+        """The current stamps (everyone's, this person's); None when one is missing or Redis is away."""
+        try:
+            found = self.redis.mget(self._keys(user_id))
+        except redis.RedisError:
+            self._unreachable()
+            return None
+        return _both(found)
+
+    def _unreachable(self) -> None:
+        """Say so in the log once a minute, not on every request."""
+        if time.monotonic() - self._warned_at > 60:
+            self._warned_at = time.monotonic()
+            log.warning("auth cache: Redis unreachable; log-ins are loaded from the database", exc_info=True)
+
+    def ensure_stamps(self, user_id: int) -> tuple[bytes, bytes] | None:
+        """The current stamps, first creating any that is missing."""
+        everyone, person = self._keys(user_id)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.set(everyone, secrets.token_hex(8), nx=True, ex=STAMP_SECONDS)
+            pipe.set(person, secrets.token_hex(8), nx=True, ex=STAMP_SECONDS)
+            pipe.mget(everyone, person)
+            found = pipe.execute()[-1]
+        except redis.RedisError:
+            self._unreachable()
+            return None
+        return _both(found)
+
+    def bump(self, user_ids: Iterable[int], everyone: bool = False) -> None:
+        """New stamps for these people (or everyone): their copies in every process are stale."""
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            if everyone:
+                pipe.set(self.prefix + "all", secrets.token_hex(8), ex=STAMP_SECONDS)
+            for user_id in user_ids:
+                pipe.set(f"{self.prefix}u:{user_id}", secrets.token_hex(8), ex=STAMP_SECONDS)
+            pipe.execute()
+        except redis.RedisError:
+            self.clear()
+            log.error("auth cache: could not mark %s changed; other processes' copies may live up to %s s",
+                      "everyone" if everyone else sorted(user_ids), self.seconds, exc_info=True)
+
+    # ---- copies in this process ----
+    def get(self, token_hash: str) -> Snapshot | None:
+        """This process's copy for a log-in token's hash, if it has one."""
+        with self._lock:
+            return self._snapshots.get(token_hash)
+
+    def owner(self, token_hash: str) -> int | None:
+        """Whose log-in token this is, when this process has seen it."""
+        with self._lock:
+            return self._owners.get(token_hash)
+
+    def put(self, token_hash: str, snapshot: Snapshot) -> None:
+        """Keep a copy for the token."""
+        self._keep(self._snapshots, token_hash, snapshot)
+
+    def set_owner(self, token_hash: str, user_id: int) -> None:
+        """Remember whose token this is (it never changes)."""
+        self._keep(self._owners, token_hash, user_id)
+
+    def _keep(self, entries: OrderedDict, key: str, value: object) -> None:
+        """Store, most recent last; the least recently stored go beyond ``max_entries``."""
+        with self._lock:
+            entries[key] = value
+            entries.move_to_end(key)
+            while len(entries) > self.max_entries:
+                entries.popitem(last=False)
+
+    def forget(self, token_hash: str) -> None:
+        """Drop the token's copy and owner (its session ended)."""
+        with self._lock:
+            self._snapshots.pop(token_hash, None)
+            self._owners.pop(token_hash, None)
+
+    def reachable(self) -> bool:
+        """Whether Redis answers (for /healthz)."""
+        try:
+            return bool(self.redis.ping())
+        except redis.RedisError:
+            return False
+
+    def clear(self) -> None:
+        """Drop every copy (the owners stay: a token's owner never changes)."""
+        with self._lock:
+            self._drop_copies()
+
+    def _drop_copies(self) -> None:  # the caller holds the lock
+        self.epoch += 1
+        self._snapshots.clear()
+
+
+def _both(found: list) -> tuple[bytes, bytes] | None:
+    """Everyone's and the person's stamps; None when either is missing (a missing stamp matches no copy)."""
+    return (found[0], found[1]) if found[0] and found[1] else None

@@ -1,0 +1,142 @@
+"""flask-smorest as the API uses it: problem documents as the documented errors, each operation listing
+exactly the statuses it may answer, and ``ApiBlueprint.auth`` guarding an endpoint by credentials and
+scope (and documenting it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from copy import deepcopy
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app
+from flask_smorest import Api, Blueprint
+from flask_smorest.utils import prepare_response
+
+from classroom.api.door import authenticate
+from classroom.api.problems import PROBLEM_MEDIA_TYPE
+from classroom.api.schemas import ProblemSchema
+
+# Response components by status, under names of our own (Python's HTTPStatus names change between versions,
+# and the committed snapshot of the document must not).
+RESPONSES = {
+    304: ("NotModified", "Not modified: the ETag in If-None-Match is current."),
+    400: ("BadRequest", "The request could not be understood."),
+    401: ("Unauthorized", "No valid token or key in the Authorization header."),
+    403: ("Forbidden", "These credentials may not do this."),
+    404: ("NotFound", "Nothing is at this address, or the caller may not see it."),
+    409: ("Conflict", "The resource's state does not allow this, or the same request is still running."),
+    412: ("PreconditionFailed", "If-Match does not name the current ETag."),
+    413: ("PayloadTooLarge", "The request body is too large."),
+    422: ("UnprocessableContent", "The input is not valid, or breaks a rule."),
+    428: ("PreconditionRequired", "This change needs If-Match with the ETag last read."),
+    429: ("TooManyRequests", "Rate limit reached: see Retry-After and the RateLimit headers."),
+}
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "Repeat a request safely: the same key within 24 hours gets the first answer.",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+BODY_METHODS = ("post", "put", "patch")
+
+
+class ClassroomApi(Api):
+    """flask-smorest's Api whose errors are problem documents, rendered by ``classroom.api.boundary``."""
+
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists its own statuses, none hides behind "default"
+
+    def document(self) -> dict[str, Any]:
+        """The OpenAPI document as served and snapshotted: plain JSON, its tags in name order (whatever
+        order the packages registered their blueprints in)."""
+        spec = self.spec.to_dict()
+        spec["tags"] = sorted(spec.get("tags", []), key=lambda tag: tag["name"])
+        return json.loads(json.dumps(spec))
+
+    def _openapi_json(self) -> Response:
+        return current_app.response_class(json.dumps(self.document(), indent=2, ensure_ascii=False),
+                                          mimetype="application/json")
+
+    def _register_pagination_header(self) -> None:
+        """Nothing: lists are cursor pages (``classroom.api.pagination``), not flask-smorest's numbered ones."""
+
+    def _register_error_handlers(self) -> None:
+        """Nothing: ``classroom.api.boundary`` answers the API's errors (and leaves the pages' alone)."""
+
+    def _register_responses(self) -> None:
+        for code, (name, description) in RESPONSES.items():
+            response: dict[str, Any] = {"description": description}
+            if code >= 400:
+                response["schema"] = ProblemSchema
+            prepare_response(response, self.spec, PROBLEM_MEDIA_TYPE)
+            self.spec.components.response(name, response, lazy=True)
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint of API resources: register it with ``classroom.api.add_blueprint`` in the package's
+    ``init_app``. ``auth`` guards an endpoint; the statuses it may answer are documented for it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_problem_doc)
+
+    def route(self, rule: str, **options: Any) -> Callable:
+        """flask-smorest's route; a rule with a path parameter may answer 404."""
+        register = super().route(rule, **options)
+
+        def decorator(func: Callable) -> Callable:
+            if "<" in rule:
+                func._apidoc = dict(getattr(func, "_apidoc", {}), path_params=True)  # type: ignore[attr-defined]
+            return register(func)
+
+        return decorator
+
+    @staticmethod
+    def auth(*, scope: str | None = None, person: bool = False) -> Callable:
+        """Require a token or key in the Authorization header (401), a key with ``scope`` (403), or a person's
+        token when ``person`` (403). Put it right below ``route``, above ``arguments`` and ``response``."""
+
+        def decorator(view: Callable) -> Callable:
+            @wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                authenticate(scope=scope, person=person)
+                return view(*args, **kwargs)
+
+            wrapper._apidoc = dict(deepcopy(getattr(view, "_apidoc", {})),  # type: ignore[attr-defined]
+                                   auth={"scope": scope, "person": person})
+            return wrapper
+
+        return decorator
+
+    @staticmethod
+    def problems(*codes: int) -> Callable:
+        """Document statuses an endpoint answers beyond those ``auth``, ``arguments``, path parameters and
+        bodies imply (e.g. a 401 of a sign-in, a 409 of a conflicting change)."""
+
+        def decorator(view: Callable) -> Callable:
+            doc = getattr(view, "_apidoc", {})
+            view._apidoc = dict(doc, problems=[*doc.get("problems", ()), *codes])  # type: ignore[attr-defined]
+            return view
+
+        return decorator
+
+    @staticmethod
+    def _prepare_problem_doc(doc: dict, doc_info: dict, *, method: str, **_kwargs: Any) -> dict:
+        codes = {400, 429, *doc_info.get("problems", ())}
+        auth = doc_info.get("auth")
+        if auth is not None:
+            codes |= {401, 403}
+            doc["security"] = [{"bearer": [auth["scope"]] if auth["scope"] else []}]
+        if doc_info.get("path_params"):
+            codes.add(404)
+        if method in BODY_METHODS:
+            codes.add(413)
+        if doc_info.get("idempotent"):
+            codes |= {409, 422}
+            doc.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+        responses = doc.setdefault("responses", {})
+        for code in codes:
+            responses.setdefault(code, None)
+        for code in list(responses):
+            if isinstance(responses[code], str) or responses[code] is None:  # a status named by reference
+                responses[code] = RESPONSES[int(code)][0]
+        return doc

@@ -1,0 +1,146 @@
+"""A worker's devices: a short-lived access token and a rotating refresh token per signed-in app.
+
+A refresh token is exchanged once for the next pair. Shown a second time (stolen and replayed, or the
+app's copy and a thief's), it revokes its device: every access and refresh token of that family is
+refused at its next use. Tokens are random and stored as their SHA-256 only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy import CursorResult, Select, delete, select, update
+
+from classroom.accounts.models import User
+from classroom.api.models import ApiDevice, ApiToken
+from classroom.audit import record_event
+from classroom.database import begin_write
+from classroom.extensions import db
+from classroom.tokens import token_hash
+
+ACCESS, REFRESH = "access", "refresh"
+ACCESS_PREFIX, REFRESH_PREFIX = "wca_", "wcr_"  # recognizable by secret scanners, and by us
+LOGOUT, BY_USER, REUSED, CLOSED = "logout", "user", "reuse", "closed"
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """A fresh pair for a device (the secrets exist only here and in the answer)."""
+
+    device: ApiDevice
+    access_token: str
+    refresh_token: str
+    access_expires_at: datetime
+    refresh_expires_at: datetime
+
+
+def new_secret(prefix: str) -> str:
+    """A random token of 256 bits, with its kind's prefix."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def open_device(user: User, name: str, *, ip: str | None, now: datetime) -> IssuedTokens:
+    """A new device signed in for ``user`` (after the log-in check), with its first pair of tokens."""
+    device = ApiDevice(user_id=user.id, name=name.strip()[:100] or "?", ip=ip, created_at=now, last_used_at=now)
+    db.session.add(device)
+    db.session.flush()
+    record_event(user, "api.sign_in", device)
+    return _issue(device, now)
+
+
+def _issue(device: ApiDevice, now: datetime) -> IssuedTokens:
+    access, refresh = new_secret(ACCESS_PREFIX), new_secret(REFRESH_PREFIX)
+    config = current_app.config
+    access_expires = now + timedelta(seconds=config["API_ACCESS_TOKEN_SECONDS"])
+    refresh_expires = now + timedelta(days=config["API_REFRESH_TOKEN_DAYS"])
+    db.session.add_all([
+        ApiToken(device_id=device.id, kind=ACCESS, token_hash=token_hash(access), created_at=now,
+                 expires_at=access_expires),
+        ApiToken(device_id=device.id, kind=REFRESH, token_hash=token_hash(refresh), created_at=now,
+                 expires_at=refresh_expires),
+    ])
+    return IssuedTokens(device, access, refresh, access_expires, refresh_expires)
+
+
+def rotate(refresh_secret: str, *, now: datetime) -> IssuedTokens | None:
+    """The next pair for a refresh token shown for the first time; None when it is unknown, expired or
+    revoked, or when it was used before, which revokes its whole device (the caller commits that)."""
+    begin_write(db.session)
+    row = db.session.execute(
+        select(ApiToken, ApiDevice).join(ApiDevice, ApiDevice.id == ApiToken.device_id)
+        .where(ApiToken.token_hash == token_hash(refresh_secret), ApiToken.kind == REFRESH)
+    ).first()
+    if row is None or row.ApiDevice.revoked_at is not None or row.ApiToken.expires_at <= now:
+        return None
+    token, device = row
+    claimed = cast(CursorResult[Any], db.session.execute(  # conditional: of two uses at once, one rotates
+        update(ApiToken).where(ApiToken.id == token.id, ApiToken.used_at.is_(None)).values(used_at=now)
+    )).rowcount
+    if not claimed:
+        revoke_device(device, reason=REUSED, now=now)
+        record_event(None, "api.refresh_reused", device, user_id=device.user_id)
+        return None
+    if not device.user.is_active:
+        return None
+    device.last_used_at = now
+    return _issue(device, now)
+
+
+def revoke_device(device: ApiDevice, *, reason: str, now: datetime) -> None:
+    """End a device: its tokens are refused from now on."""
+    if device.revoked_at is None:
+        device.revoked_at, device.revoked_reason = now, reason
+
+
+def signed_in(access_secret: str, *, now: datetime) -> tuple[ApiDevice, User] | None:
+    """The live device and active person an access token belongs to, in one query; else None."""
+    row = db.session.execute(
+        select(ApiDevice, User).join(ApiToken, ApiToken.device_id == ApiDevice.id)
+        .join(User, User.id == ApiDevice.user_id)
+        .where(ApiToken.token_hash == token_hash(access_secret), ApiToken.kind == ACCESS,
+               ApiToken.expires_at > now, ApiDevice.revoked_at.is_(None), User.is_active.is_(True))
+    ).first()
+    return (row.ApiDevice, row.User) if row is not None else None
+
+
+def touch_device(device_id: int, *, now: datetime) -> None:
+    """Record that a device was used now (written at most every API_TOKEN_TOUCH_SECONDS)."""
+    db.session.execute(update(ApiDevice).where(ApiDevice.id == device_id).values(last_used_at=now))
+
+
+def active_devices(user: User) -> Select:
+    """SELECT of the person's devices that are still signed in, last used first."""
+    return (select(ApiDevice).where(ApiDevice.user_id == user.id, ApiDevice.revoked_at.is_(None))
+            .order_by(ApiDevice.last_used_at.desc(), ApiDevice.id.desc()))
+
+
+def device_section(user: User) -> list[dict]:
+    """The personal-data download's part: the person's signed-in devices."""
+    devices = db.session.scalars(select(ApiDevice).where(ApiDevice.user_id == user.id).order_by(ApiDevice.id))
+    return [{"name": device.name, "created_at": device.created_at.isoformat(),
+             "last_used_at": device.last_used_at.isoformat(),
+             "revoked_at": device.revoked_at.isoformat() if device.revoked_at else None} for device in devices]
+
+
+def erase_devices(user: User, now: datetime) -> None:
+    """Closing an account: every device is revoked and its tokens deleted."""
+    db.session.execute(update(ApiDevice).where(ApiDevice.user_id == user.id, ApiDevice.revoked_at.is_(None))
+                       .values(revoked_at=now, revoked_reason=CLOSED))
+    db.session.execute(delete(ApiToken).where(ApiToken.device_id.in_(
+        select(ApiDevice.id).where(ApiDevice.user_id == user.id))))
+
+
+def sign_out(device_id: int, *, reason: str = LOGOUT, now: datetime) -> None:
+    """End the device ``device_id`` (its tokens are refused from now on)."""
+    db.session.execute(update(ApiDevice).where(ApiDevice.id == device_id, ApiDevice.revoked_at.is_(None))
+                       .values(revoked_at=now, revoked_reason=reason))
+
+
+def purge_expired(*, now: datetime) -> int:
+    """Delete tokens a day past their expiry (refused since; a device's history stays)."""
+    statement = delete(ApiToken).where(ApiToken.expires_at < now - timedelta(days=1))
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount

@@ -1,0 +1,248 @@
+"""The unions' background work, each owning its transactions: member-import runs (inline for small
+files, in a background thread of the web process for large ones, with progress a page can poll), the
+welcome after an import, and the scheduled fold of the member counters.
+
+The data of an import's commit is written in one transaction, which also marks the job done: a process
+killed half-way leaves nothing written (the job then shows as interrupted, and can run again).
+Progress goes to memory and, on PostgreSQL, to the job row through a separate short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, cast
+
+from flask import Flask, current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import CursorResult, delete, select, text, update
+
+from classroom import sms
+from classroom.accounts.models import User
+from classroom.database import begin_write, is_postgresql, utcnow
+from classroom.domain import DomainError
+from classroom.extensions import db
+from classroom.notifications.services import notify_many
+from classroom.personal_data import encrypt
+from classroom.unions.counters import PG_FOLD, SQLITE_FOLD, UnionMemberDelta
+from classroom.unions.import_commit import WELCOME, ImportResult, run_import
+from classroom.unions.import_files import read_rows
+from classroom.unions.import_jobs import UNREADABLE_FILE, release_file, remove_file, staged_path, store_errors
+from classroom.unions.import_models import ImportJob, ImportStatus
+from classroom.unions.invitations import invitation_link
+from classroom.unions.member_import import CHUNK, ImportRejected, validate
+from classroom.uploads import UNREADABLE
+
+logger = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=2)
+UNEXPECTED = _l("The import stopped on an unexpected error; nothing was written. Run it again.")
+INVITATION_SMS = _l("[Worker Classroom] %(union)s has registered you. Set your password here: %(link)s")
+
+_live: dict[int, tuple[str, int, int]] = {}  # job id → (phase, processed, total), this process only
+_threads: dict[int, threading.Thread] = {}
+
+
+def start(job: ImportJob, action: str) -> None:
+    """Run ``action`` ("validate" or "commit") now, or in a background thread for a large file."""
+    job_id = job.id
+    if job.total <= current_app.config["IMPORT_BACKGROUND_ROWS"]:
+        _run(job_id, action)
+        return
+    app = cast(Any, current_app)._get_current_object()  # the app itself, not the proxy: for the thread
+    thread = threading.Thread(target=_in_thread, args=(app, job_id, action), name=f"member-import-{job_id}",
+                              daemon=True)
+    _threads[job_id] = thread
+    thread.start()
+
+
+def _in_thread(app: Flask, job_id: int, action: str) -> None:
+    with app.app_context():
+        try:
+            _run(job_id, action)
+        finally:
+            db.session.remove()
+            _threads.pop(job_id, None)
+
+
+def _run(job_id: int, action: str) -> None:
+    """Run the job; an unexpected error fails it (its transaction rolled back: nothing written)."""
+    try:
+        RUNNERS[action](job_id)
+    except Exception:
+        logger.exception("member import %s failed", job_id)
+        db.session.rollback()
+        _finish(job_id, ImportStatus.FAILED, message=str(UNEXPECTED))
+    finally:
+        _live.pop(job_id, None)
+
+
+def wait_for(job_id: int, timeout: float = 60) -> None:
+    """Block until the job's background thread (if any, in this process) has ended."""
+    thread = _threads.get(job_id)
+    if thread is not None:
+        thread.join(timeout)
+
+
+def running_here(job_id: int) -> bool:
+    """Whether a thread of this process works on the job."""
+    return job_id in _threads
+
+
+class JobProgress:
+    """Progress callback: memory always; the job row on PostgreSQL (twice a second at most)."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.to_database = is_postgresql(db.session)
+        self.written_at = 0.0
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        _live[self.job_id] = (phase, done, total)
+        if self.to_database and time.monotonic() - self.written_at >= 0.5:
+            self.written_at = time.monotonic()
+            with db.engine.begin() as connection:
+                connection.execute(update(ImportJob).where(ImportJob.id == self.job_id)
+                                   .values(phase=phase, processed=done, total=total, heartbeat_at=utcnow()))
+
+
+def validate_job(job_id: int) -> None:
+    """The preview: every row checked, nothing written."""
+    job = db.session.get_one(ImportJob, job_id)
+    rows = _read_or_fail(job)
+    if rows is None:
+        return
+    plan = validate(rows, job.union, now=utcnow(), progress=JobProgress(job_id))
+    begin_write(db.session)
+    job = db.session.get_one(ImportJob, job_id)
+    if plan.errors:
+        staged = store_errors(job, plan.errors, total=plan.total, now=utcnow())
+        db.session.commit()
+        remove_file(staged)
+        return
+    job.status, job.total, job.processed = ImportStatus.READY, plan.total, plan.total
+    job.created_count, job.updated_count = plan.count("create"), plan.count("update")
+    job.unchanged_count, job.invited_count = plan.count("unchanged"), sum(a.invite for a in plan.actions)
+    db.session.commit()
+
+
+def commit_job(job_id: int) -> None:
+    """Write the whole file in one transaction; the job is marked done in that same transaction."""
+    begin_write(db.session)
+    job = db.session.get_one(ImportJob, job_id)
+    job.status, job.phase, job.processed, job.started_at = ImportStatus.RUNNING, "validating", 0, utcnow()
+    job.heartbeat_at, job.message = job.started_at, None
+    db.session.commit()
+    rows = _read_or_fail(job)
+    if rows is None:
+        return
+    actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    try:
+        result = run_import(rows, job.union, actor=actor, now=utcnow(), job_id=job_id, progress=JobProgress(job_id))
+    except ImportRejected as rejected:
+        db.session.rollback()
+        begin_write(db.session)
+        staged = store_errors(db.session.get_one(ImportJob, job_id), rejected.errors, total=len(rows), now=utcnow())
+        db.session.commit()
+        remove_file(staged)
+        return
+    except DomainError as error:
+        db.session.rollback()
+        _finish(job_id, ImportStatus.FAILED, message=str(error))
+        return
+    _mark_done(db.session.get_one(ImportJob, job_id), result)
+
+
+def _mark_done(job: ImportJob, result: ImportResult) -> None:
+    """The job done with the import's figures and links, in the import's own transaction; then the welcome."""
+    job.status, job.phase, job.processed, job.total = ImportStatus.DONE, "writing", result.total, result.total
+    job.created_count, job.updated_count, job.unchanged_count = result.created, result.updated, result.unchanged
+    job.invited_count, job.seconds, job.finished_at = result.invited, result.seconds, utcnow()
+    job.links_encrypted = encrypt(json.dumps(result.tokens)) if result.tokens else None
+    union_name, text_links, staged = job.union.name, job.send_sms, release_file(job)
+    db.session.commit()
+    remove_file(staged)
+    welcome(result.tokens, union_name, text_links=text_links, now=utcnow())
+
+
+RUNNERS = {"validate": validate_job, "commit": commit_job}
+
+
+def _read_or_fail(job: ImportJob) -> list | None:
+    """The staged file's rows; a file past a limit (or unreadable, or gone) fails the job with the reason."""
+    path = staged_path(job)
+    try:
+        if path is not None:
+            return read_rows(path, job.file_format)
+        message = str(UNREADABLE_FILE)
+    except DomainError as error:
+        message = str(error)
+    except UNREADABLE:
+        message = str(UNREADABLE_FILE)
+    db.session.rollback()
+    _finish(job.id, ImportStatus.FAILED, message=message)
+    return None
+
+
+def _finish(job_id: int, status: str, *, message: str) -> None:
+    db.session.execute(update(ImportJob).where(ImportJob.id == job_id)
+                       .values(status=status, message=message[:500], finished_at=utcnow()))
+    db.session.commit()
+
+
+def is_interrupted(job: ImportJob, now: datetime) -> bool:
+    """Busy in the database, but nobody works on it: its process died (kill -9, a restart)."""
+    seen = job.heartbeat_at or job.started_at or job.created_at
+    return job.is_busy and not running_here(job.id) and now - seen > STALE_AFTER
+
+
+def progress_of(job: ImportJob, *, now: datetime) -> dict[str, Any]:
+    """What the job's page and its progress poll show: status, phase, rows done, percent, busy."""
+    phase, processed, total = _live.get(job.id) or (job.phase, job.processed, job.total)
+    interrupted = is_interrupted(job, now)
+    status = ImportStatus.FAILED if interrupted else job.status
+    share = processed / total if total else 1.0
+    if job.status == ImportStatus.RUNNING:
+        share = (share + (1 if phase == "writing" else 0)) / 2
+    return {"status": status, "label": str(job.status_label), "phase": phase, "processed": processed,
+            "total": total, "percent": round(100 * (1.0 if status == ImportStatus.DONE else share)),
+            "busy": job.is_busy and not interrupted}
+
+
+def welcome(tokens: dict[int, str], union_name: str, *, text_links: bool, now: datetime) -> None:
+    """After the commit: an in-app welcome for each invited person (seen once they have set their
+    password) and, if asked, their link by text message. Both are best effort, chunk by chunk,
+    outside the import's transaction (the link never goes into the outbox, which keeps bodies)."""
+    ids = list(tokens)
+    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        template = str(INVITATION_SMS)
+    for start_at in range(0, len(ids), CHUNK):
+        chunk = ids[start_at:start_at + CHUNK]
+        begin_write(db.session)
+        notify_many([SimpleNamespace(id=user_id, locale=locale) for user_id in chunk], WELCOME.name,
+                    WELCOME.name, _l("Your union has registered you on Worker Classroom"),
+                    _l("Welcome! Browse the courses open to you and keep track of your training hours."),
+                    link="/me", facts={"union": union_name}, now=now)
+        db.session.commit()
+        if text_links:
+            mobiles = db.session.execute(select(User.id, User.mobile).where(
+                User.id.in_(chunk), User.mobile.is_not(None))).all()
+            for user_id, mobile in mobiles:
+                link = invitation_link(tokens[user_id])
+                sms.send_sms(cast(str, mobile), template % {"union": union_name, "link": link})
+
+
+def fold(*, now: datetime) -> dict[str, int]:
+    """Fold the member counters' appended deltas into the counts (a scheduled job, every minute)."""
+    if is_postgresql(db.session):
+        folded = cast(CursorResult[Any], db.session.execute(text(PG_FOLD))).rowcount or 0
+    else:  # SQLite has one writer: nothing can append between the two statements
+        folded = cast(CursorResult[Any], db.session.execute(text(SQLITE_FOLD))).rowcount or 0
+        db.session.execute(delete(UnionMemberDelta).execution_options(synchronize_session=False))
+    db.session.commit()
+    return {"folded": max(folded, 0)}

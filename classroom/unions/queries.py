@@ -1,0 +1,121 @@
+"""What the union admin pages read: a subtree's members and applications, and its counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy.orm import aliased
+
+from classroom.accounts.models import User
+from classroom.extensions import db
+from classroom.forms import parse_id
+from classroom.pagination import bounded_count
+from classroom.unions import counters, scope
+from classroom.unions.models import IN_SCOPE_STATUSES, Membership, MembershipStatus, TradeUnion
+from classroom.unions.union_search import escape_like
+
+# newest first; keyset on ix_membership_(union_)applied
+MEMBER_ORDER: tuple[ColumnElement[Any], ...] = (Membership.applied_at.expression, Membership.id.expression)
+FILTERS = ("q", "status", "trade", "level", "group")
+
+
+def first_managed_union(user: Any) -> TradeUnion | None:
+    """The highest node ``user`` administers (the one their pages open on), or None."""
+    if not scope.is_union_admin(user):
+        return None
+    return db.session.scalars(
+        scope.visible_unions(user).order_by(TradeUnion.depth, TradeUnion.name).limit(1)
+    ).first()
+
+
+def member_key(row: Any) -> tuple:
+    """The sort key of a member list's row (its cursor)."""
+    return row.Membership.applied_at, row.Membership.id
+
+
+def subtree_union_ids(union: TradeUnion) -> list[int] | None:
+    """The ids of this node's subtree; None for the root, whose subtree is everything."""
+    if union.parent_id is None:
+        return None
+    return list(db.session.scalars(select(TradeUnion.id).where(TradeUnion.path.startswith(union.path,
+                                                                                           autoescape=True))))
+
+
+def _in_subtree(union_ids: list[int] | None) -> ColumnElement[bool]:
+    if union_ids is None:
+        return true()
+    return Membership.union_id == union_ids[0] if len(union_ids) == 1 else Membership.union_id.in_(union_ids)
+
+
+def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: str = "",
+                   level: str = "", group: str = "") -> Select:
+    """SELECT (Membership, User, TradeUnion) of the current memberships in this subtree, newest first.
+    The subtree is named by its unions' ids, so one union's list walks its own index in order."""
+    statement = (
+        select(Membership, User, TradeUnion)
+        .join(User, User.id == Membership.user_id)
+        .join(TradeUnion, TradeUnion.id == Membership.union_id)
+        .where(_in_subtree(subtree_union_ids(union)),
+               Membership.status.in_([status] if status else IN_SCOPE_STATUSES))
+        .order_by(Membership.applied_at.desc(), Membership.id.desc())
+    )
+    if q:
+        pattern = f"%{escape_like(q)}%"
+        statement = statement.where(
+            User.real_name.ilike(pattern, escape="\\") | User.mobile.ilike(pattern, escape="\\")
+            | User.employer.ilike(pattern, escape="\\")
+        )
+    if trade:
+        statement = statement.where(User.trade == trade)
+    if level and (skill_level := parse_id(level)) is not None:
+        statement = statement.where(User.skill_level == skill_level)
+    if group:
+        statement = statement.where(User.worker_group == group)
+    return statement
+
+
+def member_total(union: TradeUnion, statement: Select, *, q: str = "", status: str = "", trade: str = "",
+                 level: str = "", group: str = "") -> tuple[int, bool]:
+    """(how many the member list holds, whether that is a cap): from the counters when only the status
+    narrows it, else a count that stops at COUNT_BOUND."""
+    if q or trade or level or group:
+        return bounded_count(statement)
+    counts = counters.subtree_counts(union)
+    return sum(counts.get(name, 0) for name in ([status] if status else IN_SCOPE_STATUSES)), False
+
+
+def pending_applications(union: TradeUnion) -> Select:
+    """SELECT (Membership, User, TradeUnion) of applications waiting in this subtree, oldest first."""
+    return (
+        select(Membership, User, TradeUnion)
+        .join(User, User.id == Membership.user_id)
+        .join(TradeUnion, TradeUnion.id == Membership.union_id)
+        .where(TradeUnion.path.startswith(union.path, autoescape=True),
+               Membership.status == MembershipStatus.APPLIED)
+        .order_by(Membership.applied_at, Membership.id)
+    )
+
+
+def children_with_counts(union: TradeUnion) -> list[tuple[TradeUnion, int, int]]:
+    """Each child node with its subtree's active members and waiting applications, from the member
+    counters (one query over the union tree, whatever the number of members)."""
+    member_union, counts = aliased(TradeUnion), counters.per_union()
+    active = func.coalesce(func.sum(counts.c.members).filter(counts.c.status == MembershipStatus.ACTIVE), 0)
+    applied = func.coalesce(func.sum(counts.c.members).filter(counts.c.status == MembershipStatus.APPLIED), 0)
+    rows = db.session.execute(
+        select(TradeUnion, active, applied)
+        .where(TradeUnion.parent_id == union.id)
+        .outerjoin(member_union, member_union.path.startswith(TradeUnion.path))
+        .outerjoin(counts, counts.c.union_id == member_union.id)
+        .group_by(TradeUnion.id)
+        .order_by(TradeUnion.name)
+    ).all()
+    return [(row[0], int(row[1]), int(row[2])) for row in rows]
+
+
+def subtree_counts(union: TradeUnion) -> dict[str, int]:
+    """Active members and waiting applications in this node's subtree (from the member counters)."""
+    counts = counters.subtree_counts(union)
+    wanted = (MembershipStatus.ACTIVE, MembershipStatus.APPLIED)
+    return {status: counts[status] for status in wanted if counts.get(status)}

@@ -1,0 +1,92 @@
+"""The API's OpenAPI document: its committed snapshot, its viewer (under the CSP), and a bounded
+schemathesis run against it in the suite — no server error, no answer outside the document (status,
+media type, schema, headers). ``make api-check`` runs the full one against a live server."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from classroom.api import cli
+from tests.api_support import PROBLEM, bearer, sign_in
+from tests.helpers import assert_inert
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]
+EXAMPLES = 12  # per operation and mode: the whole run stays within seconds
+SIGNS_OUT = ("POST", "/api/v1/auth/logout")  # would end the run's own token: the full run covers it
+
+
+def test_the_served_document_matches_its_committed_snapshot(client, runner):
+    served = client.get("/api/v1/openapi.json")
+    assert served.status_code == 200 and served.get_json()["openapi"] == "3.1.0"
+    snapshot = cli.SNAPSHOT.read_text(encoding="utf-8")
+    assert cli.dumps(served.get_json()) == snapshot, "the API changed: run `flask api spec --write`, review, commit"
+    assert runner.invoke(args=["api", "spec", "--check"]).exit_code == 0
+    document = served.get_json()
+    assert document["components"]["schemas"]["Me"]["properties"]["email"]["type"] == ["string", "null"]
+    assert PROBLEM in document["components"]["responses"]["NotFound"]["content"]
+    assert document["paths"]["/api/v1/me"]["patch"]["security"] == [{"bearer": []}]
+    assert document["paths"]["/api/v1/courses"]["get"]["security"] == [{"bearer": ["courses:read"]}]
+
+
+def test_the_documentation_page_obeys_the_csp(client):
+    page = client.get("/api/docs")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert_inert(html)
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    assert scripts == ["/static/vendor/swagger-ui/swagger-ui-bundle.js", "/static/js/api-docs.js"]
+    for path in [*scripts, "/static/vendor/swagger-ui/swagger-ui.css"]:
+        assert client.get(path).status_code == 200
+    assert 'data-spec-url="/api/v1/openapi.json"' in html
+
+
+def isolated(app):
+    """The app as WSGI, each request in a context of its own (as in production, and as tests' clients do)."""
+
+    def wsgi(environ, start_response):
+        return contextvars.Context().run(app, environ, start_response)
+
+    return wsgi
+
+
+def test_schemathesis_finds_no_server_error_and_nothing_undocumented(app, client, make_user, make_course, tree):
+    token = sign_in(client, make_user("李工", union=tree.a1))["access_token"]
+    make_course("公开课", sessions=1)
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", isolated(app))
+    tried = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) == SIGNS_OUT:
+            continue
+        for mode in GenerationMode:
+            try:
+                fuzz(operation.as_strategy(generation_mode=mode, headers=bearer(token)))
+            except Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE, operation.path  # nothing of the request can be made invalid
+                continue
+            tried.append((operation.method.upper(), operation.path, mode.value))
+    assert len(tried) >= 12, tried
+
+
+def fuzz(strategy) -> None:
+    @given(case=strategy)
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    def check(case):
+        case.validate_response(case.call(), checks=CHECKS)
+
+    check()
