@@ -106,6 +106,9 @@ class Config:
     QUIET_HOURS = "22:00-07:00"  # in each person's timezone; email and SMS wait, in-app does not
     # Courses
     CATALOGUE_CACHE_SECONDS = 30  # the rendered course list, shared by one union's members
+    # Public pages kept per process under the version of what they show (a certificate's status, a course's
+    # outline): a change shows at once; this bounds only what they show of other rows (a union's name).
+    PUBLIC_CACHE_SECONDS = 300
     DROP_AFTER_START = False  # may an enrolled worker drop once the course has started?
     LESSON_COMPLETE_SHARE = 0.5  # share of a lesson's credited minutes studied before "complete"
     HEARTBEAT_SECONDS = 30
@@ -155,6 +158,11 @@ class Config:
     MAIL_USE_TLS = False
     MAIL_DEFAULT_SENDER = "职工学堂 <noreply@classroom.invalid>"
     IMPORT_BACKGROUND_ROWS = 2000  # larger member imports run as a background task
+
+    # Answers compressed (Flask-Compress): brotli when the browser takes it, else gzip. Streamed answers
+    # (downloads sent from files) go as they are; static files are sent whole (classroom/assets.py).
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_STREAMS = False
 
     PROXY_COUNT = 0  # reverse proxies in front of the app (X-Forwarded-For hops to trust)
 

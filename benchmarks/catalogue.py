@@ -6,7 +6,8 @@ same gunicorn, same wrk settings, one run, 10,000 published courses on PostgreSQ
 Target: ratio (catalogue req/s ÷ bare req/s) ≥ 0.35. It shares the 2 cores with wrk, so compare
 ratios, not absolute figures. The two endpoints are measured in alternating rounds (bare, page,
 bare, page, ...) and the median of the rounds' ratios is the result, so a burst of load from
-elsewhere on the machine spoils one round, not the figure. gunicorn runs as the README deploys
+elsewhere on the machine spoils one round, not the figure; so is the ratio of CPU per request
+(gunicorn's workers and the database's backends). gunicorn runs as the README deploys
 it (4 sync workers; ``--workers 2 --threads 4`` tries the threaded worker), and the app as in
 production, with Redis for the log-in cache (BENCH_REDIS_URL, default redis://127.0.0.1:6379/1).
 """
@@ -14,12 +15,11 @@ production, with Redis for the log-in cache (BENCH_REDIS_URL, default redis://12
 from __future__ import annotations
 
 import argparse
-import statistics
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from benchmarks.common import flask, fresh_database, gunicorn, login_cookie, wrk
+from benchmarks.common import Meter, alternate, database, fetch, flask, gunicorn, load, login_cookie, record, row, wrk
 
 
 def seed_courses(url: str, count: int) -> None:
@@ -56,25 +56,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)  # the README's production command: 4 sync workers
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    url = fresh_database("classroom_bench_catalogue")
-    flask(url, "db", "upgrade")
-    flask(url, "seed-demo", "--workers", "300")
-    seed_courses(url, args.courses)
-    rounds = []
-    with gunicorn(url, workers=args.workers, threads=args.threads) as base:
-        cookie = login_cookie(base, "13800000006", "Gonghui#2026")
-        wrk(base + "/courses/", seconds=3, cookie=cookie)  # warm up
-        for _ in range(args.rounds):
-            bare = wrk(base + "/ping", seconds=args.seconds, cookie=cookie)
-            page = wrk(base + "/courses/", seconds=args.seconds, cookie=cookie)
-            rounds.append((bare, page, page / bare))
-    print(f"courses: {args.courses}, gunicorn: {args.workers} workers × {args.threads} threads, wrk: 2 threads, "
-          f"8 connections, {args.rounds} rounds of {args.seconds}s per endpoint")
-    for number, (bare, page, ratio) in enumerate(rounds, 1):
-        print(f"round {number}: bare /ping {bare:8.1f} req/s   catalogue page 1 {page:8.1f} req/s   ratio {ratio:.3f}")
-    best_bare, best_page = max(bare for bare, *_ in rounds), max(page for _, page, _ in rounds)
-    print(f"median of the rounds' ratios {statistics.median(ratio for *_, ratio in rounds):.3f}; "
-          f"best page ÷ best bare {best_page:.1f} / {best_bare:.1f} = {best_page / best_bare:.3f}  (target ≥ 0.35)")
+    with database("catalogue") as url:
+        flask(url, "db", "upgrade")
+        flask(url, "seed-demo", "--workers", "300")
+        seed_courses(url, args.courses)
+        with gunicorn(url, workers=args.workers, threads=args.threads) as server:
+            cookie = login_cookie(server.base, "13800000006")
+            fetch(server.base + "/courses/", cookie)
+            wrk(server.base + "/courses/", seconds=3, cookie=cookie)  # warm up
+            meter = Meter(url, server.workers)
+            print(f"courses: {args.courses:,}, gunicorn: {args.workers} workers × {args.threads} threads, wrk: "
+                  f"2 threads, 8 connections, {args.rounds} rounds of {args.seconds} s per endpoint")
+            result = alternate(lambda: load(meter, server.base + "/ping", seconds=args.seconds, cookie=cookie),
+                               lambda: load(meter, server.base + "/courses/", seconds=args.seconds, cookie=cookie),
+                               args.rounds, ("/ping", "/courses/"))
+    record("catalogue", [row(f"catalogue page 1 ÷ /ping, req/s ({args.courses:,} courses, a worker)", result.speed(),
+                             target="≥ 0.35", cpu=result.cpu())])
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """The city hours report for a year (its total and its breakdown by district), warm, against the
 plain SQL that sums the ledger's minutes for that year grouped by district (joining the union
 tree), on PostgreSQL with 1,000,000 workers and 10,000,000 ledger entries. The figures must be
-identical; the page must take ≤ 0.05 × the plain SQL.
+identical; the page must take ≤ 0.05 × the plain SQL (median of alternating rounds, with the
+ratio of CPU per request: this process and the database's backends).
 
     .venv/bin/python -m benchmarks.hours_report [--workers 1000000] [--entries 10000000]
+        [--cache-seconds 300 0] [--keep | --reuse DATABASE]
 
 The data comes from `flask seed-scale --workers N --hours-per-worker K` (users and memberships by
 COPY, the ledger by INSERT … SELECT, the rollups built from it).
@@ -13,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import time
 from datetime import date
 
 import sqlalchemy as sa
 
-from benchmarks.common import ADMIN_URL, flask, fresh_database
+from benchmarks.common import Meter, alternate, database, flask, record, repeat, row
 
 PLAIN_SQL = """
 SELECT d.id, sum(e.minutes)
@@ -31,8 +32,8 @@ GROUP BY d.id ORDER BY d.id
 """
 
 
-def seed(url: str, workers: int, entries: int) -> tuple[int, int, int]:
-    """`flask seed-scale` with its hours extension; returns (city id, a site admin's id, the year)."""
+def seed(url: str, workers: int, entries: int) -> None:
+    """`flask seed-scale` with its hours extension, and a site admin."""
     flask(url, "seed-scale", "--workers", str(workers), "--hours-per-worker", str(max(1, entries // workers)))
     engine = sa.create_engine(url)
     with engine.begin() as connection:
@@ -40,12 +41,11 @@ def seed(url: str, workers: int, entries: int) -> tuple[int, int, int]:
         admin = connection.execute(sa.text("SELECT min(id) FROM \"user\"")).scalar()
         connection.execute(sa.text("INSERT INTO role_grant (user_id, role, union_id, granted_at) "
                                    "VALUES (:user, 'site_admin', :city, now())"), {"user": admin, "city": city})
-        year = connection.execute(sa.text("SELECT max(extract(year FROM earned_on))::int FROM hours_entry")).scalar()
     engine.dispose()
-    return city, admin, year
 
 
 def existing(url: str) -> tuple[int, int, int]:
+    """(the city's id, the site admin's id, the latest year with hours)."""
     engine = sa.create_engine(url)
     with engine.connect() as connection:
         city = connection.execute(sa.text("SELECT id FROM trade_union WHERE parent_id IS NULL")).scalar()
@@ -55,80 +55,96 @@ def existing(url: str) -> tuple[int, int, int]:
     return city, admin, year
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--workers", type=int, default=1_000_000)
-    parser.add_argument("--entries", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--cache-seconds", type=int, default=300,
-                        help="REPORT_CACHE_SECONDS for the page (0: every request reads the rollups)")
-    parser.add_argument("--reuse", action="store_true", help="keep the database a previous run seeded")
-    parser.add_argument("--target-hours", type=int, default=40,
-                        help="the city's annual target (so the page computes the share meeting it); 0: none")
-    args = parser.parse_args()
-    if args.reuse:
-        url = sa.engine.make_url(ADMIN_URL).set(database="classroom_bench_hours").render_as_string(hide_password=False)
-        city_id, admin_id, year = existing(url)
-    else:
-        url = fresh_database("classroom_bench_hours")
-        flask(url, "db", "upgrade")
-        started = time.perf_counter()
-        city_id, admin_id, year = seed(url, args.workers, args.entries)
-        print(f"seeded {args.workers:,} workers and {args.entries:,} entries in {time.perf_counter() - started:.0f} s")
-
+def set_city_target(url: str, hours: int) -> None:
+    """The city's annual target in 学时 of 45 minutes (0: none), so the page computes who meets it."""
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE trade_union SET annual_target_minutes = :minutes WHERE parent_id IS NULL"),
-                           {"minutes": args.target_hours * 45 or None})
+                           {"minutes": hours * 45 or None})
     engine.dispose()
 
+
+def compare(url: str, city_id: int, admin_id: int, year: int, *, cache_seconds: int, rounds: int) -> dict:
+    """Alternating rounds of the plain SQL and the report page (in this process, Flask's test client);
+    the comparison, the first (cold) page's seconds and whether the page shows the plain SQL's figures."""
     from classroom import create_app
     from classroom.accounts.models import User
     from classroom.accounts.services import start_login_session
     from classroom.database import utcnow
     from classroom.extensions import db
 
-    app = create_app("testing", DATABASE_URL=url, REPORT_CACHE_SECONDS=args.cache_seconds, WTF_CSRF_ENABLED=False)
+    app = create_app("testing", DATABASE_URL=url, REPORT_CACHE_SECONDS=cache_seconds, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
     with app.app_context():
-        engine = db.engine
-        timings = []
-        for _ in range(3):
-            with engine.connect() as connection:
-                started = time.perf_counter()
-                plain = connection.execute(sa.text(PLAIN_SQL), {"city": city_id, "start": date(year, 1, 1),
-                                                                "end": date(year, 12, 31)}).all()
-                timings.append(time.perf_counter() - started)
-        plain_seconds = statistics.median(timings)
         token = start_login_session(db.session.get(User, admin_id), ip=None, user_agent="bench", now=utcnow())
         db.session.commit()
-    client = app.test_client()
+        engine = db.engine
     with client.session_transaction() as session:
-        session["_user_id"] = token
-        session["_fresh"] = True
-    url_path = f"/reports/hours?union={city_id}&period=year&year={year}"
+        session["_user_id"], session["_fresh"] = token, True
+    path = f"/reports/hours?union={city_id}&period=year&year={year}"
+    bounds = {"city": city_id, "start": date(year, 1, 1), "end": date(year, 12, 31)}
+    plain: list = []
+
+    def run_plain() -> None:
+        with engine.connect() as connection:
+            plain[:] = connection.execute(sa.text(PLAIN_SQL), bounds).all()
+
+    def run_page() -> None:
+        page = client.get(path)
+        assert page.status_code == 200, page.status_code
+
     started = time.perf_counter()
-    first = client.get(url_path)
-    cold_seconds = time.perf_counter() - started
-    assert first.status_code == 200, first.status_code
-    warm = []
-    for _ in range(args.repeat):
-        started = time.perf_counter()
-        page = client.get(url_path)
-        warm.append(time.perf_counter() - started)
-    warm_seconds = statistics.median(warm)
-    html = page.get_data(as_text=True)
+    run_page()
+    cold = time.perf_counter() - started
+    meter = Meter(url, own=True)
+    result = alternate(lambda: repeat(meter, run_plain), lambda: repeat(meter, run_page), rounds,
+                       ("plain SQL", "report page"))
+    html = client.get(path).get_data(as_text=True)
     shown = {int(union_id): int(minutes) for union_id, minutes in re.findall(
         r'data-union-row="(\d+)" data-union-minutes="(\d+)"', html)}
     expected = {int(union_id): int(minutes) for union_id, minutes in plain}
     total = int(re.search(r'data-total-minutes="(\d+)"', html).group(1))
-    print(f"plain SQL (ledger, grouped by district)  {plain_seconds * 1000:9.1f} ms")
-    print(f"report page, first (cold)                {cold_seconds * 1000:9.1f} ms")
-    print(f"report page, warm (median of {args.repeat})        {warm_seconds * 1000:9.1f} ms  "
-          f"(ratio {warm_seconds / plain_seconds:.3f}, target ≤ 0.05)")
-    same = shown == expected and total == sum(expected.values())
-    print(f"identical numbers: {same} ({len(expected)} districts, total {total:,} minutes)")
-    raise SystemExit(0 if same else 1)
+    with app.app_context():
+        db.engine.dispose()
+    return {"comparison": result, "cold": cold, "same": shown == expected and total == sum(expected.values()),
+            "districts": len(expected), "total": total}
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workers", type=int, default=1_000_000)
+    parser.add_argument("--entries", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cache-seconds", type=int, nargs="+", default=[300, 0],
+                        help="REPORT_CACHE_SECONDS for the page, one comparison each (0: every request reads "
+                             "the rollups)")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database (printed at the end)")
+    parser.add_argument("--reuse", metavar="DATABASE", help="a database a previous run kept")
+    parser.add_argument("--target-hours", type=int, default=40,
+                        help="the city's annual target (so the page computes the share meeting it); 0: none")
+    args = parser.parse_args()
+    rows, identical = [], []
+    with database("hours", reuse=args.reuse, keep=args.keep) as url:
+        if not args.reuse:
+            flask(url, "db", "upgrade")
+            started = time.perf_counter()
+            seed(url, args.workers, args.entries)
+            print(f"seeded {args.workers:,} workers and {args.entries:,} entries in "
+                  f"{time.perf_counter() - started:.0f} s")
+        city_id, admin_id, year = existing(url)
+        set_city_target(url, args.target_hours)
+        for seconds in args.cache_seconds:
+            found = compare(url, city_id, admin_id, year, cache_seconds=seconds, rounds=args.rounds)
+            print(f"first page (cold) {found['cold'] * 1000:.1f} ms; identical numbers: {found['same']} "
+                  f"({found['districts']} districts, total {found['total']:,} minutes)")
+            identical.append(found["same"])
+            result, cache = found["comparison"], f"cache {seconds} s, warm" if seconds else "no cache"
+            rows += [row(f"city hours report ({cache}) ÷ plain GROUP BY, time per request ({args.workers:,} "
+                         f"workers, {args.entries:,} entries)", result.time(), target="≤ 0.05", cpu=result.cpu()),
+                     row(f"report figures ({cache}) identical to the plain SQL", "yes" if found["same"] else "NO",
+                         met=found["same"])]
+    record("hours_report", rows)
+    raise SystemExit(0 if all(identical) else 1)
 
 if __name__ == "__main__":
     main()

@@ -1,10 +1,11 @@
 """The session-reminder scan against `SELECT count(*)` with the same predicate, on PostgreSQL:
-1,000,000 enrollments of which 1% have a class starting within 24 h. Reports both times, the
-ratio (target ≤ 2) and the peak RSS before and after the scan (memory must stay flat), and the
-floor under any scan that creates the reminders: the same number of bare notification rows written
-by one INSERT … SELECT.
+1,000,000 enrollments of which 1% have a class starting within 24 h. In alternating rounds
+(count, scan, count, scan …): the first scan of the window (its rows removed before each round),
+a second scan (nothing new), and the floor under any scan that creates the reminders: the same
+number of bare notification rows written by one INSERT … SELECT. Reports the time and CPU ratios
+(target ≤ 2) and the peak RSS before and after the first scan (memory must stay flat).
 
-    .venv/bin/python -m benchmarks.reminders [--enrollments 1000000]
+    .venv/bin/python -m benchmarks.reminders [--enrollments 1000000] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from benchmarks.common import ROOT, flask, fresh_database
+from benchmarks.common import ROOT, Meter, Sample, alternate, database, flask, record, repeat, row
 
 COURSES = 1000
 
 
 def copy_rows(connection, table: str, columns: list[str], rows) -> None:
     buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join("\\N" if value is None else str(value) for value in row) + "\n")
+    for values in rows:
+        buffer.write("\t".join("\\N" if value is None else str(value) for value in values) + "\n")
     buffer.seek(0)
     raw = connection.connection.driver_connection
     with raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -56,9 +57,9 @@ def seed(url: str, enrollments: int, due_percent: int = 1) -> None:
                     now) for c in range(1, COURSES + 1)))
         soon = COURSES * due_percent // 100  # that share of the courses (so of the enrollments) meets within 24 h
         copy_rows(connection, "class_session", ["course_id", "starts_at", "ends_at", "venue_name", "credit_minutes",
-                                                "created_at"],
+                                                "created_at", "updated_at"],
                   ((c, now + timedelta(hours=12 if c <= soon else 24 * 10),
-                    now + timedelta(hours=14 if c <= soon else 24 * 10 + 2), "职工服务站", 90, now)
+                    now + timedelta(hours=14 if c <= soon else 24 * 10 + 2), "职工服务站", 90, now, now)
                    for c in range(1, COURSES + 1)))
         copy_rows(connection, "enrollment", ["user_id", "course_id", "status", "requested_at", "enrolled_at"],
                   ((1 + (e % people), 1 + (e // people) * (COURSES // 10) + (e % people) % (COURSES // 10),
@@ -79,81 +80,98 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_floor(rows: int, now: datetime) -> float:
-    """The least a scan that creates ``rows`` notifications can cost: the same number of constant rows
-    into the notification table (its indexes, its foreign key) in one statement, without selecting
-    anyone or queueing copies; the best of three, each rolled back."""
+def clear_reminders() -> None:
+    """Undo a scan: its notifications, outbox rows and waves (the seed has no others)."""
     from classroom.extensions import db
 
-    best = float("inf")
-    for attempt in range(3):
-        started = time.perf_counter()
-        db.session.execute(sa.text(
-            "INSERT INTO notification (user_id, kind, dedup_key, title, body, created_at) "
-            "SELECT g, 'floor', 'floor:' || :attempt || ':' || g, 't', '', :now FROM generate_series(1, :rows) g"),
-            {"rows": rows, "now": now, "attempt": attempt})
-        best = min(best, time.perf_counter() - started)
-        db.session.rollback()
-    return best
+    for table in ("outbound_message", "notification", "reminder_wave"):
+        db.session.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - constant names
+    db.session.commit()
 
 
-def measure(url: str) -> None:
+def write_floor(rows: int, now: datetime, attempt: list[int]) -> None:
+    """The least a scan that creates ``rows`` notifications can cost: the same number of constant rows
+    into the notification table (its indexes, its foreign key) in one statement, without selecting
+    anyone or queueing copies; rolled back."""
+    from classroom.extensions import db
+
+    attempt[0] += 1
+    db.session.execute(sa.text(
+        "INSERT INTO notification (user_id, kind, dedup_key, title, body, created_at) "
+        "SELECT g, 'floor', 'floor:' || :attempt || ':' || g, 't', '', :now FROM generate_series(1, :rows) g"),
+        {"rows": rows, "now": now, "attempt": attempt[0]})
+    db.session.rollback()
+
+
+def measure(url: str, rounds: int) -> None:
     """Run in a fresh process, so that its peak RSS is the app's and the scan's, not the seeding's."""
     from classroom import create_app
     from classroom.extensions import db
-    from courses.reminders.jobs import session_reminder_count, session_reminders
+    from courses.reminders.jobs import session_reminders
+    from courses.reminders.sessions import session_reminder_count
 
     app = create_app("testing", DATABASE_URL=url)
+    meter, rss, made = Meter(url, own=True), [], [0]
+
+    def count() -> None:
+        session_reminder_count(now=now)
+        db.session.rollback()
+
+    def first_scan() -> Sample:
+        clear_reminders()
+        rss.append(peak_rss_mb())
+        with meter.span() as sample:
+            made[0] = session_reminders(now=now)
+            sample.count = 1
+        rss.append(peak_rss_mb())
+        return sample
+
     with app.app_context():
         now = datetime.now(UTC)
-        session_reminder_count(now=now)  # warm the cache
-        started = time.perf_counter()
-        due = session_reminder_count(now=now)
-        count_seconds = time.perf_counter() - started
-        db.session.rollback()
-        rss_before = peak_rss_mb()
-        started = time.perf_counter()
-        made = session_reminders(now=now)
-        scan_seconds = time.perf_counter() - started
-        rss_after = peak_rss_mb()
-        started = time.perf_counter()
-        again = session_reminders(now=now)
-        rerun_seconds = time.perf_counter() - started
-        floor_seconds = write_floor(made, now)
-        # Memory: undo that scan's rows, then run it again under tracemalloc (which slows it, so it
-        # is not the timed run): what the scan itself allocates at most, however many it reminds.
-        for table in ("outbound_message", "notification", "reminder_wave"):
-            db.session.execute(sa.text(f"DELETE FROM {table}"))
-        db.session.commit()
+        due = session_reminder_count(now=now)  # and warms the cache
+        scan = alternate(lambda: repeat(meter, count), first_scan, rounds, ("count", "first scan"))
+        again = alternate(lambda: repeat(meter, count), lambda: repeat(meter, lambda: session_reminders(now=now)),
+                          rounds, ("count", "second scan"))
+        attempt = [0]
+        floor = alternate(lambda: repeat(meter, count), lambda: repeat(meter, lambda: write_floor(made[0], now,
+                                                                                                  attempt)),
+                          rounds, ("count", "bare INSERT"))
+        # Memory: undo the scan's rows, then run it again under tracemalloc (which slows it, so it
+        # is not a timed run): what the scan itself allocates at most, however many it reminds.
+        clear_reminders()
         tracemalloc.start()
         session_reminders(now=now)
         _current, scan_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    print(f"due: {due:,} enrollments; the scan made {made:,} notifications (a second run made {again})")
-    print(f"SELECT count(*)   {count_seconds * 1000:8.1f} ms")
-    print(f"reminder scan     {scan_seconds * 1000:8.1f} ms  (ratio {scan_seconds / count_seconds:.2f}, target ≤ 2)")
-    print(f"second scan       {rerun_seconds * 1000:8.1f} ms  (ratio {rerun_seconds / count_seconds:.2f})")
-    print(f"floor: {made:,} constant notification rows written by one bare INSERT … SELECT (no selection, no "
-          f"outbox), rolled back: {floor_seconds * 1000:.1f} ms (ratio {floor_seconds / count_seconds:.2f})")
-    print(f"peak RSS of the measuring process: {rss_before:.1f} MB before the scan, {rss_after:.1f} MB after it; "
-          f"Python allocations during the scan peaked at {scan_peak / 1024:.0f} KiB for {made:,} notifications")
+    print(f"due: {due:,} enrollments; each first scan made {made[0]:,} notifications")
+    print(f"peak RSS of the measuring process: {rss[0]:.1f} MB before the first scan, {rss[1]:.1f} MB after it; "
+          f"Python allocations during a scan peaked at {scan_peak / 1024:.0f} KiB for {made[0]:,} notifications")
+    record("reminders", [
+        row(f"first reminder scan ÷ count(*), time ({made[0]:,} reminders written)", scan.time(), target="≤ 2",
+            cpu=scan.cpu(), note="writes the reminders: cannot be ≤ 2, see the bare INSERT"),
+        row(f"bare INSERT of {made[0]:,} notification rows ÷ count(*), time (the floor)", floor.time(),
+            cpu=floor.cpu()),
+        row("second reminder scan (nothing new) ÷ count(*), time", again.time(), target="≤ 2", cpu=again.cpu()),
+        row("peak RSS growth during the first scan, MB (flat)", round(rss[1] - rss[0], 1))])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--enrollments", type=int, default=1_000_000)
     parser.add_argument("--due-percent", type=int, default=1, help="share of enrollments due (memory stays flat?)")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--measure", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        measure(args.measure)
+        measure(args.measure, args.rounds)
         return
-    url = fresh_database("classroom_bench_reminders")
-    flask(url, "db", "upgrade")
-    started = time.perf_counter()
-    seed(url, args.enrollments, args.due_percent)
-    print(f"seeded {args.enrollments:,} enrollments in {time.perf_counter() - started:.1f} s")
-    subprocess.run([sys.executable, "-m", "benchmarks.reminders", "--measure", url], check=True, cwd=ROOT)
+    with database("reminders") as url:
+        flask(url, "db", "upgrade")
+        started = time.perf_counter()
+        seed(url, args.enrollments, args.due_percent)
+        print(f"seeded {args.enrollments:,} enrollments in {time.perf_counter() - started:.1f} s")
+        subprocess.run([sys.executable, "-m", "benchmarks.reminders", "--measure", url, "--rounds", str(args.rounds)],
+                       check=True, cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
 from classroom import accounts, api, main, notifications, registry, unions
-from classroom.extensions import babel, csrf, db, limiter, login_manager, migrate
+from classroom.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from classroom.forms import BoundedIntegerConverter
 from courses import attendance, catalog, certificates, competitions, enrollment, hours, reminders, study
 from courses import cli as course_cli
@@ -61,7 +61,7 @@ def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from classroom import chrome, database, i18n, security
+    from classroom import assets, chrome, database, i18n, offline, security
 
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
         count = int(app.config["PROXY_COUNT"])
@@ -81,6 +81,9 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     security.init_app(app)
     chrome.init_app(app)
+    assets.init_app(app)
+    compress.init_app(app)
+    offline.init_app(app)
     import_models()
 
 

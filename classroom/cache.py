@@ -1,6 +1,8 @@
 """A small in-process cache with a time to live, for rendered fragments that many people share.
 
-Each gunicorn worker keeps its own; entries are short-lived, so workers never disagree for long.
+Each gunicorn worker keeps its own, bounded (the least recently used entry goes first). Either entries
+are short-lived, so workers never disagree for long, or their keys carry the version of what they were
+made from (a certificate's status, a course's outline version), so a change is seen at once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import TypeVar, cast
+
+from flask import current_app
 
 T = TypeVar("T")
 
@@ -44,3 +48,12 @@ class TTLCache:
         """Forget every entry."""
         with self._lock:
             self._entries.clear()
+
+
+def app_cache(name: str, max_entries: int = 1024) -> TTLCache:
+    """The current app's cache called ``name`` (made on first use): each app its own, so two apps in one
+    process (the tests') never share entries."""
+    caches = current_app.extensions.setdefault("ttl_caches", {})
+    if name not in caches:
+        caches[name] = TTLCache(max_entries)
+    return caches[name]

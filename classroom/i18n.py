@@ -10,6 +10,7 @@ from babel import Locale, support
 from babel.dates import get_timezone_location
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Domain, format_date, format_datetime, format_decimal, format_time, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from classroom.database import begin_write
@@ -123,6 +124,13 @@ def credit_hours(minutes: int | None) -> str:
     return format_decimal(round((minutes or 0) / unit, 1), format="#,##0.#")
 
 
+def zone_label(name: str | None) -> str:
+    """A timezone in words in the current language ("中国（上海）时间", "China (Shanghai) Time"), not its code."""
+    if name == "UTC":  # Babel names it after an "unknown region"
+        return _("Coordinated Universal Time (UTC)")
+    return get_timezone_location(zone(name), locale=get_locale())
+
+
 def init_app(app: Flask) -> None:
     """Flask-Babel's catalogue lookup, the ?lang= switch, the formatting filters and globals."""
     babel = app.extensions["babel"].instance
@@ -135,7 +143,7 @@ def init_app(app: Flask) -> None:
         time=lambda value, fmt="short": format_time(value, fmt) if value else "",  # 19:00 / 7:00 PM
         number=lambda value: format_decimal(value or 0),
         credit_hours=credit_hours,
-        zone_name=lambda name: get_timezone_location(zone(name), locale=get_locale()),  # 中国（上海）时间
+        zone_name=zone_label,  # 中国（上海）时间
     )
     app.jinja_env.globals.update(html_lang=html_lang, LOCALE_NAMES=LOCALE_NAMES, locale_code=locale_code,
                                   switch_language_url=switch_language_url)

@@ -14,13 +14,17 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, request
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal, select, tuple_
+from sqlalchemy.orm import QueryableAttribute
 
 from classroom.extensions import db
+
+# What a list is ordered by: mapped columns or expressions over them (coalesce …).
+OrderColumn = ColumnElement[Any] | QueryableAttribute[Any]
 
 COUNT_BOUND = 10_000
 
@@ -34,6 +38,7 @@ class KeysetPage:
     prev_cursor: str | None
     total: int | None = None
     capped: bool = False  # the total stopped counting at COUNT_BOUND: "more than COUNT_BOUND"
+    prefix: str = ""  # of the cursors' query arguments, when a page shows two lists ("r" → ?rafter=)
 
     keyset = True  # the pager macro draws Previous / Next links without page numbers
 
@@ -44,11 +49,12 @@ class KeysetPage:
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
+    """The opaque, URL-safe text of a sort key (times and dates in ISO form)."""
+    plain = [value.isoformat() if isinstance(value, date) else value for value in values]
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(text: str | None, columns: Sequence[ColumnElement]) -> tuple | None:
+def decode_cursor(text: str | None, columns: Sequence[OrderColumn]) -> tuple | None:
     """The sort key a cursor encodes, typed like ``columns``; None when absent or malformed."""
     if not text or len(text) > 500:
         return None
@@ -61,7 +67,7 @@ def decode_cursor(text: str | None, columns: Sequence[ColumnElement]) -> tuple |
         return None
 
 
-def _typed(value, column: ColumnElement):
+def _typed(value, column: OrderColumn):
     column_type = column.type
     kind = getattr(column_type, "impl", column_type).python_type  # a TypeDecorator's is its impl's
     if kind is datetime:
@@ -69,6 +75,8 @@ def _typed(value, column: ColumnElement):
         if parsed.tzinfo is None:
             raise ValueError("a cursor's time has its zone")
         return parsed
+    if kind is date:
+        return date.fromisoformat(value)
     if kind is int and (not isinstance(value, int) or isinstance(value, bool) or abs(value) > 2**63):
         raise ValueError("not an id")
     if kind is str and not isinstance(value, str):
@@ -76,20 +84,26 @@ def _typed(value, column: ColumnElement):
     return value
 
 
-def keyset_page(statement: Select, order: Sequence[ColumnElement], key_of: Callable[[Any], Sequence[Any]], *,
-                per_page: int | None = None, rows: bool = True, total: tuple[int, bool] | None = None) -> KeysetPage:
-    """The page of ``statement`` (newest first by ``order``, descending) that the request's cursor
-    names. ``key_of`` gives a result row's sort key; ``total`` is (how many, whether that is a cap)."""
+def keyset_page(statement: Select, order: Sequence[OrderColumn], key_of: Callable[[Any], Sequence[Any]], *,
+                per_page: int | None = None, rows: bool = True, total: tuple[int, bool] | None = None,
+                ascending: bool = False, prefix: str = "") -> KeysetPage:
+    """The page of ``statement`` (by ``order``: descending, newest first, unless ``ascending``) that the
+    request's cursor (?after= or ?before=, named with ``prefix`` before them) names. ``key_of`` gives a
+    result row's sort key; ``total`` is (how many, whether that is a cap)."""
     size = per_page or current_app.config["PAGE_SIZE"]
     key = tuple_(*order)
-    before = decode_cursor(request.args.get("before"), order)
-    after = None if before is not None else decode_cursor(request.args.get("after"), order)
+    before = decode_cursor(request.args.get(prefix + "before"), order)
+    after = None if before is not None else decode_cursor(request.args.get(prefix + "after"), order)
+    forward, backward = ([c.asc() for c in order], [c.desc() for c in order]) if ascending \
+        else ([c.desc() for c in order], [c.asc() for c in order])
     if before is not None:
-        query = statement.where(key > _bound(before, order)).order_by(None).order_by(*[c.asc() for c in order])
+        bound = _bound(before, order)
+        query = statement.where(key < bound if ascending else key > bound).order_by(None).order_by(*backward)
     else:
         if after is not None:
-            statement = statement.where(key < _bound(after, order))
-        query = statement.order_by(None).order_by(*[c.desc() for c in order])
+            bound = _bound(after, order)
+            statement = statement.where(key > bound if ascending else key < bound)
+        query = statement.order_by(None).order_by(*forward)
     result = db.session.execute(query.limit(size + 1))
     found = list(result.all() if rows else result.scalars().all())
     more = len(found) > size
@@ -99,17 +113,34 @@ def keyset_page(statement: Select, order: Sequence[ColumnElement], key_of: Calla
     next_cursor = encode_cursor(key_of(found[-1])) if found and (more or before is not None) else None
     prev_cursor = encode_cursor(key_of(found[0])) if found and (after is not None or (before is not None and more)) \
         else None
-    count, capped = total if total is not None else (None, False)
-    return KeysetPage(found, next_cursor, prev_cursor, count, capped)
+    count, is_capped = total if total is not None else (None, False)
+    return KeysetPage(found, next_cursor, prev_cursor, count, is_capped, prefix)
 
 
-def _bound(values: tuple, order: Sequence[ColumnElement]):
+def _bound(values: tuple, order: Sequence[OrderColumn]):
     return tuple_(*[literal(value, column.type) for value, column in zip(values, order, strict=True)])
 
 
 def bounded_count(statement: Select) -> tuple[int, bool]:
     """(how many rows ``statement`` has, True when that stopped at COUNT_BOUND)."""
-    bound = COUNT_BOUND
-    limited = statement.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(bound + 1)
-    found = db.session.scalar(select(func.count()).select_from(limited.subquery())) or 0
-    return min(found, bound), found > bound
+    return capped(db.session.scalar(select(bounded_count_of(statement))))
+
+
+def bounded_count_of(statement: Select) -> ScalarSelect[int]:
+    """SQL: how many rows ``statement`` has, counting no further than one past COUNT_BOUND (a scalar
+    subquery, so several counts can share one statement; ``capped`` reads its value)."""
+    limited = statement.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(COUNT_BOUND + 1)
+    return select(func.count()).select_from(limited.subquery()).scalar_subquery()
+
+
+def capped(found: int | None) -> tuple[int, bool]:
+    """(a count of ``bounded_count_of``, True when it reached past COUNT_BOUND: "more than COUNT_BOUND")."""
+    return min(found or 0, COUNT_BOUND), (found or 0) > COUNT_BOUND
+
+
+def bounded_counts(statements: dict[str, Select]) -> dict[str, tuple[int, bool]]:
+    """``bounded_count`` of each statement, all in one round trip."""
+    if not statements:
+        return {}
+    row = db.session.execute(select(*[bounded_count_of(s).label(f"c{i}") for i, s in enumerate(statements.values())]))
+    return {name: capped(value) for name, value in zip(statements, row.one(), strict=True)}

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 Panel = tuple[str, dict[str, Any]]
 PanelSource = Callable[[Any], Panel | None]
+ScheduleSource = Callable[[Any, datetime, datetime, int], list[Any]]  # (user, start, end, limit) → agenda items
 ApprovalCounter = Callable[[datetime], dict[int, dict[str, int]]]
 
 
@@ -52,6 +53,7 @@ class Registry:
     kinds: dict[str, Kind] = field(default_factory=dict)
     home_panels: list[PanelSource] = field(default_factory=list)  # the home page (/)
     me_panels: list[PanelSource] = field(default_factory=list)  # the worker's own page (/me)
+    schedule_sources: list[ScheduleSource] = field(default_factory=list)  # /me/schedule (classroom/agenda.py)
     data_sections: dict[str, Callable[[User], Any]] = field(default_factory=dict)  # the personal-data download
     erasures: list[Callable[[User, datetime], None]] = field(default_factory=list)  # closing an account
     approval_counters: list[ApprovalCounter] = field(default_factory=list)  # the approvers' digest

@@ -54,6 +54,18 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def only_on(dialect_name):
+    """Compare an index made on one database only (``Index.ddl_if(dialect=...)``) there alone."""
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        condition = getattr(obj, "_ddl_if", None)
+        if type_ == "index" and not reflected and condition is not None and condition.dialect:
+            return dialect_name in ([condition.dialect] if isinstance(condition.dialect, str) else condition.dialect)
+        return True
+
+    return include_object
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -104,7 +116,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
-            **conf_args
+            **{"include_object": only_on(connection.dialect.name), **conf_args}
         )
 
         with context.begin_transaction():

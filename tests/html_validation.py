@@ -5,6 +5,7 @@ error fails the run. Loaded from tests/conftest.py; `-p no:tests.html_validation
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.util
 import json
@@ -18,6 +19,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import brotli
 import pytest
 from _pytest.reports import TestReport
 from flask import Response, request
@@ -30,6 +32,7 @@ DIRECTORY_KEY = "html_pages_directory"
 MAX_PAGES_LISTED = 60  # a broken base template would list every page: the rest are counted
 # CSRF tokens differ from page to page: pages equal but for them are checked once.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")  # signed (itsdangerous)
+_DRAWN = re.compile(r'data-rendered-at="[^"]*"')  # every page says when it was drawn (the offline notice)
 _directory = pytest.StashKey[Path]()  # the controller's: where every process writes its pages
 _keep = pytest.StashKey[bool]()  # errors were found: the pages stay for a look
 _summary: list[str] = []
@@ -94,8 +97,8 @@ def format_errors(errors: list[dict], pages: Mapping[str, dict]) -> str:
 # ---- recording -----------------------------------------------------------------------------
 
 def normalise(markup: str) -> str:
-    """The markup with its signed tokens (CSRF) blanked: pages equal under it are checked once."""
-    return _TOKEN.sub("~", markup)
+    """The markup with its signed tokens (CSRF) and drawing time blanked: pages equal under it are checked once."""
+    return _DRAWN.sub("", _TOKEN.sub("~", markup))
 
 
 class PageRecorder:
@@ -114,7 +117,7 @@ class PageRecorder:
         if (response.mimetype != "text/html" or not (200 <= status < 300 or 400 <= status < 500)
                 or response.direct_passthrough or not response.is_sequence or request.method == "HEAD"):
             return
-        markup = response.get_data(as_text=True)
+        markup = decoded(response)
         name = hashlib.sha1(normalise(markup).encode(), usedforsecurity=False).hexdigest()[:20]
         entry = {"name": name, "url": f"{request.method} {request.full_path.rstrip('?')}",
                  "endpoint": request.endpoint, "status": status, "test": self.test}
@@ -129,6 +132,16 @@ class PageRecorder:
                 return
             with open(self.manifest, "a", encoding="utf-8") as manifest:
                 manifest.write(json.dumps(entry) + "\n")
+
+
+def decoded(response: Response) -> str:
+    """The page's markup, uncompressed when it was sent compressed (to a browser)."""
+    body, encoding = response.get_data(), response.headers.get("Content-Encoding")
+    if encoding == "gzip":
+        body = gzip.decompress(body)
+    elif encoding == "br":
+        body = brotli.decompress(body)
+    return body.decode("utf-8")
 
 
 _recorder: PageRecorder | None = None  # this process's: one pytest session per process

@@ -27,7 +27,7 @@ ALLOWED = {
     "classroom.unions": {"classroom.notifications", "core"},
     "classroom.accounts": {"classroom.unions", "classroom.notifications", "core"},
     "classroom.main": {"classroom.accounts", "classroom.unions", "core"},
-    "classroom.api": {"classroom.accounts", "classroom.unions", "core"},
+    "classroom.api": {"classroom.accounts", "classroom.unions", "classroom.notifications", "core"},
     "courses.catalog": {"classroom.*"},
     "courses.enrollment": {"courses.catalog", "classroom.*"},
     "courses.study": {"courses.enrollment", "courses.catalog", "classroom.*"},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -276,18 +277,18 @@ def test_attendance_completes_the_course(app, course_with_session, enrolled, ins
 def test_badges(app, course_with_session, enrolled, instructor):
     _course, session = course_with_session
     person = enrolled()
-    today = local_date(utcnow())  # the badge's day is the worker's (Asia/Shanghai), not UTC's
-    assert checkins.read_badge(checkins.badge_text(person.id, today), today) == person.id
-    assert checkins.read_badge(checkins.badge_text(person.id, today - timedelta(days=1)), today) == person.id
+    now = utcnow()
+    today = local_date(now)  # the badge's day is the worker's (Asia/Shanghai), not UTC's
+    assert checkins.read_badge(checkins.badge_text(person.id, today), now) == person.id
     with pytest.raises(Invalid, match="expired"):
-        checkins.read_badge(checkins.badge_text(person.id, today - timedelta(days=2)), today)
+        checkins.read_badge(checkins.badge_text(person.id, today - timedelta(days=2)), now)
     with pytest.raises(Invalid, match="not a worker badge"):
-        checkins.read_badge("hello", today)
+        checkins.read_badge("hello", now)
     forged = checkins.badge_text(person.id, today)[:-1] + "A"
     with pytest.raises(Invalid):
-        checkins.read_badge(forged if forged != checkins.badge_text(person.id, today) else forged + "B", today)
+        checkins.read_badge(forged if forged != checkins.badge_text(person.id, today) else forged + "B", now)
     with pytest.raises(Invalid, match="not a worker badge"):
-        checkins.read_badge(checkins.badge_code(person.id, today), today)  # the code alone names nobody
+        checkins.read_badge(checkins.badge_code(person.id, today), now)  # the code alone names nobody
     worker = login_client(app, person)
     [shown] = data_texts(worker.get("/me/badge").get_data(as_text=True), "data-badge-code")
     assert shown == checkins.badge_typed(person.id, today)
@@ -301,6 +302,44 @@ def test_badges(app, course_with_session, enrolled, instructor):
     other = enrolled("乙")
     teacher.post(f"/teach/sessions/{session.id}/roster/badge", data={"badge": checkins.badge_text(other.id, today)})
     assert credited(other) == 90  # the QR code's text, as the camera scanner sends it
+
+
+def local_time(day, hour: int, minute: int = 0):
+    """``day`` at hour:minute on the platform's clock (Asia/Shanghai), as an aware time."""
+    return datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_yesterdays_badge_is_refused_at_noon(app, tree, make_course, make_user, instructor):
+    """A badge says "valid on <date>": a photo of yesterday's badge marks nobody present the next day."""
+    course = make_course(lessons=0, min_lesson_share=0, min_attendance_share=100)
+    noon = local_time(date(2026, 3, 12), 12)
+    session = ClassSession(course_id=course.id, starts_at=noon - timedelta(minutes=5),
+                           ends_at=noon + timedelta(minutes=85), venue_name="市工人文化宫", credit_minutes=90)
+    db.session.add(session)
+    person = make_user("张卫东", union=tree.a1)
+    enroll(person, course, now=noon - timedelta(days=3))
+    db.session.commit()
+    yesterday = checkins.badge_text(person.id, date(2026, 3, 11))
+    with pytest.raises(Invalid, match="expired"):
+        checkins.mark_by_badge(session, yesterday, actor=instructor, now=noon)
+    with pytest.raises(Invalid, match="expired"):
+        checkins.mark_by_badge(session, yesterday, actor=instructor, now=local_time(date(2026, 3, 12), 0, 16))
+    assert db.session.scalar(select(func.count()).select_from(Attendance)) == 0
+    checkins.mark_by_badge(session, checkins.badge_text(person.id, date(2026, 3, 12)), actor=instructor, now=noon)
+    assert db.session.scalar(select(Attendance.status).where(Attendance.user_id == person.id)) == "present"
+
+
+def test_yesterdays_badge_counts_just_past_midnight_and_through_a_class_that_crosses_it(app):
+    day = date(2026, 3, 12)
+    both, only_today = (day, day - timedelta(days=1)), (day,)
+    assert checkins.badge_days(local_time(day, 0, 10)) == both  # within 15 minutes of midnight
+    assert checkins.badge_days(local_time(day, 0, 15)) == only_today
+    assert checkins.badge_days(local_time(day, 23, 50)) == only_today
+    late_class = ClassSession(starts_at=local_time(day - timedelta(days=1), 22), ends_at=local_time(day, 0, 45))
+    assert checkins.badge_days(local_time(day, 0, 40), late_class) == both  # the class that started yesterday runs
+    assert checkins.badge_days(local_time(day, 0, 50), late_class) == only_today
+    todays_class = ClassSession(starts_at=local_time(day, 0, 5), ends_at=local_time(day, 2))
+    assert checkins.badge_days(local_time(day, 0, 40), todays_class) == only_today
 
 
 def test_paper_roster_is_all_or_nothing(app, course_with_session, enrolled, instructor):

@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The log-in loader and cache, the people's pages, and the shell's parts of the data download."""
+    """The log-in loader and cache, the people's pages, the shell's parts of the data download, and pg_trgm for
+    create_all (the people search's indexes)."""
     from classroom.accounts import (
         admin_views,
         me_views,
@@ -17,8 +18,10 @@ def init_app(app: Flask) -> None:
         session_cache,
         views,
     )
+    from classroom.accounts.models import attach_trigram_extension
     from classroom.extensions import login_manager
 
+    attach_trigram_extension()
     login_manager.user_loader(views.load_user)
     session_cache.init_app(app)
     for module in (views, me_views, admin_views, recovery_views, privacy_views):

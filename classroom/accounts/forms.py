@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import PasswordInput
 
 from classroom.accounts.models import SKILL_LEVELS, WORKER_GROUPS
 from classroom.forms import Form, IntegerField, TypedDigits, bounded_int, typed
-from classroom.i18n import LOCALE_NAMES
+from classroom.i18n import LOCALE_NAMES, zone_label
 from classroom.validators import id_card_number, mainland_mobile, strip
 
 COMMON_TIMEZONES = ["Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei",
@@ -44,6 +45,12 @@ class RegisterForm(UnionChoiceMixin, Form):
                             render_kw={"autocomplete": "new-password"})
     consent = BooleanField(_l("I have read and agree to the privacy notice"),
                            validators=[DataRequired(_l("Registration needs your consent to the privacy notice."))])
+
+    def keep_passwords(self) -> None:
+        """Show the passwords typed again: a union search (without JavaScript) re-renders the form, and
+        nothing typed should be lost to it. For that re-render only; never after a refusal."""
+        for field in (self.password, self.confirm):
+            field.widget = PasswordInput(hide_value=False)
 
 
 class MembershipApplicationForm(UnionChoiceMixin, Form):
@@ -92,7 +99,7 @@ class ProfileForm(Form):
     worker_group = SelectField(_l("Worker group"), coerce=lambda v: v or None,
                                choices=lambda: [("", _l("None"))] + list(WORKER_GROUPS.items()))
     locale = SelectField(_l("Language"), choices=list(LOCALE_NAMES.items()))
-    timezone = SelectField(_l("Timezone"), choices=[(name, name) for name in COMMON_TIMEZONES])
+    timezone = SelectField(_l("Timezone"), choices=lambda: [(name, zone_label(name)) for name in COMMON_TIMEZONES])
 
 
 class ChangePasswordForm(Form):

@@ -1,17 +1,21 @@
-"""A worker's own pages: overview, settings, password, membership application."""
+"""A worker's own pages: overview, schedule, settings, password, membership application."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from classroom import agenda
 from classroom.accounts.forms import ChangePasswordForm, MembershipApplicationForm, ProfileForm
 from classroom.accounts.services import PROFILE_FIELDS, change_password, update_profile
 from classroom.database import begin_write, utcnow
 from classroom.extensions import db
 from classroom.http import perform
 from classroom.registry import panels_for, registry
+from classroom.timefmt import zone
 from classroom.unions.memberships import apply_for_membership, current_memberships, membership_history
 from classroom.unions.models import Membership, TradeUnion
 from classroom.unions.union_search import union_choices
@@ -30,6 +34,17 @@ def overview():
     return render_template("me/overview.html", memberships=membership_history(current_user.id),
                            open_memberships=current_memberships(current_user.id),
                            sections=panels_for(registry().me_panels, current_user))
+
+
+@bp.route("/schedule")
+def schedule():
+    """The person's classes and deadlines, four weeks a page (?from=<a Monday>)."""
+    tz, now = zone(current_user.timezone), utcnow()
+    first = agenda.first_week(request.args.get("from"), now, tz)
+    this_week = agenda.first_week(None, now, tz)
+    return render_template("me/schedule.html", page=agenda.page_of(current_user, first, now=now, tz=tz),
+                           this_week=this_week, shown=timedelta(weeks=agenda.WEEKS_SHOWN),
+                           last=this_week + timedelta(weeks=agenda.WEEKS_AHEAD))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import DDL, JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
@@ -48,8 +48,19 @@ ROLE_LABELS = {
 }
 
 
+def _trigram_index(column: str) -> Index:
+    """A trigram GIN index (pg_trgm) for ILIKE searches, made on PostgreSQL only (SQLite scans)."""
+    return Index(f"ix_user_{column}_trgm", column, postgresql_using="gin",
+                 postgresql_ops={column: "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+
+
+TRIGRAM_EXTENSION = DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql")
+
+
 class User(Model):
     __tablename__ = "user"
+    # the admins' search by name or mobile (classroom.unions.queries.person_matches)
+    __table_args__ = (_trigram_index("real_name"), _trigram_index("mobile"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     real_name: Mapped[str] = mapped_column(String(50))
@@ -212,3 +223,9 @@ class PasswordReset(Model):
 
     def __repr__(self) -> str:
         return f"<PasswordReset {self.id} {self.channel} user={self.user_id}>"
+
+
+def attach_trigram_extension() -> None:
+    """create_all() (the tests' schema) makes pg_trgm before the user table's indexes; the migration does too."""
+    if not event.contains(User.__table__, "before_create", TRIGRAM_EXTENSION):
+        event.listen(User.__table__, "before_create", TRIGRAM_EXTENSION)

@@ -15,7 +15,8 @@ bp = Blueprint("privacy", __name__, url_prefix="/me/privacy")
 
 # Pages a person who still owes consent to the current notice may open.
 OPEN_ENDPOINTS = {"static", "privacy.consent", "privacy.index", "privacy.export", "privacy.close_account",
-                  "auth.logout", "main.privacy", "main.ping", "main.healthz"}
+                  "auth.logout", "main.privacy", "main.ping", "main.healthz",
+                  "asset", "webapp.manifest", "webapp.service_worker", "webapp.favicon"}  # (classroom/assets.py, main)
 
 
 @bp.before_app_request

@@ -101,7 +101,9 @@ def register():
         return redirect(url_for("main.home"))
     form = RegisterForm()
     form.union_id.choices = union_choices(form.union_query.data, selected=form.union_id.data)
-    if "search" not in request.form and form.validate_on_submit():
+    if "search" in request.form:
+        form.keep_passwords()
+    elif form.validate_on_submit():
         union = db.session.get(TradeUnion, form.union_id.data)
         registered = perform(lambda: register_user(
             real_name=form.real_name.data, mobile=form.mobile.data, password=form.password.data, union=union,

@@ -70,6 +70,7 @@ def _serve(api: Any, blueprint: Any) -> None:
 def init_app(app: Flask) -> None:
     """The API's settings, document, resources, pages (devices, API keys, docs), edge hooks, command and job."""
     from classroom.api import (
+        admin_api,
         auth_api,
         boundary,
         cli,
@@ -78,6 +79,11 @@ def init_app(app: Flask) -> None:
         jobs,
         key_views,
         me_api,
+        membership_api,
+        notifications_api,
+        ping_api,
+        push_tokens,
+        register_api,
         tokens,
         unions_api,
     )
@@ -96,7 +102,9 @@ def init_app(app: Flask) -> None:
     queued, api_state.api = list(api_state.blueprints), api
     for blueprint in queued:  # added by features whose init_app ran before this one
         _serve(api, blueprint)
-    for blueprint in (auth_api.bp, me_api.bp, unions_api.bp):
+    for blueprint in (auth_api.bp, me_api.bp, unions_api.bp, admin_api.bp, ping_api.bp):
+        add_blueprint(app, blueprint)
+    for blueprint in (register_api.bp, membership_api.bp, notifications_api.bp):  # the worker's own resources
         add_blueprint(app, blueprint)
     for page in (docs_views.bp, devices_views.bp, key_views.bp):
         app.register_blueprint(page)
@@ -108,4 +116,4 @@ def init_app(app: Flask) -> None:
     registry = app.extensions["classroom"]
     registry.add_job("api.sweep", jobs.sweep, "API_SWEEP_SECONDS")
     registry.data_sections["api_devices"] = tokens.device_section
-    registry.erasures.append(tokens.erase_devices)
+    registry.erasures.extend((tokens.erase_devices, push_tokens.erase_push_tokens))

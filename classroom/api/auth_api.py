@@ -62,7 +62,8 @@ def _per_address() -> str:
     return current_app.config["LOGIN_LIMIT_PER_IP"]
 
 
-def _answer(issued: IssuedTokens, now: datetime) -> dict:
+def token_answer(issued: IssuedTokens, now: datetime) -> dict:
+    """The token endpoint's answer for a device's fresh pair."""
     return {"token_type": "Bearer", "access_token": issued.access_token, "refresh_token": issued.refresh_token,
             "expires_in": round((issued.access_expires_at - now).total_seconds()),
             "refresh_expires_in": round((issued.refresh_expires_at - now).total_seconds()),
@@ -83,7 +84,7 @@ def token(data: dict):
     user = run(lambda: authenticate(data["mobile"], data["password"], now=now))
     if user is None:
         raise Problem("login-failed")
-    return _answer(run(lambda: open_device(user, data["device_name"], ip=request.remote_addr, now=now)), now)
+    return token_answer(run(lambda: open_device(user, data["device_name"], ip=request.remote_addr, now=now)), now)
 
 
 @bp.route("/refresh", methods=["POST"])
@@ -96,7 +97,7 @@ def refresh(data: dict):
     issued = run(lambda: rotate(data["refresh_token"], now=now))
     if issued is None:
         raise Problem("invalid-token")
-    return _answer(issued, now)
+    return token_answer(issued, now)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -28,6 +28,7 @@ from classroom.extensions import db
 from classroom.unions.models import TradeUnion
 
 T = TypeVar("T")
+M = TypeVar("M")
 DEFER_COMMIT = "api_defer_commit"  # on ``g``: an idempotent request commits its change with its answer
 POLL_SECONDS = 0.05
 KEY_CHARACTERS = frozenset(string.printable) - frozenset(string.whitespace)  # visible ASCII
@@ -95,6 +96,15 @@ def reachable_union(union_id: int) -> TradeUnion:
     if union is None or not current_principal().reaches(union):
         deny("TradeUnion", union_id)
     return union
+
+
+def owned(model: type[M], object_id: int, **owners: Any) -> M:
+    """The row ``object_id`` of ``model`` when its columns hold ``owners`` (``user_id=person.id``: the caller's
+    own); else ``deny`` (an audited 404, like an id that does not exist)."""
+    row = db.session.get(model, object_id)
+    if row is None or any(getattr(row, name) != value for name, value in owners.items()):
+        deny(model.__name__, object_id)
+    return row
 
 
 def deny(object_type: str, object_id: int) -> NoReturn:

@@ -93,3 +93,26 @@ class IdempotencyRecord(Model):
 
     def __repr__(self) -> str:
         return f"<IdempotencyRecord {self.owner} {self.key!r} {self.status_code}>"
+
+
+PUSH_PLATFORMS = ("apns", "fcm", "hms", "mipush", "oppo", "vivo", "honor", "jpush", "getui")
+
+
+class ApiPushToken(Model):
+    """A signed-in device's push token (APNs, FCM, a phone maker's service …), kept for a push gateway to come:
+    one per device, and a token belongs to one device only (a phone signed in again as someone else moves it).
+    It goes with its device: revoked devices are never pushed to, and closing an account deletes them."""
+
+    __tablename__ = "api_push_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("api_device.id", ondelete="CASCADE"), unique=True)
+    platform: Mapped[str] = mapped_column(String(10))
+    token: Mapped[str] = mapped_column(String(512), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    device = relationship("ApiDevice")
+
+    def __repr__(self) -> str:
+        return f"<ApiPushToken {self.id} {self.platform} device={self.device_id}>"

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, tuple_
+from sqlalchemy import Select, literal, tuple_
 
 from classroom.api.problems import Problem
 from classroom.extensions import db
-from classroom.pagination import decode_cursor, encode_cursor
+from classroom.pagination import OrderColumn, decode_cursor, encode_cursor
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class CursorPage:
     next_cursor: str | None
 
 
-def cursor_page(statement: Select, order: Sequence[ColumnElement], key_of: Callable[[Any], Sequence[Any]], *,
+def cursor_page(statement: Select, order: Sequence[OrderColumn], key_of: Callable[[Any], Sequence[Any]], *,
                 limit: int, cursor: str | None, descending: bool = True) -> CursorPage:
     """The page of ``statement`` after ``cursor``, sorted by ``order`` (all descending, or all ascending);
     ``key_of(item)`` gives an item's values of ``order`` (NULL-free: coalesce nullable columns)."""
@@ -46,7 +46,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
 
 
-def _decoded(cursor: str, order: Sequence[ColumnElement]) -> tuple:
+def _decoded(cursor: str, order: Sequence[OrderColumn]) -> tuple:
     values = decode_cursor(cursor, order)
     if values is None:
         raise Problem("invalid-cursor")
@@ -56,7 +56,7 @@ def _decoded(cursor: str, order: Sequence[ColumnElement]) -> tuple:
         raise Problem("invalid-cursor") from None
 
 
-def _restored(value: Any, column: ColumnElement) -> Any:
+def _restored(value: Any, column: OrderColumn) -> Any:
     """A date back from its ISO text (classroom.pagination types times, ids and texts itself)."""
     column_type = column.type
     if getattr(column_type, "impl", column_type).python_type is not date:

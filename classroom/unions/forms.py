@@ -44,7 +44,7 @@ class MemberFilterForm(Form):
     class Meta:
         csrf = False
 
-    q = StringField(_l("Name, mobile or employer"), validators=[Optional(), Length(max=50)], filters=[strip])
+    q = StringField(_l("Name or mobile"), validators=[Optional(), Length(max=50)], filters=[strip])
     status = SelectField(_l("Status"), validators=[Optional()],
                          choices=[("", _l("Any status"))] + [(k.value, v) for k, v in MEMBERSHIP_STATUS_LABELS.items()
                                                               if k in ("applied", "active", "lapsed")])

@@ -119,6 +119,14 @@ def remove_file(path: Path | None) -> None:
 
 # ---- what the pages show ----------------------------------------------------------------
 
+JOB_ORDER = (ImportJob.created_at, ImportJob.id)  # newest first: keyset on ix_import_job_union_created
+
+
+def job_key(job: ImportJob) -> tuple:
+    """The sort key of an import job in its union's list (its cursor)."""
+    return job.created_at, job.id
+
+
 def jobs_of(union: TradeUnion) -> Select:
     """SELECT of the union's import jobs, newest first."""
     return select(ImportJob).where(ImportJob.union_id == union.id).order_by(ImportJob.created_at.desc(),

@@ -14,7 +14,8 @@ from classroom.audit import record_event
 from classroom.database import utcnow, writes
 from classroom.exports import csv_bytes
 from classroom.extensions import db
-from classroom.http import page_number, paginate, perform, role_required
+from classroom.http import page_number, perform, role_required
+from classroom.pagination import keyset_page
 from classroom.unions import import_jobs, jobs, scope
 from classroom.unions.import_files import COLUMN_LABELS
 from classroom.unions.import_forms import ConfirmForm, UploadForm
@@ -66,7 +67,7 @@ def upload(union_id: int):
         if staged.value is not None:
             jobs.start(staged.value, "validate")
             return _to_job(union.id, staged.value.id)
-    page = paginate(import_jobs.jobs_of(union))
+    page = keyset_page(import_jobs.jobs_of(union), import_jobs.JOB_ORDER, import_jobs.job_key, rows=False)
     return render_template("unions/import.html", union=union, form=form, page=page)
 
 

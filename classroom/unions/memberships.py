@@ -98,7 +98,8 @@ def approve_membership(membership: Membership, *, actor: Any, now: datetime) -> 
              .values(status=MembershipStatus.TRANSFERRED, ended_at=func.coalesce(Membership.ended_at, now)))
     if not _changed(update(Membership)
                     .where(Membership.id == membership.id, Membership.status == MembershipStatus.APPLIED)
-                    .values(status=MembershipStatus.ACTIVE, decided_at=now, decided_by_id=actor.id, started_at=now)):
+                    .values(status=MembershipStatus.ACTIVE, decided_at=now, decided_by_id=getattr(actor, "id", None),
+                            started_at=now)):
         raise Conflict(ALREADY_DECIDED)  # the caller rolls back: the transfer above is undone with it
     seq = db.session.execute(
         update(TradeUnion).where(TradeUnion.id == membership.union_id)
@@ -121,7 +122,7 @@ def reject_membership(membership: Membership, reason: str, *, actor: Any, now: d
         raise Invalid(_l("Give a reason, so the applicant knows what to fix."))
     if not _changed(update(Membership)
                     .where(Membership.id == membership.id, Membership.status == MembershipStatus.APPLIED)
-                    .values(status=MembershipStatus.REJECTED, decided_at=now, decided_by_id=actor.id,
+                    .values(status=MembershipStatus.REJECTED, decided_at=now, decided_by_id=getattr(actor, "id", None),
                             reason=reason[:500])):
         raise Conflict(ALREADY_DECIDED)
     db.session.refresh(membership)

@@ -109,6 +109,11 @@ class Membership(Model):
         # the member lists: newest first by keyset, in one union or across a subtree
         Index("ix_membership_union_applied", "union_id", "applied_at", "id"),
         Index("ix_membership_applied", "applied_at", "id"),
+        # the applications waiting, oldest first by keyset, in one union or across a subtree
+        Index("ix_membership_union_waiting", "union_id", "applied_at", "id",
+              sqlite_where=text("status = 'applied'"), postgresql_where=text("status = 'applied'")),
+        Index("ix_membership_waiting", "applied_at", "id",
+              sqlite_where=text("status = 'applied'"), postgresql_where=text("status = 'applied'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from classroom.accounts.models import User
 from classroom.extensions import db
@@ -61,11 +61,7 @@ def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: s
         .order_by(Membership.applied_at.desc(), Membership.id.desc())
     )
     if q:
-        pattern = f"%{escape_like(q)}%"
-        statement = statement.where(
-            User.real_name.ilike(pattern, escape="\\") | User.mobile.ilike(pattern, escape="\\")
-            | User.employer.ilike(pattern, escape="\\")
-        )
+        statement = statement.where(person_matches(q))
     if trade:
         statement = statement.where(User.trade == trade)
     if level and (skill_level := parse_id(level)) is not None:
@@ -73,6 +69,15 @@ def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: s
     if group:
         statement = statement.where(User.worker_group == group)
     return statement
+
+
+def person_matches(q: str) -> ColumnElement[bool]:
+    """SQL over User: a search by name or mobile, served by the trigram indexes on PostgreSQL. Three
+    characters or more match anywhere; one or two match the start (a surname, a mobile's first digits):
+    trigrams index a short prefix (its padded first trigram) but not one or two characters elsewhere."""
+    text = escape_like(q)
+    pattern = f"%{text}%" if len(q) >= 3 else f"{text}%"
+    return User.real_name.ilike(pattern, escape="\\") | User.mobile.ilike(pattern, escape="\\")
 
 
 def member_total(union: TradeUnion, statement: Select, *, q: str = "", status: str = "", trade: str = "",
@@ -85,16 +90,32 @@ def member_total(union: TradeUnion, statement: Select, *, q: str = "", status: s
     return sum(counts.get(name, 0) for name in ([status] if status else IN_SCOPE_STATUSES)), False
 
 
+def history_of(user_id: int) -> Select:
+    """SELECT of a person's memberships with their unions, newest application first (MEMBER_ORDER)."""
+    return (select(Membership).where(Membership.user_id == user_id).options(joinedload(Membership.union))
+            .order_by(Membership.applied_at.desc(), Membership.id.desc()))
+
+
+def history_key(membership: Membership) -> tuple:
+    """The sort key of a membership in a person's history (its cursor)."""
+    return membership.applied_at, membership.id
+
+
 def pending_applications(union: TradeUnion) -> Select:
-    """SELECT (Membership, User, TradeUnion) of applications waiting in this subtree, oldest first."""
+    """SELECT (Membership, User, TradeUnion) of applications waiting in this subtree, oldest first by
+    MEMBER_ORDER (keyset on the partial indexes ix_membership_(union_)waiting)."""
     return (
         select(Membership, User, TradeUnion)
         .join(User, User.id == Membership.user_id)
         .join(TradeUnion, TradeUnion.id == Membership.union_id)
-        .where(TradeUnion.path.startswith(union.path, autoescape=True),
-               Membership.status == MembershipStatus.APPLIED)
+        .where(_in_subtree(subtree_union_ids(union)), Membership.status == MembershipStatus.APPLIED)
         .order_by(Membership.applied_at, Membership.id)
     )
+
+
+def waiting_total(union: TradeUnion) -> tuple[int, bool]:
+    """(how many applications wait in this subtree, False): from the member counters."""
+    return counters.subtree_counts(union).get(MembershipStatus.APPLIED, 0), False
 
 
 def children_with_counts(union: TradeUnion) -> list[tuple[TradeUnion, int, int]]:

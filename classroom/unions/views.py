@@ -11,7 +11,7 @@ from classroom.audit import record_event
 from classroom.database import begin_write, utcnow, writes
 from classroom.errors import handle_http_error
 from classroom.extensions import db
-from classroom.http import paginate, perform, role_required
+from classroom.http import perform, role_required
 from classroom.pagination import keyset_page
 from classroom.unions import memberships, queries, scope, tree
 from classroom.unions.forms import (
@@ -95,14 +95,16 @@ def member(union_id: int, user_id: int):
     person = scope.member_or_404(current_user, union, user_id)
     perform(lambda: record_event(current_user, "member.view", person, union_id=union.id))
     return render_template("unions/member.html", union=union, person=person,
-                           history=memberships.membership_history(person.id), lapse_form=LapseForm())
+                           history=keyset_page(queries.history_of(person.id), queries.MEMBER_ORDER, queries.history_key,
+                                               rows=False), lapse_form=LapseForm())
 
 
 @bp.route("/<int:union_id>/applications")
 @union_admin_required
 def applications(union_id: int):
     union = scope.managed_union_or_404(current_user, union_id)
-    page = paginate(queries.pending_applications(union), rows=True)
+    page = keyset_page(queries.pending_applications(union), queries.MEMBER_ORDER, queries.member_key, ascending=True,
+                       total=queries.waiting_total(union))
     return render_template("unions/applications.html", union=union, page=page, reject_form=RejectForm())
 
 

@@ -6,7 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from courses.attendance import views
+    from classroom.api import add_blueprint
+    from courses.attendance import api, views
 
     app.register_blueprint(views.bp)
+    add_blueprint(app, api.bp)
     app.extensions["classroom"].me_panels.append(views.me_badge_panel)

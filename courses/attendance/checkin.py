@@ -7,7 +7,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
@@ -20,6 +20,7 @@ from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from classroom.forms import parse_id, typed, typed_digits
 from classroom.notifications.services import notify_many
+from classroom.timefmt import local_date, platform_zone
 from classroom.tokens import same_secret
 from courses.attendance.models import AttendanceStatus, SessionCheckin
 from courses.attendance.services import ON_ROSTER, can_edit_roster, record
@@ -29,6 +30,8 @@ from courses.enrollment.models import Enrollment
 BADGE_PREFIX = "CLSB"
 CODE_FORMAT = _l("Enter the 6-digit code shown in class, with the digits 0-9.")
 NOT_A_BADGE = _l("This is not a worker badge.")
+# Yesterday's badge still counts this long past midnight (a class that runs later keeps it till its end).
+BADGE_MIDNIGHT_GRACE = timedelta(minutes=15)
 
 
 def window(session: ClassSession) -> tuple[datetime, datetime]:
@@ -97,6 +100,11 @@ def check_in(user, code: str, *, now: datetime, session_id: int | None = None):
     raise Invalid(_l("This code is not right or has expired. Enter the code shown now."), field="code")
 
 
+def can_check_in(user_id: int, now: datetime) -> bool:
+    """Whether a class of the person's is open for self check-in now (the page offers the form only then)."""
+    return bool(_open_sessions_of(user_id, now, None))
+
+
 def _open_sessions_of(user_id: int, now: datetime, session_id: int | None):
     before = timedelta(minutes=current_app.config["CHECKIN_OPENS_MINUTES_BEFORE"])
     statement = (
@@ -129,9 +137,20 @@ def badge_typed(user_id: int, day: date) -> str:
     return f"{user_id}-{badge_code(user_id, day)}"
 
 
-def read_badge(text: str, today: date) -> int:
+def badge_days(now: datetime, session: ClassSession | None = None) -> tuple[date, ...]:
+    """The days whose badge counts at ``now``: today's (the platform's day); yesterday's only just past
+    midnight — for BADGE_MIDNIGHT_GRACE, or while ``session``, started before midnight, still runs."""
+    today = local_date(now)
+    midnight = datetime.combine(today, time(), tzinfo=platform_zone())
+    until = midnight + BADGE_MIDNIGHT_GRACE
+    if session is not None and session.starts_at < midnight:
+        until = max(until, session.ends_at)
+    return (today, today - timedelta(days=1)) if now < until else (today,)
+
+
+def read_badge(text: str, now: datetime, session: ClassSession | None = None) -> int:
     """The user id of a badge scanned (``CLSB:<id>:<code>``) or typed (``<id>-<code>``; spaces, case
-    and full-width characters tolerated) today; yesterday's badge still counts near midnight."""
+    and full-width characters tolerated): valid on its day only (see badge_days)."""
     cleaned = "".join(typed(text).split()).upper()
     parts = cleaned.split(":")
     if len(parts) == 3 and parts[0] == BADGE_PREFIX:
@@ -143,15 +162,15 @@ def read_badge(text: str, today: date) -> int:
     user_id = parse_id(user_part)
     if user_id is None or not (code.isascii() and code.isalnum()):
         raise Invalid(NOT_A_BADGE, field="badge")
-    for day in (today, today - timedelta(days=1)):
+    for day in badge_days(now, session):
         if same_secret(badge_code(user_id, day), code):
             return user_id
     raise Invalid(_l("This badge has expired: ask the worker to open today's badge."), field="badge")
 
 
-def mark_by_badge(session: ClassSession, text: str, *, actor, now: datetime, today: date) -> User:
-    """Mark present the worker whose badge was scanned or typed (today's, or yesterday's near midnight)."""
-    user_id = read_badge(text, today)
+def mark_by_badge(session: ClassSession, text: str, *, actor, now: datetime) -> User:
+    """Mark present the worker whose badge was scanned or typed (today's; see badge_days)."""
+    user_id = read_badge(text, now, session)
     if not can_edit_roster(actor, session, now):
         raise NotAllowed(_l("The roster of this session can no longer be changed by instructors; ask a union "
                             "administrator."))

@@ -24,12 +24,20 @@ from courses.enrollment.models import Enrollment, EnrollmentStatus
 ON_ROSTER = (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED)
 
 
+ROSTER_ORDER = (User.real_name, User.id)  # a class's roster by name (keyset)
+
+
 def roster_statement(session: ClassSession):
-    """SELECT (User, Attendance or None) of the people enrolled in the session's course."""
+    """SELECT (User, Attendance or None) of the people enrolled in the session's course, by name."""
     return (select(User, Attendance).join(Enrollment, Enrollment.user_id == User.id)
             .outerjoin(Attendance, (Attendance.user_id == User.id) & (Attendance.session_id == session.id))
             .where(Enrollment.course_id == session.course_id, Enrollment.status.in_(ON_ROSTER))
-            .order_by(User.real_name, User.id))
+            .order_by(*ROSTER_ORDER))
+
+
+def roster_key(row) -> tuple:
+    """The sort key of a roster row (its cursor)."""
+    return row[0].real_name, row[0].id
 
 
 def roster_rows(session: ClassSession) -> list[tuple[User, Attendance | None]]:

@@ -13,7 +13,8 @@ from classroom.database import utcnow
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.forms import arg_int, parse_id
-from classroom.http import paginate, perform, perform_quietly, public_url
+from classroom.http import perform, perform_quietly, public_url
+from classroom.pagination import keyset_page
 from classroom.timefmt import local_date
 from classroom.unions.scope import shown_mobiles
 from courses.attendance import checkin as checkins
@@ -43,7 +44,8 @@ def roster(session_id: int):
         perform(lambda: attendance.record_many(session, statuses, method="roster", actor=current_user, now=now),
                 success=_("The roster is saved."))
         return redirect(url_for("attendance.roster", session_id=session.id))
-    page = paginate(attendance.roster_statement(session), per_page=200, rows=True)
+    page = keyset_page(attendance.roster_statement(session), attendance.ROSTER_ORDER, attendance.roster_key,
+                       per_page=200, ascending=True)
     return render_template("attendance/roster.html", session=session, page=page, labels=ATTENDANCE_LABELS,
                            mobiles=shown_mobiles(current_user, [person for person, _row in page.items]),
                            editable=attendance.can_edit_roster(current_user, session, now),
@@ -110,7 +112,7 @@ def roster_badge(session_id: int):
     form = BadgeForm()
     now = utcnow()
     outcome = perform_quietly(lambda: checkins.mark_by_badge(session, form.badge.data or "", actor=current_user,
-                                                             now=now, today=local_date(now)))
+                                                             now=now))
     message = _("%(name)s is present.", name=outcome.value.real_name) if outcome.value else str(outcome.error)
     if request.accept_mimetypes.best == "application/json":
         return jsonify({"ok": outcome.ok, "message": message}), 200 if outcome.ok else 400
@@ -128,9 +130,9 @@ def checkin_display(session_id: int):
         perform(lambda: checkins.open_checkin(session, actor=current_user, now=utcnow()),
                 success=_("Check-in is open."))
         return redirect(url_for("attendance.checkin_display", session_id=session.id))
-    checkin = checkins.checkin_of(session)
-    return render_template("attendance/checkin_display.html", session=session, checkin=checkin,
-                           code=checkins.code_at(checkin, utcnow()) if checkin else None)
+    checkin, now = checkins.checkin_of(session), utcnow()
+    return render_template("attendance/checkin_display.html", session=session, checkin=checkin, now=now,
+                           window=checkins.window(session), code=checkins.code_at(checkin, now) if checkin else None)
 
 
 def _checkin_or_404(session: ClassSession) -> SessionCheckin:
@@ -187,7 +189,8 @@ def checkin():
                           form=form, field="code")
         if outcome.ok:
             return redirect(url_for("attendance.checkin"))
-    return render_template("attendance/checkin.html", form=form)
+    offered = request.method == "POST" or checkins.can_check_in(current_user.id, utcnow())
+    return render_template("attendance/checkin.html", form=form, offered=offered)
 
 
 @bp.route("/me/badge")

@@ -7,9 +7,10 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from classroom.api import add_blueprint
-    from courses.catalog import api, attachments, review_views, teach_views, views
+    from courses.catalog import api, attachments, review_api, review_views, teach_views, views
 
     attachments.listen()
     for module in (views, teach_views, review_views):
         app.register_blueprint(module.bp)
     add_blueprint(app, api.bp)
+    add_blueprint(app, review_api.bp)

@@ -85,17 +85,25 @@ class LessonSchema(Schema):
 
 
 class SessionSchema(Schema):
+    id = fields.Integer(required=True, metadata={"description": "For check-in (POST /api/v1/attendance/checkins)."})
     title = fields.String(required=True, allow_none=True)
     starts_at = instant(required=True)
     ends_at = instant(required=True)
     venue_name = fields.String(required=True)
     venue_address = fields.String(required=True, allow_none=True)
+    credit_minutes = fields.Integer(required=True)
 
 
 class CourseDetailSchema(CourseSchema):
     description = fields.String(required=True, metadata={"description": "Markdown."})
     lessons = fields.List(fields.Nested(LessonSchema), required=True)
     sessions = fields.List(fields.Nested(SessionSchema), required=True)
+    enrolled_count = fields.Integer(required=True, metadata={"description": "Seats taken."})
+    waitlist_count = fields.Integer(required=True, metadata={"description": "People waiting for a seat."})
+    min_lesson_share = fields.Integer(required=True, metadata={"description": "Completion: percent of lessons."})
+    min_attendance_share = fields.Integer(required=True, metadata={"description": "Completion: percent of classes."})
+    min_exam_score = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Completion: the exam score needed (percent); null when no exam is needed."})
 
 
 CoursePageSchema = page_of(CourseSchema, "CoursePage")

@@ -60,6 +60,7 @@ def validated(data: dict, course: Course, author: User | None = None) -> dict:
     starts, ends = data.get("starts_on", course.starts_on), data.get("ends_on", course.ends_on)
     if starts and ends and ends < starts:
         raise Invalid(_l("The course cannot end before it starts."), field="ends_on")
+    _check_completion_rule(data, course)
     capacity = data.get("capacity", course.capacity)
     if capacity is not None and capacity < (course.enrolled_count or 0):
         raise Conflict(_l("Capacity cannot drop below the %(count)d people enrolled."), field="capacity",
@@ -68,6 +69,14 @@ def validated(data: dict, course: Course, author: User | None = None) -> dict:
         if union_field in data:
             _check_union(course, union_field, data[union_field], author)
     return data
+
+
+def _check_completion_rule(data: dict, course: Course) -> None:
+    """Something must complete the course: a share of its lessons, of its class sessions, or an exam score."""
+    rule = [data.get(name, getattr(course, name)) for name in ("min_lesson_share", "min_attendance_share")]
+    if not any(rule) and data.get("min_exam_score", course.min_exam_score) is None:
+        raise Invalid(_l("Say what completes the course: a share of its lessons, of its class sessions, or an "
+                         "exam score."), field="min_lesson_share")
 
 
 def _check_union(course: Course, union_field: str, union_id, author: User | None) -> None:

@@ -16,7 +16,7 @@ from wtforms import (
     TimeField,
     URLField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from classroom.accounts.forms import strip
 from classroom.accounts.models import SKILL_LEVELS
@@ -63,7 +63,8 @@ class CourseForm(Form):
                             description=_l("Leave empty for no limit."))
     requires_approval = BooleanField(_l("Sign-ups need approval"))
     min_lesson_share = IntegerField(_l("Lessons to complete (%)"), default=100,
-                                    validators=[DataRequired(), NumberRange(0, 100)])
+                                    validators=[InputRequired(), NumberRange(0, 100)],
+                                    description=_l("0 for a course completed by attendance or the exam alone."))
     min_attendance_share = IntegerField(_l("Sessions to attend (%)"), default=0,
                                         validators=[Optional(), NumberRange(0, 100)])
     min_exam_score = IntegerField(_l("Minimum exam score (%)"), validators=[Optional(), NumberRange(0, 100)],

@@ -66,6 +66,8 @@ class Course(Model):
         Index("ix_course_status_published", "status", "published_at"),
         Index("ix_course_status_starts", "status", "starts_on"),
         Index("ix_course_status_popular", "status", "enrolled_count"),
+        Index("ix_course_pending", "submitted_at", "id",  # the review queue
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -218,6 +220,8 @@ class CourseRevision(Model):
     __tablename__ = "course_revision"
     __table_args__ = (
         Index("uq_course_revision_one_pending", "course_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("ix_course_revision_pending", "submitted_at", "id",  # the review queue
               sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
     )
 

@@ -10,7 +10,7 @@ from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
 from classroom.unions.scope import can_manage_union
 from courses.catalog.models import Course, CourseInstructor, CourseRevision, CourseStatus
-from courses.catalog.queries import lock_course
+from courses.catalog.queries import lock_course, taught_among
 
 
 def is_instructor_of(user, course: Course) -> bool:
@@ -40,10 +40,7 @@ def own_work(user, course: Course, revision: CourseRevision | None = None) -> bo
 
 def own_revisions(user, revisions: list[CourseRevision]) -> set[int]:
     """The ids of those revisions that are ``user``'s own work (own_work), in one query."""
-    if not revisions:
-        return set()
-    taught = set(db.session.scalars(select(CourseInstructor.course_id).where(
-        CourseInstructor.user_id == user.id, CourseInstructor.course_id.in_({r.course_id for r in revisions}))))
+    taught = taught_among(user, {r.course_id for r in revisions})
     return {r.id for r in revisions if r.course_id in taught or r.submitted_by_id == user.id}
 
 

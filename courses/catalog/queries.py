@@ -13,6 +13,8 @@ from classroom.unions.scope import managed_unions_clause
 from courses.catalog.models import Course, CourseInstructor, CourseRevision, CourseStatus, RevisionStatus
 
 REVIEW_QUEUE_LIMIT = 100  # changes to published courses shown at once in the review queue
+REVIEW_ORDER = (Course.submitted_at, Course.id)  # the longest waiting first: keyset on ix_course_pending
+REVISION_ORDER = (CourseRevision.submitted_at, CourseRevision.id)  # on ix_course_revision_pending
 
 
 def course_with_outline(course_id: int) -> Course | None:
@@ -46,14 +48,31 @@ def _in_scope_of(statement: Select, reviewer) -> Select:
 def courses_to_review(reviewer) -> Select:
     """SELECT of the courses waiting for review in ``reviewer``'s scope, the longest waiting first."""
     return (_in_scope_of(select(Course).where(Course.status == CourseStatus.PENDING), reviewer)
-            .options(joinedload(Course.host_union)).order_by(Course.submitted_at))
+            .options(joinedload(Course.host_union)).order_by(*REVIEW_ORDER))
+
+
+def revisions_waiting(reviewer) -> Select:
+    """SELECT of the changes to published courses waiting for review in ``reviewer``'s scope (their courses
+    and scopes loaded), the longest waiting first."""
+    return (_in_scope_of(select(CourseRevision).join(Course, Course.id == CourseRevision.course_id), reviewer)
+            .where(CourseRevision.status == RevisionStatus.PENDING)
+            .options(joinedload(CourseRevision.course).joinedload(Course.scope_union))
+            .order_by(*REVISION_ORDER))
 
 
 def revisions_to_review(reviewer) -> list[CourseRevision]:
-    """The changes to published courses waiting for review in ``reviewer``'s scope (their courses
-    and scopes loaded), the longest waiting first."""
-    statement = (_in_scope_of(select(CourseRevision).join(Course, Course.id == CourseRevision.course_id), reviewer)
-                 .where(CourseRevision.status == RevisionStatus.PENDING)
-                 .options(joinedload(CourseRevision.course).joinedload(Course.scope_union))
-                 .order_by(CourseRevision.submitted_at).limit(REVIEW_QUEUE_LIMIT))
-    return list(db.session.scalars(statement))
+    """The first REVIEW_QUEUE_LIMIT of ``revisions_waiting`` (the review page's queue)."""
+    return list(db.session.scalars(revisions_waiting(reviewer).limit(REVIEW_QUEUE_LIMIT)))
+
+
+def review_key(row) -> tuple:
+    """The sort key of a course or revision in the review queue (its cursor)."""
+    return row.submitted_at, row.id
+
+
+def taught_among(user, course_ids: set[int]) -> set[int]:
+    """Those of ``course_ids`` that ``user`` teaches (one query)."""
+    if not course_ids:
+        return set()
+    return set(db.session.scalars(select(CourseInstructor.course_id).where(
+        CourseInstructor.user_id == user.id, CourseInstructor.course_id.in_(course_ids))))

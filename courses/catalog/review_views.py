@@ -11,14 +11,15 @@ from flask_login import current_user
 
 from classroom.database import utcnow
 from classroom.extensions import db
-from classroom.http import paginate, perform, role_required
+from classroom.http import perform, role_required
+from classroom.pagination import keyset_page
 from classroom.unions import scope
 from courses.catalog import review
 from courses.catalog.descriptions import describe
 from courses.catalog.forms import CourseForm, ReasonForm
 from courses.catalog.models import Course, CourseRevision
 from courses.catalog.permissions import can_review, own_revisions, own_work
-from courses.catalog.queries import courses_to_review, revisions_to_review
+from courses.catalog.queries import REVIEW_ORDER, REVISION_ORDER, courses_to_review, review_key, revisions_waiting
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -28,9 +29,12 @@ reviewer_required = role_required(scope.is_union_admin)
 @bp.route("/")
 @reviewer_required
 def index():
-    revisions = revisions_to_review(current_user)
+    changes = keyset_page(revisions_waiting(current_user), REVISION_ORDER, review_key, rows=False, ascending=True,
+                          prefix="r")
+    revisions = changes.items
     deciders = {revision.id: review.can_decide_revision(current_user, revision) for revision in revisions}
-    return render_template("review/index.html", page=paginate(courses_to_review(current_user)), revisions=revisions,
+    page = keyset_page(courses_to_review(current_user), REVIEW_ORDER, review_key, rows=False, ascending=True)
+    return render_template("review/index.html", page=page, changes=changes, revisions=revisions,
                            descriptions=describe(revisions), deciders=deciders,
                            own=own_revisions(current_user, revisions), form=ReasonForm())
 

@@ -10,7 +10,8 @@ from flask_login import current_user
 
 from classroom.database import begin_write, utcnow, writes
 from classroom.extensions import db
-from classroom.http import paginate, perform, role_required
+from classroom.http import perform, role_required
+from classroom.pagination import keyset_page
 from classroom.timefmt import zone
 from classroom.unions import scope
 from courses.certificates import access, exports, queries, revocation, skills
@@ -27,7 +28,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @admin_required
 def index() -> ResponseReturnValue:
     filters = queries.CertificateFilters.from_args(request.args)
-    page = paginate(queries.listing(current_user, filters, now=utcnow(), tz=zone(current_user.timezone)))
+    page = keyset_page(queries.listing(current_user, filters, now=utcnow(), tz=zone(current_user.timezone)),
+                       queries.LISTING_ORDER, queries.certificate_key, rows=False)
     return render_template("certificates/admin_index.html", page=page, filters=filters, now=utcnow(),
                            statuses=queries.STATUSES)
 
@@ -83,7 +85,8 @@ def _reissued(replacement: Certificate) -> str:
 def skill_list() -> ResponseReturnValue:
     status = request.args.get("status", SkillCertificateStatus.SUBMITTED)
     status = status if status in set(SkillCertificateStatus) else SkillCertificateStatus.SUBMITTED
-    page = paginate(skills.listing(current_user, status))
+    page = keyset_page(skills.listing(current_user, status), skills.LISTING_ORDER, skills.record_key, rows=False,
+                       ascending=True)
     return render_template("certificates/admin_skills.html", page=page, status=status,
                            statuses=list(SkillCertificateStatus))
 

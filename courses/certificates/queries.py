@@ -61,6 +61,14 @@ def managed_certificate(admin: User, certificate_id: int) -> Certificate | None:
     return db.session.scalar(in_scope(admin).where(Certificate.id == certificate_id))
 
 
+LISTING_ORDER = (Certificate.issued_at, Certificate.id)  # newest first: keyset on ix_certificate_issued(_union)
+
+
+def certificate_key(certificate: Certificate) -> tuple:
+    """The sort key of a certificate in the admins' list (its cursor)."""
+    return certificate.issued_at, certificate.id
+
+
 def listing(admin: User, filters: CertificateFilters, *, now: datetime, tz: ZoneInfo) -> Select[Certificate]:
     """SELECT of the certificates in scope matching the filters, newest first."""
     statement = in_scope(admin)

@@ -14,7 +14,7 @@ import re
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ScalarSelect, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -23,6 +23,7 @@ from classroom.audit import record_event
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.notifications.services import notify
+from classroom.pagination import bounded_count_of
 from classroom.timefmt import local_date
 from classroom.unions.memberships import membership_union_at
 from classroom.unions.models import TradeUnion
@@ -169,6 +170,15 @@ def managed_record(admin: User, record_id: int) -> ExternalSkillCertificate | No
     return db.session.scalar(in_scope(admin).where(ExternalSkillCertificate.id == record_id))
 
 
+# oldest first: keyset on ix_external_skill_certificate_union_status (a subtree) or _status_submitted (everyone)
+LISTING_ORDER = (ExternalSkillCertificate.submitted_at, ExternalSkillCertificate.id)
+
+
+def record_key(record: ExternalSkillCertificate) -> tuple:
+    """The sort key of a recorded certificate in the admins' list (its cursor)."""
+    return record.submitted_at, record.id
+
+
 def listing(admin: User, status: str) -> Select[ExternalSkillCertificate]:
     """SELECT of the admin's recorded certificates in one status, with their people, oldest first."""
     return (in_scope(admin).where(ExternalSkillCertificate.status == status)
@@ -176,10 +186,10 @@ def listing(admin: User, status: str) -> Select[ExternalSkillCertificate]:
             .order_by(ExternalSkillCertificate.submitted_at, ExternalSkillCertificate.id))
 
 
-def waiting(admin: User) -> int:
-    """How many recorded certificates of the admin's scope wait for a decision."""
-    pending = in_scope(admin).where(ExternalSkillCertificate.status == SkillCertificateStatus.SUBMITTED)
-    return db.session.scalar(select(func.count()).select_from(pending.subquery())) or 0
+def waiting(admin: User) -> ScalarSelect[int]:
+    """SQL: how many recorded certificates of the admin's scope wait for a decision, counting no further
+    than one past COUNT_BOUND (``pagination.capped`` reads it; the home page asks with its other figures)."""
+    return bounded_count_of(in_scope(admin).where(ExternalSkillCertificate.status == SkillCertificateStatus.SUBMITTED))
 
 
 def mine(user_id: int) -> Select[ExternalSkillCertificate]:

@@ -3,19 +3,19 @@ and whether its signature holds."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Hashable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, or_, select
 
+from classroom.domain import DomainError
 from classroom.extensions import db
 from courses.certificates import kinds, signing
-from courses.certificates.models import Certificate
-
-
-def by_serial(serial: str) -> Certificate | None:
-    """The certificate with this (normalised) serial."""
-    return db.session.scalar(select(Certificate).where(Certificate.serial == serial))
+from courses.certificates.models import Certificate, CertificateStatus
+from courses.certificates.serials import parse_serial
 
 
 def by_token(token: str | None) -> Certificate | None:
@@ -23,6 +23,45 @@ def by_token(token: str | None) -> Certificate | None:
     if not token or len(token) > 64:
         return None
     return db.session.scalar(select(Certificate).where(Certificate.token == token))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What of a certificate may change after it was signed, read afresh on every look-up; the rest (the
+    signed document, what a page shows of it) may be kept by a cache keyed by ``key``."""
+
+    id: int
+    status: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    superseded_at: datetime | None
+
+    def public_status(self, now: datetime) -> str:
+        """As ``Certificate.public_status``: a valid certificate past its date is "expired"."""
+        if self.status == CertificateStatus.VALID and self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return self.status
+
+    def key(self, now: datetime) -> Hashable:
+        """Everything a public view of the certificate depends on that may change."""
+        return self.id, self.public_status(now), self.revoked_at, self.superseded_at
+
+
+def standing(text: str | None, *, as_token: bool = True) -> Standing | None:
+    """The certificate a verifier names, in one indexed read of the columns that change: by its QR
+    token (unless ``as_token`` is false), else by the serial the text spells (typed in any accepted form)."""
+    wanted: list[ColumnElement[bool]] = []
+    if as_token and text and len(text) <= 64:
+        wanted.append(Certificate.token == text)
+    with contextlib.suppress(DomainError):  # not a serial's shape: the token alone
+        wanted.append(Certificate.serial == parse_serial(text))
+    if not wanted:
+        return None
+    token_first = case((wanted[0], 0), else_=1) if len(wanted) > 1 else None
+    row = db.session.execute(
+        select(Certificate.id, Certificate.status, Certificate.expires_at, Certificate.revoked_at,
+               Certificate.superseded_at).where(or_(*wanted)).order_by(token_first).limit(1)).first()
+    return Standing(*row) if row is not None else None
 
 
 def public_record(certificate: Certificate, *, now: datetime) -> dict[str, Any]:

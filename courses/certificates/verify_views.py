@@ -4,18 +4,22 @@ lists certificates or shows more than the signed document (the holder's name mas
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NoReturn
 
 from flask import Blueprint, Response, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from markupsafe import Markup
 
+from classroom.cache import app_cache
 from classroom.cors import allow_any_origin
 from classroom.database import utcnow
 from classroom.domain import DomainError
 from classroom.errors import wants_json
-from classroom.extensions import limiter
+from classroom.extensions import db, limiter
 from classroom.http import public_base_url, public_url
+from classroom.i18n import locale_code, select_timezone
 from courses.certificates import achievements, badges, signing, verification
 from courses.certificates.forms import CredentialForm
 from courses.certificates.models import Certificate
@@ -55,29 +59,22 @@ def index() -> ResponseReturnValue:
     if typed is None:
         return _form("", None, 200)
     try:
-        certificate = verification.by_serial(parse_serial(typed))
+        found = verification.standing(parse_serial(typed), as_token=False)
     except DomainError as error:
         if wants_json():
             return jsonify({"error": {"code": 400, "title": _("Bad request"), "message": str(error)}}), 400
         return _form(typed, str(error), 400)
-    if certificate is None:
+    if found is None:
         return _form(typed, _("No certificate has this number."), 404) if not wants_json() else _not_found()
-    return _show(certificate)
+    return _show(found)
 
 
 @bp.route("/<token>")
 @verify_limit
 def token(token: str) -> ResponseReturnValue:
     """The QR link (/verify/<token>); a serial in its place works too (/verify/ZGXT-2026-0001234-K)."""
-    certificate = verification.by_token(token) or _by_exact_serial(token)
-    return _show(certificate) if certificate is not None else _not_found()
-
-
-def _by_exact_serial(text: str) -> Certificate | None:
-    try:
-        return verification.by_serial(parse_serial(text))
-    except DomainError:
-        return None
+    found = verification.standing(token)
+    return _show(found) if found is not None else _not_found()
 
 
 @bp.route("/credential", methods=["POST"])
@@ -145,14 +142,35 @@ def _not_found() -> NoReturn:
     abort(404)
 
 
-def _show(certificate: Certificate) -> ResponseReturnValue:
-    record = verification.public_record(certificate, now=utcnow())
-    record["keys"] = public_url("certificates.verify.keys")
+def _show(found: verification.Standing) -> ResponseReturnValue:
+    """The certificate's public record (JSON) or page. Both are kept per process under what may change (the
+    status read just now, revocation and replacement) and, for the page, the reader's language, timezone
+    and address; PUBLIC_CACHE_SECONDS bounds what they show of rows outside the certificate."""
+    now, seconds = utcnow(), current_app.config["PUBLIC_CACHE_SECONDS"]
+    key = found.key(now)
+    record, signature_ok = app_cache("certificate-records").get_or_set(key, seconds, lambda: _record(found, now))
     if wants_json():
         return jsonify(record)
+    view = (key, locale_code(), select_timezone(), request.full_path)
+    fragment = app_cache("certificate-pages").get_or_set(view, seconds,
+                                                         lambda: _fragment(found, record, signature_ok))
+    return render_template("certificates/public.html", serial=record["serial"], fragment=fragment)
+
+
+def _record(found: verification.Standing, now: datetime) -> tuple[dict[str, Any], bool]:
+    """(the public record, as the standing read says; whether its signature holds)."""
+    certificate = db.session.get_one(Certificate, found.id)
+    record = verification.public_record(certificate, now=now)
+    record.update(status=found.public_status(now), keys=public_url("certificates.verify.keys"),
+                  revoked_at=found.revoked_at.isoformat() if found.revoked_at else None,
+                  superseded_at=found.superseded_at.isoformat() if found.superseded_at else None)
+    return record, verification.signature_holds(certificate)
+
+
+def _fragment(found: verification.Standing, record: dict[str, Any], signature_ok: bool) -> Markup:
     values: dict[str, Any] = {**request.args.to_dict(), "format": "json", **(request.view_args or {})}
     json_url = url_for(request.endpoint or "certificates.verify.index", **values)
-    return render_template("certificates/public.html", record=record, certificate=certificate,
-                           document=certificate.document, signature_ok=verification.signature_holds(certificate),
-                           revoked_at=certificate.revoked_at, superseded_at=certificate.superseded_at,
-                           json_url=json_url)
+    return Markup(render_template(  # noqa: S704 - our own template
+        "certificates/_public_record.html", record=record, certificate=db.session.get_one(Certificate, found.id),
+        document=record["certificate"], signature_ok=signature_ok, revoked_at=found.revoked_at,
+        superseded_at=found.superseded_at, json_url=json_url))

@@ -11,6 +11,7 @@ from flask_login import current_user
 from classroom.database import utcnow, writes
 from classroom.forms import arg_int
 from classroom.http import paginate, perform, role_required, safe_next
+from classroom.pagination import keyset_page
 from classroom.unions import scope
 from courses.competitions import access, approvals, entries, exports, review
 from courses.competitions.forms import NominateForm, ReasonForm
@@ -32,7 +33,8 @@ def _filters() -> dict:
 @admin_required
 def waiting() -> ResponseReturnValue:
     """The entries whose current step this admin decides."""
-    page = paginate(review.waiting_for(current_user))
+    page = keyset_page(review.waiting_for(current_user), review.WAITING_ORDER, review.waiting_key, rows=False,
+                       ascending=True)
     return render_template("competitions/approvals.html", page=page, reason_form=ReasonForm())
 
 
@@ -42,7 +44,8 @@ def listing(competition_id: int) -> ResponseReturnValue:
     """A competition's entries within the admin's unions, filtered."""
     competition = admin_competition_or_404(competition_id)
     filters = _filters()
-    page = paginate(review.listing(current_user, competition, **filters))
+    page = keyset_page(review.listing(current_user, competition, **filters), review.LISTING_ORDER,
+                       review.listing_key, rows=False, ascending=True)
     return render_template("competitions/entries.html", competition=competition, page=page, filters=filters,
                            statuses=ENTRY_STATUS_LABELS, reason_form=ReasonForm(),
                            organize=access.can_organize(current_user, competition))

@@ -29,7 +29,15 @@ def organized_by(user) -> Select[Competition]:
     if paths is not None:
         statement = statement.where(or_(*[TradeUnion.path.startswith(path, autoescape=True) for path in paths])
                                     if paths else TradeUnion.id.is_(None))
-    return statement.options(joinedload(Competition.organizer_union)).order_by(Competition.created_at.desc())
+    return statement.options(joinedload(Competition.organizer_union)).order_by(*ORGANIZED_ORDER)
+
+
+ORGANIZED_ORDER = (Competition.created_at, Competition.id)  # newest first (keyset; a few per union)
+
+
+def organized_key(competition: Competition) -> tuple:
+    """The sort key of a competition in the organizers' list (its cursor)."""
+    return competition.created_at, competition.id
 
 
 def with_program(competition_id: int) -> Competition | None:

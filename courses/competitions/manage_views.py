@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from classroom.database import utcnow
-from classroom.http import owned_or_404, paginate, perform, role_required
+from classroom.http import owned_or_404, perform, role_required
+from classroom.pagination import keyset_page
 from classroom.timefmt import zone
 from classroom.unions import scope
 from courses.competitions import (
@@ -60,7 +61,9 @@ def _act(action: Callable[[], object], success: str) -> None:
 @admin_required
 def index() -> ResponseReturnValue:
     """The competitions this admin's unions organize."""
-    return render_template("competitions/manage_index.html", page=paginate(catalogue.organized_by(current_user)))
+    page = keyset_page(catalogue.organized_by(current_user), catalogue.ORGANIZED_ORDER, catalogue.organized_key,
+                       rows=False)
+    return render_template("competitions/manage_index.html", page=page)
 
 
 @bp.route("/competitions/new", methods=["GET", "POST"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Select, and_, func, select
 from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
 from classroom.extensions import db
+from classroom.pagination import bounded_count_of
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import admin_paths, can_manage_union, under
 from courses.competitions.access import can_organize
@@ -25,6 +26,18 @@ from courses.competitions.models import (
 
 ENTRY_OPTIONS = (joinedload(Entry.applicant), joinedload(Entry.event), joinedload(Entry.competition),
                  joinedload(Entry.nominating_union), joinedload(Entry.pending_union))
+WAITING_ORDER = (Entry.submitted_at, Entry.id)  # oldest first: keyset on ix_competition_entry_waiting
+LISTING_ORDER = (Entry.event_id, Entry.nominating_union_id, Entry.id)  # on ix_competition_entry_listing
+
+
+def waiting_key(entry: Entry) -> tuple:
+    """The sort key of an entry waiting for a decision (its cursor)."""
+    return entry.submitted_at, entry.id
+
+
+def listing_key(entry: Entry) -> tuple:
+    """The sort key of an entry in a competition's list (its cursor)."""
+    return entry.event_id, entry.nominating_union_id, entry.id
 
 
 def _waiting(admin) -> Select[Entry]:
@@ -38,12 +51,13 @@ def _waiting(admin) -> Select[Entry]:
 def waiting_for(admin) -> Select[Entry]:
     """SELECT of the entries whose current step this admin may decide, oldest first. The organizer's
     confirmations count for the admins of the organizer union and above."""
-    return _waiting(admin).options(*ENTRY_OPTIONS).order_by(Entry.submitted_at, Entry.id)
+    return _waiting(admin).options(*ENTRY_OPTIONS).order_by(*WAITING_ORDER)
 
 
-def waiting_count(admin) -> int:
-    """How many entries wait for this admin's decision."""
-    return db.session.scalar(select(func.count()).select_from(_waiting(admin).subquery())) or 0
+def waiting_count(admin) -> ScalarSelect[int]:
+    """SQL: how many entries wait for this admin's decision, counting no further than one past
+    COUNT_BOUND (``pagination.capped`` reads it; the home page asks with its other figures)."""
+    return bounded_count_of(_waiting(admin))
 
 
 def entries_clause(viewer, competition: Competition) -> ColumnElement[bool]:
@@ -82,7 +96,7 @@ def listing(viewer, competition: Competition, *, event_id: int | None = None, un
         union = db.session.get(TradeUnion, union_id)
         below = select(TradeUnion.id).where(TradeUnion.path.startswith(union.path if union else "-", autoescape=True))
         statement = statement.where(Entry.nominating_union_id.in_(below))
-    return statement.options(*ENTRY_OPTIONS).order_by(Entry.event_id, Entry.nominating_union_id, Entry.id)
+    return statement.options(*ENTRY_OPTIONS).order_by(*LISTING_ORDER)
 
 
 @dataclass(frozen=True)

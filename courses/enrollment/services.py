@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -14,20 +13,17 @@ from classroom.audit import record_event
 from classroom.domain import Conflict, NotAllowed
 from classroom.extensions import db
 from classroom.notifications.services import notify, notify_many
-from classroom.timefmt import local_date, local_minute
 from courses.catalog.models import Announcement, ClassSession, Course, CourseStatus
 from courses.catalog.permissions import can_edit, can_review
 from courses.catalog.queries import lock_course
 from courses.catalog.visibility import can_view
 from courses.enrollment.models import Enrollment, EnrollmentStatus
+from courses.enrollment.rules import LEAVING, check_leave, check_open
+from courses.enrollment.rules import EnrollmentClosed as EnrollmentClosed  # where callers have always found it
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 OPEN_STATUSES = (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED,
                  EnrollmentStatus.COMPLETED)
-
-
-class EnrollmentClosed(Conflict):
-    message = _l("Enrollment for this course is not open.")
 
 
 class AlreadyEnrolled(Conflict):
@@ -67,7 +63,7 @@ def enroll(user, course: Course, *, now: datetime) -> Enrollment:
     """Sign up: a seat when one is free, else the waitlist; pending when the course needs approval.
     Race-free: the course row is locked for the transaction."""
     course = lock_course(course.id)
-    _check_open(user, course, now)
+    check_open(user, course, now)
     enrollment = enrollment_of(user.id, course.id)
     if enrollment is not None and enrollment.status in OPEN_STATUSES:
         raise AlreadyEnrolled()
@@ -84,15 +80,6 @@ def enroll(user, course: Course, *, now: datetime) -> Enrollment:
     except IntegrityError:  # the same person, twice at once, on a database without the course lock
         raise AlreadyEnrolled() from None
     return enrollment
-
-
-def _check_open(user, course: Course, now: datetime) -> None:
-    if course.status != CourseStatus.PUBLISHED or not can_view(user, course):
-        raise EnrollmentClosed()
-    if course.enroll_opens_at and now < course.enroll_opens_at:
-        raise EnrollmentClosed(_l("Enrollment opens on %(date)s."), date=local_minute(course.enroll_opens_at))
-    if course.enroll_closes_at and now >= course.enroll_closes_at:
-        raise EnrollmentClosed(_l("Enrollment closed on %(date)s."), date=local_minute(course.enroll_closes_at))
 
 
 def _seat_or_waitlist(course: Course, enrollment: Enrollment, now: datetime) -> None:
@@ -121,12 +108,11 @@ def drop(enrollment: Enrollment, *, now: datetime, actor=None) -> list[Enrollmen
     a freed seat goes to the first on the waitlist. Returns the people promoted."""
     course = lock_course(enrollment.course_id)
     db.session.refresh(enrollment)
-    if enrollment.status not in (EnrollmentStatus.PENDING, EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED):
-        raise Conflict(_l("You are not signed up for this course."))
     removed_by_other = actor is not None and actor.id != enrollment.user_id
-    if course.starts_on and local_date(now) >= course.starts_on and enrollment.status == EnrollmentStatus.ENROLLED \
-            and not current_app.config["DROP_AFTER_START"] and not removed_by_other:
-        raise Conflict(_l("The course has started; ask its instructor to take you off the list."))
+    if not removed_by_other:
+        check_leave(enrollment, course, now)
+    elif enrollment.status not in LEAVING:
+        raise Conflict(_l("You are not signed up for this course."))
     previous = enrollment.status
     enrollment.status, enrollment.dropped_at, enrollment.waitlist_seq = EnrollmentStatus.DROPPED, now, None
     if previous == EnrollmentStatus.ENROLLED:

@@ -18,6 +18,7 @@ from courses.enrollment import services as enrollment
 from courses.enrollment.following import is_following, set_following
 from courses.enrollment.forms import AnnouncementForm
 from courses.enrollment.models import ENROLLMENT_STATUS_LABELS, Enrollment, EnrollmentStatus
+from courses.enrollment.rules import offers
 
 bp = Blueprint("enrollment", __name__)
 SIGNED_UP = {EnrollmentStatus.ENROLLED: _l("You are enrolled."),
@@ -40,6 +41,7 @@ def course(course_id: int):
     mine = enrollment.enrollment_of(current_user.id, course.id) if current_user.is_authenticated else None
     manage = enrollment.can_manage_enrollments(current_user, course)
     return render_template("enrollment/course.html", course=course, mine=mine, manage=manage,
+                           offers=offers(current_user, course, mine, now=utcnow()),
                            announcements=enrollment.announcements_for(course.id, mine, manage=manage),
                            position=enrollment.waitlist_position(mine) if mine else None,
                            following=is_following(current_user, course),

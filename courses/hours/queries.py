@@ -50,6 +50,14 @@ def yearly_totals(user_id: int) -> list[tuple[int, int]]:
     )]
 
 
+LEDGER_ORDER = (HoursEntry.earned_on, HoursEntry.id)  # newest first (keyset on ix_hours_entry_user_earned)
+
+
+def entry_key(entry: HoursEntry) -> tuple:
+    """The sort key of a ledger entry (its cursor)."""
+    return entry.earned_on, entry.id
+
+
 def entries_of(user_id: int, year: int | None = None) -> Select[HoursEntry]:
     """SELECT of a person's ledger entries (of one year), newest first."""
     statement = select(HoursEntry).where(HoursEntry.user_id == user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -9,9 +10,10 @@ from flask_babel import gettext as _
 
 from classroom.accounts.models import WORKER_GROUPS, User
 from classroom.extensions import db
-from classroom.http import paginate
+from classroom.pagination import keyset_page
 from classroom.personal_data import mask_mobile
 from classroom.unions.models import TradeUnion, UnionKind
+from classroom.unions.queries import MEMBER_ORDER, member_key
 from classroom.unions.scope import can_see_mobile
 from courses.hours import reports
 from courses.hours.models import SOURCE_LABELS, HoursSource
@@ -28,6 +30,11 @@ class ReportTable:
     chart: dict = field(default_factory=dict)
     page: object = None
     no_union_minutes: int | None = None
+    exporter: Callable[[], list[list]] | None = None  # builds export_rows when asked (a member table's)
+
+    def rows_for_export(self) -> list[list]:
+        """Every row of the table for CSV/XLSX (not just the page shown)."""
+        return self.exporter() if self.exporter is not None else self.export_rows
 
 
 def _hours(minutes: int) -> float:
@@ -59,10 +66,10 @@ def _union_table(node: TradeUnion, period: reports.Period, viewer) -> ReportTabl
 
 
 def _member_table(union: TradeUnion, period: reports.Period, viewer) -> ReportTable:
+    """A grassroots union's members, a keyset page at a time (the export reads them all, only when asked)."""
     total, _children = reports.union_breakdown(union, period)
     target = effective_targets([union])[union.id]
-    statement = reports.member_rows(union, period)
-    page = paginate(statement, per_page=50, rows=True)
+    page = keyset_page(reports.member_page_rows(union, period), MEMBER_ORDER, member_key, per_page=50)
     show_mobile = can_see_mobile(viewer, union)
     header = [_("Name"), _("Mobile"), _("Employer"), _("Trade"), _("Training hours"), _("Meets the target")]
     table = ReportTable("members", header, total, page=page)
@@ -72,10 +79,11 @@ def _member_table(union: TradeUnion, period: reports.Period, viewer) -> ReportTa
         mobile = user.mobile if show_mobile else mask_mobile(user.mobile)
         return [user.real_name, mobile or "", user.employer or "", user.trade or "", _hours(minutes), met]
 
-    table.rows = [(user, line(user, minutes)) for user, minutes in page.items]
-    table.export_rows = [line(user, minutes) for user, minutes in db.session.execute(statement).all()]
-    table.chart = {"labels": [row[0] for _user, row in table.rows[:20]],
-                   "hours": [row[4] for _user, row in table.rows[:20]]}
+    table.rows = [(row.User, line(row.User, row.minutes)) for row in page.items]
+    table.exporter = lambda: [line(user, minutes) for user, minutes in
+                              db.session.execute(reports.member_rows(union, period)).all()]
+    top = sorted(table.rows, key=lambda item: -item[1][4])[:20]  # the page's most hours, for the chart
+    table.chart = {"labels": [row[0] for _user, row in top], "hours": [row[4] for _user, row in top]}
     return table
 
 

@@ -205,6 +205,22 @@ def member_rows(union: TradeUnion, period: Period) -> Select[User, int]:
             .order_by(func.coalesce(minutes.c.minutes, 0).desc(), User.id))
 
 
+def member_page_rows(union: TradeUnion, period: Period) -> Select[User, int, Membership]:
+    """SELECT (User, minutes, Membership) of a grassroots union's members at the end of the period, for
+    keyset pages in MEMBER_ORDER (newest member first, on ix_membership_union_applied): each row's
+    minutes are that person's own indexed look-up, so a page costs the same whatever the union's size."""
+    if period.kind == "year":
+        minutes = (select(func.coalesce(func.sum(HoursYear.minutes), 0))
+                   .where(HoursYear.user_id == User.id, HoursYear.union_id == union.id, HoursYear.year == period.year))
+    else:
+        minutes = (select(func.coalesce(func.sum(HoursEntry.minutes), 0))
+                   .where(HoursEntry.user_id == User.id, HoursEntry.union_id == union.id,
+                          HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end))
+    return (select(User, minutes.scalar_subquery().label("minutes"), Membership)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.union_id == union.id, _active_at(period.end)))
+
+
 def dimension_breakdown(node: TradeUnion, period: Period, dimension: str) -> list[tuple[str, int, int | None]]:
     """[(value, minutes, workers)] by trade, worker group, course category or source (workers None when
     the month rollup answers, which does not count people)."""

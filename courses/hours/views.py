@@ -27,8 +27,9 @@ from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.forms import arg_int
-from classroom.http import form_error, paginate, perform, role_required
+from classroom.http import form_error, perform, role_required
 from classroom.i18n import locale_code
+from classroom.pagination import keyset_page
 from classroom.timefmt import local_date
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
@@ -52,9 +53,10 @@ def mine() -> ResponseReturnValue:
     year = arg_int("year") or (totals[0][0] if totals else local_date(utcnow()).year)
     if year not in YEARS:
         abort(404)
-    page = paginate(queries.entries_of(current_user.id, year), per_page=50)
+    page = keyset_page(queries.entries_of(current_user.id, year), queries.LEDGER_ORDER, queries.entry_key,
+                       per_page=50, rows=False)
     return render_template("hours/mine.html", totals=totals, year=year, page=page,
-                           target=queries.target_for_user(current_user.id))
+                           this_year=local_date(utcnow()).year, target=queries.target_for_user(current_user.id))
 
 
 @bp.route("/me/hours/<int:year>.pdf")
@@ -100,7 +102,8 @@ def member(user_id: int) -> ResponseReturnValue:
     if export in ("csv", "xlsx"):
         header, rows = queries.member_export(person)
         return _export(header, rows, export, f"hours-member-{person.id}", _("Training hours"))
-    page = paginate(queries.entries_of(person.id), per_page=50)
+    page = keyset_page(queries.entries_of(person.id), queries.LEDGER_ORDER, queries.entry_key, per_page=50,
+                       rows=False)
     return render_template("hours/member.html", person=person, page=page, totals=queries.yearly_totals(person.id),
                            external_form=ExternalForm(), adjustment_form=AdjustmentForm())
 
@@ -178,8 +181,8 @@ def report() -> ResponseReturnValue:
     table = cached_table(node, period, by)
     export = request.args.get("format")
     if export in ("csv", "xlsx"):
-        return _export(table.header, table.export_rows, export, f"hours-{node.code}-{period.label.replace(' ', '')}",
-                       _("Training hours"))
+        return _export(table.header, table.rows_for_export(), export,
+                       f"hours-{node.code}-{period.label.replace(' ', '')}", _("Training hours"))
     return render_template("hours/report.html", node=node, form=form, period=period, table=table,
                            ancestors=queries.managed_ancestors(node, current_user))
 

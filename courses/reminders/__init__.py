@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from courses.reminders import jobs, views
+    from courses.reminders import agenda, jobs, views
 
     app.register_blueprint(views.bp)
+    app.extensions["classroom"].schedule_sources.append(agenda.schedule_items)
     jobs.init_app(app)

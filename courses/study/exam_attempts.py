@@ -19,7 +19,7 @@ from classroom.extensions import db
 from courses.enrollment.models import Enrollment
 from courses.study.exam_scoring import attempt_questions, original_answers, score_answers
 from courses.study.models import Exam, ExamAttempt, Question
-from courses.study.services import STUDYING, evaluate_completion, studying_enrollment
+from courses.study.services import STUDYING, evaluate_completion
 
 GRACE = timedelta(seconds=60)  # answers sent just as the time runs out still count
 LATE_NOTE = "Time ran out: submitted %d s after the deadline, scored 0."
@@ -130,16 +130,40 @@ class Submission(NamedTuple):
     completed: bool  # the course's completion rule was met by this submission
 
 
-def submit_attempt(attempt: ExamAttempt, chosen: Mapping[int, Iterable[str]], *, now: datetime) -> Submission:
-    """Score the answers on the server, exactly once; late answers are kept with score 0. A scored
-    submission re-evaluates the course's completion rule in the same transaction."""
-    begin_write(db.session)
+def save_answers(attempt: ExamAttempt, chosen: Mapping[int, Iterable[str]], *, now: datetime) -> ExamAttempt:
+    """Keep the worker's choices for some questions of an open attempt ({shown number: [shown positions]}), to be
+    scored when it is submitted with ``keep_saved``; a later choice for a question replaces the earlier one."""
     exam = db.session.get_one(Exam, attempt.exam_id)
-    enrollment = studying_enrollment(attempt.user_id, exam.course_id)
+    lock_enrollment(attempt.user_id, exam.course_id)  # saves and submissions of one person queue here
+    db.session.refresh(attempt)
+    if attempt.submitted_at is not None:
+        raise AlreadySubmitted()
+    if _late_by(attempt, now) is not None:
+        raise Conflict(_l("Time ran out: submit the attempt to have it recorded."))
+    attempt.answers = _merged(attempt, attempt_questions(attempt), chosen)
+    db.session.flush()
+    return attempt
+
+
+def _merged(attempt: ExamAttempt, questions: list[Question], chosen: Mapping[int, Iterable[str]]) -> dict:
+    """The attempt's saved answers with the questions of ``chosen`` answered anew."""
+    given = original_answers(attempt, questions, chosen)
+    numbered = {str(question.id) for number, question in enumerate(questions, 1) if number in chosen}
+    return {**(attempt.answers or {}), **{key: value for key, value in given.items() if key in numbered}}
+
+
+def submit_attempt(attempt: ExamAttempt, chosen: Mapping[int, Iterable[str]], *, now: datetime,
+                   keep_saved: bool = False) -> Submission:
+    """Score the answers on the server, exactly once; late answers are kept with score 0. ``keep_saved``: the
+    answers kept by ``save_answers`` count too (``chosen`` replaces them question by question). A scored
+    submission re-evaluates the course's completion rule in the same transaction."""
+    exam = db.session.get_one(Exam, attempt.exam_id)
+    enrollment = lock_enrollment(attempt.user_id, exam.course_id)
+    db.session.refresh(attempt)
     if attempt.submitted_at is not None:
         raise AlreadySubmitted()
     questions = attempt_questions(attempt)
-    answers = original_answers(attempt, questions, chosen)
+    answers = _merged(attempt, questions, chosen) if keep_saved else original_answers(attempt, questions, chosen)
     late_by = _late_by(attempt, now)
     late = late_by is not None
     score = 0 if late else score_answers(questions, answers)

@@ -60,6 +60,17 @@ def answer_sheet(attempt: ExamAttempt) -> list[SheetQuestion]:
             for number, question in enumerate(attempt_questions(attempt), 1)]
 
 
+def saved_choices(attempt: ExamAttempt) -> dict[int, list[int]]:
+    """The answers an attempt holds, as the worker sees them: {shown number: [shown positions]} (answered only)."""
+    chosen = {}
+    for number, question in enumerate(attempt_questions(attempt), 1):
+        picked = (attempt.answers or {}).get(str(question.id))
+        if picked is not None:
+            order = option_order(attempt, question)
+            chosen[number] = [shown for shown, index in enumerate(order, 1) if index in picked]
+    return chosen
+
+
 def original_answers(attempt: ExamAttempt, questions: list[Question],
                      chosen: Mapping[int, Iterable[str]]) -> dict[str, list[int]]:
     """Displayed choices ({question number: [displayed positions]}) mapped back to option indexes;

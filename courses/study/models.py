@@ -24,6 +24,8 @@ class LessonProgress(Model):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     seconds_studied: Mapped[int] = mapped_column(default=0)
     completed_at: Mapped[datetime | None]
+    # How far down the lesson page the person last was, in thousandths of its height ("Continue" returns there).
+    read_permille: Mapped[int | None] = mapped_column(SmallInteger)
 
     def __repr__(self) -> str:
         return f"<LessonProgress user={self.user_id} lesson={self.lesson_id} {self.seconds_studied}s>"

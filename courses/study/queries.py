@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from classroom.accounts.models import User
 from classroom.extensions import db
+from classroom.pagination import bounded_counts
 from courses.catalog.models import ClassSession, Course, CourseStatus, Lesson
 from courses.catalog.visibility import in_scope_clause
 from courses.enrollment.models import Enrollment, EnrollmentStatus
@@ -35,6 +36,18 @@ def lesson_at(course_id: int, position: int) -> Lesson | None:
 def has_lesson_at(course_id: int, position: int) -> bool:
     """Whether the course has a lesson at ``position``."""
     return db.session.scalar(select(Lesson.id).filter_by(course_id=course_id, position=position)) is not None
+
+
+def resume_point(user_id: int, course_id: int) -> tuple[int | None, bool]:
+    """(the position of the person's first lesson not completed — None when every lesson is, or there is
+    none —, whether they have opened any lesson of the course): where "Continue studying" leads."""
+    first = db.session.scalar(
+        select(func.min(Lesson.position)).select_from(Lesson)
+        .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
+        .where(Lesson.course_id == course_id, LessonProgress.completed_at.is_(None)))
+    opened = db.session.scalar(select(LessonProgress.id).where(LessonProgress.user_id == user_id,
+                                                               LessonProgress.course_id == course_id).limit(1))
+    return first, opened is not None
 
 
 def has_exam(course_id: int) -> bool:
@@ -95,17 +108,27 @@ def next_sessions(user_id: int, *, now: datetime, limit: int) -> list[Row[ClassS
     ))
 
 
+# by status, the waitlist in line, then by sign-up: keyset on ix_enrollment_roster
+ROSTER_ORDER = (Enrollment.status, func.coalesce(Enrollment.waitlist_seq, 0), Enrollment.requested_at, Enrollment.id)
+
+
 def roster_statement(course_id: int, status: str = "") -> Select[Enrollment, User]:
-    """SELECT (Enrollment, User) of a course's sign-ups, of one status when it names one, in the roster's order."""
+    """SELECT (Enrollment, User) of a course's sign-ups, of one status when it names one, in ROSTER_ORDER."""
     statement = (select(Enrollment, User).join(User, User.id == Enrollment.user_id)
                  .where(Enrollment.course_id == course_id))
     if status in set(EnrollmentStatus):
         statement = statement.where(Enrollment.status == status)
-    return statement.order_by(Enrollment.status, Enrollment.waitlist_seq, Enrollment.requested_at)
+    return statement.order_by(*ROSTER_ORDER)
 
 
-def status_counts(course_id: int) -> dict[str, int]:
-    """{status: number of the course's sign-ups}."""
-    rows = db.session.execute(select(Enrollment.status, func.count()).where(Enrollment.course_id == course_id)
-                              .group_by(Enrollment.status))
-    return {status: count for status, count in rows}
+def roster_key(row: Row) -> tuple:
+    """The sort key of a roster row (its cursor)."""
+    enrollment = row.Enrollment
+    return enrollment.status, enrollment.waitlist_seq or 0, enrollment.requested_at, enrollment.id
+
+
+def status_counts(course_id: int) -> dict[str, tuple[int, bool]]:
+    """{status: (number of the course's sign-ups, whether that stopped at COUNT_BOUND)}, in one statement."""
+    return bounded_counts({status.value: select(Enrollment.id).where(Enrollment.course_id == course_id,
+                                                                     Enrollment.status == status)
+                           for status in EnrollmentStatus})

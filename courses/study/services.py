@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, Select, func, select, update
 
@@ -65,10 +66,12 @@ def _saved_progress(user_id: int, lesson_id: int) -> LessonProgress:
     return db.session.scalars(_progress(user_id, lesson_id)).one()
 
 
-def heartbeat(user, lesson: Lesson, *, now: datetime, resume: bool = False) -> LessonProgress:
+def heartbeat(user, lesson: Lesson, *, now: datetime, resume: bool = False,
+              read_permille: int | None = None) -> LessonProgress:
     """Credit the time since the last beat, never more than one beat's interval (plus a little
     slack): a page left open in a background tab earns nothing, two tabs earn no double time.
-    ``resume`` (the page became visible again) restarts the clock without credit."""
+    ``resume`` (the page became visible again) restarts the clock without credit. ``read_permille``
+    (how far down the page the person is, 0-1000) is kept for "Continue studying"."""
     studying_enrollment(user.id, lesson.course_id)
     progress = progress_of(user.id, lesson.id)
     if progress is None:
@@ -76,11 +79,13 @@ def heartbeat(user, lesson: Lesson, *, now: datetime, resume: bool = False) -> L
     interval = current_app.config["HEARTBEAT_SECONDS"]
     elapsed = max(0, int((now - progress.last_seen_at).total_seconds()))
     credit = 0 if resume else min(elapsed, interval + interval // 2)
+    values: dict[str, Any] = {"last_seen_at": now, "seconds_studied": LessonProgress.seconds_studied + credit}
+    if read_permille is not None and 0 <= read_permille <= 1000:
+        values["read_permille"] = read_permille
     db.session.execute(  # only if no other beat got in first
         update(LessonProgress)
         .where(LessonProgress.id == progress.id, LessonProgress.last_seen_at == progress.last_seen_at)
-        .values(last_seen_at=now, seconds_studied=LessonProgress.seconds_studied + credit)
-        .execution_options(synchronize_session=False)
+        .values(values).execution_options(synchronize_session=False)
     )
     return _saved_progress(user.id, lesson.id)
 
@@ -88,6 +93,16 @@ def heartbeat(user, lesson: Lesson, *, now: datetime, resume: bool = False) -> L
 def seconds_needed(lesson: Lesson) -> int:
     """The study time that lets a person mark the lesson complete."""
     return int(lesson.credit_minutes * 60 * current_app.config["LESSON_COMPLETE_SHARE"])
+
+
+def minutes_shown(studied: int, needed: int) -> tuple[str, str]:
+    """(studied, needed) as the lesson page shows them, in minutes: to a tenth under ten minutes, else
+    whole; the time studied rounded down, the time needed up, and the two equal once it is reached."""
+    step = 6 if needed < 600 else 60
+    target = -(-needed // step)
+    done = max(studied // step, target) if studied >= needed else studied // step
+    shown, aim = (format_decimal(count * step / 60, format="#,##0.#") for count in (done, target))
+    return shown, aim
 
 
 def can_complete(progress: LessonProgress | None, lesson: Lesson) -> bool:
@@ -116,11 +131,12 @@ def complete_lesson(user, lesson: Lesson, *, now: datetime) -> bool:
 # ---- the completion rule --------------------------------------------------------------------------
 
 def attendance_met(enrollment: Enrollment, course: Course) -> bool:
-    """The share of the course's class sessions attended (present or late) reaches the rule."""
+    """The share of the course's class sessions attended (present or late) reaches the rule (a course
+    that asks for attendance but holds no class yet: not met)."""
     if not course.min_attendance_share:
         return True
     attended, total = attendance_share(enrollment.user_id, course.id)
-    return total == 0 or attended * 100 >= course.min_attendance_share * total
+    return total > 0 and attended * 100 >= course.min_attendance_share * total
 
 
 def attendance_share(user_id: int, course_id: int) -> tuple[int, int]:

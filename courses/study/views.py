@@ -8,7 +8,9 @@ from flask_login import current_user, login_required
 
 from classroom.database import utcnow, writes
 from classroom.extensions import db
+from classroom.forms import parse_id
 from classroom.http import paginate, perform, perform_quietly
+from classroom.pagination import keyset_page
 from classroom.security import embed_hosts
 from classroom.unions.scope import shown_mobiles
 from courses.catalog.content import render_markdown, video_embed_url
@@ -46,6 +48,19 @@ def to_course_page(course: Course):
     return redirect(url_for("enrollment.course", course_id=course.id))
 
 
+@bp.route("/courses/<int:course_id>/continue")
+@login_required
+def resume(course_id: int):
+    """"Continue studying": the first lesson not completed yet (the first one when all are)."""
+    course = accessible_course_or_404(course_id)
+    if not study.is_studying(current_user.id, course.id):
+        return to_course_page(course)
+    position = queries.resume_point(current_user.id, course.id)[0] or 1
+    if not queries.has_lesson_at(course.id, position):
+        return redirect(url_for("enrollment.course", course_id=course.id))
+    return redirect(url_for("study.lesson", course_id=course.id, position=position))
+
+
 @bp.route("/courses/<int:course_id>/lessons/<int:position>")
 @writes
 @login_required
@@ -55,10 +70,11 @@ def lesson(course_id: int, position: int):
     if not studying and not can_manage_enrollments(current_user, course):
         return to_course_page(course)
     progress = perform(lambda: study.open_lesson(current_user, lesson, now=utcnow())).value if studying else None
+    needed = study.seconds_needed(lesson)
     return render_template(
-        "study/lesson.html", course=course, lesson=lesson, progress=progress,
-        lesson_count=queries.lesson_counts([course.id]).get(course.id, 0),
-        body=render_markdown(lesson.body), needed=study.seconds_needed(lesson),
+        "study/lesson.html", course=course, lesson=lesson, progress=progress, needed=needed,
+        lesson_count=queries.lesson_counts([course.id]).get(course.id, 0), body=render_markdown(lesson.body),
+        minutes=study.minutes_shown(progress.seconds_studied, needed) if progress else None,
         video=video_embed_url(lesson.video_url, list(embed_hosts(current_app.config["VIDEO_EMBED_HOSTS"]))),
         heartbeat_seconds=current_app.config["HEARTBEAT_SECONDS"], studying=studying)
 
@@ -68,11 +84,14 @@ def lesson(course_id: int, position: int):
 def heartbeat(course_id: int, position: int):
     course, lesson = lesson_or_404(course_id, position)
     outcome = perform_quietly(lambda: study.heartbeat(current_user, lesson, now=utcnow(),
-                                                      resume=request.args.get("resume") == "1"))
+                                                      resume=request.args.get("resume") == "1",
+                                                      read_permille=parse_id(request.form.get("read", ""))))
     progress = outcome.value
     if progress is None:
         return jsonify({"error": str(outcome.error)}), 403
-    return jsonify({"seconds": progress.seconds_studied, "needed": study.seconds_needed(lesson),
+    needed = study.seconds_needed(lesson)
+    return jsonify({"seconds": progress.seconds_studied, "needed": needed,
+                    "studied": study.minutes_shown(progress.seconds_studied, needed)[0],
                     "can_complete": study.can_complete(progress, lesson),
                     "completed": progress.completed_at is not None})
 
@@ -103,12 +122,20 @@ def completed_message(course: Course) -> str:
 def roster(course_id: int):
     course = managed_course_or_404(course_id)
     status = request.args.get("status", "")
-    page = paginate(queries.roster_statement(course.id, status), per_page=50, rows=True)
+    page = keyset_page(queries.roster_statement(course.id, status), queries.ROSTER_ORDER, queries.roster_key,
+                       per_page=50, ascending=True)
     progress = queries.progress_for_roster(course.id, [row.Enrollment.user_id for row in page.items])
     return render_template("enrollment/roster.html", course=course, page=page, counts=queries.status_counts(course.id),
                            status=status, progress=progress, reason_form=ReasonForm(),
                            announcement_form=AnnouncementForm(),
                            mobiles=shown_mobiles(current_user, [row.User for row in page.items]))
+
+
+@bp.app_template_global()
+def study_resume(course_id: int) -> str:
+    """What the course page's study button says for the signed-in person: start, continue or review."""
+    position, opened = queries.resume_point(current_user.id, course_id)
+    return "review" if position is None else ("continue" if opened else "start")
 
 
 def home_section(user):

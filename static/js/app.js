@@ -16,27 +16,34 @@
     var url = input.getAttribute("data-search-url");
     if (!select || !url) { return; }
     var timer = null;
+    function search() {
+      clearTimeout(timer);
+      fetch(url + "?q=" + encodeURIComponent(input.value), { headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (unions) {
+          var chosen = select.value;
+          select.innerHTML = "";
+          unions.forEach(function (union) {
+            var option = document.createElement("option");
+            option.value = union.id;
+            option.textContent = union.label;
+            option.selected = String(union.id) === chosen;
+            select.appendChild(option);
+          });
+          if (unions.length === 1) { select.value = String(unions[0].id); }
+        });
+    }
     input.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") { event.preventDefault(); }
+      if (event.key === "Enter") { event.preventDefault(); search(); }
     });
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(function () {
-        fetch(url + "?q=" + encodeURIComponent(input.value), { headers: { "Accept": "application/json" } })
-          .then(function (response) { return response.ok ? response.json() : []; })
-          .then(function (unions) {
-            var chosen = select.value;
-            select.innerHTML = "";
-            unions.forEach(function (union) {
-              var option = document.createElement("option");
-              option.value = union.id;
-              option.textContent = union.label;
-              option.selected = String(union.id) === chosen;
-              select.appendChild(option);
-            });
-            if (unions.length === 1) { select.value = String(unions[0].id); }
-          });
-      }, 250);
+      timer = setTimeout(search, 250);
     });
+    // The Search button searches in place: the form is not sent, so nothing typed is lost.
+    var button = input.form && input.form.querySelector("button[name=search]");
+    if (button) {
+      button.addEventListener("click", function (event) { event.preventDefault(); search(); });
+    }
   });
 })();

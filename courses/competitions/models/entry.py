@@ -48,6 +48,8 @@ class Entry(Model):
         Index("ix_competition_entry_event_status", "event_id", "status"),
         Index("ix_competition_entry_competition_status", "competition_id", "status"),
         Index("ix_competition_entry_pending", "pending_union_id", "status"),
+        Index("ix_competition_entry_waiting", "status", "submitted_at", "id"),
+        Index("ix_competition_entry_listing", "competition_id", "event_id", "nominating_union_id", "id"),
         Index("ix_competition_entry_nominating", "nominating_union_id"),
         Index("ix_competition_entry_applicant", "applicant_id"),
     )
