@@ -329,17 +329,39 @@ def test_yesterdays_badge_is_refused_at_noon(app, tree, make_course, make_user, 
     assert db.session.scalar(select(Attendance.status).where(Attendance.user_id == person.id)) == "present"
 
 
-def test_yesterdays_badge_counts_just_past_midnight_and_through_a_class_that_crosses_it(app):
+def test_yesterdays_badge_counts_just_past_midnight_for_a_class_that_crosses_it(app, tree, make_course, make_user,
+                                                                                instructor):
     day = date(2026, 3, 12)
     both, only_today = (day, day - timedelta(days=1)), (day,)
-    assert checkins.badge_days(local_time(day, 0, 10)) == both  # within 15 minutes of midnight
-    assert checkins.badge_days(local_time(day, 0, 15)) == only_today
-    assert checkins.badge_days(local_time(day, 23, 50)) == only_today
     late_class = ClassSession(starts_at=local_time(day - timedelta(days=1), 22), ends_at=local_time(day, 0, 45))
-    assert checkins.badge_days(local_time(day, 0, 40), late_class) == both  # the class that started yesterday runs
-    assert checkins.badge_days(local_time(day, 0, 50), late_class) == only_today
-    todays_class = ClassSession(starts_at=local_time(day, 0, 5), ends_at=local_time(day, 2))
-    assert checkins.badge_days(local_time(day, 0, 40), todays_class) == only_today
+    assert checkins.badge_days(local_time(day, 0, 5), late_class) == both  # the class crossed midnight
+    assert checkins.badge_days(local_time(day, 0, 14), late_class) == both
+    assert checkins.badge_days(local_time(day, 0, 15), late_class) == only_today  # a few minutes only
+    assert checkins.badge_days(local_time(day, 0, 40), late_class) == only_today
+    assert checkins.badge_days(local_time(day, 0, 5)) == only_today  # no class named: today's alone
+    evening = ClassSession(starts_at=local_time(day - timedelta(days=1), 19), ends_at=local_time(day - timedelta(days=1), 21))
+    assert checkins.badge_days(local_time(day, 0, 5), evening) == only_today  # ended before midnight
+    todays_class = ClassSession(starts_at=local_time(day, 0, 1), ends_at=local_time(day, 2))
+    assert checkins.badge_days(local_time(day, 0, 5), todays_class) == only_today
+    assert checkins.badge_days(local_time(day, 23, 50), late_class) == only_today
+    # end to end: the instructor scans yesterday's badge at 00:05 during a class from 22:00 to 00:45
+    course = make_course(lessons=0, min_lesson_share=0, min_attendance_share=100)
+    session = ClassSession(course_id=course.id, starts_at=late_class.starts_at, ends_at=late_class.ends_at,
+                           venue_name="夜班培训室", credit_minutes=165)
+    db.session.add(session)
+    person, latecomer = make_user("夜班工人", union=tree.a1), make_user("迟到工人", union=tree.a1)
+    for worker in (person, latecomer):
+        enroll(worker, course, now=local_time(day - timedelta(days=5), 9))
+    db.session.commit()
+    yesterday = day - timedelta(days=1)
+    assert checkins.mark_by_badge(session, checkins.badge_text(person.id, yesterday), actor=instructor,
+                                  now=local_time(day, 0, 5)).id == person.id
+    with pytest.raises(Invalid, match="expired"):
+        checkins.mark_by_badge(session, checkins.badge_text(latecomer.id, yesterday), actor=instructor,
+                               now=local_time(day, 0, 20))
+    assert db.session.scalar(select(Attendance.status).where(Attendance.user_id == person.id)) == "present"
+    assert db.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.user_id == latecomer.id)) == 0
 
 
 def test_paper_roster_is_all_or_nothing(app, course_with_session, enrolled, instructor):

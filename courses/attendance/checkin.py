@@ -30,7 +30,7 @@ from courses.enrollment.models import Enrollment
 BADGE_PREFIX = "CLSB"
 CODE_FORMAT = _l("Enter the 6-digit code shown in class, with the digits 0-9.")
 NOT_A_BADGE = _l("This is not a worker badge.")
-# Yesterday's badge still counts this long past midnight (a class that runs later keeps it till its end).
+# Yesterday's badge still counts this long past midnight, for a class that crosses midnight.
 BADGE_MIDNIGHT_GRACE = timedelta(minutes=15)
 
 
@@ -138,14 +138,13 @@ def badge_typed(user_id: int, day: date) -> str:
 
 
 def badge_days(now: datetime, session: ClassSession | None = None) -> tuple[date, ...]:
-    """The days whose badge counts at ``now``: today's (the platform's day); yesterday's only just past
-    midnight — for BADGE_MIDNIGHT_GRACE, or while ``session``, started before midnight, still runs."""
+    """The days whose badge counts at ``now``: today's (the platform's day) only, as the badge says. Yesterday's
+    counts just past midnight (BADGE_MIDNIGHT_GRACE) for a ``session`` that started before midnight: a worker
+    who opened their badge during such a class still shows yesterday's."""
     today = local_date(now)
     midnight = datetime.combine(today, time(), tzinfo=platform_zone())
-    until = midnight + BADGE_MIDNIGHT_GRACE
-    if session is not None and session.starts_at < midnight:
-        until = max(until, session.ends_at)
-    return (today, today - timedelta(days=1)) if now < until else (today,)
+    crossing = session is not None and session.starts_at < midnight < session.ends_at
+    return (today, today - timedelta(days=1)) if crossing and now < midnight + BADGE_MIDNIGHT_GRACE else (today,)
 
 
 def read_badge(text: str, now: datetime, session: ClassSession | None = None) -> int:
