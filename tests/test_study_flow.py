@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.timefmt import local_date
 from courses.attendance.models import Attendance
 from courses.attendance.services import record
 from courses.catalog.models import ClassSession, Course, Lesson
@@ -150,3 +151,39 @@ def test_attendance_asked_of_a_course_without_classes_is_not_met(app, tree, make
     db.session.commit()
     finish(worker, db.session.scalar(select(Lesson)))
     assert db.session.scalar(select(Enrollment.status)) == "enrolled"
+
+
+# ---- actions the rules refuse are not offered -------------------------------------------------------------
+
+def test_leaving_after_the_start_is_not_offered_the_rule_is_said(app, tree, make_course, make_user):
+    today = local_date(utcnow())
+    started = make_course(lessons=1, starts_on=today - timedelta(days=1))
+    later = make_course(lessons=1, starts_on=today + timedelta(days=3))
+    worker = make_user(union=tree.a1)
+    for course in (started, later):
+        enroll(worker, course, now=utcnow())
+    db.session.commit()
+    client = login_client(app, worker)
+    page = client.get(f"/courses/{started.id}").get_data(as_text=True)
+    assert not elements(page, "button", data_drop="")
+    assert data_texts(page, "data-rule", "leave") == [
+        "The course has started; ask its instructor to take you off the list."]
+    assert client.post(f"/courses/{started.id}/drop").status_code == 302  # asked anyway: refused
+    assert db.session.scalar(select(Enrollment.status).where(Enrollment.course_id == started.id)) == "enrolled"
+    page = client.get(f"/courses/{later.id}").get_data(as_text=True)
+    assert elements(page, "button", data_drop="") and not data_texts(page, "data-rule")
+
+
+def test_enrolling_outside_the_window_is_not_offered_the_rule_is_said(app, tree, make_course, make_user):
+    now = utcnow()
+    closed = make_course(lessons=1, enroll_closes_at=now - timedelta(days=1))
+    not_yet = make_course(lessons=1, enroll_opens_at=now + timedelta(days=2))
+    open_ = make_course(lessons=1)
+    client = login_client(app, make_user(union=tree.a1))
+    for course, words in ((closed, "Enrollment closed on"), (not_yet, "Enrollment opens on")):
+        page = client.get(f"/courses/{course.id}").get_data(as_text=True)
+        assert not elements(page, "button", data_enroll="")
+        [rule] = data_texts(page, "data-rule", "enroll")
+        assert rule.startswith(words)
+    page = client.get(f"/courses/{open_.id}").get_data(as_text=True)
+    assert elements(page, "button", data_enroll="") and not data_texts(page, "data-rule")
