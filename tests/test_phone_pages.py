@@ -13,7 +13,7 @@ from classroom.extensions import db
 from courses.hours import services as hours
 from tests.factories import login_client
 from tests.helpers import data_texts
-from tests.markup import elements
+from tests.markup import elements, input_value
 from tests.test_certificates import certified, course_for_certificates  # noqa: F401  (fixtures)
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
@@ -84,3 +84,19 @@ def test_the_badge_download_says_electronic_certificate(app, certified):
         page = client.get("/me/certificates").get_data(as_text=True)
         [link] = data_texts(page, "data-download-badge")
         assert link.startswith(words) and "Open Badges" not in link and "徽章" not in link
+
+
+def test_the_search_without_javascript_keeps_what_was_typed(client, tree):
+    typed = {"real_name": "王小工", "mobile": "13912345678", "password": "Steel-Worker-2026",
+             "confirm": "Steel-Worker-2026", "union_query": "银泰", "consent": "y"}
+    response = client.post("/auth/register", data={**typed, "search": "1"})
+    page = response.get_data(as_text=True)
+    for name in ("real_name", "mobile", "password", "confirm", "union_query"):
+        assert input_value(page, name) == typed[name], name
+    assert [option.get("value") for option in elements(page, "option") if option.select == "union_id"] == [
+        str(tree.b1.id)]
+    assert "no-store" in response.headers.get("Cache-Control", "")  # the passwords shown are not kept anywhere
+    refused = client.post("/auth/register", data={**typed, "confirm": "Other-Password-1", "union_id": tree.b1.id})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and input_value(page, "real_name") == "王小工"
+    assert input_value(page, "password") == "" and input_value(page, "confirm") == ""  # never after a refusal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -114,7 +114,9 @@ def register():
             flash(_("Welcome! Your application to %(union)s is waiting for its approval.", union=union.name),
                   "success")
             return redirect(url_for("me.overview"))
-    return render_template("auth/register.html", form=form)
+    response = make_response(render_template("auth/register.html", form=form))
+    response.headers["Cache-Control"] = "no-store"  # it may show the passwords typed (see keep_passwords)
+    return response
 
 
 @bp.route("/unions.json")
