@@ -187,3 +187,17 @@ def test_enrolling_outside_the_window_is_not_offered_the_rule_is_said(app, tree,
         assert rule.startswith(words)
     page = client.get(f"/courses/{open_.id}").get_data(as_text=True)
     assert elements(page, "button", data_enroll="") and not data_texts(page, "data-rule")
+
+
+def test_the_home_page_continues_where_the_worker_left(app, enrolled):
+    worker, course, lessons = enrolled
+    client = login_client(app, worker)
+    [link] = elements(client.get("/").get_data(as_text=True), "a", data_study_resume=str(course.id))
+    assert link.get("href") == f"/courses/{course.id}/continue"
+    finish(worker, lessons[0])
+    page = client.get("/").get_data(as_text=True)
+    assert data_texts(page, "data-study-resume") == ["Continue studying"]
+    assert client.get(link.get("href")).location.endswith(f"/courses/{course.id}/lessons/2")
+    for lesson in lessons[1:]:
+        finish(worker, lesson)
+    assert not elements(client.get("/").get_data(as_text=True), "a", data_study_resume=str(course.id))
