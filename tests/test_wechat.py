@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the shared fixtures are imported from tests.test_certificates
 """WeChat's in-app browser (issue 16): told by its user agent, it gets the "open in browser" gesture on pages
 with downloads, and every PDF has a page showing it, with the PDF's QR code. The browser side (the QR read
 from the screen): tests/browser/test_phone_journey.py."""
@@ -10,8 +11,7 @@ from classroom.extensions import db
 from tests.factories import login_client
 from tests.markup import elements
 from tests.pdfs import qr_codes
-from tests.test_certificates import certified  # noqa: F401 - fixture
-from tests.test_certificates import course_for_certificates  # noqa: F401 - fixture
+from tests.test_certificates import certified, course_for_certificates  # noqa: F401 - fixtures
 from tests.test_hours import TODAY, credit
 
 WECHAT = ("Mozilla/5.0 (Linux; Android 13; V2183A Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -10,8 +10,16 @@ from flask_babel import force_locale
 from courses.certificates.documents import document_date
 from courses.certificates.kinds import award_facts, kind_of, kind_title
 from courses.certificates.models import Certificate, CertificateKind
-from courses.certificates.pdf import (DOCUMENT_LOCALE, LABELS, SALUTATION, SCAN_TO_VERIFY, SENTENCES,
-                                      TEAM_SALUTATION, citation, rows)
+from courses.certificates.pdf import (
+    DOCUMENT_LOCALE,
+    LABELS,
+    SALUTATION,
+    SCAN_TO_VERIFY,
+    SENTENCES,
+    TEAM_SALUTATION,
+    citation,
+    rows,
+)
 
 
 @dataclass(frozen=True)

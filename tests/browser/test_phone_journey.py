@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the shared fixtures are imported from tests.test_certificates
 """Phone-first (issue 16) in Chromium, through the served app (Flask-Compress on, as deployed): the bytes a
 cold visit costs and a second page that asks for no static file; Bootstrap's scripts still open the
 purged menu and dropdowns; WeChat's in-app browser gets the gesture and the certificate on the page with a
@@ -16,8 +17,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, screenshot
 from tests.factories import PASSWORD
-from tests.test_certificates import certified  # noqa: F401 - fixture
-from tests.test_certificates import course_for_certificates  # noqa: F401 - fixture
+from tests.test_certificates import certified, course_for_certificates  # noqa: F401 - fixtures
 from tests.test_hours import credit
 from tests.test_wechat import WECHAT
 
