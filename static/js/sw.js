@@ -27,10 +27,11 @@ self.addEventListener("activate", function (event) {
 
 // Once installed, a copy of each page kept offline, so that they read offline even if the page open when the
 // worker started (fetched before it) is the only one visited. A visitor who is not signed in is sent to the
-// log-in page: redirects are not kept.
+// log-in page: the redirect is neither followed nor kept.
 function keepPages() {
   return Promise.all(SETTINGS.pages.map(function (path) {
-    return networkFirst(new Request(path, { credentials: "same-origin" })).catch(function () { return null; });
+    return networkFirst(new Request(path, { credentials: "same-origin", redirect: "manual" }))
+      .catch(function () { return null; });
   }));
 }
 

@@ -52,15 +52,26 @@ class Wire:
                 if "/static/" in url and request not in self.cached and self.bytes.get(request, 0) > 0]
 
 
+class ServerLog(list):
+    """The paths the served app answers, in order, and the body bytes it sends (compressed, as sent)."""
+
+    sent = 0
+
+    def clear(self) -> None:
+        super().clear()
+        self.sent = 0
+
+
 @pytest.fixture
 def server_log(app):
-    """The paths the served app answers, in order."""
-    seen: list[str] = []
+    seen = ServerLog()
     inner = app.wsgi_app
 
     def logging_app(environ, start_response):
         seen.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
+        for chunk in inner(environ, start_response):
+            seen.sent += len(chunk)
+            yield chunk
 
     app.wsgi_app = logging_app
     yield seen
@@ -117,6 +128,22 @@ def test_cold_pages_are_light_and_a_second_page_loads_no_static_file(live_server
     assert server_log and not static, server_log  # from the cache, not even a conditional request
     assert not wire.static_from_network() and MEASURED["second /courses/"] <= SECOND_PAGE_BUDGET, MEASURED
     print(f"\nbytes transferred ({encodings}): {MEASURED}")
+    context.close()
+
+
+def test_a_cold_visit_stays_light_while_the_service_worker_installs(live_server, browser, server_log):
+    """As deployed: the home page, then the service worker keeps the static files it lacks (from the HTTP
+    cache where the page loaded them) and asks a visitor's pages, which are only redirects to log in."""
+    context = phone(browser, service_workers="allow")
+    page = context.new_page()
+    page.goto(f"{live_server}/", wait_until="networkidle")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("caches.keys().then(names => names.some(name => name.startsWith('static-')))")
+    page.wait_for_load_state("networkidle")
+    MEASURED["cold / with the service worker (bodies)"] = server_log.sent
+    assert "/sw.js" in server_log and not [path for path in server_log if path == "/auth/login"], server_log
+    assert server_log.sent <= COLD_BUDGET, MEASURED
+    print(f"\nbytes sent: {MEASURED}")
     context.close()
 
 
