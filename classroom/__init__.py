@@ -61,7 +61,7 @@ def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from classroom import assets, chrome, database, i18n, offline, security
+    from classroom import assets, chrome, database, i18n, inline, offline, security
 
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
         count = int(app.config["PROXY_COUNT"])
@@ -84,6 +84,7 @@ def register_extensions(app: Flask) -> None:
     assets.init_app(app)
     compress.init_app(app)
     offline.init_app(app)
+    inline.init_app(app)
     import_models()
 
 

@@ -14,6 +14,7 @@ from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
 from classroom.forms import arg_int, parse_id
 from classroom.http import perform, perform_quietly, public_url
+from classroom.offline import offline_copy
 from classroom.pagination import keyset_page
 from classroom.timefmt import local_date
 from classroom.unions.scope import shown_mobiles
@@ -195,6 +196,7 @@ def checkin():
 
 @bp.route("/me/badge")
 @login_required
+@offline_copy
 def badge():
     today = local_date(utcnow())
     return render_template("attendance/badge.html", code=checkins.badge_typed(current_user.id, today), today=today)
@@ -207,5 +209,6 @@ def me_badge_panel(user):
 
 @bp.route("/me/badge.svg")
 @login_required
+@offline_copy
 def badge_svg():
     return _svg(checkins.badge_text(current_user.id, local_date(utcnow())))

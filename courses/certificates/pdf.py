@@ -95,7 +95,7 @@ def _draw_rows(canvas: Canvas, certificate: Certificate, kind: str, *, font: str
     _centered(canvas, font, 13, PAGE_HEIGHT - 72 * mm, str(SENTENCES[kind]) % {"name": snapshot["holder_name"]},
               colour=GREY)
     y = PAGE_HEIGHT - 88 * mm
-    for name, value in _rows(document, snapshot, kind):
+    for name, value in rows(document, snapshot, kind):
         canvas.setFont(font, 13)
         canvas.setFillColor(GREY)
         canvas.drawRightString(110 * mm, y, f"{LABELS[name]}：")
@@ -105,7 +105,7 @@ def _draw_rows(canvas: Canvas, certificate: Certificate, kind: str, *, font: str
         y -= 9.5 * mm
 
 
-def _rows(document: dict, snapshot: dict, kind: str) -> list[tuple[str, str]]:
+def rows(document: dict, snapshot: dict, kind: str) -> list[tuple[str, str]]:
     rows = [("holder", snapshot["holder_name"])]
     if kind == CertificateKind.COURSE:
         rows += [("course", snapshot["course_title"]), ("hours", document["hours"])]

@@ -13,6 +13,7 @@ from classroom.audit import record_event
 from classroom.database import utcnow, writes
 from classroom.extensions import db
 from classroom.http import paginate, perform, public_base_url, public_url
+from classroom.offline import offline_copy
 from classroom.unions import scope
 from courses.certificates import access, admin_views, badges, kinds, queries, skills, verify_views
 from courses.certificates.documents import document_date
@@ -20,6 +21,7 @@ from courses.certificates.downloads import attachment
 from courses.certificates.forms import SkillCertificateForm
 from courses.certificates.models import PUBLIC_STATUS_LABELS, ExternalSkillCertificate
 from courses.certificates.pdf import certificate_pdf
+from courses.certificates.sheet import sheet
 
 bp = Blueprint("certificates", __name__)
 bp.register_blueprint(verify_views.bp)
@@ -43,6 +45,7 @@ bp.add_app_template_global(kinds.award_facts, "certificate_award")
 
 @bp.route("/me/certificates")
 @login_required
+@offline_copy
 def mine() -> ResponseReturnValue:
     page = paginate(queries.mine(current_user.id))
     recorded = db.session.scalars(skills.mine(current_user.id)).all()
@@ -78,6 +81,16 @@ def pdf(certificate_id: int) -> ResponseReturnValue:
         perform(lambda: record_event(current_user, "certificate.downloaded", certificate,
                                      union_id=certificate.union_id))
     return attachment(body, "application/pdf", f"{certificate.serial}.pdf")
+
+
+@bp.route("/certificates/<int:certificate_id>/view")
+@login_required
+def view(certificate_id: int) -> ResponseReturnValue:
+    """The certificate as a page, for phones that cannot open its PDF (WeChat's in-app browser)."""
+    certificate, _as_admin = access.readable_certificate(certificate_id)
+    return render_template("certificates/view.html", certificate=certificate,
+                           sheet=sheet(certificate, base_url=public_base_url()),
+                           verify_url=public_url("certificates.verify.token", token=certificate.token))
 
 
 @bp.route("/certificates/<int:certificate_id>/badge.jwt")

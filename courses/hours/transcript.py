@@ -100,18 +100,30 @@ def last_changed(user_id: int, year: int, issued: date) -> datetime:
     return datetime.combine(min(date(year + 1, 1, 1), issued), time(), tzinfo=platform_zone())
 
 
-def of_person(person: User, year: int, *, now: datetime) -> bytes:
-    """The transcript PDF of a person's year as of ``now`` (issued on the platform's date), in their language."""
+def facts(person: User, year: int, *, now: datetime) -> dict:
+    """What a person's transcript of a year prints as of ``now`` (issued on the platform's date), its QR
+    code's URL included: for the PDF and for its page (the inline view)."""
     minutes = dict(yearly_totals(person.id)).get(year, 0)
     union = current_union(person.id)
     union_name = union.name if union else ""
     issued = local_date(now)
     token = sign({"y": year, "m": minutes, "n": mask_name(person.real_name), "d": issued.isoformat(), "g": union_name})
     entries = list(db.session.scalars(entries_of(person.id, year).limit(40)))
-    return transcript_pdf(name=person.real_name, union=union_name, year=year, minutes=minutes,
-                          target=target_for_user(person.id), entries=entries, issued=issued,
-                          url=verification_url(token), locale=person.locale or "zh_CN",
-                          as_of=last_changed(person.id, year, issued))
+    return {"name": person.real_name, "union": union_name, "year": year, "minutes": minutes,
+            "target": target_for_user(person.id), "entries": entries, "issued": issued, "url": verification_url(token)}
+
+
+def summary(found: dict) -> list[str]:
+    """The transcript's lines above its entries, in the current language."""
+    return _summary(name=found["name"], union=found["union"], year=found["year"], minutes=found["minutes"],
+                    target=found["target"])
+
+
+def of_person(person: User, year: int, *, now: datetime) -> bytes:
+    """The transcript PDF of a person's year as of ``now`` (issued on the platform's date), in their language."""
+    found = facts(person, year, now=now)
+    return transcript_pdf(**found, locale=person.locale or "zh_CN",
+                          as_of=last_changed(person.id, year, found["issued"]))
 
 
 def transcript_pdf(*, name: str, union: str, year: int, minutes: int, target: int | None, entries: list,

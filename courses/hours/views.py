@@ -29,6 +29,7 @@ from classroom.extensions import db, limiter
 from classroom.forms import arg_int
 from classroom.http import form_error, perform, role_required
 from classroom.i18n import locale_code
+from classroom.offline import offline_copy
 from classroom.pagination import keyset_page
 from classroom.timefmt import local_date
 from classroom.unions import scope
@@ -48,6 +49,7 @@ bp = Blueprint("hours", __name__)
 
 @bp.route("/me/hours")
 @login_required
+@offline_copy
 def mine() -> ResponseReturnValue:
     totals = queries.yearly_totals(current_user.id)
     year = arg_int("year") or (totals[0][0] if totals else local_date(utcnow()).year)
@@ -68,6 +70,16 @@ def transcript_pdf(year: int) -> ResponseReturnValue:
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="hours-{year}.pdf"'
     return response
+
+
+@bp.route("/me/hours/<int:year>")
+@login_required
+def transcript_view(year: int) -> ResponseReturnValue:
+    """The transcript as a page, for phones that cannot open its PDF (WeChat's in-app browser)."""
+    if year not in YEARS:
+        abort(404)
+    found = transcript.facts(current_user, year, now=utcnow())
+    return render_template("hours/transcript.html", found=found, lines=transcript.summary(found))
 
 
 @bp.route("/hours/verify/<token>")

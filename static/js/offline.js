@@ -15,11 +15,8 @@
   var notice = document.querySelector("[data-offline-notice]");
   if (!notice) { return; }
 
-  // "last updated" in the page's language and the phone's timezone
-  var drawn = new Date(notice.getAttribute("data-rendered-at"));
-  var when = isNaN(drawn) ? "" : drawn.toLocaleString(document.documentElement.lang || undefined,
-    { dateStyle: "medium", timeStyle: "short" });
-  notice.textContent = notice.getAttribute("data-last-updated").replace("{time}", when);
+  // "last updated", written by the server in the reader's language and timezone
+  notice.textContent = notice.getAttribute("data-last-updated");
 
   function showConnection() {
     notice.hidden = navigator.onLine;

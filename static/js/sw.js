@@ -21,8 +21,19 @@ self.addEventListener("activate", function (event) {
         return name.indexOf("static-") === 0 && name !== STATIC_CACHE;
       }).map(function (name) { return caches.delete(name); }));
     })
-    .then(function () { return self.clients.claim(); }));
+    .then(function () { return self.clients.claim(); })
+    .then(keepPages));
 });
+
+// Once installed, a copy of each page kept offline, so that they read offline even if the page open when the
+// worker started (fetched before it) is the only one visited. A visitor who is not signed in is sent to the
+// log-in page: the redirect is neither followed nor kept.
+function keepPages() {
+  return Promise.all(SETTINGS.pages.map(function (path) {
+    return networkFirst(new Request(path, { credentials: "same-origin", redirect: "manual" }))
+      .catch(function () { return null; });
+  }));
+}
 
 function cacheFirst(request) {
   return caches.match(request).then(function (cached) {
@@ -40,7 +51,9 @@ function networkFirst(request) {
   return fetch(request).then(function (response) {
     if (response.ok && response.type === "basic" && !response.redirected) {
       var copy = response.clone();
-      caches.open(PAGES_CACHE).then(function (cache) { cache.put(request.url, copy); });
+      return caches.open(PAGES_CACHE)
+        .then(function (cache) { return cache.put(request.url, copy); })
+        .then(function () { return response; });
     }
     return response;
   }).catch(function (error) {

@@ -64,8 +64,10 @@ def new_page(browser):
     contexts = []
 
     def make(locale: str = "zh-CN"):
+        # No service worker (its precache and page copies would add requests to every journey's server):
+        # tests/browser/test_phone_journey.py allows it where it is tested.
         context = browser.new_context(viewport=PHONE, locale=locale, device_scale_factor=2, is_mobile=True,
-                                      has_touch=True)
+                                      has_touch=True, service_workers="block")
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
