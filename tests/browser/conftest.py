@@ -39,8 +39,8 @@ def pytest_runtest_makereport(item, call):
 def pytest_terminal_summary(terminalreporter, config):
     audited = config.stash.get(AUDITED, None)
     if audited:
-        terminalreporter.write_line(f"Accessibility gate (axe-core): {audited[0]} page views audited, "
-                                    f"{audited[1]} page(s) over the per-test cap not audited")
+        terminalreporter.write_line(f"Accessibility gate (axe-core): {audited[0]} page views audited in "
+                                    f"{audited[2]:.0f} s, {audited[1]} page(s) over the per-test cap not audited")
 
 
 @pytest.fixture
@@ -102,8 +102,9 @@ def new_page(browser, request):
         for context in contexts:
             context.close()
     if auditor is not None:
-        totals = request.config.stash.setdefault(AUDITED, [0, 0])
-        totals[0], totals[1] = totals[0] + auditor.audits, totals[1] + auditor.skipped
+        totals = request.config.stash.setdefault(AUDITED, [0, 0, 0.0])
+        totals[0], totals[1], totals[2] = (totals[0] + auditor.audits, totals[1] + auditor.skipped,
+                                           totals[2] + auditor.seconds)
     if auditor is not None and auditor.problems:
         pytest.fail(auditor.report(), pytrace=False)
 
