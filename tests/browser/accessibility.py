@@ -25,6 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 AXE_SOURCE = (Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js").read_text("utf-8")
 AUDIT_VIEWPORT = {"width": 360, "height": 640}
 CARE_TARGET_PX = 44
+CARE_BODY_PX = 18
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice", "experimental"]
 MAX_NODES = 4
 # Not ours to fix: Swagger UI (the API's documentation for developers at /api/docs, a third-party bundle) fails
@@ -182,6 +183,9 @@ class Auditor:
         self._add(where, page.evaluate(RUN_AXE, [EXCLUDED, TAGS, ["serious", "critical"], AXE_TIMEOUT_MS]))
         if care:
             self._small(where, page.evaluate(SMALL_TARGETS, CARE_TARGET_PX))
+            body = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+            if body < CARE_BODY_PX:
+                self.problems.append(f"{where}: care-mode body text {body} px (at least {CARE_BODY_PX})")
         self.audits += 1
 
     def _add(self, where: str, violations: list[dict]) -> None:
