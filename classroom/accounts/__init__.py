@@ -10,6 +10,8 @@ def init_app(app: Flask) -> None:
     create_all (the people search's indexes)."""
     from classroom.accounts import (
         admin_views,
+        care,
+        care_views,
         me_views,
         privacy,
         privacy_views,
@@ -24,8 +26,9 @@ def init_app(app: Flask) -> None:
     attach_trigram_extension()
     login_manager.user_loader(views.load_user)
     session_cache.init_app(app)
-    for module in (views, me_views, admin_views, recovery_views, privacy_views):
+    for module in (views, me_views, admin_views, recovery_views, privacy_views, care_views):
         app.register_blueprint(module.bp)
+    app.jinja_env.globals["care_mode"] = care.care_mode
     registry = app.extensions["classroom"]
     registry.data_sections.update(privacy.SHELL_SECTIONS)
     registry.kinds[recovery.PASSWORD_RESET_KIND.name] = recovery.PASSWORD_RESET_KIND

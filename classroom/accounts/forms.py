@@ -17,8 +17,9 @@ COMMON_TIMEZONES = ["Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Maca
 
 
 class LoginForm(Form):
+    # Most workers log in with their mobile number: the digit keypad first (?with=email: the letter keyboard).
     identifier = StringField(_l("Mobile number or email"), validators=[DataRequired(), Length(max=254)],
-                             filters=[strip], render_kw={"autocomplete": "username", "inputmode": "email"})
+                             filters=[strip], render_kw={"autocomplete": "username", "inputmode": "tel"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)],
                              render_kw={"autocomplete": "current-password"})
     remember = BooleanField(_l("Keep me logged in on this device"))

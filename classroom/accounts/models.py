@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DDL, JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint, event
+from sqlalchemy import DDL, JSON, ForeignKey, Index, SmallInteger, String, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
@@ -76,6 +76,7 @@ class User(Model):
     locale: Mapped[str] = mapped_column(String(10), default="zh_CN")
     timezone: Mapped[str] = mapped_column(String(50), default="Asia/Shanghai")
     notification_prefs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    care_mode: Mapped[bool] = mapped_column(default=False, server_default=false())  # 关怀模式 (classroom.care)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]

@@ -74,6 +74,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next(url_for("main.home")))
     form = LoginForm()
+    if request.args.get("with") == "email":
+        form.identifier.render_kw = {"autocomplete": "username", "inputmode": "email"}
     if form.validate_on_submit():
         user = authenticate(form.identifier.data, form.password.data, now=utcnow())
         if user is not None:

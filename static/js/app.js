@@ -10,6 +10,12 @@
     }
   });
 
+  // A table wider than the phone scrolls sideways in its box: the box takes the keyboard focus, so it can be
+  // scrolled without a finger (WCAG 2.1.1; axe's scrollable-region-focusable).
+  document.querySelectorAll(".table-responsive").forEach(function (box) {
+    if (box.scrollWidth > box.clientWidth && !box.hasAttribute("tabindex")) { box.tabIndex = 0; }
+  });
+
   // The grassroots-union picker: search as you type, replace the select's options.
   document.querySelectorAll("[data-union-search]").forEach(function (input) {
     var select = document.getElementById(input.getAttribute("data-union-search"));

@@ -1,0 +1,35 @@
+"""The elder-friendly mode (关怀模式): larger type and tap targets, stronger contrast and a flatter menu
+(static/css/app.css, ``html.care``). A signed-in person's choice is kept on their record; a visitor's in
+a cookie of this browser."""
+
+from __future__ import annotations
+
+from flask import Response, request
+from flask_login import current_user
+
+from classroom.accounts.models import User
+
+COOKIE = "care"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+
+def care_mode() -> bool:
+    """Whether this page is drawn in the care mode: the person's choice, or this browser's for a visitor."""
+    if current_user.is_authenticated:
+        return bool(current_user.care_mode)
+    return request.cookies.get(COOKIE) == "1"
+
+
+def set_care_mode(user: User, on: bool) -> None:
+    """Turn the person's care mode on or off (the caller commits)."""
+    user.care_mode = on
+
+
+def remember_in_browser(response: Response, on: bool) -> Response:
+    """This browser keeps the choice too (for the pages seen when not signed in)."""
+    if on:
+        response.set_cookie(COOKIE, "1", max_age=COOKIE_MAX_AGE, secure=request.is_secure, httponly=True,
+                            samesite="Lax")
+    else:
+        response.delete_cookie(COOKIE, secure=request.is_secure, httponly=True, samesite="Lax")
+    return response
