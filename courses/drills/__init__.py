@@ -7,7 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The drill pages."""
-    from courses.drills import manage_views
+    from courses.drills import manage_views, views
 
-    for module in (manage_views,):
+    for module in (views, manage_views):
         app.register_blueprint(module.bp)

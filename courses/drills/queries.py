@@ -50,3 +50,12 @@ def my_counts(user_id: int, bank_id: int) -> dict[str, int]:
                                                     Mistake.cleared_at.is_(None))
     favourites = select(func.count(Favourite.id)).where(Favourite.user_id == user_id, Favourite.bank_id == bank_id)
     return {"mistakes": db.session.scalar(mistakes) or 0, "favourites": db.session.scalar(favourites) or 0}
+
+
+def mistakes_statement(user_id: int, bank_id: int) -> Select:
+    """(mistake, current version) rows of the person's mistake book in a bank, oldest first."""
+    return (select(Mistake, QuestionVersion).join(DrillQuestion, DrillQuestion.id == Mistake.question_id)
+            .join(QuestionVersion, and_(QuestionVersion.question_id == DrillQuestion.id,
+                                        QuestionVersion.number == DrillQuestion.version))
+            .where(Mistake.user_id == user_id, Mistake.bank_id == bank_id, Mistake.cleared_at.is_(None))
+            .order_by(Mistake.added_at, Mistake.id))
