@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The drill pages."""
-    from courses.drills import manage_views, views
+    """The drill pages and the scan that submits papers at their deadline."""
+    from courses.drills import jobs, manage_views, mock_views, views
 
-    for module in (views, manage_views):
+    for module in (views, manage_views, mock_views):
         app.register_blueprint(module.bp)
+    app.extensions["classroom"].add_job("drills.submit_expired", jobs.submit_expired, "DRILL_SUBMIT_SECONDS")

@@ -8,11 +8,11 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from classroom.accounts.forms import strip
 from classroom.accounts.models import SKILL_LEVELS
-from classroom.forms import Form, typed
+from classroom.forms import Form, IntegerField, typed
 from courses.drills import question_file
 from courses.drills.content import DIFFICULTY_LABELS, KIND_LABELS, LETTERS
 
@@ -79,3 +79,44 @@ class ImportForm(Form):
 
 class ConfirmForm(Form):
     pass
+
+
+KIND_WORDS = {"single": "single", "单选": "single", "multiple": "multiple", "多选": "multiple",
+              "true_false": "true_false", "判断": "true_false", "blank": "blank", "填空": "blank"}
+
+
+def blueprint_rules(text: str | None) -> list[dict[str, Any]]:
+    """One rule a line: "type, count[, points[, difficulty 1-3 or *[, tag]]]"; ValueError on a bad line."""
+    rules = []
+    for line in (text or "").splitlines():
+        parts = [part.strip() for part in typed(line).replace("，", ",").split(",")]
+        if not any(parts):
+            continue
+        parts += [""] * (5 - len(parts))
+        kind, count, points, difficulty, tag = parts[:5]
+        if kind.lower() not in KIND_WORDS or not count.isdigit() or not 0 < int(count) <= 200 or len(parts) > 5:
+            raise ValueError(line)
+        if (points and not (points.isdigit() and 0 < int(points) <= 100)) or difficulty not in ("", "*", "1", "2", "3"):
+            raise ValueError(line)
+        rules.append({"kind": KIND_WORDS[kind.lower()], "count": int(count), "points": int(points or 1),
+                      "difficulty": int(difficulty) if difficulty not in ("", "*") else None, "tag": tag[:30] or None})
+    return rules
+
+
+class MockExamForm(Form):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)], filters=[strip])
+    minutes = IntegerField(_l("Time allowed (minutes)"), default=60, validators=[InputRequired(), NumberRange(1, 600)])
+    pass_score = IntegerField(_l("Pass mark (%)"), default=60, validators=[InputRequired(), NumberRange(0, 100)])
+    blueprint = TextAreaField(_l("Blueprint"), validators=[DataRequired(), Length(max=3000)], render_kw={"rows": 5},
+                              description=_l("One rule a line: type, how many, points each, difficulty (1–3 or *), "
+                                             "knowledge point. For example: single, 20, 1, *, 安全用电"))
+
+    def validate_blueprint(self, field) -> None:
+        try:
+            self.rules = blueprint_rules(field.data)
+        except ValueError as error:
+            raise ValidationError(_l("This line is not a rule: %(line)s", line=str(error))) from None
+
+    def exam_data(self) -> dict[str, Any]:
+        return {"title": self.title.data, "minutes": self.minutes.data, "pass_score": self.pass_score.data,
+                "blueprint": self.rules}

@@ -8,7 +8,15 @@ from sqlalchemy import Select, and_, case, func, select
 
 from classroom.extensions import db
 from courses.drills import access
-from courses.drills.models import DrillQuestion, Favourite, Mistake, MockExam, QuestionBank, QuestionVersion
+from courses.drills.models import (
+    DrillQuestion,
+    Favourite,
+    Mistake,
+    MockAttempt,
+    MockExam,
+    QuestionBank,
+    QuestionVersion,
+)
 
 
 def questions_statement(bank_id: int) -> Select:
@@ -59,3 +67,10 @@ def mistakes_statement(user_id: int, bank_id: int) -> Select:
                                         QuestionVersion.number == DrillQuestion.version))
             .where(Mistake.user_id == user_id, Mistake.bank_id == bank_id, Mistake.cleared_at.is_(None))
             .order_by(Mistake.added_at, Mistake.id))
+
+
+def my_attempts(exam_id: int, user_id: int) -> list[MockAttempt]:
+    """The person's submitted papers of a mock exam, latest first (the last 20)."""
+    return list(db.session.scalars(select(MockAttempt).where(
+        MockAttempt.exam_id == exam_id, MockAttempt.user_id == user_id, MockAttempt.submitted_at.is_not(None))
+        .order_by(MockAttempt.id.desc()).limit(20)))
