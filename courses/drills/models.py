@@ -70,7 +70,8 @@ class QuestionVersion(Model):
 
 class PracticeAnswer(Model):
     __tablename__ = "drill_practice_answer"
-    __table_args__ = (Index("ix_drill_practice_user_bank", "user_id", "bank_id", "question_id"),)
+    __table_args__ = (Index("ix_drill_practice_user_bank", "user_id", "bank_id", "question_id"),
+                      Index("ix_drill_practice_bank_time", "bank_id", "answered_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
@@ -150,6 +151,7 @@ class MockAttempt(Model):
         Index("uq_drill_mock_attempt_open", "exam_id", "user_id", unique=True,
               sqlite_where=text("submitted_at IS NULL"), postgresql_where=text("submitted_at IS NULL")),
         Index("ix_drill_mock_attempt_user", "user_id", "exam_id"),
+        Index("ix_drill_mock_attempt_exam", "exam_id", "submitted_at"),
         Index("ix_drill_mock_attempt_deadline", "deadline_at", postgresql_where=text("submitted_at IS NULL"),
               sqlite_where=text("submitted_at IS NULL")),
     )

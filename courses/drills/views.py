@@ -10,6 +10,7 @@ from classroom.database import utcnow
 from classroom.forms import arg_int, parse_id
 from classroom.http import owned_or_404, paginate, perform, perform_quietly, safe_next
 from courses.drills import access, practice, queries
+from courses.drills import rankings as ranking
 from courses.drills.content import DIFFICULTY_LABELS, KIND_LABELS, options_of
 from courses.drills.forms import ConfirmForm
 from courses.drills.models import DrillQuestion, PracticeAnswer
@@ -97,3 +98,15 @@ def mistakes(bank_id: int):
     bank = access.bank_or_404(current_user, bank_id, editing=False)
     page = paginate(queries.mistakes_statement(current_user.id, bank.id), per_page=20, rows=True)
     return render_template("drills/mistakes.html", bank=bank, page=page, kinds=KIND_LABELS)
+
+
+@bp.route("/banks/<int:bank_id>/rankings")
+@login_required
+def rankings(bank_id: int):
+    bank = access.bank_or_404(current_user, bank_id, editing=False)
+    days = arg_int("days", 30)
+    days = days if days in ranking.PERIODS else 30
+    now = utcnow()
+    return render_template("drills/rankings.html", bank=bank, days=days, periods=ranking.PERIODS,
+                           unions=ranking.union_rows(bank, now=now, days=days),
+                           people=ranking.people_rows(current_user, bank, now=now, days=days))
