@@ -120,3 +120,7 @@ class MockExamForm(Form):
     def exam_data(self) -> dict[str, Any]:
         return {"title": self.title.data, "minutes": self.minutes.data, "pass_score": self.pass_score.data,
                 "blueprint": self.rules}
+
+
+class RoundForm(MockExamForm):
+    bank_id = SelectField(_l("Question bank"), coerce=optional_int, validate_choice=True)

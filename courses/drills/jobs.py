@@ -27,7 +27,7 @@ def submit_expired(*, now: datetime) -> int:
             db.session.commit()
             return done
         claimed = mock.claim(due, now=now, auto=True, due_only=True)
-        mock.score(claimed)
+        mock.score(claimed, now=now)
         db.session.commit()
         done += len(claimed)
         after = due[-1]

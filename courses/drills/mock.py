@@ -19,7 +19,7 @@ from classroom.audit import record_event
 from classroom.database import begin_write, dialect_insert
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
-from courses.drills import access, content
+from courses.drills import access, content, rounds
 from courses.drills.banks import version_map
 from courses.drills.content import options_of
 from courses.drills.models import DrillQuestion, MockAnswer, MockAttempt, MockExam, QuestionBank, QuestionVersion
@@ -73,8 +73,11 @@ def create_exam(bank: QuestionBank, data: dict[str, Any], *, actor: Any, now: da
         draw(data["blueprint"], candidates(bank.id), random.Random(0))
     except Conflict as error:
         raise Invalid(error.message, field="blueprint") from None
+    if data.get("stage") is not None:
+        rounds.check_stage(data["stage"], actor)
     exam = MockExam(bank_id=bank.id, title=data["title"], minutes=data["minutes"], pass_score=data["pass_score"],
-                    blueprint=data["blueprint"], created_at=now)
+                    blueprint=data["blueprint"], stage_id=data["stage"].id if data.get("stage") else None,
+                    created_at=now)
     db.session.add(exam)
     db.session.flush()
     record_event(actor, "drills.mock_create", exam, union_id=bank.union_id)
@@ -95,9 +98,11 @@ def start(user: Any, exam: MockExam, *, now: datetime, rng: random.Random | None
         return current
     if current is not None:
         submit(current, now=now, auto=True, actor=user)
+    entry_id, deadline = rounds.terms(user, exam, now=now) if exam.stage_id else (None, now + timedelta(
+        minutes=exam.minutes))
     paper = draw(exam.blueprint, candidates(exam.bank_id), rng or random.SystemRandom())
-    attempt = MockAttempt(exam_id=exam.id, user_id=user.id, paper=paper, started_at=now,
-                          deadline_at=now + timedelta(minutes=exam.minutes))
+    attempt = MockAttempt(exam_id=exam.id, user_id=user.id, paper=paper, started_at=now, deadline_at=deadline,
+                          entry_id=entry_id)
     try:
         with db.session.begin_nested():
             db.session.add(attempt)
@@ -143,8 +148,9 @@ def claim(attempt_ids: Sequence[int], *, now: datetime, auto: bool, due_only: bo
     return [row[0] for row in cast(CursorResult[Any], result)]
 
 
-def score(attempt_ids: Sequence[int], *, actor: Any = None) -> dict[int, int]:
-    """Score claimed papers from their saved answers (three queries for the lot): {attempt id: percent}."""
+def score(attempt_ids: Sequence[int], *, now: datetime, actor: Any = None) -> dict[int, int]:
+    """Score claimed papers from their saved answers (three queries for the lot): {attempt id: percent};
+    a theory round's scores go on to its competition's results."""
     attempts = list(db.session.scalars(select(MockAttempt).where(MockAttempt.id.in_(list(attempt_ids)))))
     saved: dict[tuple[int, int], list[Any]] = {
         (row[0], row[1]): row[2] for row in db.session.execute(
@@ -160,6 +166,7 @@ def score(attempt_ids: Sequence[int], *, actor: Any = None) -> dict[int, int]:
         attempt.score = scores[attempt.id] = (200 * earned + total) // (2 * total) if total else 0
         record_event(actor, "drills.mock_submit", attempt, score=attempt.score, auto=attempt.auto_submitted)
     db.session.flush()
+    rounds.record_scores(attempts, now=now)
     return scores
 
 
@@ -168,7 +175,7 @@ def submit(attempt: MockAttempt, *, now: datetime, auto: bool = False, actor: An
     if not claim([attempt.id], now=now, auto=auto):
         raise AlreadySubmitted()
     db.session.refresh(attempt)
-    return score([attempt.id], actor=actor)[attempt.id]
+    return score([attempt.id], now=now, actor=actor)[attempt.id]
 
 
 def seconds_left(attempt: MockAttempt, now: datetime) -> int:

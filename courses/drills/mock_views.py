@@ -11,9 +11,12 @@ from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.forms import parse_id
 from classroom.http import owned_or_404, perform, perform_quietly
-from courses.drills import access, mock, queries
+from classroom.unions import scope
+from courses.competitions.access import can_organize
+from courses.competitions.models import Stage
+from courses.drills import access, mock, queries, rounds
 from courses.drills.content import KIND_LABELS
-from courses.drills.forms import ConfirmForm, MockExamForm
+from courses.drills.forms import ConfirmForm, MockExamForm, RoundForm
 from courses.drills.models import MockAttempt, MockExam
 
 bp = Blueprint("drills_mock", __name__)
@@ -21,9 +24,10 @@ bp = Blueprint("drills_mock", __name__)
 
 def exam_or_404(exam_id: int) -> MockExam:
     exam = db.session.get(MockExam, exam_id)
-    if exam is None:
+    if exam is None or (exam.stage_id and not rounds.may_see(current_user, exam)):
         abort(404)
-    access.bank_or_404(current_user, exam.bank_id, editing=False)
+    if not exam.stage_id:
+        access.bank_or_404(current_user, exam.bank_id, editing=False)
     return exam
 
 
@@ -50,11 +54,34 @@ def new(bank_id: int):
     return render_template("drills/mock_form.html", bank=bank, form=form)
 
 
+@bp.route("/drills/manage/stages/<int:stage_id>/round", methods=["GET", "POST"])
+@login_required
+def new_round(stage_id: int):
+    stage = organized_stage_or_404(stage_id)
+    form = RoundForm()
+    form.bank_id.choices = [(bank.id, bank.title) for bank, _union, _count in queries.banks_for(current_user,
+                                                                                                editing=True)]
+    if form.validate_on_submit() and perform(
+            lambda: mock.create_exam(access.bank_or_404(current_user, form.bank_id.data, editing=True),
+                                     {**form.exam_data(), "stage": stage}, actor=current_user, now=utcnow()),
+            success=_("The round is online."), form=form, field="blueprint").ok:
+        return redirect(url_for("drills_mock.exam", exam_id=queries.round_of(stage.id)))
+    return render_template("drills/round_form.html", stage=stage, form=form)
+
+
+def organized_stage_or_404(stage_id: int) -> Stage:
+    stage = db.session.get(Stage, stage_id)
+    if stage is None or not can_organize(current_user, stage.competition):
+        scope.deny(current_user, "Stage", stage_id)
+    return stage
+
+
 @bp.route("/drills/mock/<int:exam_id>")
 @login_required
 def exam(exam_id: int):
     exam = exam_or_404(exam_id)
     return render_template("drills/mock_exam.html", exam=exam, form=ConfirmForm(), kinds=KIND_LABELS,
+                           stage=db.session.get(Stage, exam.stage_id) if exam.stage_id else None,
                            current=mock.open_attempt(exam.id, current_user.id),
                            attempts=queries.my_attempts(exam.id, current_user.id))
 

@@ -140,6 +140,9 @@ class MockExam(Model):
     minutes: Mapped[int] = mapped_column(SmallInteger, default=60)
     pass_score: Mapped[int] = mapped_column(SmallInteger, default=60)
     blueprint: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # set when the exam is a competition stage's online theory round: its scores go to the stage's results
+    stage_id: Mapped[int | None] = mapped_column(ForeignKey("competition_stage.id", ondelete="CASCADE"),
+                                                 unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -160,6 +163,8 @@ class MockAttempt(Model):
     exam_id: Mapped[int] = mapped_column(ForeignKey("drill_mock_exam.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     paper: Mapped[list[Any]] = mapped_column(JSON)  # [[version id, points], …]
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("competition_entry.id", ondelete="CASCADE"),
+                                                 index=True)  # a theory round's paper: the entry it scores
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]

@@ -50,7 +50,9 @@ def banks_for(user: Any, *, editing: bool) -> list[tuple[QuestionBank, Any, int]
 
 
 def mock_exams(bank_id: int) -> list[MockExam]:
-    return list(db.session.scalars(select(MockExam).where(MockExam.bank_id == bank_id).order_by(MockExam.id)))
+    """The bank's mock exams (competition rounds aside)."""
+    return list(db.session.scalars(select(MockExam).where(MockExam.bank_id == bank_id, MockExam.stage_id.is_(None))
+                                   .order_by(MockExam.id)))
 
 
 def my_counts(user_id: int, bank_id: int) -> dict[str, int]:
@@ -74,3 +76,8 @@ def my_attempts(exam_id: int, user_id: int) -> list[MockAttempt]:
     return list(db.session.scalars(select(MockAttempt).where(
         MockAttempt.exam_id == exam_id, MockAttempt.user_id == user_id, MockAttempt.submitted_at.is_not(None))
         .order_by(MockAttempt.id.desc()).limit(20)))
+
+
+def round_of(stage_id: int) -> int | None:
+    """The id of the stage's online round."""
+    return db.session.scalar(select(MockExam.id).where(MockExam.stage_id == stage_id))

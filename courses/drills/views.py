@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from classroom.database import utcnow
 from classroom.forms import arg_int, parse_id
 from classroom.http import owned_or_404, paginate, perform, perform_quietly, safe_next
-from courses.drills import access, practice, queries
+from courses.drills import access, practice, queries, rounds
 from courses.drills import rankings as ranking
 from courses.drills.content import DIFFICULTY_LABELS, KIND_LABELS, options_of
 from courses.drills.forms import ConfirmForm
@@ -27,7 +27,8 @@ def mode_arg() -> str:
 @login_required
 def index():
     return render_template("drills/index.html", banks=queries.banks_for(current_user, editing=False),
-                           editor=access.editor_paths(current_user) != [])
+                           editor=access.editor_paths(current_user) != [],
+                           rounds=rounds.my_rounds(current_user, now=utcnow()))
 
 
 @bp.route("/banks/<int:bank_id>")

@@ -57,8 +57,11 @@ def upgrade():
     sa.Column('minutes', sa.SmallInteger(), nullable=False),
     sa.Column('pass_score', sa.SmallInteger(), nullable=False),
     sa.Column('blueprint', sa.JSON(), nullable=False),
+    sa.Column('stage_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['bank_id'], ['drill_bank.id'], name=op.f('fk_drill_mock_exam_bank_id_drill_bank'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['stage_id'], ['competition_stage.id'], name=op.f('fk_drill_mock_exam_stage_id_competition_stage'), ondelete='CASCADE'),
+    sa.UniqueConstraint('stage_id', name=op.f('uq_drill_mock_exam_stage_id')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_drill_mock_exam'))
     )
     with op.batch_alter_table('drill_mock_exam', schema=None) as batch_op:
@@ -121,11 +124,13 @@ def upgrade():
     sa.Column('exam_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('paper', sa.JSON(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=True),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('auto_submitted', sa.Boolean(), nullable=False),
     sa.Column('score', sa.SmallInteger(), nullable=True),
+    sa.ForeignKeyConstraint(['entry_id'], ['competition_entry.id'], name=op.f('fk_drill_mock_attempt_entry_id_competition_entry'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['exam_id'], ['drill_mock_exam.id'], name=op.f('fk_drill_mock_attempt_exam_id_drill_mock_exam'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_drill_mock_attempt_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_drill_mock_attempt'))
@@ -134,6 +139,7 @@ def upgrade():
         batch_op.create_index('ix_drill_mock_attempt_deadline', ['deadline_at'], unique=False, postgresql_where=sa.text('submitted_at IS NULL'), sqlite_where=sa.text('submitted_at IS NULL'))
         batch_op.create_index('ix_drill_mock_attempt_user', ['user_id', 'exam_id'], unique=False)
         batch_op.create_index('ix_drill_mock_attempt_exam', ['exam_id', 'submitted_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_drill_mock_attempt_entry_id'), ['entry_id'], unique=False)
         batch_op.create_index('uq_drill_mock_attempt_open', ['exam_id', 'user_id'], unique=True, sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
 
     op.create_table('drill_question_version',
@@ -206,6 +212,7 @@ def downgrade():
         batch_op.drop_index('uq_drill_mock_attempt_open', sqlite_where=sa.text('submitted_at IS NULL'), postgresql_where=sa.text('submitted_at IS NULL'))
         batch_op.drop_index('ix_drill_mock_attempt_user')
         batch_op.drop_index('ix_drill_mock_attempt_exam')
+        batch_op.drop_index(batch_op.f('ix_drill_mock_attempt_entry_id'))
         batch_op.drop_index('ix_drill_mock_attempt_deadline', postgresql_where=sa.text('submitted_at IS NULL'), sqlite_where=sa.text('submitted_at IS NULL'))
 
     op.drop_table('drill_mock_attempt')
