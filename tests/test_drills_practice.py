@@ -50,6 +50,9 @@ def test_members_below_the_banks_union_practise_it_others_get_404(app, tree, ban
     assert "电工题库" not in stranger.get("/drills").get_data(as_text=True)
     page = login_client(app, worker).get("/drills").get_data(as_text=True)
     assert "电工题库" in page and "Your trade" in page
+    home = login_client(app, worker).get("/").get_data(as_text=True)
+    assert "home-drills" in home and f"/drills/banks/{bank.id}" in home
+    assert "home-drills" not in app.test_client().get("/").get_data(as_text=True)
 
 
 def test_sequential_practice_shows_the_explanation_and_moves_on(app, bank, worker):

@@ -11,4 +11,5 @@ def init_app(app: Flask) -> None:
 
     for module in (views, manage_views, mock_views):
         app.register_blueprint(module.bp)
+    app.extensions["classroom"].home_panels.append(views.home_section)
     app.extensions["classroom"].add_job("drills.submit_expired", jobs.submit_expired, "DRILL_SUBMIT_SECONDS")

@@ -81,3 +81,9 @@ def my_attempts(exam_id: int, user_id: int) -> list[MockAttempt]:
 def round_of(stage_id: int) -> int | None:
     """The id of the stage's online round."""
     return db.session.scalar(select(MockExam.id).where(MockExam.stage_id == stage_id))
+
+
+def open_mistakes(user_id: int) -> int:
+    """How many questions wait in the person's mistake books."""
+    return db.session.scalar(select(func.count(Mistake.id)).where(Mistake.user_id == user_id,
+                                                                  Mistake.cleared_at.is_(None))) or 0

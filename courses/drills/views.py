@@ -111,3 +111,13 @@ def rankings(bank_id: int):
     return render_template("drills/rankings.html", bank=bank, days=days, periods=ranking.PERIODS,
                            unions=ranking.union_rows(bank, now=now, days=days),
                            people=ranking.people_rows(current_user, bank, now=now, days=days))
+
+
+def home_section(user):
+    """The home page: the worker's banks (suggested first) and mistakes waiting; nothing for visitors."""
+    if not user.is_authenticated:
+        return None
+    banks = queries.banks_for(user, editing=False)[:3]
+    if not banks:
+        return None
+    return "drills/_home.html", {"banks": banks, "mistakes": queries.open_mistakes(user.id)}
