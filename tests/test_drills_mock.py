@@ -88,6 +88,7 @@ def test_a_reload_keeps_the_answers_and_the_time_one_open_attempt(app, tree, exa
     assert client.post(url + "/answer", data={"version": 999999, "choice": "0"}).status_code == 400
     page = client.get(url).get_data(as_text=True)
     assert f'id="c{single}-0" value="0" checked' in page and 'value="５０"' not in page and 'value=" ５０ "' in page
+    assert "js/mock.js" in page and f'data-answer-url="{url}/answer"' in page
     left = int(re.search(r'data-seconds-left="(\d+)"', page).group(1))
     assert 30 * 60 - 5 <= left <= 30 * 60
     db.session.execute(MockAttempt.__table__.update().values(started_at=utcnow() - timedelta(minutes=20),
