@@ -105,3 +105,25 @@ def test_the_round_opens_only_in_its_window(app, tree, setting):
     db.session.rollback()
     with pytest.raises(mock.Conflict, match="confirmed entrants"):
         mock.start(setting["organizer"], exam, now=stage.starts_at)
+
+
+def test_the_organizer_sees_integrity_signals_which_block_nothing(app, tree, setting, make_user):
+    exam = MockExam(bank_id=setting["bank"].id, title="理论赛", minutes=30, pass_score=60, stage_id=setting["stage"].id,
+                    blueprint=[{"kind": "true_false", "count": 10, "points": 1, "difficulty": None, "tag": None}])
+    db.session.add(exam)
+    db.session.commit()
+    clients = [login_client(app, person) for person in setting["people"]]
+    urls = [client.post(f"/drills/mock/{exam.id}/start").headers["Location"] for client in clients]
+    attempts = db.session.scalars(select(MockAttempt).order_by(MockAttempt.id)).all()
+    wrong = {f"c{version_id}": "1" for version_id, _points in attempts[0].paper[:3]}  # all 10 on both papers
+    for client, url in zip(clients, urls, strict=True):
+        assert client.post(url + "/focus").json == {"counted": True}
+        client.post(url + "/save", data={**wrong, "submit": "1"})
+    assert clients[0].post(urls[0] + "/focus").status_code == 409  # closed: nothing counted
+    report_url = f"/drills/manage/rounds/{exam.id}"
+    page = login_client(app, setting["organizer"]).get(report_url).get_data(as_text=True)
+    assert page.count("data-focus-lost>1<") == 2 and "甲" in page
+    assert f"Papers {attempts[0].id} and {attempts[1].id}: 3 identical wrong answers" in page
+    assert clients[0].get(report_url).status_code == 404
+    assert login_client(app, make_user("区管理员", union=tree.a1, role=("union_admin", tree.district_a))).get(
+        report_url).status_code == 404

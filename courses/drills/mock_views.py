@@ -14,7 +14,7 @@ from classroom.http import owned_or_404, perform, perform_quietly
 from classroom.unions import scope
 from courses.competitions.access import can_organize
 from courses.competitions.models import Stage
-from courses.drills import access, mock, queries, rounds
+from courses.drills import access, integrity, mock, queries, rounds
 from courses.drills.content import KIND_LABELS
 from courses.drills.forms import ConfirmForm, MockExamForm, RoundForm
 from courses.drills.models import MockAttempt, MockExam
@@ -135,3 +135,23 @@ def answer(attempt_id: int):
 def countdown(seconds: int) -> str:
     """Seconds as m:ss."""
     return f"{max(0, seconds) // 60:d}:{max(0, seconds) % 60:02d}"
+
+
+@bp.route("/drills/mock/attempts/<int:attempt_id>/focus", methods=["POST"])
+@login_required
+def focus_lost(attempt_id: int):
+    """The paper's page lost focus (the script says so): counted for the organizer, never blocking."""
+    attempt = attempt_or_404(attempt_id)
+    outcome = perform_quietly(lambda: integrity.note_focus_lost(attempt, now=utcnow()))
+    return jsonify(counted=outcome.ok), 200 if outcome.ok else 409
+
+
+@bp.route("/drills/manage/rounds/<int:exam_id>")
+@login_required
+def report(exam_id: int):
+    exam = db.session.get(MockExam, exam_id)
+    stage = db.session.get(Stage, exam.stage_id) if exam is not None and exam.stage_id else None
+    if exam is None or stage is None or not can_organize(current_user, stage.competition):
+        scope.deny(current_user, "MockExam", exam_id)
+    return render_template("drills/round_report.html", exam=exam, stage=stage, papers=integrity.papers(exam.id),
+                           pairs=integrity.identical_wrong_pairs(exam.id))

@@ -170,6 +170,7 @@ class MockAttempt(Model):
     submitted_at: Mapped[datetime | None]
     auto_submitted: Mapped[bool] = mapped_column(default=False)
     score: Mapped[int | None] = mapped_column(SmallInteger)  # percent
+    focus_lost: Mapped[int] = mapped_column(default=0)  # times the page was left while the paper was open
 
 
 class MockAnswer(Model):

@@ -130,6 +130,7 @@ def upgrade():
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('auto_submitted', sa.Boolean(), nullable=False),
     sa.Column('score', sa.SmallInteger(), nullable=True),
+    sa.Column('focus_lost', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['competition_entry.id'], name=op.f('fk_drill_mock_attempt_entry_id_competition_entry'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['exam_id'], ['drill_mock_exam.id'], name=op.f('fk_drill_mock_attempt_exam_id_drill_mock_exam'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_drill_mock_attempt_user_id_user'), ondelete='CASCADE'),

@@ -29,6 +29,14 @@
     if (card) { save(card); }
   });
 
+  var focusUrl = form.getAttribute("data-focus-url");
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "hidden" || !focusUrl) { return; }
+    var body = new FormData();
+    body.append("csrf_token", csrf ? csrf.value : "");
+    if (navigator.sendBeacon) { navigator.sendBeacon(focusUrl, body); }
+  });
+
   var clock = document.querySelector("[data-seconds-left]");
   if (clock) {
     var left = parseInt(clock.getAttribute("data-seconds-left"), 10);
