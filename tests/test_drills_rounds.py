@@ -60,6 +60,7 @@ def setting(tree, make_user, make_admin):
 def test_a_theory_round_scores_into_the_stage_results_and_a_correction_is_audited(app, tree, setting, make_user):
     organizer = login_client(app, setting["organizer"])
     url = f"/drills/manage/stages/{setting['stage'].id}/round"
+    assert url in organizer.get("/drills/manage").get_data(as_text=True)
     form = {"bank_id": setting["bank"].id, "title": "理论赛", "minutes": "60", "pass_score": "60",
             "blueprint": "判断, 4, 25"}
     assert organizer.post(url, data=form).status_code == 302

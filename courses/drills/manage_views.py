@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.http import owned_or_404, paginate, perform
-from courses.drills import access, banks, imports, queries, question_file
+from courses.drills import access, banks, imports, queries, question_file, rounds
 from courses.drills.content import DIFFICULTY_LABELS, KIND_LABELS
 from courses.drills.forms import BankForm, ConfirmForm, ImportForm, QuestionForm
 from courses.drills.models import DrillImport, DrillQuestion
@@ -34,7 +34,8 @@ def index():
             lambda: banks.create_bank(form.union_id.data, form.data_dict(), actor=current_user, now=utcnow()),
             success=_("Bank created."), form=form, field="title").ok:
         return redirect(url_for("drills_manage.index"))
-    return render_template("drills/manage.html", banks=queries.banks_for(current_user, editing=True), form=form)
+    return render_template("drills/manage.html", banks=queries.banks_for(current_user, editing=True), form=form,
+                           stages=rounds.organized_stages(current_user))
 
 
 @bp.route("/banks/<int:bank_id>", methods=["GET", "POST"])

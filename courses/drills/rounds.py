@@ -16,6 +16,8 @@ from sqlalchemy import and_, select
 from classroom.audit import record_event
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from classroom.unions import scope
+from classroom.unions.models import TradeUnion
 from courses.competitions.access import can_organize, require_organizer
 from courses.competitions.models import (
     Competition,
@@ -115,3 +117,16 @@ def my_rounds(user: Any, *, now: datetime) -> list[tuple[MockExam, Stage]]:
                                 EntryMember.is_active))
         .where(Stage.ends_at > now).order_by(Stage.starts_at).limit(20)).all()
     return [(row[0], row[1]) for row in rows]
+
+
+def organized_stages(user: Any) -> list[tuple[Stage, Competition, int | None]]:
+    """(theory stage, competition, its online round's id or None) of the running competitions ``user``
+    organizes, soonest first."""
+    rows = db.session.execute(
+        select(Stage, Competition, MockExam.id).join(Competition, Competition.id == Stage.competition_id)
+        .join(TradeUnion, TradeUnion.id == Competition.organizer_union_id)
+        .outerjoin(MockExam, MockExam.stage_id == Stage.id)
+        .where(Stage.kind == StageKind.THEORY, Competition.status == CompetitionStatus.PUBLISHED,
+               scope.managed_unions_clause(user))
+        .order_by(Stage.starts_at, Stage.id).limit(50)).all()
+    return [(row[0], row[1], row[2]) for row in rows]
