@@ -12,7 +12,7 @@ import config as settings
 from classroom import accounts, api, main, notifications, registry, unions
 from classroom.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from classroom.forms import BoundedIntegerConverter
-from courses import attendance, catalog, certificates, competitions, enrollment, hours, reminders, study
+from courses import attendance, catalog, certificates, competitions, drills, enrollment, hours, reminders, study
 from courses import cli as course_cli
 
 
@@ -42,6 +42,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     certificates.init_app(app)
     reminders.init_app(app)
     competitions.init_app(app)
+    drills.init_app(app)
     api.init_app(app)
     course_privacy.init_app(app)
     course_cli.init_app(app)
@@ -101,6 +102,7 @@ def import_models() -> None:
     import courses.catalog.models  # noqa: F401
     import courses.certificates.models  # noqa: F401
     import courses.competitions.models  # noqa: F401
+    import courses.drills.models  # noqa: F401
     import courses.enrollment.models  # noqa: F401
     import courses.hours.models  # noqa: F401
     import courses.reminders.models  # noqa: F401

@@ -36,6 +36,7 @@ ALLOWED = {
     "courses.certificates": {"courses.study", "courses.enrollment", "courses.catalog", "classroom.*"},
     "courses.reminders": {"courses.certificates", "courses.enrollment", "courses.catalog", "classroom.*"},
     "courses.competitions": {"courses.reminders", "courses.certificates", "courses.catalog", "classroom.*"},
+    "courses.drills": {"courses.competitions", "courses.reminders", "courses.catalog", "classroom.*"},
 }
 TOP = {"classroom", "classroom.cli", "classroom.seed", "classroom.seed_scale", "classroom.scheduler",
        "courses.privacy", "courses.seed", "courses.cli"}

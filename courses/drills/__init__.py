@@ -1,0 +1,15 @@
+"""网上练兵: question banks owned by unions, practice with a mistake book, mock exams drawn per person."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The drill pages and the scan that submits papers at their deadline."""
+    from courses.drills import jobs, manage_views, mock_views, views
+
+    for module in (views, manage_views, mock_views):
+        app.register_blueprint(module.bp)
+    app.extensions["classroom"].home_panels.append(views.home_section)
+    app.extensions["classroom"].add_job("drills.submit_expired", jobs.submit_expired, "DRILL_SUBMIT_SECONDS")

@@ -1,0 +1,111 @@
+"""Banks and their questions: creating a bank, saving a question (a change makes a new version; the
+same content changes nothing), reading the current versions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+
+from classroom.audit import record_event
+from classroom.domain import Invalid, NotAllowed
+from classroom.extensions import db
+from courses.drills import access, content
+from courses.drills.models import DrillQuestion, QuestionBank, QuestionVersion
+
+
+def create_bank(union_id: int, data: dict[str, Any], *, actor: Any, now: datetime) -> QuestionBank:
+    if union_id not in {union.id for union in access.editor_unions(actor)}:
+        raise NotAllowed(_l("You may not create a bank for this union."), field="union_id")
+    bank = QuestionBank(union_id=union_id, title=data["title"], trade=data.get("trade") or None,
+                        skill_level=data.get("skill_level"), created_at=now)
+    db.session.add(bank)
+    db.session.flush()
+    record_event(actor, "drills.bank_create", bank, union_id=union_id)
+    return bank
+
+
+def update_bank(bank: QuestionBank, data: dict[str, Any], *, actor: Any) -> QuestionBank:
+    if not access.can_edit(actor, bank):
+        raise NotAllowed(_l("You may not change this bank."))
+    bank.title, bank.trade, bank.skill_level = data["title"], data.get("trade") or None, data.get("skill_level")
+    record_event(actor, "drills.bank_update", bank, union_id=bank.union_id)
+    return bank
+
+
+def current_versions(bank_id: int, codes: Iterable[str] | None = None) -> dict[str, tuple[DrillQuestion,
+                                                                                           QuestionVersion]]:
+    """{code: (question, its current version)} of the bank (or of those codes), in one query."""
+    statement = (select(DrillQuestion, QuestionVersion)
+                 .join(QuestionVersion, and_(QuestionVersion.question_id == DrillQuestion.id,
+                                             QuestionVersion.number == DrillQuestion.version))
+                 .where(DrillQuestion.bank_id == bank_id))
+    if codes is not None:
+        statement = statement.where(DrillQuestion.code.in_(list(codes)))
+    return {question.code: (question, version) for question, version in db.session.execute(statement).all()}
+
+
+def change_kind(existing: tuple[DrillQuestion, QuestionVersion] | None, data: dict[str, Any]) -> str:
+    """"create", "update" or "unchanged"."""
+    if existing is None:
+        return "create"
+    return "unchanged" if content.same_content(existing[1], data) else "update"
+
+
+def apply(bank: QuestionBank, changes: list[tuple[dict[str, Any], tuple[DrillQuestion, QuestionVersion] | None]],
+          *, now: datetime) -> list[DrillQuestion]:
+    """Write checked questions, each with what the bank holds under its code: a new question, a new
+    version of it, or nothing when its content is unchanged (one flush for the lot)."""
+    written = []
+    for data, existing in changes:
+        kind = change_kind(existing, data)
+        if kind == "unchanged":
+            continue
+        if existing is None:
+            question = DrillQuestion(bank_id=bank.id, code=data["code"], kind=data["kind"], version=1, created_at=now)
+            db.session.add(question)
+        else:
+            question = existing[0]
+            question.version += 1
+        question.kind, question.difficulty, question.tags, question.updated_at = (
+            data["kind"], data["difficulty"], list(data["tags"]), now)
+        written.append((question, data))
+    db.session.flush()
+    db.session.add_all([QuestionVersion(question_id=question.id, number=question.version, kind=data["kind"],
+                                        text=data["text"], options=list(data["options"]),
+                                        answer=list(data["answer"]), explanation=data["explanation"],
+                                        difficulty=data["difficulty"], tags=list(data["tags"]), created_at=now)
+                        for question, data in written])
+    db.session.flush()
+    return [question for question, _data in written]
+
+
+def save_question(bank: QuestionBank, data: dict[str, Any], *, actor: Any, now: datetime,
+                  question: DrillQuestion | None = None) -> DrillQuestion | None:
+    """Save a question from the form: Invalid on the first error (next to its field); the code of an
+    edited question stays, and a new question's code must be new to the bank."""
+    if not access.can_edit(actor, bank):
+        raise NotAllowed(_l("You may not change this bank."))
+    if question is not None:
+        data = {**data, "code": question.code}
+    errors = content.check(data)
+    if errors:
+        raise Invalid(content.ERRORS[errors[0][1]], field=errors[0][0])
+    existing = current_versions(bank.id, [data["code"]]).get(data["code"])
+    if question is None and existing is not None:
+        raise Invalid(_l("Another question of this bank has this code."), field="code")
+    saved = apply(bank, [(data, existing)], now=now)
+    for question in saved:
+        record_event(actor, "drills.question_save", question, union_id=bank.union_id, version=question.version)
+    return saved[0] if saved else None
+
+
+def version_map(version_ids: Iterable[int]) -> dict[int, QuestionVersion]:
+    ids = list(set(version_ids))
+    if not ids:
+        return {}
+    return {version.id: version for version in db.session.scalars(select(QuestionVersion)
+                                                                  .where(QuestionVersion.id.in_(ids)))}
