@@ -1,7 +1,7 @@
 """Question banks (issue 21): banks, versioned questions, imports, practice, mistake book, favourites, mock exams
 
 Revision ID: b7d1e2f3a4c5
-Revises: d3a8f51c7e62
+Revises: a4c7e2b9f318
 Create Date: 2026-12-07 12:18:19.082041
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7d1e2f3a4c5'
-down_revision = 'd3a8f51c7e62'
+down_revision = "a4c7e2b9f318"
 branch_labels = None
 depends_on = None
 
