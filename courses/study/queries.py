@@ -28,6 +28,17 @@ def my_enrollments(user_id: int) -> Select[Enrollment]:
                       Enrollment.id.desc()))
 
 
+def current_with_progress(user_id: int, limit: int) -> tuple[list[Enrollment], dict[int, tuple[int, int]]]:
+    """A person's first ``limit`` sign-ups (as ``my_enrollments``) and {course_id: (lessons completed,
+    lessons)} of each, in one statement."""
+    lessons = select(func.count(Lesson.id)).where(Lesson.course_id == Enrollment.course_id).scalar_subquery()
+    done = (select(func.count(LessonProgress.id))
+            .where(LessonProgress.user_id == user_id, LessonProgress.course_id == Enrollment.course_id,
+                   LessonProgress.completed_at.is_not(None)).scalar_subquery())
+    rows = db.session.execute(my_enrollments(user_id).add_columns(done, lessons).limit(limit)).unique().all()
+    return [row[0] for row in rows], {row[0].course_id: (row[1], row[2]) for row in rows}
+
+
 def lesson_at(course_id: int, position: int) -> Lesson | None:
     """The course's lesson at ``position`` (numbered from 1), if there is one."""
     return db.session.scalar(select(Lesson).filter_by(course_id=course_id, position=position))
@@ -41,13 +52,20 @@ def has_lesson_at(course_id: int, position: int) -> bool:
 def resume_point(user_id: int, course_id: int) -> tuple[int | None, bool]:
     """(the position of the person's first lesson not completed — None when every lesson is, or there is
     none —, whether they have opened any lesson of the course): where "Continue studying" leads."""
-    first = db.session.scalar(
-        select(func.min(Lesson.position)).select_from(Lesson)
-        .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
-        .where(Lesson.course_id == course_id, LessonProgress.completed_at.is_(None)))
-    opened = db.session.scalar(select(LessonProgress.id).where(LessonProgress.user_id == user_id,
-                                                               LessonProgress.course_id == course_id).limit(1))
-    return first, opened is not None
+    first, opened, _exam = study_point(user_id, course_id)
+    return first, opened
+
+
+def study_point(user_id: int, course_id: int) -> tuple[int | None, bool, bool]:
+    """``resume_point`` and whether the course has an exam, in one statement (the course page's buttons)."""
+    first = (select(func.min(Lesson.position)).select_from(Lesson)
+             .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
+             .where(Lesson.course_id == course_id, LessonProgress.completed_at.is_(None)).scalar_subquery())
+    opened = select(LessonProgress.id).where(LessonProgress.user_id == user_id,
+                                             LessonProgress.course_id == course_id).exists()
+    exam = select(Exam.id).where(Exam.course_id == course_id).exists()
+    row = db.session.execute(select(first, opened, exam)).one()
+    return row[0], bool(row[1]), bool(row[2])
 
 
 def has_exam(course_id: int) -> bool:

@@ -132,10 +132,11 @@ def roster(course_id: int):
 
 
 @bp.app_template_global()
-def study_resume(course_id: int) -> str:
-    """What the course page's study button says for the signed-in person: start, continue or review."""
-    position, opened = queries.resume_point(current_user.id, course_id)
-    return "review" if position is None else ("continue" if opened else "start")
+def study_buttons(course_id: int) -> tuple[str, bool]:
+    """(what the course page's study button says for the signed-in person: start, continue or review; whether
+    the course has an exam), in one statement."""
+    position, opened, exam = queries.study_point(current_user.id, course_id)
+    return "review" if position is None else ("continue" if opened else "start"), exam
 
 
 def home_section(user):
@@ -143,8 +144,8 @@ def home_section(user):
     if not user.is_authenticated:
         courses = db.session.scalars(queries.highlights(limit=6)).all()
         return ("study/_home_highlights.html", {"courses": courses}) if courses else None
-    enrollments = db.session.scalars(queries.my_enrollments(user.id).limit(5)).all()
+    enrollments, progress = queries.current_with_progress(user.id, 5)
     return "study/_home_courses.html", {
         "enrollments": enrollments, "next_sessions": queries.next_sessions(user.id, now=utcnow(), limit=3),
-        "progress": queries.progress_summary(user.id, [e.course_id for e in enrollments])}
+        "progress": progress}
 
