@@ -12,7 +12,20 @@ of both, over the subtree's unions (a few thousand rows at most).
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, ForeignKey, Index, ScalarSelect, String, Subquery, delete, event, func, select, text, union_all
+from sqlalchemy import (
+    DDL,
+    ForeignKey,
+    Index,
+    ScalarSelect,
+    String,
+    Subquery,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classroom.extensions import Model, db
