@@ -44,6 +44,15 @@ def lesson_at(course_id: int, position: int) -> Lesson | None:
     return db.session.scalar(select(Lesson).filter_by(course_id=course_id, position=position))
 
 
+def lesson_page(course_id: int, position: int) -> tuple[Lesson, int] | None:
+    """The course's lesson at ``position`` with its attachments, and how many lessons the course has: one
+    statement (the lesson page)."""
+    count = select(func.count(Lesson.id)).where(Lesson.course_id == course_id).scalar_subquery()
+    row = db.session.execute(select(Lesson, count).filter_by(course_id=course_id, position=position)
+                             .options(joinedload(Lesson.attachments))).unique().first()
+    return (row[0], row[1]) if row else None
+
+
 def has_lesson_at(course_id: int, position: int) -> bool:
     """Whether the course has a lesson at ``position``."""
     return db.session.scalar(select(Lesson.id).filter_by(course_id=course_id, position=position)) is not None

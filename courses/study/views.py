@@ -65,15 +65,17 @@ def resume(course_id: int):
 @writes
 @login_required
 def lesson(course_id: int, position: int):
-    course, lesson = lesson_or_404(course_id, position)
-    studying = study.is_studying(current_user.id, course.id)
+    course = accessible_course_or_404(course_id)
+    lesson, lesson_count = queries.lesson_page(course.id, position) or abort(404)
+    studying = study.studying_of(current_user.id, course.id)
     if not studying and not can_manage_enrollments(current_user, course):
         return to_course_page(course)
-    progress = perform(lambda: study.open_lesson(current_user, lesson, now=utcnow())).value if studying else None
+    progress = perform(lambda: study.open_lesson(current_user, lesson, now=utcnow(), enrollment=studying),
+                       keep=True).value if studying else None  # keep: the page shows what it read, as read
     needed = study.seconds_needed(lesson)
     return render_template(
         "study/lesson.html", course=course, lesson=lesson, progress=progress, needed=needed,
-        lesson_count=queries.lesson_counts([course.id]).get(course.id, 0), body=render_markdown(lesson.body),
+        lesson_count=lesson_count, body=render_markdown(lesson.body),
         minutes=study.minutes_shown(progress.seconds_studied, needed) if progress else None,
         video=video_embed_url(lesson.video_url, list(embed_hosts(current_app.config["VIDEO_EMBED_HOSTS"]))),
         heartbeat_seconds=current_app.config["HEARTBEAT_SECONDS"], studying=studying)
