@@ -51,7 +51,7 @@ def finish(worker, lesson) -> None:
 
 
 def study_button(page: str) -> tuple[str, str]:
-    [button] = elements(page, "a", data_study=None) or [e for e in elements(page, "a") if "data-study" in e.attrs]
+    [button] = [e for e in elements(page, "a") if "data-study" in e.attrs]
     return button.get("data-study"), button.get("href")
 
 
