@@ -121,7 +121,7 @@ def test_statements_per_page(app, city, role):
 
 OFFSET = re.compile(r"\bOFFSET\b", re.IGNORECASE)
 OFFSET_VALUE = re.compile(r"\bOFFSET\s+(?:%\((\w+)\)s|(\?)|(\d+))", re.IGNORECASE)
-LIMIT = re.compile(r"\bLIMIT\b", re.IGNORECASE)
+LIMIT_CLAUSE = re.compile(r"\bLIMIT\b", re.IGNORECASE)
 COUNT = re.compile(r"\bcount\(", re.IGNORECASE)
 NEXT = re.compile(r"[?&](?:amp;)?after=([A-Za-z0-9_-]+)")
 
@@ -145,7 +145,7 @@ def counts_in_full(statement: str) -> bool:
     """A count(...) over a table that grows with the city with no LIMIT bounding it ("10,000+")."""
     lowered = statement.lower()
     return bool(COUNT.search(statement)) and any(f"from {table}" in lowered or f"join {table}" in lowered
-                                                 for table in BIG) and not LIMIT.search(statement)
+                                                 for table in BIG) and not LIMIT_CLAUSE.search(statement)
 
 
 def _admin_lists() -> list[str]:
