@@ -135,11 +135,13 @@ class Outcome(Generic[T]):
 
 
 def perform(action: Callable[[], T], *, success: str | Callable[[T], str] | None = None, form=None,
-            field: str | None = None, category: str = "danger") -> Outcome[T]:
+            field: str | None = None, category: str = "danger", keep: bool = False) -> Outcome[T]:
     """The one door from a page to a service: run ``action`` in the request's transaction and commit,
     flashing ``success`` (a text, or a function of the result); on a DomainError roll back and show it
     next to ``form``'s field (the error's own, else ``field``) or as a flash of ``category``.
-    Services never commit or roll back: this does, once, for the whole change."""
+    Services never commit or roll back: this does, once, for the whole change. ``keep``: the objects the
+    request loaded stay as they are after the commit (a page that shows what it just wrote and read, without
+    reading each again)."""
     try:
         value = action()
     except DomainError as error:
@@ -149,10 +151,19 @@ def perform(action: Callable[[], T], *, success: str | Callable[[T], str] | None
         else:
             flash(str(error), category)
         return Outcome(error=error)
-    db.session.commit()
+    _commit(keep)
     if success is not None:
         flash(success(value) if callable(success) else success, "success")
     return Outcome(value=value)
+
+
+def _commit(keep: bool) -> None:
+    session = db.session()
+    session.expire_on_commit = not keep
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def commit_or_flash(action: Callable[[], object], success: str, *, failure_category: str = "danger") -> bool:

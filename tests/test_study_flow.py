@@ -52,7 +52,7 @@ def finish(worker, lesson) -> None:
 
 
 def study_button(page: str) -> tuple[str, str]:
-    [button] = [element for element in elements(page, "a") if "data-study" in element.attrs]
+    [button] = [e for e in elements(page, "a") if "data-study" in e.attrs]
     return button.get("data-study"), button.get("href")
 
 

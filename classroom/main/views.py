@@ -7,11 +7,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template
 from flask_login import current_user
 
+from classroom.figures import read_together
 from classroom.health import health_report
+from classroom.pagination import COUNT_BOUND
 from classroom.registry import Panel, panels_for, registry
 from classroom.unions import scope
 from classroom.unions.memberships import current_memberships
-from classroom.unions.queries import first_managed_union, subtree_counts
+from classroom.unions.queries import first_managed_union, subtree_figures
 
 bp = Blueprint("main", __name__)
 
@@ -26,12 +28,15 @@ def home():
     if not current_user.is_authenticated:
         return render_template("main/home_visitor.html", sections=_sections(current_user))
     managed = first_managed_union(current_user)
+    sections = _sections(current_user)
+    managed_counts = subtree_figures(managed) if managed else {}
+    read_together([managed_counts, *(context for _, context in sections)])  # every figure: one statement
     return render_template(
-        "main/home.html",
+        "main/home.html", bound=COUNT_BOUND,
         open_memberships=current_memberships(current_user.id),
         managed_union=managed,
-        managed_counts=subtree_counts(managed) if managed else {},
-        sections=_sections(current_user),
+        managed_counts=managed_counts,
+        sections=sections,
     )
 
 

@@ -12,7 +12,20 @@ of both, over the subtree's unions (a few thousand rows at most).
 
 from __future__ import annotations
 
-from sqlalchemy import DDL, ForeignKey, Index, String, Subquery, delete, event, func, select, text, union_all
+from sqlalchemy import (
+    DDL,
+    ForeignKey,
+    Index,
+    ScalarSelect,
+    String,
+    Subquery,
+    delete,
+    event,
+    func,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from classroom.extensions import Model, db
@@ -136,6 +149,16 @@ def subtree_counts(union: TradeUnion) -> dict[str, int]:
         .group_by(kept.c.status)
     ).all()
     return {status: int(count or 0) for status, count in rows}
+
+
+def subtree_figure(union: TradeUnion, status: str) -> ScalarSelect[int]:
+    """SQL: memberships in one status in this node's subtree, from the counters (a scalar subquery, so a
+    page reads it with its other figures: ``classroom.figures.read_together``)."""
+    kept = _kept()
+    return (select(func.coalesce(func.sum(kept.c.members), 0))
+            .join(TradeUnion, TradeUnion.id == kept.c.union_id)
+            .where(TradeUnion.path.startswith(union.path, autoescape=True), kept.c.status == status)
+            .scalar_subquery())
 
 
 def per_union() -> Subquery:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select, true
 from sqlalchemy.orm import aliased, joinedload
 
 from classroom.accounts.models import User
@@ -133,6 +133,13 @@ def children_with_counts(union: TradeUnion) -> list[tuple[TradeUnion, int, int]]
         .order_by(TradeUnion.name)
     ).all()
     return [(row[0], int(row[1]), int(row[2])) for row in rows]
+
+
+def subtree_figures(union: TradeUnion) -> dict[str, ScalarSelect[int]]:
+    """SQL of the active members and waiting applications in this node's subtree (from the member counters),
+    for ``classroom.figures.read_together``."""
+    return {status: counters.subtree_figure(union, status)
+            for status in (MembershipStatus.ACTIVE, MembershipStatus.APPLIED)}
 
 
 def subtree_counts(union: TradeUnion) -> dict[str, int]:

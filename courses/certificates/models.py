@@ -57,6 +57,7 @@ class Certificate(Model):
               sqlite_where=text("status != 'superseded'"), postgresql_where=text("status != 'superseded'")),
         Index("ix_certificate_user_issued", "user_id", "issued_at"),
         Index("ix_certificate_issued", "issued_at"),
+        Index("ix_certificate_issued_id", "issued_at", "id"),  # the admins' list by keyset (LISTING_ORDER)
         Index("ix_certificate_course", "course_id"),
     )
 

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, column, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
@@ -42,6 +42,9 @@ class Enrollment(Model):
         Index("ix_enrollment_course_status", "course_id", "status", "waitlist_seq"),
         Index("ix_enrollment_user_status", "user_id", "status"),
         Index("ix_enrollment_course_status_enrolled", "course_id", "status", "enrolled_at"),  # late sign-ups
+        # a course's roster by keyset in ROSTER_ORDER (courses.study.queries), whole or of one status
+        Index("ix_enrollment_roster", "course_id", "status", func.coalesce(column("waitlist_seq"), 0),
+              "requested_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ScalarSelect, Select, case, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from classroom.accounts.models import User
 from classroom.extensions import db
 from classroom.unions.memberships import membership_union_at
-from classroom.unions.models import TradeUnion
-from classroom.unions.scope import can_manage_union
+from classroom.unions.models import Membership, MembershipStatus, TradeUnion
+from classroom.unions.scope import admin_paths, can_manage_union
 from courses.hours.models import HoursEntry, HoursYear
 
 
@@ -40,6 +40,24 @@ def target_for_user(user_id: int) -> int | None:
     """A person's annual target in minutes: their union's (or the nearest above it), None when unset."""
     union = current_union(user_id)
     return effective_targets([union])[union.id] if union else None
+
+
+def target_figure(user_id: int) -> ScalarSelect[int]:
+    """SQL: ``target_for_user`` as a scalar subquery (the home page reads it with its other figures)."""
+    own = aliased(TradeUnion)
+    union_id = (select(Membership.union_id)
+                .where(Membership.user_id == user_id,
+                       Membership.status.in_([MembershipStatus.ACTIVE, MembershipStatus.APPLIED]))
+                .order_by(case((Membership.status == MembershipStatus.ACTIVE, 0), else_=1)).limit(1).scalar_subquery())
+    return (select(TradeUnion.annual_target_minutes).join(own, own.id == union_id)
+            .where(own.path.startswith(TradeUnion.path), TradeUnion.annual_target_minutes.is_not(None))
+            .order_by(TradeUnion.depth.desc()).limit(1).scalar_subquery())
+
+
+def year_figure(user_id: int, year: int) -> ScalarSelect[int]:
+    """SQL: a person's minutes in one year (a scalar subquery, read with the page's other figures)."""
+    return (select(func.coalesce(func.sum(HoursYear.minutes), 0))
+            .where(HoursYear.user_id == user_id, HoursYear.year == year).scalar_subquery())
 
 
 def yearly_totals(user_id: int) -> list[tuple[int, int]]:
@@ -77,6 +95,11 @@ def member_export(person: User) -> tuple[list[str], list[list[object]]]:
 
 def managed_ancestors(node: TradeUnion, viewer: User) -> list[TradeUnion]:
     """The unions above ``node``, top first, that ``viewer`` manages (the report's breadcrumbs)."""
-    ids = node.ancestor_ids()[:-1]
+    paths = admin_paths(viewer)
+    ancestors = node.ancestor_ids()[:-1]  # an ancestor's path is a prefix of the node's: no query for those
+    ids = [i for k, i in enumerate(ancestors)  # the viewer cannot manage
+           if paths is None or any(f"/{'/'.join(map(str, ancestors[:k + 1]))}/".startswith(p) for p in paths)]
+    if not ids:
+        return []
     rows = {union.id: union for union in db.session.scalars(select(TradeUnion).where(TradeUnion.id.in_(ids)))}
     return [rows[i] for i in ids if i in rows and can_manage_union(viewer, rows[i])]

@@ -254,5 +254,5 @@ def home_section(user: User | AnonymousUserMixin) -> tuple[str, dict] | None:
     if not user.is_authenticated:
         return None
     year = local_date(utcnow()).year
-    return "hours/_home.html", {"year": year, "minutes": dict(queries.yearly_totals(user.id)).get(year, 0),
-                                "target": queries.target_for_user(user.id)}
+    return "hours/_home.html", {"year": year, "minutes": queries.year_figure(user.id, year),  # figures: the home
+                                "target": queries.target_figure(user.id)}  # page reads them together

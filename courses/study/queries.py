@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, Select, case, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from classroom.accounts.models import User
@@ -28,9 +28,29 @@ def my_enrollments(user_id: int) -> Select[Enrollment]:
                       Enrollment.id.desc()))
 
 
+def current_with_progress(user_id: int, limit: int) -> tuple[list[Enrollment], dict[int, tuple[int, int]]]:
+    """A person's first ``limit`` sign-ups (as ``my_enrollments``) and {course_id: (lessons completed,
+    lessons)} of each, in one statement."""
+    lessons = select(func.count(Lesson.id)).where(Lesson.course_id == Enrollment.course_id).scalar_subquery()
+    done = (select(func.count(LessonProgress.id))
+            .where(LessonProgress.user_id == user_id, LessonProgress.course_id == Enrollment.course_id,
+                   LessonProgress.completed_at.is_not(None)).scalar_subquery())
+    rows = db.session.execute(my_enrollments(user_id).add_columns(done, lessons).limit(limit)).unique().all()
+    return [row[0] for row in rows], {row[0].course_id: (row[1], row[2]) for row in rows}
+
+
 def lesson_at(course_id: int, position: int) -> Lesson | None:
     """The course's lesson at ``position`` (numbered from 1), if there is one."""
     return db.session.scalar(select(Lesson).filter_by(course_id=course_id, position=position))
+
+
+def lesson_page(course_id: int, position: int) -> tuple[Lesson, int] | None:
+    """The course's lesson at ``position`` with its attachments, and how many lessons the course has: one
+    statement (the lesson page)."""
+    count = select(func.count(Lesson.id)).where(Lesson.course_id == course_id).scalar_subquery()
+    row = db.session.execute(select(Lesson, count).filter_by(course_id=course_id, position=position)
+                             .options(joinedload(Lesson.attachments))).unique().first()
+    return (row[0], row[1]) if row else None
 
 
 def has_lesson_at(course_id: int, position: int) -> bool:
@@ -41,12 +61,20 @@ def has_lesson_at(course_id: int, position: int) -> bool:
 def resume_point(user_id: int, course_id: int) -> tuple[int | None, bool]:
     """(the position of the person's first lesson not completed — None when every lesson is, or there is
     none —, whether they have opened any lesson of the course): where "Continue studying" leads."""
-    first, opened = db.session.execute(
-        select(func.min(case((LessonProgress.completed_at.is_(None), Lesson.position))), func.count(LessonProgress.id))
-        .select_from(Lesson)
-        .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
-        .where(Lesson.course_id == course_id)).one()
-    return first, opened > 0
+    first, opened, _exam = study_point(user_id, course_id)
+    return first, opened
+
+
+def study_point(user_id: int, course_id: int) -> tuple[int | None, bool, bool]:
+    """``resume_point`` and whether the course has an exam, in one statement (the course page's buttons)."""
+    first = (select(func.min(Lesson.position)).select_from(Lesson)
+             .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
+             .where(Lesson.course_id == course_id, LessonProgress.completed_at.is_(None)).scalar_subquery())
+    opened = select(LessonProgress.id).where(LessonProgress.user_id == user_id,
+                                             LessonProgress.course_id == course_id).exists()
+    exam = select(Exam.id).where(Exam.course_id == course_id).exists()
+    row = db.session.execute(select(first, opened, exam)).one()
+    return row[0], bool(row[1]), bool(row[2])
 
 
 def has_exam(course_id: int) -> bool:

@@ -38,9 +38,17 @@ def studying_enrollment(user_id: int, course_id: int) -> Enrollment:
     return enrollment
 
 
-def open_lesson(user, lesson: Lesson, *, now: datetime) -> LessonProgress:
-    """Record that the person opened the lesson (first time, or a new sitting)."""
-    enrollment = studying_enrollment(user.id, lesson.course_id)
+def studying_of(user_id: int, course_id: int) -> Enrollment | None:
+    """The person's enrollment in the course when they are studying it (``is_studying``), else None."""
+    mine = enrollment_of(user_id, course_id)
+    return mine if mine is not None and mine.status in STUDYING else None
+
+
+def open_lesson(user, lesson: Lesson, *, now: datetime, enrollment: Enrollment | None = None) -> LessonProgress:
+    """Record that the person opened the lesson (first time, or a new sitting); ``enrollment``: theirs in
+    the course, when the caller has just read it."""
+    if enrollment is None or enrollment.user_id != user.id or enrollment.course_id != lesson.course_id:
+        enrollment = studying_enrollment(user.id, lesson.course_id)
     insert = dialect_insert(db.session)
     db.session.execute(
         insert(LessonProgress).values(user_id=user.id, lesson_id=lesson.id, course_id=lesson.course_id,

@@ -65,15 +65,17 @@ def resume(course_id: int):
 @writes
 @login_required
 def lesson(course_id: int, position: int):
-    course, lesson = lesson_or_404(course_id, position)
-    studying = study.is_studying(current_user.id, course.id)
+    course = accessible_course_or_404(course_id)
+    lesson, lesson_count = queries.lesson_page(course.id, position) or abort(404)
+    studying = study.studying_of(current_user.id, course.id)
     if not studying and not can_manage_enrollments(current_user, course):
         return to_course_page(course)
-    progress = perform(lambda: study.open_lesson(current_user, lesson, now=utcnow())).value if studying else None
+    progress = perform(lambda: study.open_lesson(current_user, lesson, now=utcnow(), enrollment=studying),
+                       keep=True).value if studying else None  # keep: the page shows what it read, as read
     needed = study.seconds_needed(lesson)
     return render_template(
         "study/lesson.html", course=course, lesson=lesson, progress=progress, needed=needed,
-        lesson_count=queries.lesson_counts([course.id]).get(course.id, 0), body=render_markdown(lesson.body),
+        lesson_count=lesson_count, body=render_markdown(lesson.body),
         minutes=study.minutes_shown(progress.seconds_studied, needed) if progress else None,
         video=video_embed_url(lesson.video_url, list(embed_hosts(current_app.config["VIDEO_EMBED_HOSTS"]))),
         heartbeat_seconds=current_app.config["HEARTBEAT_SECONDS"], studying=studying)
@@ -132,10 +134,11 @@ def roster(course_id: int):
 
 
 @bp.app_template_global()
-def study_resume(course_id: int) -> str:
-    """What the course page's study button says for the signed-in person: start, continue or review."""
-    position, opened = queries.resume_point(current_user.id, course_id)
-    return "review" if position is None else ("continue" if opened else "start")
+def study_buttons(course_id: int) -> tuple[str, bool]:
+    """(what the course page's study button says for the signed-in person: start, continue or review; whether
+    the course has an exam), in one statement."""
+    position, opened, exam = queries.study_point(current_user.id, course_id)
+    return "review" if position is None else ("continue" if opened else "start"), exam
 
 
 def home_section(user):
@@ -143,8 +146,8 @@ def home_section(user):
     if not user.is_authenticated:
         courses = db.session.scalars(queries.highlights(limit=6)).all()
         return ("study/_home_highlights.html", {"courses": courses}) if courses else None
-    enrollments = db.session.scalars(queries.my_enrollments(user.id).limit(5)).all()
+    enrollments, progress = queries.current_with_progress(user.id, 5)
     return "study/_home_courses.html", {
         "enrollments": enrollments, "next_sessions": queries.next_sessions(user.id, now=utcnow(), limit=3),
-        "progress": queries.progress_summary(user.id, [e.course_id for e in enrollments])}
+        "progress": progress}
 
