@@ -7,7 +7,7 @@ search by name or mobile uses trigram GIN indexes (pg_trgm): the extension is cr
 may; without it the indexes are left out (searches still work, by scanning) and a warning says so.
 
 Revision ID: a9e20c4f7b13
-Revises: d3a8f51c7e62
+Revises: b7d1e2f3a4c5
 Create Date: 2026-12-07 13:00:00
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a9e20c4f7b13'
-down_revision = 'd3a8f51c7e62'
+down_revision = "b7d1e2f3a4c5"
 branch_labels = None
 depends_on = None
 
