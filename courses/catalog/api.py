@@ -13,7 +13,7 @@ from sqlalchemy import func, literal, select
 from classroom.api.pagination import cursor_page
 from classroom.api.principal import Principal, current_principal
 from classroom.api.problems import Problem
-from classroom.api.schemas import CursorArgs, instant, one_of, page_of, text, whole_number
+from classroom.api.schemas import CursorArgs, instant, one_of, page_of, query_number, text
 from classroom.api.spec import ApiBlueprint
 from classroom.database import utcnow
 from classroom.extensions import db
@@ -40,10 +40,10 @@ class CatalogueArgs(CursorArgs):
     q = text(100, metadata={"description": "Words of the title or summary."})
     category = text(50)
     mode = one_of([mode.value for mode in CourseMode])
-    level = whole_number(1, 5, metadata={"description": "Target skill level: 5 (junior) … 1."})
-    union = whole_number(1, MAX_INT, metadata={"description": "Hosted by this union or one below it."})
+    level = query_number(1, 5, metadata={"description": "Target skill level: 5 (junior) … 1."})
+    union = query_number(1, MAX_INT, metadata={"description": "Hosted by this union or one below it."})
     seats = fields.Boolean(metadata={"description": "Only courses with seats left."})
-    within = whole_number(0, MAX_WITHIN_DAYS, metadata={"description": "Starting within this many days."})
+    within = query_number(0, MAX_WITHIN_DAYS, metadata={"description": "Starting within this many days."})
     sort = one_of(list(ORDERS), load_default="newest")
 
 
