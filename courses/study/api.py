@@ -54,7 +54,7 @@ class ProgressSchema(Schema):
     completed_at = instant(required=True, allow_none=True)
 
 
-class LessonSchema(Schema):
+class StudiedLessonSchema(Schema):
     course_id = fields.Integer(required=True)
     position = fields.Integer(required=True)
     title = fields.String(required=True)
@@ -95,7 +95,7 @@ def my_courses(args: dict):
 @bp.route("/courses/<int:course_id>/lessons/<int:position>")
 @bp.auth(person=True)
 @bp.etag
-@bp.response(200, LessonSchema)
+@bp.response(200, StudiedLessonSchema)
 def lesson(course_id: int, position: int):
     """A lesson of a course the worker studies (numbered from 1), with the time studied; 403 before enrolling."""
     person = current_person()
