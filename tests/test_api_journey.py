@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the exam builder is imported from tests.test_exams
 """A worker's whole journey through the API alone (the app's door): register and apply to a union, an
 administrator approves (through the API too), enroll, study the lesson by heartbeats, pass the exam, check in
 to the class, read the hours and the transcript, find the certificate and verify it without credentials.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
 
-from classroom.api.door import run
+from classroom.api.door import deny, run
 from classroom.api.pagination import cursor_page
 from classroom.api.principal import current_person
 from classroom.api.problems import Problem
@@ -140,8 +140,10 @@ def complete(course_id: int, position: int):
 def lesson_or_404(course_id: int, position: int) -> tuple[Course, Lesson]:
     """The course the worker may open and its lesson at ``position``; else 404."""
     course = db.session.get(Course, course_id)
+    if course is not None and not can_access(current_person(), course):
+        deny("Course", course_id)  # outside the worker's reach: audited
     found = queries.lesson_at(course_id, position) if course is not None else None
-    if course is None or found is None or not can_access(current_person(), course):
+    if course is None or found is None:
         raise Problem("not-found")
     return course, found
 
