@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, fields
 from sqlalchemy import func, literal, select
 
@@ -15,6 +16,7 @@ from classroom.api.principal import Principal, current_principal
 from classroom.api.problems import Problem
 from classroom.api.schemas import CursorArgs, instant, one_of, page_of, query_number, text
 from classroom.api.spec import ApiBlueprint
+from classroom.cache import TTLCache
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.forms import MAX_INT
@@ -107,6 +109,10 @@ class CourseDetailSchema(CourseSchema):
 
 
 CoursePageSchema = page_of(CourseSchema, "CoursePage")
+# As the catalogue page keeps its list (courses.catalog.views): a page of the list is the same for everyone of
+# one union for CATALOGUE_CACHE_SECONDS (seat counts may lag that long; a course and enrolling read live data).
+pages = TTLCache(max_entries=2048)
+viewer_paths = TTLCache(max_entries=20000)
 
 
 @bp.route("")
@@ -116,8 +122,17 @@ CoursePageSchema = page_of(CourseSchema, "CoursePage")
 @bp.response(200, CoursePageSchema)
 def index(args: dict):
     """The published courses the caller may see, filtered and sorted as on the catalogue page."""
+    ttl, principal = current_app.config["CATALOGUE_CACHE_SECONDS"], current_principal()
+    path = viewer_paths.get_or_set(principal.user.id, ttl, lambda: viewer_path(principal)) \
+        if principal.user is not None else viewer_path(principal)
+    return bp.kept_answer(pages, (path, tuple(sorted(args.items()))), ttl, CoursePageSchema,
+                          lambda: page_for(path, args))
+
+
+def page_for(union_path: str | None, args: dict) -> dict:
+    """A page of the catalogue as a member of ``union_path`` sees it."""
     columns, key_of, descending = ORDERS[args["sort"]]
-    statement = catalogue(viewer_path(current_principal()), filters(args), today=local_date(utcnow()))
+    statement = catalogue(union_path, filters(args), today=local_date(utcnow()))
     page = cursor_page(statement, columns, key_of, limit=args["limit"], cursor=args.get("cursor"),
                        descending=descending)
     return {"items": page.items, "next_cursor": page.next_cursor}
