@@ -4,6 +4,7 @@ certificates (mine, public verification, keys) answer as their pages do."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from classroom.extensions import db
@@ -67,3 +68,18 @@ def test_certificates_mine_and_public_verification(client, tree, make_user, make
     assert answer.get_json()["signature_valid"] is True and answer.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Origin" not in client.get("/api/v1/me/certificates", headers=me).headers
     assert client.get("/api/v1/certificates/keys").get_json()["keys"][0]["kid"] == answer.get_json()["key_id"]
+
+
+@pytest.mark.parametrize("app_config", [{"CATALOGUE_CACHE_SECONDS": 30}])
+def test_a_catalogue_page_is_kept_per_union_as_the_page_keeps_it(client, tree, make_user, make_course):
+    make_course("全市课")
+    east, west = (bearer(sign_in(client, make_user(name, union=union), device=name)["access_token"])
+                  for name, union in (("东", tree.a1), ("西", tree.b1)))
+    first = client.get("/api/v1/courses", headers=east)
+    make_course("东城新课", scope=tree.district_a)
+    kept = client.get("/api/v1/courses", headers=east)
+    assert kept.get_data() == first.get_data() and kept.headers["ETag"] == first.headers["ETag"]
+    assert client.get("/api/v1/courses", headers={**east, "If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert [item["title"] for item in client.get("/api/v1/courses", headers=west).get_json()["items"]] == ["全市课"]
+    fresh = client.get("/api/v1/courses", query_string={"limit": 5}, headers=east).get_json()["items"]
+    assert [item["title"] for item in fresh] == ["东城新课", "全市课"]  # other arguments: another page
