@@ -98,7 +98,7 @@ def init_app(app: Flask) -> None:
         "type": "http", "scheme": "bearer",
         "description": "A worker's access token (POST /api/v1/auth/token) or a partner's API key."})
     api.register_converter(BoundedIntegerConverter, lambda converter: {
-        "type": "integer", "minimum": 0, "maximum": converter.max})
+        "type": "integer", "minimum": converter.min or 0, "maximum": converter.max})
     queued, api_state.api = list(api_state.blueprints), api
     for blueprint in queued:  # added by features whose init_app ran before this one
         _serve(api, blueprint)

@@ -26,7 +26,7 @@ SCOPES = {
     "courses:read": _l("Read the course catalogue"),
     "enrollments:write": _l("Enroll members in courses"),
     "competitions:read": _l("Read competitions and entries"),
-    "applications:write": _l("Submit membership applications"),
+    "applications:write": _l("Approve and reject membership applications"),
 }
 
 

@@ -61,6 +61,8 @@ def _restored(value: Any, column: OrderColumn) -> Any:
     column_type = column.type
     if getattr(column_type, "impl", column_type).python_type is not date:
         return value
+    if isinstance(value, date):  # classroom.pagination typed it already
+        return value
     if not isinstance(value, str):
         raise ValueError("not a date")
     return date.fromisoformat(value)

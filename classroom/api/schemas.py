@@ -56,7 +56,12 @@ def one_of(choices, **kwargs) -> fields.String:
     return fields.String(validate=validate.OneOf(list(choices), error=_l("Choose one of: {choices}.")), **kwargs)
 
 
-def whole_number(minimum: int, maximum: int, **kwargs) -> fields.Integer:
-    """An integer from ``minimum`` to ``maximum``."""
+def whole_number(minimum: int, maximum: int, *, strict: bool = True, **kwargs) -> fields.Integer:
+    """An integer from ``minimum`` to ``maximum`` (``strict``: a JSON number, not a string of digits)."""
     error = _l("Enter a number from {min} to {max}.")
-    return fields.Integer(validate=validate.Range(min=minimum, max=maximum, error=error), strict=True, **kwargs)
+    return fields.Integer(validate=validate.Range(min=minimum, max=maximum, error=error), strict=strict, **kwargs)
+
+
+def query_number(minimum: int, maximum: int, **kwargs) -> fields.Integer:
+    """An integer from ``minimum`` to ``maximum`` in the query string (written in digits)."""
+    return whole_number(minimum, maximum, strict=False, **kwargs)

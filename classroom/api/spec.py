@@ -12,11 +12,13 @@ from typing import Any
 
 from flask import Response, current_app
 from flask_smorest import Api, Blueprint
+from flask_smorest.etag import _get_etag_ctx
 from flask_smorest.utils import prepare_response
 
 from classroom.api.door import authenticate
 from classroom.api.problems import PROBLEM_MEDIA_TYPE
 from classroom.api.schemas import ProblemSchema
+from classroom.cache import TTLCache
 
 # Response components by status, under names of our own (Python's HTTPStatus names change between versions,
 # and the committed snapshot of the document must not).
@@ -106,6 +108,21 @@ class ApiBlueprint(Blueprint):
             return wrapper
 
         return decorator
+
+    def kept_answer(self, cache: TTLCache, key: Any, ttl: float, schema: Any, make: Callable[[], Any]) -> Response:
+        """A read whose whole answer may be kept ``ttl`` seconds, as its page keeps it (below ``etag`` and
+        ``response``): ``make()`` dumped by ``schema`` into the body and its ETag once per key, then served
+        as they are; a matching If-None-Match is a 304, as for any read."""
+
+        def frozen() -> tuple[bytes, str]:
+            dumped = schema().dump(make())
+            answer: Response = current_app.json.response(dumped)  # type: ignore[assignment]  # Flask's own
+            return answer.get_data(), self._generate_etag(dumped)
+
+        body, etag = cache.get_or_set(key, ttl, frozen)
+        _get_etag_ctx()["etag"] = etag
+        self._check_not_modified(etag)
+        return Response(body, mimetype="application/json")
 
     @staticmethod
     def problems(*codes: int) -> Callable:

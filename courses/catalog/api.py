@@ -7,14 +7,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, fields
 from sqlalchemy import func, literal, select
 
 from classroom.api.pagination import cursor_page
 from classroom.api.principal import Principal, current_principal
 from classroom.api.problems import Problem
-from classroom.api.schemas import CursorArgs, instant, one_of, page_of, text, whole_number
+from classroom.api.schemas import CursorArgs, instant, one_of, page_of, query_number, text
 from classroom.api.spec import ApiBlueprint
+from classroom.cache import TTLCache
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.forms import MAX_INT
@@ -40,10 +42,10 @@ class CatalogueArgs(CursorArgs):
     q = text(100, metadata={"description": "Words of the title or summary."})
     category = text(50)
     mode = one_of([mode.value for mode in CourseMode])
-    level = whole_number(1, 5, metadata={"description": "Target skill level: 5 (junior) … 1."})
-    union = whole_number(1, MAX_INT, metadata={"description": "Hosted by this union or one below it."})
+    level = query_number(1, 5, metadata={"description": "Target skill level: 5 (junior) … 1."})
+    union = query_number(1, MAX_INT, metadata={"description": "Hosted by this union or one below it."})
     seats = fields.Boolean(metadata={"description": "Only courses with seats left."})
-    within = whole_number(0, MAX_WITHIN_DAYS, metadata={"description": "Starting within this many days."})
+    within = query_number(0, MAX_WITHIN_DAYS, metadata={"description": "Starting within this many days."})
     sort = one_of(list(ORDERS), load_default="newest")
 
 
@@ -107,6 +109,10 @@ class CourseDetailSchema(CourseSchema):
 
 
 CoursePageSchema = page_of(CourseSchema, "CoursePage")
+# As the catalogue page keeps its list (courses.catalog.views): a page of the list is the same for everyone of
+# one union for CATALOGUE_CACHE_SECONDS (seat counts may lag that long; a course and enrolling read live data).
+pages = TTLCache(max_entries=2048)
+viewer_paths = TTLCache(max_entries=20000)
 
 
 @bp.route("")
@@ -116,8 +122,17 @@ CoursePageSchema = page_of(CourseSchema, "CoursePage")
 @bp.response(200, CoursePageSchema)
 def index(args: dict):
     """The published courses the caller may see, filtered and sorted as on the catalogue page."""
+    ttl, principal = current_app.config["CATALOGUE_CACHE_SECONDS"], current_principal()
+    path = viewer_paths.get_or_set(principal.user.id, ttl, lambda: viewer_path(principal)) \
+        if principal.user is not None else viewer_path(principal)
+    return bp.kept_answer(pages, (path, tuple(sorted(args.items()))), ttl, CoursePageSchema,
+                          lambda: page_for(path, args))
+
+
+def page_for(union_path: str | None, args: dict) -> dict:
+    """A page of the catalogue as a member of ``union_path`` sees it."""
     columns, key_of, descending = ORDERS[args["sort"]]
-    statement = catalogue(viewer_path(current_principal()), filters(args), today=local_date(utcnow()))
+    statement = catalogue(union_path, filters(args), today=local_date(utcnow()))
     page = cursor_page(statement, columns, key_of, limit=args["limit"], cursor=args.get("cursor"),
                        descending=descending)
     return {"items": page.items, "next_cursor": page.next_cursor}

@@ -8,9 +8,11 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The certificate pages (with verification and administration), the home panel, and issuance when an
     enrollment completes."""
-    from courses.certificates import issuance, views
+    from classroom.api import add_blueprint
+    from courses.certificates import api, issuance, views
     from courses.study.hooks import enrollment_completed
 
     app.register_blueprint(views.bp)
+    add_blueprint(app, api.bp)
     app.extensions["classroom"].home_panels.append(views.home_section)
     enrollment_completed.connect(issuance.on_enrollment_completed)

@@ -11,7 +11,7 @@ from classroom.api.door import deny
 from classroom.api.pagination import cursor_page
 from classroom.api.principal import current_person, current_principal
 from classroom.api.problems import Problem
-from classroom.api.schemas import CursorArgs, one_of, page_of, whole_number
+from classroom.api.schemas import CursorArgs, one_of, page_of, query_number
 from classroom.api.spec import ApiBlueprint
 from classroom.database import utcnow
 from classroom.forms import MAX_INT
@@ -37,7 +37,7 @@ class CompetitionArgs(CursorArgs):
 
 
 class ResultArgs(CursorArgs):
-    event = whole_number(1, MAX_INT, metadata={"description": "The event (default: the competition's first)."})
+    event = query_number(1, MAX_INT, metadata={"description": "The event (default: the competition's first)."})
 
 
 @bp.route("")

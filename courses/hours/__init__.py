@@ -8,9 +8,10 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The hours pages, the home panel, and the ledger following lessons, attendance and schedule changes."""
     from classroom.api import add_blueprint
-    from courses.hours import report_api, subscribers, views
+    from courses.hours import api, report_api, subscribers, views
 
     app.register_blueprint(views.bp)
+    add_blueprint(app, api.bp)
     add_blueprint(app, report_api.bp)
     app.extensions["classroom"].home_panels.append(views.home_section)
     subscribers.connect()

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields
 
 from classroom.api.problems import domain_problem
 from classroom.api.reach import admin_union
-from classroom.api.schemas import one_of, whole_number
+from classroom.api.schemas import one_of, query_number
 from classroom.api.spec import ApiBlueprint
 from classroom.cache import TTLCache
 from classroom.database import utcnow
@@ -30,8 +30,8 @@ report_cache = TTLCache(max_entries=512)  # as the page's: the same figures for 
 
 class ReportArgs(Schema):
     period = one_of(PERIODS, load_default="year")
-    year = whole_number(2000, 2100, metadata={"description": "Default: this year."})
-    part = whole_number(1, 12, metadata={"description": "The quarter (1–4) or month (1–12)."})
+    year = query_number(2000, 2100, metadata={"description": "Default: this year."})
+    part = query_number(1, 12, metadata={"description": "The quarter (1–4) or month (1–12)."})
     start = fields.Date(metadata={"description": "First day of a custom range."})
     end = fields.Date(metadata={"description": "Last day of a custom range (at most three years after start)."})
 

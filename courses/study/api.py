@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields
 
-from classroom.api.door import run
+from classroom.api.door import deny, run
 from classroom.api.pagination import cursor_page
 from classroom.api.principal import current_person
 from classroom.api.problems import Problem
@@ -54,7 +54,7 @@ class ProgressSchema(Schema):
     completed_at = instant(required=True, allow_none=True)
 
 
-class LessonSchema(Schema):
+class StudiedLessonSchema(Schema):
     course_id = fields.Integer(required=True)
     position = fields.Integer(required=True)
     title = fields.String(required=True)
@@ -95,7 +95,7 @@ def my_courses(args: dict):
 @bp.route("/courses/<int:course_id>/lessons/<int:position>")
 @bp.auth(person=True)
 @bp.etag
-@bp.response(200, LessonSchema)
+@bp.response(200, StudiedLessonSchema)
 def lesson(course_id: int, position: int):
     """A lesson of a course the worker studies (numbered from 1), with the time studied; 403 before enrolling."""
     person = current_person()
@@ -140,8 +140,10 @@ def complete(course_id: int, position: int):
 def lesson_or_404(course_id: int, position: int) -> tuple[Course, Lesson]:
     """The course the worker may open and its lesson at ``position``; else 404."""
     course = db.session.get(Course, course_id)
+    if course is not None and not can_access(current_person(), course):
+        deny("Course", course_id)  # outside the worker's reach: audited
     found = queries.lesson_at(course_id, position) if course is not None else None
-    if course is None or found is None or not can_access(current_person(), course):
+    if course is None or found is None:
         raise Problem("not-found")
     return course, found
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
-from classroom.api.door import idempotent, owned, run
+from classroom.api.door import deny, idempotent, owned, run
 from classroom.api.principal import current_person
 from classroom.api.problems import Problem
 from classroom.api.schemas import instant
@@ -175,7 +175,9 @@ def person_and_exam(course_id: int):
     """The worker and the exam of a course they study; 404 without course or exam, 403 before enrolling."""
     person = current_person()
     course = db.session.get(Course, course_id)
-    exam = exam_of(course_id) if course is not None and can_access(person, course) else None
+    if course is not None and not can_access(person, course):
+        deny("Course", course_id)  # outside the worker's reach: audited
+    exam = exam_of(course_id) if course is not None else None
     if exam is None:
         raise Problem("not-found")
     if not is_studying(person.id, course_id):
