@@ -166,6 +166,13 @@ class Config:
 
     PROXY_COUNT = 0  # reverse proxies in front of the app (X-Forwarded-For hops to trust)
 
+    # Operations (issue 18): logs, metrics (classroom/logs.py, classroom/metrics.py)
+    LOG_FORMAT = "text"  # "json": JSON lines with the request id, and an access line per request
+    # /metrics answers only with one of these (none set: 404): a bearer token, or basic credentials
+    METRICS_TOKEN: str | None = None
+    METRICS_USERNAME: str | None = None
+    METRICS_PASSWORD: str | None = None
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -193,6 +200,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
     PREFERRED_URL_SCHEME = "https"
+    LOG_FORMAT = "json"
 
 
 CONFIGS = {
