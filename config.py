@@ -157,7 +157,13 @@ class Config:
     MAIL_PASSWORD: str | None = None
     MAIL_USE_TLS = False
     MAIL_DEFAULT_SENDER = "职工学堂 <noreply@classroom.invalid>"
-    IMPORT_BACKGROUND_ROWS = 2000  # larger member imports run as a background task
+    # The job queue (classroom/queue.py): RQ on this Redis; unset: tasks run inline (eager)
+    QUEUE_URL: str | None = None
+    QUEUE_NAME = "classroom"
+    QUEUE_RETRY_INTERVALS = [10, 60, 300]  # seconds before each retry of a failed job
+    QUEUE_JOB_TIMEOUT = 3600
+    IMPORT_STALE_SECONDS = 120  # a busy import whose heartbeat is older is shown as interrupted
+    IMPORT_BACKGROUND_ROWS = 2000  # larger member imports: progress polled by the page (every import is queued)
 
     # Answers compressed (Flask-Compress): brotli when the browser takes it, else gzip. Streamed answers
     # (downloads sent from files) go as they are; static files are sent whole (classroom/assets.py).

@@ -20,7 +20,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     """Build the app: settings, extensions, then each package's ``init_app`` in this order (the shell
     before the learning domain, and within it a feature after those it builds on; the commands and
     the scheduler last, when every job and seed extension is registered)."""
-    from classroom import cli, errors, scheduler  # (modules that import the models: loaded with the first app)
+    from classroom import cli, errors, scheduler, worker  # (modules that import the models: loaded with the first app)
     from courses import privacy as course_privacy
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
@@ -46,6 +46,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     course_privacy.init_app(app)
     course_cli.init_app(app)
     cli.init_app(app)
+    worker.init_app(app)
     scheduler.init_app(app)
     return app
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -80,7 +81,7 @@ class DatabaseCollector(Collector):
             try:
                 with db.engine.connect() as connection:
                     found = list(source(connection))
-            except (SQLAlchemyError, OSError, ConnectionError):
+            except (SQLAlchemyError, RedisError, OSError):
                 errors += 1
                 continue
             yield from found

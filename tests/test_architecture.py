@@ -37,7 +37,7 @@ ALLOWED = {
     "courses.reminders": {"courses.certificates", "courses.enrollment", "courses.catalog", "classroom.*"},
     "courses.competitions": {"courses.reminders", "courses.certificates", "courses.catalog", "classroom.*"},
 }
-TOP = {"classroom", "classroom.cli", "classroom.seed", "classroom.seed_scale", "classroom.scheduler",
+TOP = {"classroom", "classroom.cli", "classroom.worker", "classroom.seed", "classroom.seed_scale", "classroom.scheduler",
        "courses.privacy", "courses.seed", "courses.cli"}
 
 
