@@ -168,3 +168,22 @@ def test_a_worker_killed_mid_import_leaves_it_to_a_retry_that_writes_every_row_o
     assert db.session.scalar(welcomes) == total  # one welcome each: the duplicate run sent none
     job = fresh(job_id)
     assert (job.status, job.created_count, job.processed) == ("done", total, total)
+
+
+def test_queue_depth_by_state_in_the_metrics(app, client, redis_queue):
+    from rq.job import Job
+
+    scrape = lambda: client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(as_text=True)  # noqa: E731
+    assert sample(scrape(), "classroom_queue_jobs", queue=redis_queue.name, state="queued") == 0
+    job_id = queue.enqueue("member_import.validate", 424242)
+    queue.enqueue("member_import.commit", 424243)
+    text = scrape()
+    assert sample(text, "classroom_queue_jobs", queue=redis_queue.name, state="queued") == 2
+    assert sample(text, "classroom_queue_jobs", queue=redis_queue.name, state="failed") == 0
+    job = Job.fetch(job_id, connection=redis_queue.connection)
+    assert job.retries_left == 3 and job.retry_intervals == [1, 1, 1]
+    assert job.func_name == "classroom.worker.perform_task" and job.args == ("member_import.validate", 424242)
+    job.delete()
+    Job.fetch(queue.enqueue("member_import.validate", 1), connection=redis_queue.connection)
+    redis_queue.failed_job_registry.add(job, ttl=60, exc_string="boom")
+    assert sample(scrape(), "classroom_queue_jobs", queue=redis_queue.name, state="failed") == 1
