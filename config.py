@@ -114,6 +114,13 @@ class Config:
     HEARTBEAT_SECONDS = 30
     VIDEO_EMBED_HOSTS = ["player.bilibili.com", "www.youtube-nocookie.com"]
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    # Where uploads and generated files are kept (classroom/storage.py): "local" (UPLOAD_FOLDER) or "s3"
+    STORAGE_BACKEND = "local"
+    STORAGE_S3_BUCKET: str | None = None
+    STORAGE_S3_ENDPOINT_URL: str | None = None  # MinIO, Ceph, OSS …; unset for AWS
+    STORAGE_S3_REGION: str | None = None
+    STORAGE_S3_PREFIX = ""
+    STORAGE_URL_SECONDS = 60  # life of a signed download URL (s3)
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024
     # Uploaded sheets (member import, paper rosters, score sheets) are refused past these, before they are
     # parsed (classroom/uploads.py). The XLSX_ limits hold for every zip package read: DOCX/PPTX attachments too.

@@ -32,10 +32,11 @@ from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.notifications.services import notify_many
 from classroom.personal_data import encrypt
+from classroom.storage import storage
 from classroom.unions.counters import PG_FOLD, SQLITE_FOLD, UnionMemberDelta
 from classroom.unions.import_commit import WELCOME, ImportResult, run_import
 from classroom.unions.import_files import read_rows
-from classroom.unions.import_jobs import UNREADABLE_FILE, release_file, remove_file, staged_path, store_errors
+from classroom.unions.import_jobs import UNREADABLE_FILE, release_file, remove_file, staged_key, store_errors
 from classroom.unions.import_models import ImportJob, ImportStatus
 from classroom.unions.invitations import invitation_link
 from classroom.unions.member_import import CHUNK, ImportRejected, validate
@@ -189,10 +190,11 @@ RUNNERS = {"validate": validate_job, "commit": commit_job}
 
 def _read_or_fail(job: ImportJob) -> list | None:
     """The staged file's rows; a file past a limit (or unreadable, or gone) fails the job with the reason."""
-    path = staged_path(job)
+    key = staged_key(job)
     try:
-        if path is not None:
-            return read_rows(path, job.file_format)
+        if key is not None:
+            with storage().local_copy(key) as path:  # (S3: a copy on this host's disk while it is read)
+                return read_rows(path, job.file_format)
         message = str(UNREADABLE_FILE)
     except DomainError as error:
         message = str(error)

@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -30,6 +29,7 @@ from classroom.forms import arg_int
 from classroom.http import form_error, perform, role_required
 from classroom.i18n import locale_code
 from classroom.pagination import keyset_page
+from classroom.storage import storage
 from classroom.timefmt import local_date
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
@@ -125,10 +125,7 @@ def evidence_file_or_404(entry_id: int) -> tuple[str, str]:
 def evidence(entry_id: int) -> ResponseReturnValue:
     """The evidence file of an external-training entry: for its worker and the admins over them."""
     stored, name = evidence_file_or_404(entry_id)
-    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], stored, as_attachment=True,
-                                   download_name=name)
-    response.cache_control.private = True
-    return response
+    return storage().download(stored, name)
 
 
 @bp.route("/hours/members/<int:user_id>/external", methods=["POST"])
