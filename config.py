@@ -177,6 +177,12 @@ class Config:
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_STREAMS = False
 
+    # A PostgreSQL streaming replica that reports read from (classroom/replica.py); unset: the primary
+    REPLICA_DATABASE_URL: str | None = None
+    REPLICA_LAG_WARN_SECONDS = 5  # a report says how far behind the replica is past this
+    REPLICA_RETRY_SECONDS = 10  # a replica that did not answer is not asked again for this long
+    REPLICA_CONNECT_TIMEOUT = 2
+
     PROXY_COUNT = 0  # reverse proxies in front of the app (X-Forwarded-For hops to trust)
 
     # Operations (issue 18): logs, metrics (classroom/logs.py, classroom/metrics.py)

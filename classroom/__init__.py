@@ -62,11 +62,12 @@ def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from classroom import assets, chrome, database, i18n, logs, metrics, offline, security, storage
+    from classroom import assets, chrome, database, i18n, logs, metrics, offline, replica, security, storage
 
     logs.init_app(app)  # first: every answer carries its request id and is timed, refusals too
     metrics.init_app(app)
     storage.init_app(app)
+    replica.init_app(app)
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
