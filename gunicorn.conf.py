@@ -29,6 +29,7 @@ from gunicorn.workers.base import Worker
 os.environ["CLASSROOM_SCHEDULER_START"] = "after_fork"  # read by the app, made after this file is read
 # before anything imports prometheus_client (the app, with --preload in this very process)
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="classroom-metrics-"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 graceful_timeout = 30
