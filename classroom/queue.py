@@ -83,6 +83,16 @@ def run(task: str, *args: Any) -> Any:
     return result
 
 
+def is_last_attempt() -> bool:
+    """Whether a failure of the running task is final: eager, or its RQ job has no retry left."""
+    if is_eager():
+        return True
+    from rq import get_current_job
+
+    job = get_current_job()
+    return job is None or not job.retries_left
+
+
 def depths() -> dict[tuple[str, str], int]:
     """{(queue, state): jobs} from Redis ({} in eager mode): what /metrics reports."""
     if is_eager():

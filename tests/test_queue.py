@@ -187,3 +187,34 @@ def test_queue_depth_by_state_in_the_metrics(app, client, redis_queue):
     Job.fetch(queue.enqueue("member_import.validate", 1), connection=redis_queue.connection)
     redis_queue.failed_job_registry.add(job, ttl=60, exc_string="boom")
     assert sample(scrape(), "classroom_queue_jobs", queue=redis_queue.name, state="failed") == 1
+
+
+def test_a_failing_run_is_retried_and_the_job_fails_only_when_no_retry_is_left(app, tree, make_admin, tmp_path,
+                                                                                  redis_queue, monkeypatch):
+    from rq import SimpleWorker
+
+    from classroom.unions import jobs
+
+    app.config["QUEUE_RETRY_INTERVALS"] = [0, 0]  # retried at once: no scheduler needed
+    real, calls = jobs.RUNNERS["validate"], []
+
+    def flaky(job_id: int) -> None:
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        real(job_id)
+
+    monkeypatch.setitem(jobs.RUNNERS, "validate", flaky)
+    client = login_client(app, make_admin(tree.a1))
+    job_id = job_id_of(upload(client, tree.a1, write_csv(tmp_path / "m.csv", people(3))))
+    assert fresh(job_id).status == "validating" and calls == []  # queued, not run
+    worker = lambda: SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)  # noqa: E731
+    worker()
+    assert len(calls) == 2 and fresh(job_id).status == "ready"  # failed once, retried, done
+
+    monkeypatch.setitem(jobs.RUNNERS, "validate", lambda _job_id: 1 / 0)
+    again = job_id_of(upload(client, tree.a1, write_csv(tmp_path / "n.csv", people(3, start=10))))
+    worker()
+    job = fresh(again)
+    assert job.status == "failed" and "unexpected error" in job.message  # after the last of 3 runs
+    assert redis_queue.failed_job_registry.count == 1

@@ -57,8 +57,9 @@ def start(job: ImportJob, action: str) -> None:
 
 
 def run_task(action: str) -> Any:
-    """The queue's task for ``action``: runs the job; an unexpected error fails it (its transaction rolled
-    back: nothing written) and is raised again, for the queue to retry."""
+    """The queue's task for ``action``: runs the job. An unexpected error rolls its transaction back
+    (nothing written) and is raised again for the queue to retry; the job shows as failed once no retry
+    is left (or at once when the queue is eager)."""
 
     def task(job_id: int) -> None:
         try:
@@ -66,7 +67,8 @@ def run_task(action: str) -> Any:
         except Exception:
             logger.exception("member import %s failed", job_id)
             db.session.rollback()
-            _finish(job_id, ImportStatus.FAILED, message=str(UNEXPECTED))
+            if queue.is_last_attempt():
+                _finish(job_id, ImportStatus.FAILED, message=str(UNEXPECTED))
             if not queue.is_eager():
                 raise
         finally:
