@@ -115,6 +115,13 @@ class Config:
     HEARTBEAT_SECONDS = 30
     VIDEO_EMBED_HOSTS = ["player.bilibili.com", "www.youtube-nocookie.com"]
     UPLOAD_FOLDER: str | None = None  # default: instance/uploads
+    # Where uploads and generated files are kept (classroom/storage.py): "local" (UPLOAD_FOLDER) or "s3"
+    STORAGE_BACKEND = "local"
+    STORAGE_S3_BUCKET: str | None = None
+    STORAGE_S3_ENDPOINT_URL: str | None = None  # MinIO, Ceph, OSS …; unset for AWS
+    STORAGE_S3_REGION: str | None = None
+    STORAGE_S3_PREFIX = ""
+    STORAGE_URL_SECONDS = 60  # life of a signed download URL (s3)
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024
     # Uploaded sheets (member import, paper rosters, score sheets) are refused past these, before they are
     # parsed (classroom/uploads.py). The XLSX_ limits hold for every zip package read: DOCX/PPTX attachments too.
@@ -158,14 +165,33 @@ class Config:
     MAIL_PASSWORD: str | None = None
     MAIL_USE_TLS = False
     MAIL_DEFAULT_SENDER = "职工学堂 <noreply@classroom.invalid>"
-    IMPORT_BACKGROUND_ROWS = 2000  # larger member imports run as a background task
+    # The job queue (classroom/queue.py): RQ on this Redis; unset: tasks run inline (eager)
+    QUEUE_URL: str | None = None
+    QUEUE_NAME = "classroom"
+    QUEUE_RETRY_INTERVALS = [10, 60, 300]  # seconds before each retry of a failed job
+    QUEUE_JOB_TIMEOUT = 3600
+    IMPORT_STALE_SECONDS = 120  # a busy import whose heartbeat is older is shown as interrupted
+    IMPORT_BACKGROUND_ROWS = 2000  # larger member imports: progress polled by the page (every import is queued)
 
     # Answers compressed (Flask-Compress): brotli when the browser takes it, else gzip. Streamed answers
     # (downloads sent from files) go as they are; static files are sent whole (classroom/assets.py).
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_STREAMS = False
 
+    # A PostgreSQL streaming replica that reports read from (classroom/replica.py); unset: the primary
+    REPLICA_DATABASE_URL: str | None = None
+    REPLICA_LAG_WARN_SECONDS = 5  # a report says how far behind the replica is past this
+    REPLICA_RETRY_SECONDS = 10  # a replica that did not answer is not asked again for this long
+    REPLICA_CONNECT_TIMEOUT = 2
+
     PROXY_COUNT = 0  # reverse proxies in front of the app (X-Forwarded-For hops to trust)
+
+    # Operations (issue 18): logs, metrics (classroom/logs.py, classroom/metrics.py)
+    LOG_FORMAT = "text"  # "json": JSON lines with the request id, and an access line per request
+    # /metrics answers only with one of these (none set: 404): a bearer token, or basic credentials
+    METRICS_TOKEN: str | None = None
+    METRICS_USERNAME: str | None = None
+    METRICS_PASSWORD: str | None = None
 
 
 class DevelopmentConfig(Config):
@@ -194,6 +220,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
     PREFERRED_URL_SCHEME = "https"
+    LOG_FORMAT = "json"
 
 
 CONFIGS = {

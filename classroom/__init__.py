@@ -20,7 +20,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     """Build the app: settings, extensions, then each package's ``init_app`` in this order (the shell
     before the learning domain, and within it a feature after those it builds on; the commands and
     the scheduler last, when every job and seed extension is registered)."""
-    from classroom import cli, errors, scheduler  # (modules that import the models: loaded with the first app)
+    from classroom import cli, errors, scheduler, worker  # (modules that import the models: loaded with the first app)
     from courses import privacy as course_privacy
 
     app = Flask(__name__, template_folder="../templates", static_folder="../static",
@@ -47,6 +47,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     course_privacy.init_app(app)
     course_cli.init_app(app)
     cli.init_app(app)
+    worker.init_app(app)
     scheduler.init_app(app)
     return app
 
@@ -62,8 +63,12 @@ def load_config(app: Flask, config_name: str | None, overrides: dict) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from classroom import assets, chrome, database, i18n, inline, offline, security
+    from classroom import assets, chrome, database, i18n, inline, logs, metrics, offline, replica, security, storage
 
+    logs.init_app(app)  # first: every answer carries its request id and is timed, refusals too
+    metrics.init_app(app)
+    storage.init_app(app)
+    replica.init_app(app)
     if app.config.get("PROXY_COUNT"):  # behind nginx & co: trust that many X-Forwarded-* hops
         count = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app

@@ -198,3 +198,11 @@ def dialect_insert(session) -> Any:
 
 def is_postgresql(session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def forget_inherited_connections(app) -> None:
+    """In a process just forked from one that had connected (gunicorn --preload, a queue worker's job):
+    drop the pooled connections without closing them (they belong to the parent), so this process opens
+    its own (SQLAlchemy's documented way: Engine.dispose(close=False))."""
+    with app.app_context():
+        app.extensions["sqlalchemy"].engine.dispose(close=False)

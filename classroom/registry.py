@@ -60,6 +60,7 @@ class Registry:
     digest_labels: dict[str, object] = field(default_factory=dict)
     demo_extensions: list[Callable[..., Any]] = field(default_factory=list)  # flask seed-demo
     scale_extensions: list[tuple[Callable[..., Any], tuple]] = field(default_factory=list)  # seed-scale, its options
+    tasks: dict[str, Callable[..., Any]] = field(default_factory=dict)  # what the job queue runs, by name
 
     def add_job(self, name: str, func: Callable[..., Any], seconds_setting: str, *,
                 checks_leadership: bool = False) -> None:

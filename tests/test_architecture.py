@@ -38,7 +38,7 @@ ALLOWED = {
     "courses.competitions": {"courses.reminders", "courses.certificates", "courses.catalog", "classroom.*"},
     "courses.drills": {"courses.competitions", "courses.reminders", "courses.catalog", "classroom.*"},
 }
-TOP = {"classroom", "classroom.cli", "classroom.seed", "classroom.seed_scale", "classroom.scheduler",
+TOP = {"classroom", "classroom.cli", "classroom.worker", "classroom.seed", "classroom.seed_scale", "classroom.scheduler",
        "courses.privacy", "courses.seed", "courses.cli"}
 
 

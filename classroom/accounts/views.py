@@ -33,6 +33,7 @@ from classroom.database import utcnow
 from classroom.extensions import db, limiter
 from classroom.http import perform, safe_next
 from classroom.i18n import locale_code
+from classroom.metrics import count_login_failure
 from classroom.personal_data import normalize_identifier
 from classroom.unions.models import TradeUnion
 from classroom.unions.union_search import union_choices
@@ -82,6 +83,7 @@ def login():
             sign_in(user, remember=form.remember.data)
             return redirect(safe_next(url_for("main.home")))
         form.password.errors.append(LOGIN_FAILED)
+        count_login_failure()
     return render_template("auth/login.html", form=form)
 
 

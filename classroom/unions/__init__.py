@@ -17,3 +17,5 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_error_handler(scope.ScopeDenied, views.record_denial)
     registry.add_job("unions.fold_member_counts", jobs.fold, "MEMBER_COUNT_FOLD_SECONDS")
+    for action, task in jobs.TASKS.items():
+        registry.tasks[task] = jobs.run_task(action)

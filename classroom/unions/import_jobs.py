@@ -1,6 +1,7 @@
 """Import jobs, the rows: staging an upload, the admin's commit and retry, the errors and links a job keeps.
 
-Uploads are staged under UPLOAD_FOLDER/imports/. These functions change a job inside the caller's
+Uploads are checked in UPLOAD_FOLDER/imports/ and kept in the storage (classroom/storage.py) under
+"imports/<name>", where a queue worker on any host reads them. These functions change a job inside the caller's
 transaction (a page's ``perform``, or a run in jobs.py, which owns its transactions).
 """
 
@@ -23,6 +24,7 @@ from classroom.database import begin_write
 from classroom.domain import Conflict, DomainError, Invalid
 from classroom.extensions import db
 from classroom.personal_data import decrypt
+from classroom.storage import storage as kept_files
 from classroom.unions.import_files import check_content, count_rows, file_format
 from classroom.unions.import_models import ImportJob, ImportStatus
 from classroom.unions.invitations import invitation_link
@@ -37,16 +39,15 @@ CANNOT_RUN_AGAIN = _l("This import cannot run again: upload the file anew.")
 
 
 def imports_folder() -> Path:
-    """Staged files live beside the other uploads (outside static/, on storage every web process
-    shares: the commit may reach another process than the upload did)."""
+    """Where an upload is checked before it is stored (outside static/)."""
     folder = Path(current_app.config["UPLOAD_FOLDER"]) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def staged_path(job: ImportJob) -> Path | None:
-    """Where the job's uploaded file waits (None once it is released)."""
-    return imports_folder() / job.stored_name if job.stored_name else None
+def staged_key(job: ImportJob) -> str | None:
+    """The storage key of the job's uploaded file (None once it is released)."""
+    return f"imports/{job.stored_name}" if job.stored_name else None
 
 
 def stage_upload(storage: FileStorage, *, union: TradeUnion, actor: Any, send_sms: bool, now: datetime) -> ImportJob:
@@ -65,6 +66,7 @@ def stage_upload(storage: FileStorage, *, union: TradeUnion, actor: Any, send_sm
     except UNREADABLE:
         path.unlink(missing_ok=True)
         raise Invalid(UNREADABLE_FILE, field="file") from None
+    kept_files().put_file(f"imports/{stored}", path)  # (local storage: where it already is)
     begin_write(db.session)
     job = ImportJob(union_id=union.id, created_by_id=actor.id, filename=(storage.filename or "")[-200:],
                     stored_name=stored, file_format=fmt, total=total, send_sms=send_sms, created_at=now)
@@ -96,7 +98,7 @@ def claim_retry(job: ImportJob, *, actor: Any, running_here: bool) -> str:
     return action
 
 
-def store_errors(job: ImportJob, errors: list[RowError], *, total: int, now: datetime) -> Path | None:
+def store_errors(job: ImportJob, errors: list[RowError], *, total: int, now: datetime) -> str | None:
     """The rows' errors on the job; returns its file, of no more use (remove it after the commit)."""
     job.status, job.total, job.finished_at = ImportStatus.INVALID, total, now
     job.error_count = len({error.row for error in errors})
@@ -104,17 +106,17 @@ def store_errors(job: ImportJob, errors: list[RowError], *, total: int, now: dat
     return release_file(job)
 
 
-def release_file(job: ImportJob) -> Path | None:
+def release_file(job: ImportJob) -> str | None:
     """Detach the staged file from the job (the caller removes it once the change commits)."""
-    path = staged_path(job)
+    key = staged_key(job)
     job.stored_name = None
-    return path
+    return key
 
 
-def remove_file(path: Path | None) -> None:
+def remove_file(key: str | None) -> None:
     """Delete a released staged file (after the change that released it has committed)."""
-    if path is not None:
-        path.unlink(missing_ok=True)
+    if key is not None:
+        kept_files().delete(key)
 
 
 # ---- what the pages show ----------------------------------------------------------------

@@ -1,96 +1,90 @@
-"""The unions' background work, each owning its transactions: member-import runs (inline for small
-files, in a background thread of the web process for large ones, with progress a page can poll), the
-welcome after an import, and the scheduled fold of the member counters.
+"""The unions' background work, each owning its transactions: member-import runs (tasks of the job queue:
+on an RQ worker, or inline when the queue is eager), the welcome after an import, and the scheduled fold
+of the member counters.
 
 The data of an import's commit is written in one transaction, which also marks the job done: a process
-killed half-way leaves nothing written (the job then shows as interrupted, and can run again).
-Progress goes to memory and, on PostgreSQL, to the job row through a separate short transaction.
+killed half-way leaves nothing written (the queue retries the task; the page shows it as interrupted
+once its heartbeat is stale, and an admin can run it again). A run that finds its job no longer waiting
+(a retry of a run that did commit, or a second run beside the first) does nothing: the first statement
+of the import's transaction locks the job's row and reads its status again.
+Progress goes to memory and, on PostgreSQL, to the job row through a separate short transaction, so the
+page of any process or host reads it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
-from flask import Flask, current_app
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, delete, select, text, update
 
-from classroom import sms
+from classroom import queue, sms
 from classroom.accounts.models import User
 from classroom.database import begin_write, is_postgresql, utcnow
 from classroom.domain import DomainError
 from classroom.extensions import db
 from classroom.notifications.services import notify_many
 from classroom.personal_data import encrypt
+from classroom.storage import storage
 from classroom.unions.counters import PG_FOLD, SQLITE_FOLD, UnionMemberDelta
 from classroom.unions.import_commit import WELCOME, ImportResult, run_import
 from classroom.unions.import_files import read_rows
-from classroom.unions.import_jobs import UNREADABLE_FILE, release_file, remove_file, staged_path, store_errors
+from classroom.unions.import_jobs import UNREADABLE_FILE, release_file, remove_file, staged_key, store_errors
 from classroom.unions.import_models import ImportJob, ImportStatus
 from classroom.unions.invitations import invitation_link
 from classroom.unions.member_import import CHUNK, ImportRejected, validate
 from classroom.uploads import UNREADABLE
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(minutes=2)
 UNEXPECTED = _l("The import stopped on an unexpected error; nothing was written. Run it again.")
 INVITATION_SMS = _l("[Worker Classroom] %(union)s has registered you. Set your password here: %(link)s")
+IMPORT_LOCK = 18_001  # the advisory locks' first key for member-import commits (the second: the job's id)
+TASKS = {"validate": "member_import.validate", "commit": "member_import.commit"}
 
 _live: dict[int, tuple[str, int, int]] = {}  # job id → (phase, processed, total), this process only
-_threads: dict[int, threading.Thread] = {}
 
 
 def start(job: ImportJob, action: str) -> None:
-    """Run ``action`` ("validate" or "commit") now, or in a background thread for a large file."""
-    job_id = job.id
-    if job.total <= current_app.config["IMPORT_BACKGROUND_ROWS"]:
-        _run(job_id, action)
-        return
-    app = cast(Any, current_app)._get_current_object()  # the app itself, not the proxy: for the thread
-    thread = threading.Thread(target=_in_thread, args=(app, job_id, action), name=f"member-import-{job_id}",
-                              daemon=True)
-    _threads[job_id] = thread
-    thread.start()
+    """Queue ``action`` ("validate" or "commit") for the job (eager queue: run it now)."""
+    queue.enqueue(TASKS[action], job.id)
 
 
-def _in_thread(app: Flask, job_id: int, action: str) -> None:
-    with app.app_context():
+def run_task(action: str) -> Any:
+    """The queue's task for ``action``: runs the job. An unexpected error rolls its transaction back
+    (nothing written) and is raised again for the queue to retry; the job shows as failed once no retry
+    is left (or at once when the queue is eager)."""
+
+    def task(job_id: int) -> None:
         try:
-            _run(job_id, action)
+            RUNNERS[action](job_id)
+        except Exception:
+            logger.exception("member import %s failed", job_id)
+            db.session.rollback()
+            if queue.is_last_attempt():
+                _finish(job_id, ImportStatus.FAILED, message=str(UNEXPECTED))
+            if not queue.is_eager():
+                raise
         finally:
-            db.session.remove()
-            _threads.pop(job_id, None)
+            _live.pop(job_id, None)
 
-
-def _run(job_id: int, action: str) -> None:
-    """Run the job; an unexpected error fails it (its transaction rolled back: nothing written)."""
-    try:
-        RUNNERS[action](job_id)
-    except Exception:
-        logger.exception("member import %s failed", job_id)
-        db.session.rollback()
-        _finish(job_id, ImportStatus.FAILED, message=str(UNEXPECTED))
-    finally:
-        _live.pop(job_id, None)
+    return task
 
 
 def wait_for(job_id: int, timeout: float = 60) -> None:
-    """Block until the job's background thread (if any, in this process) has ended."""
-    thread = _threads.get(job_id)
-    if thread is not None:
-        thread.join(timeout)
-
-
-def running_here(job_id: int) -> bool:
-    """Whether a thread of this process works on the job."""
-    return job_id in _threads
+    """Block until the job is no longer busy in the database (a queue worker's run), or the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        if not db.session.get_one(ImportJob, job_id, populate_existing=True).is_busy:
+            return
+        time.sleep(0.2)
 
 
 class JobProgress:
@@ -113,6 +107,8 @@ class JobProgress:
 def validate_job(job_id: int) -> None:
     """The preview: every row checked, nothing written."""
     job = db.session.get_one(ImportJob, job_id)
+    if job.status != ImportStatus.VALIDATING:  # validated already (a retry after the run's end)
+        return
     rows = _read_or_fail(job)
     if rows is None:
         return
@@ -134,13 +130,19 @@ def commit_job(job_id: int) -> None:
     """Write the whole file in one transaction; the job is marked done in that same transaction."""
     begin_write(db.session)
     job = db.session.get_one(ImportJob, job_id)
-    job.status, job.phase, job.processed, job.started_at = ImportStatus.RUNNING, "validating", 0, utcnow()
+    if job.status != ImportStatus.RUNNING:  # committed already, or given up: nothing to do
+        db.session.rollback()
+        return
+    job.phase, job.processed, job.started_at = "validating", 0, utcnow()
     job.heartbeat_at, job.message = job.started_at, None
     db.session.commit()
     rows = _read_or_fail(job)
     if rows is None:
         return
     actor = db.session.get(User, job.created_by_id) if job.created_by_id else None
+    if not _still_waiting(job_id):  # another run committed it meanwhile (we waited for its lock)
+        db.session.rollback()
+        return
     try:
         result = run_import(rows, job.union, actor=actor, now=utcnow(), job_id=job_id, progress=JobProgress(job_id))
     except ImportRejected as rejected:
@@ -155,6 +157,22 @@ def commit_job(job_id: int) -> None:
         _finish(job_id, ImportStatus.FAILED, message=str(error))
         return
     _mark_done(db.session.get_one(ImportJob, job_id), result)
+
+
+def _still_waiting(job_id: int) -> bool:
+    """Begin the import's transaction with the job's lock (PostgreSQL: an advisory transaction lock, not
+    the row's, which the progress writes from another connection update; SQLite: the write lock), and say
+    whether the job still waits for this commit. A second run blocks here until the first one ends."""
+    begin_write(db.session)
+    if is_postgresql(db.session):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:space, :job)"), {"space": IMPORT_LOCK, "job": job_id})
+    status = db.session.scalar(select(ImportJob.status).where(ImportJob.id == job_id))
+    return status == ImportStatus.RUNNING
+
+
+def running_here(job_id: int) -> bool:
+    """Whether a run in this process works on the job now."""
+    return job_id in _live
 
 
 def _mark_done(job: ImportJob, result: ImportResult) -> None:
@@ -174,10 +192,11 @@ RUNNERS = {"validate": validate_job, "commit": commit_job}
 
 def _read_or_fail(job: ImportJob) -> list | None:
     """The staged file's rows; a file past a limit (or unreadable, or gone) fails the job with the reason."""
-    path = staged_path(job)
+    key = staged_key(job)
     try:
-        if path is not None:
-            return read_rows(path, job.file_format)
+        if key is not None:
+            with storage().local_copy(key) as path:  # (S3: a copy on this host's disk while it is read)
+                return read_rows(path, job.file_format)
         message = str(UNREADABLE_FILE)
     except DomainError as error:
         message = str(error)
@@ -195,9 +214,11 @@ def _finish(job_id: int, status: str, *, message: str) -> None:
 
 
 def is_interrupted(job: ImportJob, now: datetime) -> bool:
-    """Busy in the database, but nobody works on it: its process died (kill -9, a restart)."""
+    """Busy in the database, but nobody works on it: its process died (kill -9, a restart) and its
+    heartbeat stopped (a long run on PostgreSQL beats twice a second)."""
     seen = job.heartbeat_at or job.started_at or job.created_at
-    return job.is_busy and not running_here(job.id) and now - seen > STALE_AFTER
+    stale = timedelta(seconds=current_app.config["IMPORT_STALE_SECONDS"])
+    return job.is_busy and job.id not in _live and now - seen > stale
 
 
 def progress_of(job: ImportJob, *, now: datetime) -> dict[str, Any]:

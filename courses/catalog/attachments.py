@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, object_session
 from classroom import uploads
 from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
+from classroom.storage import key_of, storage
 from classroom.uploads import size_label
 from courses.catalog.models import Attachment, Lesson
 from courses.catalog.permissions import can_edit
@@ -203,7 +204,7 @@ def receive_file(filename: str | None, stream_or_bytes, *, folder: str, max_byte
 def place_file(stored: StoredFile, folder: str) -> None:
     """Give a received file its final name; it is removed again unless the transaction commits."""
     final_path = os.path.join(folder, stored.stored_name)
-    os.replace(stored.temp_path, final_path)
+    storage().put_file(key_of(final_path), stored.temp_path)  # local storage: a rename in the folder
     _written(db.session()).add(final_path)
 
 
@@ -261,9 +262,7 @@ def _deleted(session: Session) -> dict[str, str]:
 
 def _remove_quietly(path: str) -> None:
     try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
+        storage().delete(key_of(path))
     except OSError:  # a full or read-only disk must not turn a finished transaction into an error
         logger.exception("could not remove attachment file %s", path)
 

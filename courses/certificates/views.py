@@ -3,7 +3,7 @@ pages (/certificates) are nested blueprints of this one."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user, login_required
@@ -14,6 +14,7 @@ from classroom.database import utcnow, writes
 from classroom.extensions import db
 from classroom.http import paginate, perform, public_base_url, public_url
 from classroom.offline import offline_copy
+from classroom.storage import storage
 from classroom.unions import scope
 from courses.certificates import access, admin_views, badges, kinds, queries, skills, verify_views
 from courses.certificates.documents import document_date
@@ -107,10 +108,7 @@ def badge(certificate_id: int) -> ResponseReturnValue:
 @login_required
 def scan(record_id: int) -> ResponseReturnValue:
     row = access.readable_scan_or_404(record_id)
-    response = send_from_directory(skills.scan_folder(current_app.config["UPLOAD_FOLDER"]), row.scan_stored_name,
-                                   mimetype=row.scan_content_type, as_attachment=True, download_name=row.scan_name)
-    response.cache_control.private = True
-    return response
+    return storage().download(f"{skills.SCAN_FOLDER}/{row.scan_stored_name}", row.scan_name, row.scan_content_type)
 
 
 # ---- the home page ------------------------------------------------------------------------------------

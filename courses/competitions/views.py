@@ -4,12 +4,13 @@ approving and results are nested blueprints of this one."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
 from classroom.http import owned_or_404, paginate, perform
+from classroom.storage import storage
 from classroom.unions import scope
 from courses.catalog.content import render_markdown
 from courses.competitions import (
@@ -88,10 +89,7 @@ def attachment(competition_id: int, attachment_id: int) -> ResponseReturnValue:
     """A file of the notice, as a download."""
     competition = visible_competition_or_404(competition_id)
     row = owned_or_404(CompetitionAttachment, attachment_id, competition_id=competition.id)
-    response = send_from_directory(notice_files.file_folder(current_app.config["UPLOAD_FOLDER"]), row.stored_name,
-                                   mimetype=row.content_type, as_attachment=True, download_name=row.original_name)
-    response.cache_control.private = True
-    return response
+    return storage().download(f"{notice_files.FILE_FOLDER}/{row.stored_name}", row.original_name, row.content_type)
 
 
 @bp.route("/competitions/<int:competition_id>/<any(follow, unfollow):action>", methods=["POST"])

@@ -13,13 +13,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user, login_required
 
+from classroom import replica
 from classroom.accounts.models import User
 from classroom.cache import TTLCache
 from classroom.database import utcnow
@@ -31,6 +31,7 @@ from classroom.http import form_error, perform, role_required
 from classroom.i18n import locale_code
 from classroom.offline import offline_copy
 from classroom.pagination import keyset_page
+from classroom.storage import storage
 from classroom.timefmt import local_date
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
@@ -137,10 +138,7 @@ def evidence_file_or_404(entry_id: int) -> tuple[str, str]:
 def evidence(entry_id: int) -> ResponseReturnValue:
     """The evidence file of an external-training entry: for its worker and the admins over them."""
     stored, name = evidence_file_or_404(entry_id)
-    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], stored, as_attachment=True,
-                                   download_name=name)
-    response.cache_control.private = True
-    return response
+    return storage().download(stored, name)
 
 
 @bp.route("/hours/members/<int:user_id>/external", methods=["POST"])
@@ -190,13 +188,14 @@ def report() -> ResponseReturnValue:
     by = form.by.data if not form.by.errors else "union"
     if period.kind != "custom" and not form.year.data:
         form.year.data = period.start.year  # the form says which year the figures are for
-    table = cached_table(node, period, by)
+    with replica.reads() as source:  # the figures from the read replica when there is one
+        table = cached_table(node, period, by)
     export = request.args.get("format")
     if export in ("csv", "xlsx"):
         return _export(table.header, table.rows_for_export(), export,
                        f"hours-{node.code}-{period.label.replace(' ', '')}", _("Training hours"))
     return render_template("hours/report.html", node=node, form=form, period=period, table=table,
-                           ancestors=queries.managed_ancestors(node, current_user))
+                           ancestors=queries.managed_ancestors(node, current_user), source=source)
 
 
 # Union and dimension tables are the same for every admin of a node: computed once per

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import unicodedata
 
-from flask import Blueprint, current_app, flash, redirect, request, send_from_directory, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
 from classroom.http import owned_or_404, perform, perform_quietly
+from classroom.storage import storage
 from courses.catalog import teach_views as teach
 from courses.catalog.attachments import ACCEPT, delete_attachment, size_label, store_attachment
 from courses.catalog.models import Attachment, Course, Lesson
@@ -93,8 +94,4 @@ def download(course_id: int, position: int, attachment_id: int):
     attachment = _attachment_or_404(lesson, attachment_id)
     if not _may_study(course):
         return study_views.to_course_page(course)
-    response = send_from_directory(current_app.config["UPLOAD_FOLDER"], attachment.stored_name,
-                                   mimetype=attachment.content_type, as_attachment=True,
-                                   download_name=attachment.original_name)
-    response.cache_control.private = True
-    return response
+    return storage().download(attachment.stored_name, attachment.original_name, attachment.content_type)

@@ -1,0 +1,63 @@
+"""The queue worker's side: the function RQ calls for every job, and ``flask queue worker``.
+
+RQ runs each job in a fork of the worker (its work-horse). Under ``flask queue worker`` the app is made
+once, before the forks; under RQ's own ``rq worker`` it is made from the CLASSROOM_* environment in the
+work-horse, at its job. Either way the job runs in an app context of its own, and its database
+connections are its own (an inherited pool is dropped first)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import Flask, current_app, has_app_context
+from flask.cli import AppGroup
+
+from classroom import create_app, queue
+from classroom.database import forget_inherited_connections
+from classroom.extensions import db
+
+_app: Flask | None = None  # this worker's app (``flask queue worker``: set before the forks)
+queue_cli = AppGroup("queue", help="The job queue (RQ on CLASSROOM_QUEUE_URL).")
+
+
+def perform_task(task: str, *args: Any) -> Any:
+    """What RQ runs: the task, in this process's app (made at the first job under ``rq worker``)."""
+    if has_app_context():
+        return queue.run(task, *args)
+    global _app
+    if _app is None:
+        _app = create_app()
+    else:
+        forget_inherited_connections(_app)  # a fork of the worker: the parent's pooled connections stay theirs
+    with _app.app_context():
+        try:
+            return queue.run(task, *args)
+        finally:
+            db.session.remove()
+
+
+@queue_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Work the queue until stopped (SIGTERM: the running job finishes first), with RQ's scheduler for the
+    delayed retries."""
+    from rq import Worker
+
+    global _app
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for the forks
+    if queue.is_eager(app):
+        raise click.UsageError("CLASSROOM_QUEUE_URL is not set: tasks run inline, no worker is needed.")
+    _app = app
+    Worker([queue.rq_queue(app)], connection=queue.connection(app)).work(with_scheduler=True, burst=burst)
+
+
+@queue_cli.command("status")
+def status_command() -> None:
+    """Jobs by state."""
+    for (name, state), count in sorted(queue.depths().items()):
+        click.echo(f"{name} {state} {count}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(queue_cli)
