@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, literal, or_, select, true
+from sqlalchemy.orm import aliased
 
 from classroom.accounts.models import Role
 from classroom.extensions import db
@@ -32,6 +33,18 @@ def member_paths(user: Any) -> list[str]:
     return list(db.session.scalars(select(TradeUnion.path).join(Membership, Membership.union_id == TradeUnion.id)
                                    .where(Membership.user_id == user.id,
                                           Membership.status == MembershipStatus.ACTIVE)))
+
+
+def practisable_clause(user: Any) -> ColumnElement[bool]:
+    """SQL over QuestionBank joined to its TradeUnion: the banks ``user`` practises or edits, as one
+    expression that runs no query first (for figures read together with others, classroom/figures.py)."""
+    if not user.is_authenticated:
+        return false()
+    member_union = aliased(TradeUnion)
+    member = (select(Membership.id).join(member_union, member_union.id == Membership.union_id)
+              .where(Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE,
+                     member_union.path.startswith(TradeUnion.path)).exists())
+    return or_(member, edited_banks_clause(user))
 
 
 def edited_banks_clause(user: Any) -> ColumnElement[bool]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ScalarSelect, Select, and_, case, func, select
 
 from classroom.extensions import db
+from classroom.pagination import bounded_count_of
+from classroom.unions.models import TradeUnion
 from courses.drills import access
 from courses.drills.models import (
     DrillQuestion,
@@ -83,7 +85,17 @@ def round_of(stage_id: int) -> int | None:
     return db.session.scalar(select(MockExam.id).where(MockExam.stage_id == stage_id))
 
 
-def open_mistakes(user_id: int) -> int:
-    """How many questions wait in the person's mistake books."""
-    return db.session.scalar(select(func.count(Mistake.id)).where(Mistake.user_id == user_id,
-                                                                  Mistake.cleared_at.is_(None))) or 0
+def home_figures(user: Any) -> dict[str, ScalarSelect]:
+    """The home panel's figures as SQL, read with the page's other figures in one statement: how many banks
+    the person may practise, the first of them (their trade and level first) and the open mistakes."""
+    banks = select(QuestionBank.id).join(TradeUnion, TradeUnion.id == QuestionBank.union_id) \
+        .where(access.practisable_clause(user))
+    order: list[Any] = [QuestionBank.title, QuestionBank.id]
+    if getattr(user, "trade", None):
+        order = [case((QuestionBank.trade == user.trade, 0), else_=1),
+                 case((QuestionBank.skill_level == user.skill_level, 0), else_=1), *order]
+    first = banks.order_by(*order).limit(1)
+    mistakes = select(func.count(Mistake.id)).where(Mistake.user_id == user.id, Mistake.cleared_at.is_(None))
+    return {"banks": bounded_count_of(banks), "first_bank_id": first.scalar_subquery(),
+            "first_bank_title": first.with_only_columns(QuestionBank.title).scalar_subquery(),
+            "mistakes": mistakes.scalar_subquery()}

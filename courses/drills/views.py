@@ -114,10 +114,8 @@ def rankings(bank_id: int):
 
 
 def home_section(user):
-    """The home page: the worker's banks (suggested first) and mistakes waiting; nothing for visitors."""
+    """The home page: the worker's banks (the suggested one named) and mistakes waiting; nothing for visitors.
+    Figures only, read with the page's others (no statement of its own)."""
     if not user.is_authenticated:
         return None
-    banks = queries.banks_for(user, editing=False)[:3]
-    if not banks:
-        return None
-    return "drills/_home.html", {"banks": banks, "mistakes": queries.open_mistakes(user.id)}
+    return "drills/_home.html", queries.home_figures(user)
