@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from classroom.accounts.models import User
 from classroom.database import begin_write
 from classroom.extensions import db
+from classroom.mail import held_open
 from classroom.notifications.delivery import deliver
 from classroom.notifications.digests import make_digests
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
@@ -54,10 +55,11 @@ def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
     notifications = {row.id: row for row in db.session.scalars(
         select(Notification).where(Notification.id.in_(wanted)))} if wanted else {}
     outcome = dict.fromkeys(OUTCOMES, 0)
-    for message in claimed:
-        notification = notifications.get(message.notification_id) if message.notification_id else None
-        outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
-        db.session.commit()
+    with held_open():  # one SMTP session for the whole batch
+        for message in claimed:
+            notification = notifications.get(message.notification_id) if message.notification_id else None
+            outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
+            db.session.commit()
     return outcome
 
 
