@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from classroom.accounts.models import User
@@ -41,13 +41,12 @@ def has_lesson_at(course_id: int, position: int) -> bool:
 def resume_point(user_id: int, course_id: int) -> tuple[int | None, bool]:
     """(the position of the person's first lesson not completed — None when every lesson is, or there is
     none —, whether they have opened any lesson of the course): where "Continue studying" leads."""
-    first = db.session.scalar(
-        select(func.min(Lesson.position)).select_from(Lesson)
-        .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
-        .where(Lesson.course_id == course_id, LessonProgress.completed_at.is_(None)))
-    opened = db.session.scalar(select(LessonProgress.id).where(LessonProgress.user_id == user_id,
-                                                               LessonProgress.course_id == course_id).limit(1))
-    return first, opened is not None
+    first = (select(func.min(Lesson.position)).select_from(Lesson)
+             .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
+             .where(Lesson.course_id == course_id, LessonProgress.completed_at.is_(None)).scalar_subquery())
+    opened = exists().where(LessonProgress.user_id == user_id, LessonProgress.course_id == course_id)
+    position, was_opened = db.session.execute(select(first, opened)).one()  # one statement: the course page's
+    return position, bool(was_opened)
 
 
 def has_exam(course_id: int) -> bool:
