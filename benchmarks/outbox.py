@@ -179,7 +179,7 @@ def run(url: str, args) -> bool:
     processes = [scheduler(url, port, args), scheduler(url, port, args)]
     started = time.monotonic()
     try:
-        first = wait_for(leader, 30)
+        first = wait_for(leader, 120)  # two processes starting on a loaded machine
         wait_for(lambda: sent() >= args.messages // 3, 600)
         victim = next(process for process in processes if f":{process.pid}:" in first)
         victim.send_signal(signal.SIGKILL)
