@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
@@ -156,18 +157,26 @@ def gunicorn(database_url: str, workers: int = 4, threads: int = 1, **settings: 
         yield server
     finally:
         process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
+            process.kill()
+            process.wait()
 
 
 def login_cookie(base: str, mobile: str, password: str = PASSWORD) -> str:
     """Log in through the form; the Cookie header value (fails loudly when the log-in is refused)."""
     jar = CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
     page = opener.open(base + "/auth/login").read().decode()
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     data = urllib.parse.urlencode({"identifier": mobile, "password": password, "csrf_token": token}).encode()
-    if opener.open(base + "/auth/login", data=data).url.endswith("/auth/login"):
+    try:  # a log-in answers 302 to the home page (not followed: the page's own failure is measured apart)
+        opener.open(base + "/auth/login", data=data)
         raise SystemExit(f"log-in refused for {mobile}")
+    except urllib.error.HTTPError as answer:
+        if answer.code != 302 or answer.headers.get("Location", "").endswith("/auth/login"):
+            raise SystemExit(f"log-in refused for {mobile}: {answer.code}") from None
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
 

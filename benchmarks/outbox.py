@@ -8,11 +8,17 @@ dispatch and restarted. The suite runs the same with 500 messages
 Checks: one outbox row per dedup key, every key received, duplicates no more than one batch
 (only messages sent but not yet marked when the leader died), the standby leads within the
 lease. Reports messages/s and the take-over time.
+
+Then the dispatcher's speed: in alternating rounds, ``--throughput`` messages queued and sent by
+the dispatcher (one SMTP session per batch) against a bare `smtplib` loop sending the same messages
+(rendered once beforehand) over one connection to the same server; goal ≥ 0.5 of the bare rate.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import signal
 import subprocess
@@ -25,7 +31,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from benchmarks.common import ROOT, database, flask, free_port, record, row
+from benchmarks.common import OUT, ROOT, Meter, alternate, database, flask, free_port, record, row
 
 
 class Inbox:
@@ -42,14 +48,15 @@ class Inbox:
         return "250 OK"
 
 
-def queue(engine, count: int) -> list[str]:
+def queue(engine, count: int, prefix: str = "bench", user: bool = True) -> list[str]:
     now = datetime.now(UTC)
-    keys = [f"bench:{index}:email" for index in range(count)]
+    keys = [f"{prefix}:{index}:email" for index in range(count)]
     with engine.begin() as connection:
         user_id = connection.execute(sa.text(
             "INSERT INTO \"user\" (real_name, mobile, email, timezone, locale, notification_prefs, is_active, "
             "created_at) VALUES ('收件人', '13900009999', 'inbox@example.cn', 'UTC', 'zh_CN', "
-            "'{\"quiet_hours\": \"\"}', true, :now) RETURNING id"), {"now": now}).scalar()
+            "'{\"quiet_hours\": \"\"}', true, :now) RETURNING id"), {"now": now}).scalar() if user else \
+            connection.execute(sa.text("SELECT min(id) FROM \"user\"")).scalar()
         connection.execute(sa.text(
             "INSERT INTO outbound_message (user_id, channel, kind, dedup_key, subject, body, status, attempts, "
             "next_attempt_at, created_at) VALUES (:user_id, 'email', 'course.announcement', :key, '通知', :body, "
@@ -81,10 +88,73 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--lease", type=int, default=5)
+    parser.add_argument("--throughput", type=int, default=2000, help="messages per round of the speed check")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with database("outbox") as url:
         ok = run(url, args)
+        rows = speed(url, args)
+    record("outbox", [*json.loads((OUT / "rows" / "outbox.json").read_text()), *rows])
     raise SystemExit(0 if ok else 1)
+
+
+def speed(url: str, args) -> list[dict]:
+    """Dispatcher ÷ bare smtplib loop, messages/s, alternating rounds, the same local server."""
+    import smtplib
+
+    from classroom import create_app
+    from classroom.accounts.models import User
+    from classroom.extensions import db
+    from classroom.notifications.emails import build
+    from classroom.notifications.jobs import dispatch_job
+    from classroom.notifications.models import OutboundMessage
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app = create_app("testing", DATABASE_URL=url, MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
+                     PUBLIC_BASE_URL="https://bench.example.cn")
+    engine = sa.create_engine(url)
+    meter, rounds_done = Meter(url, own=True), [0]
+    try:
+        with app.app_context():
+            with engine.begin() as connection:
+                connection.execute(sa.text("DELETE FROM outbound_message"))
+            queue(engine, args.throughput, prefix="speed0", user=False)
+            person = db.session.scalars(sa.select(User).where(User.email.is_not(None))).first()
+            rendered = [(message.dedup_key, build(message, person, None, to=person.email))
+                        for message in db.session.scalars(sa.select(OutboundMessage))]
+            db.session.rollback()
+
+            def bare():
+                with meter.span() as sample, smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+                    for _key, message in rendered:
+                        smtp.send_message(message)
+                    sample.count = len(rendered)
+                return sample
+
+            def dispatcher():
+                rounds_done[0] += 1
+                with engine.begin() as connection:
+                    connection.execute(sa.text("DELETE FROM outbound_message"))
+                queue(engine, args.throughput, prefix=f"speed{rounds_done[0]}", user=False)
+                with meter.span() as sample:
+                    while (sent := dispatch_job(now=datetime.now(UTC))["sent"]):
+                        sample.count += sent
+                if sample.count != args.throughput:
+                    raise RuntimeError(f"dispatched {sample.count} of {args.throughput}")
+                return sample
+
+            result = alternate(bare, dispatcher, args.rounds, ("bare smtplib loop", "dispatcher"))
+            opened = getattr(app.extensions["mail_backend"]["smtp"], "opened", None)
+    finally:
+        controller.stop()
+        engine.dispose()
+    batches = math.ceil(args.throughput / app.config["DISPATCH_BATCH"]) * args.rounds
+    print(f"SMTP sessions the dispatcher opened: {opened} for {batches} batches")
+    return [row(f"outbox dispatch ÷ bare smtplib loop (one connection), messages/s ({args.throughput:,} a round)",
+                result.speed(), target="≥ 0.5", cpu=result.cpu(),
+                note=f"{opened} SMTP sessions for {batches} batches of {app.config['DISPATCH_BATCH']}")]
 
 
 def run(url: str, args) -> bool:
@@ -109,7 +179,7 @@ def run(url: str, args) -> bool:
     processes = [scheduler(url, port, args), scheduler(url, port, args)]
     started = time.monotonic()
     try:
-        first = wait_for(leader, 30)
+        first = wait_for(leader, 120)  # two processes starting on a loaded machine
         wait_for(lambda: sent() >= args.messages // 3, 600)
         victim = next(process for process in processes if f":{process.pid}:" in first)
         victim.send_signal(signal.SIGKILL)

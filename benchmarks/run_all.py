@@ -1,5 +1,6 @@
 """`make bench`: every benchmark in turn, then one table of their figures, targets and whether each
-is met: benchmarks/out/results.md and results.json (each benchmark's output in out/<name>.log).
+is met: benchmarks/out/results.md and results.json (each benchmark's output in out/<name>.log), the
+table also copied to benchmarks/RESULTS.md (committed: the README shows the latest run).
 
     .venv/bin/python -m benchmarks.run_all [--only catalogue,scale] [--report]
 
@@ -93,6 +94,8 @@ def main() -> None:
     if (OUT / "scale.md").exists() and "scale" in results:
         text += f"\n## scale: S, L and L/S per page (medians)\n\n{(OUT / 'scale.md').read_text()}"
     (OUT / "results.md").write_text(text)
+    if OUT == ROOT / "benchmarks" / "out":  # the repository's own run: the table the README links
+        (ROOT / "benchmarks" / "RESULTS.md").write_text(text)
     (OUT / "results.json").write_text(json.dumps({"when": stamp, "benchmarks": results}, ensure_ascii=False,
                                                  indent=1))
     print(f"\n{text}\nwritten to {OUT / 'results.md'} and results.json")

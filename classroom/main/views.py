@@ -6,9 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template
 from flask_login import current_user
+from markupsafe import Markup
 
+from classroom.cache import app_cache
 from classroom.figures import read_together
 from classroom.health import health_report
+from classroom.i18n import locale_code, select_timezone
 from classroom.pagination import COUNT_BOUND
 from classroom.registry import Panel, panels_for, registry
 from classroom.unions import scope
@@ -23,10 +26,19 @@ def _sections(user: Any) -> list[Panel]:
     return panels_for(registry().home_panels, user)
 
 
+def _visitor_sections() -> Markup:
+    """The visitors' panels (the same for every visitor), rendered once per language and timezone every
+    CATALOGUE_CACHE_SECONDS: an anonymous home page costs no query and little rendering."""
+    return app_cache("visitor-home", 64).get_or_set(
+        (locale_code(), select_timezone()),
+        current_app.config["CATALOGUE_CACHE_SECONDS"],
+        lambda: Markup(render_template("main/_panels.html", sections=_sections(current_user))))  # noqa: S704
+
+
 @bp.route("/")
 def home():
     if not current_user.is_authenticated:
-        return render_template("main/home_visitor.html", sections=_sections(current_user))
+        return render_template("main/home_visitor.html", panels=_visitor_sections())
     managed = first_managed_union(current_user)
     sections = _sections(current_user)
     managed_counts = subtree_figures(managed) if managed else {}

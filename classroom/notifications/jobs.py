@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from classroom.accounts.models import User
 from classroom.database import begin_write
 from classroom.extensions import db
+from classroom.mail import held_open
 from classroom.notifications.delivery import deliver
 from classroom.notifications.digests import make_digests
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
@@ -54,10 +55,18 @@ def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
     notifications = {row.id: row for row in db.session.scalars(
         select(Notification).where(Notification.id.in_(wanted)))} if wanted else {}
     outcome = dict.fromkeys(OUTCOMES, 0)
-    for message in claimed:
-        notification = notifications.get(message.notification_id) if message.notification_id else None
-        outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
-        db.session.commit()
+    session = db.session()
+    # The claimed rows are this process's until marked, the people and notifications only read: each
+    # commit need not expire them (which would reload every row of the batch, one by one, after it).
+    keep, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        with held_open():  # one SMTP session for the whole batch
+            for message in claimed:
+                notification = notifications.get(message.notification_id) if message.notification_id else None
+                outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
+                db.session.commit()
+    finally:
+        session.expire_on_commit = keep
     return outcome
 
 

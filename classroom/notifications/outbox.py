@@ -28,23 +28,35 @@ def fan_out(notifications: list[int] | Select, *, now: datetime) -> int:
 
 
 def _queue(channel: str, notifications: list[int] | Select, now: datetime) -> int:
+    notification = Notification.__table__.c
+    statement = queue_statement(channel, notification, notification.id.in_(notifications), now)
+    return max(cast(CursorResult[Any], db.session.execute(statement)).rowcount or 0, 0)
+
+
+def queue_statement(channel: str, notification: Any, which: Any, now: datetime) -> Any:
+    """INSERT … SELECT of the ``channel`` copies of the notifications ``which`` names, read from
+    ``notification``: the table's columns, or those of a CTE returning the rows just inserted (``fan_out_with``)."""
     address = User.email if channel == "email" else User.mobile
     preference = NotificationPreference
-    enabled = func.coalesce(preference.is_enabled, _default_case(channel))
+    enabled = func.coalesce(preference.is_enabled, _default_case(channel, notification.kind))
     rows = (
-        select(Notification.user_id, Notification.id, literal(channel), Notification.kind,
-               Notification.dedup_key + literal(f":{channel}"), Notification.title, Notification.body,
-               _status(channel), literal(0), literal(now, UTCDateTime()), Notification.expires_at,
+        select(notification.user_id, notification.id, literal(channel), notification.kind,
+               notification.dedup_key + literal(f":{channel}"), notification.title, notification.body,
+               _status(channel), literal(0), literal(now, UTCDateTime()), notification.expires_at,
                literal(now, UTCDateTime()))
-        .join(User, User.id == Notification.user_id)
-        .outerjoin(preference, and_(preference.user_id == Notification.user_id, preference.kind == Notification.kind,
+        .join(User, User.id == notification.user_id)
+        .outerjoin(preference, and_(preference.user_id == notification.user_id, preference.kind == notification.kind,
                                     preference.channel == channel))
-        .where(Notification.id.in_(notifications), address.is_not(None), User.is_active.is_(True),
-               enabled.is_(True))
+        .where(which, address.is_not(None), User.is_active.is_(True), enabled.is_(True))
     )
-    statement = dialect_insert(db.session)(OutboundMessage).from_select(QUEUED_COLUMNS, rows) \
+    return dialect_insert(db.session)(OutboundMessage).from_select(QUEUED_COLUMNS, rows) \
         .on_conflict_do_nothing(index_elements=["dedup_key"])
-    return max(cast(CursorResult[Any], db.session.execute(statement)).rowcount or 0, 0)
+
+
+def fan_out_with(made: Any, now: datetime) -> list[Any]:
+    """(PostgreSQL) the outbox inserts as CTEs over ``made``, a CTE of an INSERT INTO notification …
+    RETURNING its rows: notifications and their copies written by one statement."""
+    return [queue_statement(channel, made.c, literal(True), now).cte(f"queued_{channel}") for channel in CHANNELS]
 
 
 def _status(channel: str) -> Any:
@@ -56,9 +68,9 @@ def _status(channel: str) -> Any:
                 else_=OutboundStatus.QUEUED)
 
 
-def _default_case(channel: str) -> Any:
+def _default_case(channel: str, kind: Any) -> Any:
     on = [name for name in kinds() if default(name, channel)]
     unknown_default = channel == "email"
-    return case((Notification.kind.in_(on), True),
-                (Notification.kind.in_([name for name in kinds() if name not in on]), False),
+    return case((kind.in_(on), True),
+                (kind.in_([name for name in kinds() if name not in on]), False),
                 else_=unknown_default)

@@ -3,6 +3,7 @@ allowed hosts."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 import nh3
@@ -20,8 +21,15 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "t
 
 def render_markdown(text: str | None) -> Markup:
     """Markdown to HTML that is safe to show: raw HTML is not rendered, and what the renderer
-    produces is sanitized again (only a small set of tags, http(s)/mailto links)."""
-    html = _markdown.render(text or "")
+    produces is sanitized again (only a small set of tags, http(s)/mailto links). The result depends on
+    the text alone, so the most recent texts' HTML is kept (a published course's description, its
+    lessons: read far more often than they change; an edit is a new text, a new entry)."""
+    return _rendered(text or "")
+
+
+@lru_cache(maxsize=256)  # bounded: a worker's memory does not grow with the texts it has shown
+def _rendered(text: str) -> Markup:
+    html = _markdown.render(text)
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                       url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
     return Markup(clean)  # noqa: S704 - sanitized by nh3 just above

@@ -15,7 +15,7 @@ from classroom.accounts.session_cache import changed_everyone
 from classroom.database import UTCDateTime, dialect_insert, is_postgresql
 from classroom.extensions import db
 from classroom.notifications.models import Notification
-from classroom.notifications.outbox import fan_out
+from classroom.notifications.outbox import fan_out, fan_out_with
 
 
 def as_text(column):
@@ -47,11 +47,16 @@ def notify_from(rows: Select, kind: str, *, now: datetime) -> int:
     insert = dialect_insert(db.session)
     statement = (insert(Notification).from_select(columns, rows.add_columns(stamp))
                  .on_conflict_do_nothing(index_elements=["dedup_key"]).execution_options(auth_users=()))
-    if is_postgresql(db.session):  # counted in the database: no row per notification comes back
-        made = db.session.scalar(select(func.count()).select_from(statement.returning(literal(1)).cte("made")))
-    else:
-        made = cast(CursorResult[Any], db.session.execute(statement)).rowcount
-    if made:  # the rows this scan created carry its kind and its timestamp
-        changed_everyone(db.session())  # bells of people not named here
+    if is_postgresql(db.session):  # one statement: the notifications, their copies, counted in the database
+        table = Notification.__table__.c
+        made = statement.returning(table.id, table.user_id, table.kind, table.dedup_key, table.title, table.body,
+                                   table.expires_at).cte("made")
+        count = db.session.scalar(select(func.count()).select_from(made).add_cte(*fan_out_with(made, now)))
+        if count:
+            changed_everyone(db.session())  # bells of people not named here
+        return count or 0
+    made_here = cast(CursorResult[Any], db.session.execute(statement)).rowcount
+    if made_here:  # the rows this scan created carry its kind and its timestamp
+        changed_everyone(db.session())
         fan_out(select(Notification.id).where(Notification.kind == kind, Notification.created_at == stamp), now=now)
-    return made or 0
+    return made_here or 0

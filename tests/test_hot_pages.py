@@ -1,0 +1,64 @@
+# ruff: noqa: F811 - the shared fixtures are imported from tests.test_certificates
+"""The hot public pages (issue 20): what they keep between requests, and that what they keep never
+hides a change — a revoked certificate, a flashed message, a signed-in reader — and stays bounded."""
+
+from __future__ import annotations
+
+import pytest
+
+from classroom.cache import app_cache
+from courses.catalog.content import _rendered, render_markdown
+from tests.factories import login_client
+from tests.helpers import sql_statements
+from tests.test_certificates import certified, course_for_certificates  # noqa: F401 - fixtures
+
+
+@pytest.fixture
+def app_config() -> dict:
+    return {"CATALOGUE_CACHE_SECONDS": 60}  # the visitors' home panels kept, as in production
+
+
+def test_a_visitors_verification_page_is_kept_whole_and_a_revocation_shows_at_once(app, client, certified,
+                                                                                    make_admin, tree):
+    _worker, _course, certificate = certified
+    link = f"/verify/{certificate.token}"
+    first = client.get(link).get_data(as_text=True)
+    with sql_statements() as seen:
+        again = client.get(link).get_data(as_text=True)
+    assert again == first and 'data-certificate-status="valid"' in again
+    assert len(seen) == 1, [s[:90] for s in seen]  # the certificate's standing: status, revocation, replacement
+    admin = login_client(app, make_admin(tree.district_a))
+    admin.post(f"/certificates/{certificate.id}/revoke", data={"reason": "考核材料不实"})
+    assert 'data-certificate-status="revoked"' in client.get(f"/verify/{certificate.token}").get_data(as_text=True)
+    mine = admin.get(f"/verify/{certificate.token}").get_data(as_text=True)  # a signed-in reader: their own chrome
+    assert "Log out" in mine and "Log out" not in first
+
+
+def test_a_kept_verification_page_still_shows_a_visitors_flashed_message(app, client, certified):
+    certificate = certified[2]
+    client.get(f"/verify/{certificate.token}")
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "A message for this visitor")]
+    assert "A message for this visitor" in client.get(f"/verify/{certificate.token}").get_data(as_text=True)
+    assert "A message for this visitor" not in client.get(f"/verify/{certificate.token}").get_data(as_text=True)
+
+
+def test_the_visitors_home_panels_are_drawn_once_per_language(app, client, make_course, tree):
+    make_course("高压电工安全")
+    first = client.get("/").get_data(as_text=True)
+    with sql_statements() as seen:
+        again = client.get("/").get_data(as_text=True)
+    assert "高压电工安全" in first and "高压电工安全" in again
+    assert seen == []  # no query at all for a visitor's second look
+    english = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Worker Classroom" in english
+    assert len(app_cache("visitor-home")._entries) <= app_cache("visitor-home").max_entries
+
+
+def test_markdown_is_kept_per_text_and_bounded():
+    _rendered.cache_clear()
+    assert render_markdown("**粗体**") == render_markdown("**粗体**") == "<p><strong>粗体</strong></p>\n"
+    assert _rendered.cache_info().hits == 1
+    for number in range(600):
+        render_markdown(f"第 {number} 段")
+    assert _rendered.cache_info().currsize == _rendered.cache_info().maxsize == 256

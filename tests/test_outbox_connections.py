@@ -1,0 +1,137 @@
+"""The outbox dispatcher keeps one SMTP session open across a batch (issue 20): sessions counted at a
+real SMTP server (aiosmtpd), every message received exactly once, a refused recipient failing alone,
+and a session the server dropped reopened without losing or repeating a message."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import UTC, datetime
+
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from classroom.accounts.models import User
+from classroom.extensions import db
+from classroom.mail import backend, held_open
+from classroom.notifications.jobs import dispatch, dispatch_job
+from classroom.notifications.models import OutboundMessage
+from classroom.notifications.services import notify
+from tests.test_reminders import free_port
+
+
+class Sink:
+    """Accepts every message; remembers each one's dedup key and the client address (one per session)."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.received: list[tuple[tuple, str]] = []
+        self.refuse = refuse or set()
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's
+        if address in self.refuse:
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        text = envelope.content.decode("utf-8", "replace")
+        key = next(line.split(":", 1)[1].strip() for line in text.splitlines()
+                   if line.lower().startswith("x-classroom-dedup-key:"))
+        with self.lock:
+            self.received.append((tuple(session.peer), key))
+        return "250 OK"
+
+    def keys(self) -> list[str]:
+        return sorted(key for _, key in self.received)
+
+    def sessions(self) -> int:
+        return len({peer for peer, _ in self.received})
+
+
+def serve(app, sink: Sink) -> Controller:
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port, DISPATCH_BATCH=10)
+    app.extensions.pop("mail_backend", None)
+    return controller
+
+
+def queue(make_user, count: int, emails: list[str] | None = None) -> list[str]:
+    now = datetime.now(UTC)
+    people = [make_user(f"收件人{n}", email=address, timezone="UTC", notification_prefs={"quiet_hours": ""})
+              for n, address in enumerate(emails or ["inbox@example.cn"])]
+    keys = []
+    for index in range(count):
+        notify(people[index % len(people)], "course.announcement", f"batch:{index}", f"通知 {index}", "正文", now=now)
+        keys.append(f"batch:{index}:email")
+    db.session.commit()
+    return sorted(keys)
+
+
+def test_one_session_per_batch_and_every_message_once(app, make_user):
+    sink = Sink()
+    controller = serve(app, sink)
+    try:
+        keys = queue(make_user, 25)
+        totals = dispatch_job(now=datetime.now(UTC))
+        assert totals["sent"] == 25
+        assert dispatch_job(now=datetime.now(UTC))["sent"] == 0  # nothing twice
+    finally:
+        controller.stop()
+    assert sink.keys() == keys  # every message, exactly once
+    assert sink.sessions() == 3 == backend().opened  # batches of 10: 10, 10, 5
+    assert {m.status for m in db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.channel == "email"))} == {"sent"}
+
+
+def test_a_refused_recipient_fails_alone_and_the_session_carries_on(app, make_user):
+    sink = Sink(refuse={"gone@example.cn"})
+    controller = serve(app, sink)
+    try:
+        keys = queue(make_user, 6, emails=["a@example.cn", "gone@example.cn", "b@example.cn"])
+        outcome = dispatch(now=datetime.now(UTC))
+    finally:
+        controller.stop()
+    assert outcome["sent"] == 4 and outcome["failed"] == 2
+    refused = {key for index, key in enumerate(sorted(keys, key=lambda k: int(k.split(":")[1])))
+               if index % 3 == 1}
+    assert sink.keys() == sorted(set(keys) - refused)
+    assert sink.sessions() == 1 == backend().opened
+
+
+def test_a_dropped_session_is_reopened_without_losing_or_repeating(app, make_user):
+    sink = Sink()
+    controller = serve(app, sink)
+    try:
+        keys = queue(make_user, 3)
+        messages = db.session.scalars(select(OutboundMessage).where(OutboundMessage.channel == "email")
+                                      .order_by(OutboundMessage.id)).all()
+        from classroom.notifications.delivery import send  # the channel step alone, without marking
+
+        with held_open():
+            send(messages[0], db.session.get(User, messages[0].user_id), None)
+            backend()._local.smtp.sock.shutdown(socket.SHUT_RDWR)  # the line dropped while the session was idle
+            send(messages[1], db.session.get(User, messages[1].user_id), None)
+            send(messages[2], db.session.get(User, messages[2].user_id), None)
+    finally:
+        controller.stop()
+    assert sink.keys() == keys
+    assert backend().opened == 2 == sink.sessions()
+
+
+def test_outside_a_batch_each_message_has_its_own_session(app, make_user):
+    sink = Sink()
+    controller = serve(app, sink)
+    try:
+        queue(make_user, 2)
+        messages = db.session.scalars(select(OutboundMessage).where(OutboundMessage.channel == "email")).all()
+        from classroom.notifications.delivery import send
+
+        for message in messages:
+            send(message, db.session.get(User, message.user_id), None)
+        assert getattr(backend()._local, "smtp", None) is None  # nothing left open
+    finally:
+        controller.stop()
+    assert backend().opened == 2 == sink.sessions()
