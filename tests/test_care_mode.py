@@ -43,6 +43,18 @@ def test_the_switch_refuses_nonsense_and_foreign_targets(client):
     assert client.get("/care").status_code == 405
 
 
+def test_the_switch_sends_back_to_this_page_never_to_a_control_character(client):
+    def back(path: str) -> str:
+        [field] = elements(client.get(path).get_data(as_text=True), "input", name="next")
+        return field.get("value")
+
+    assert back("/courses/?q=%E7%94%B5%E5%B7%A5") == "/courses/?q=%E7%94%B5%E5%B7%A5" and back("/courses/") == "/courses/"
+    response = client.get("/verify/%00")  # refused (400), and its page must not write the NUL back
+    assert response.status_code == 400 and "\x00" not in response.get_data(as_text=True)
+    [field] = elements(response.get_data(as_text=True), "input", name="next")
+    assert field.get("value") == "/"
+
+
 def test_a_person_keeps_it_on_every_device(app, make_user, tree):
     user = make_user(union=tree.a1)
     phone = login_client(app, user)

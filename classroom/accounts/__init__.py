@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
     for module in (views, me_views, admin_views, recovery_views, privacy_views, care_views):
         app.register_blueprint(module.bp)
     app.jinja_env.globals["care_mode"] = care.care_mode
+    app.jinja_env.globals["care_back_here"] = care.back_here
     registry = app.extensions["classroom"]
     registry.data_sections.update(privacy.SHELL_SECTIONS)
     registry.kinds[recovery.PASSWORD_RESET_KIND.name] = recovery.PASSWORD_RESET_KIND

@@ -20,6 +20,14 @@ def care_mode() -> bool:
     return request.cookies.get(COOKIE) == "1"
 
 
+def back_here() -> str:
+    """Where the switch sends the person back to: this page (its query too for a GET), or the home page when
+    its address holds a control character (a refused request's path is shown back in no page)."""
+    path = request.full_path if request.method == "GET" else request.path
+    path = path.removesuffix("?")
+    return "/" if any(ord(char) < 32 or ord(char) == 127 for char in path) else path
+
+
 def set_care_mode(user: User, on: bool) -> None:
     """Turn the person's care mode on or off (the caller commits)."""
     user.care_mode = on
