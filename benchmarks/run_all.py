@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from benchmarks.common import OUT, ROOT, Spread
 
 BENCHMARKS = ("catalogue", "enroll_race", "competition_quota", "reminders", "hours_report", "member_import", "seed",
-              "outbox", "scale", "memory")
+              "outbox", "api", "scale", "memory")
 
 
 def run(name: str) -> dict:
