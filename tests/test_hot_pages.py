@@ -4,6 +4,8 @@ hides a change — a revoked certificate, a flashed message, a signed-in reader 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from classroom.cache import app_cache
@@ -18,8 +20,8 @@ def app_config() -> dict:
     return {"CATALOGUE_CACHE_SECONDS": 60}  # the visitors' home panels kept, as in production
 
 
-def test_a_visitors_verification_page_is_kept_whole_and_a_revocation_shows_at_once(app, client, certified,
-                                                                                    make_admin, tree):
+def test_a_visitors_verification_page_reads_one_statement_and_a_revocation_shows_at_once(app, client, certified,
+                                                                                         make_admin, tree):
     _worker, _course, certificate = certified
     link = f"/verify/{certificate.token}"
     first = client.get(link).get_data(as_text=True)
@@ -27,11 +29,21 @@ def test_a_visitors_verification_page_is_kept_whole_and_a_revocation_shows_at_on
         again = client.get(link).get_data(as_text=True)
     assert again == first and 'data-certificate-status="valid"' in again
     assert len(seen) == 1, [s[:90] for s in seen]  # the certificate's standing: status, revocation, replacement
+    # another visitor's page carries their own chrome: their CSRF token, their care mode
+    other = app.test_client()
+    other.post("/care", data={"care": "on", "next": "/"})
+    theirs = other.get(link).get_data(as_text=True)
+    assert 'class="care"' in theirs and 'class="care"' not in first
+    assert _csrf_tokens(theirs) and not set(_csrf_tokens(theirs)) & set(_csrf_tokens(first))
     admin = login_client(app, make_admin(tree.district_a))
     admin.post(f"/certificates/{certificate.id}/revoke", data={"reason": "考核材料不实"})
     assert 'data-certificate-status="revoked"' in client.get(f"/verify/{certificate.token}").get_data(as_text=True)
     mine = admin.get(f"/verify/{certificate.token}").get_data(as_text=True)  # a signed-in reader: their own chrome
     assert "Log out" in mine and "Log out" not in first
+
+
+def _csrf_tokens(page: str) -> list[str]:
+    return re.findall(r'name="csrf_token" value="([^"]+)"', page)
 
 
 def test_a_kept_verification_page_still_shows_a_visitors_flashed_message(app, client, certified):

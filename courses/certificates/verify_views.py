@@ -16,12 +16,10 @@ from flask import (
     make_response,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import current_user
 from markupsafe import Markup
 
 from classroom.cache import app_cache
@@ -166,11 +164,9 @@ def _show(found: verification.Standing) -> ResponseReturnValue:
     view = (key, locale_code(), select_timezone(), request.full_path)
     fragment = app_cache("certificate-pages").get_or_set(view, seconds,
                                                          lambda: _fragment(found, record, signature_ok))
-    if current_user.is_authenticated or session.get("_flashes"):  # the page names its reader or a message
-        return render_template("certificates/public.html", serial=record["serial"], fragment=fragment)
-    # A visitor's page is the same for every visitor (the QR scan's common case): kept whole.
-    return app_cache("certificate-visitor-pages").get_or_set(view, seconds, lambda: render_template(
-        "certificates/public.html", serial=record["serial"], fragment=fragment))
+    # The page around the record is drawn for each reader: it holds their own chrome (the care mode, the forms'
+    # CSRF tokens, a flashed message, the signed-in person), never another visitor's.
+    return render_template("certificates/public.html", serial=record["serial"], fragment=fragment)
 
 
 def _record(found: verification.Standing, now: datetime) -> tuple[dict[str, Any], bool]:
