@@ -71,7 +71,11 @@ def test_member_lists_walk_an_index_in_their_order(app, tree, make_admin, is_pos
                 if path.endswith("applications") and union is tree.district_a:
                     # a subtree's applications: the planner may search each union's waiting rows (the partial
                     # index holds only applications) and sort those, instead of walking them all in order
-                    assert "waiting" in plan, (path, plan)
+                    # (SQLite's planner, by the sample's statistics, picks the partial index, (union_id, status) or
+                    # the walk of applied_at: each reads through an index, none scans the table)
+                    membership = [line for line in plan.splitlines() if " membership " in f"{line} "]
+                    assert ("waiting" in plan) if is_postgres else (
+                        membership and all("USING INDEX" in line for line in membership)), (path, plan)
                 elif is_postgres:
                     assert "Index" in plan and not re.search(r"\bSort\b", plan), (path, plan)
                 else:
