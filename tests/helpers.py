@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
@@ -209,3 +210,12 @@ def data_elements(html: str, name: str) -> list[dict[str, str]]:
     parser = _DataElements(name)
     parser.feed(html)
     return parser.found
+
+
+_PER_DRAWING = re.compile(r'(name="csrf_token" value|data-rendered-at|data-last-updated)="[^"]*"')
+
+
+def same_page(page: str) -> str:
+    """A page without what changes each time it is drawn: its CSRF tokens (signed with the second they were
+    made in) and the offline notice's drawing time; two readings of one page compare equal through it."""
+    return _PER_DRAWING.sub(r'\1=""', page)
