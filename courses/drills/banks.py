@@ -21,7 +21,7 @@ def create_bank(union_id: int, data: dict[str, Any], *, actor: Any, now: datetim
     if union_id not in {union.id for union in access.editor_unions(actor)}:
         raise NotAllowed(_l("You may not create a bank for this union."), field="union_id")
     bank = QuestionBank(union_id=union_id, title=data["title"], trade=data.get("trade") or None,
-                        skill_level=data.get("skill_level"), created_at=now)
+                        skill_level=data.get("skill_level"), daily_size=data.get("daily_size") or 5, created_at=now)
     db.session.add(bank)
     db.session.flush()
     record_event(actor, "drills.bank_create", bank, union_id=union_id)
@@ -32,6 +32,7 @@ def update_bank(bank: QuestionBank, data: dict[str, Any], *, actor: Any) -> Ques
     if not access.can_edit(actor, bank):
         raise NotAllowed(_l("You may not change this bank."))
     bank.title, bank.trade, bank.skill_level = data["title"], data.get("trade") or None, data.get("skill_level")
+    bank.daily_size = data.get("daily_size") or bank.daily_size
     record_event(actor, "drills.bank_update", bank, union_id=bank.union_id)
     return bank
 

@@ -30,9 +30,12 @@ class BankForm(Form):
     trade = StringField(_l("Trade"), validators=[Optional(), Length(max=50)], filters=[strip])
     skill_level = SelectField(_l("Skill level"), coerce=optional_int,
                               choices=[("", _l("Any level")), *((str(k), v) for k, v in SKILL_LEVELS.items())])
+    daily_size = IntegerField(_l("Daily practice: questions a day"), default=5,
+                              validators=[Optional(), NumberRange(1, 50)])
 
     def data_dict(self) -> dict[str, Any]:
-        return {"title": self.title.data, "trade": self.trade.data, "skill_level": self.skill_level.data}
+        return {"title": self.title.data, "trade": self.trade.data, "skill_level": self.skill_level.data,
+                "daily_size": self.daily_size.data}
 
 
 class QuestionForm(Form):
