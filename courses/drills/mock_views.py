@@ -14,10 +14,10 @@ from classroom.http import owned_or_404, perform, perform_quietly
 from classroom.unions import scope
 from courses.competitions.access import can_organize
 from courses.competitions.models import Stage
-from courses.drills import access, integrity, mock, queries, rounds
+from courses.drills import access, integrity, mock, queries, rounds, views
 from courses.drills.content import KIND_LABELS
 from courses.drills.forms import ConfirmForm, MockExamForm, RoundForm
-from courses.drills.models import MockAttempt, MockExam
+from courses.drills.models import MockAttempt, MockExam, QuestionVersion
 
 bp = Blueprint("drills_mock", __name__)
 
@@ -129,6 +129,18 @@ def answer(attempt_id: int):
     if outcome.error is not None:
         return jsonify(error=str(outcome.error)), 409
     return jsonify(saved=1) if outcome.value else (jsonify(error=_("This question is not on your paper.")), 400)
+
+
+@bp.route("/drills/mock/attempts/<int:attempt_id>/images/<int:version_id>")
+@login_required
+def image(attempt_id: int, version_id: int):
+    """The image of a question on the person's own paper (a round's entrant may not practise its bank)."""
+    attempt = attempt_or_404(attempt_id)
+    version = db.session.get(QuestionVersion, version_id) \
+        if version_id in {item[0] for item in attempt.paper} else None
+    if version is None:
+        abort(404)
+    return views.image_response(version)
 
 
 @bp.app_template_filter("countdown")

@@ -7,9 +7,11 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
+from classroom.domain import Invalid
 from classroom.forms import arg_int, parse_id
 from classroom.http import owned_or_404, paginate, perform, perform_quietly, safe_next
-from courses.drills import access, daily, practice, queries, rounds
+from classroom.storage import storage
+from courses.drills import access, banks, daily, practice, queries, rounds
 from courses.drills import rankings as ranking
 from courses.drills.content import DIFFICULTY_LABELS, KIND_LABELS, options_of
 from courses.drills.forms import ConfirmForm
@@ -114,6 +116,26 @@ def result(bank_id: int, answer_id: int):
                            options=options_of(version.kind, version.options), form=ConfirmForm(),
                            favourite=practice.is_favourite(current_user.id, record.question_id),
                            in_book=practice.in_mistake_book(current_user.id, record.question_id))
+
+
+@bp.route("/banks/<int:bank_id>/images/<int:version_id>")
+@login_required
+def image(bank_id: int, version_id: int):
+    """A question's image, for the people who may practise (or edit) its bank; 404 for anyone else."""
+    bank = access.bank_or_404(current_user, bank_id, editing=False)
+    try:
+        version = practice.version_in_bank(bank, version_id)
+    except Invalid:
+        abort(404)
+    return image_response(version)
+
+
+def image_response(version):
+    if not version.image_key:
+        abort(404)
+    key = version.image_key
+    return storage().download(f"{banks.IMAGE_FOLDER}/{key}", f"question-{version.id}.{key.rpartition('.')[2]}",
+                              banks.image_type(key))
 
 
 @bp.route("/banks/<int:bank_id>/questions/<int:question_id>/favourite", methods=["POST"])
