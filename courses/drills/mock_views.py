@@ -14,7 +14,7 @@ from classroom.http import owned_or_404, perform, perform_quietly
 from classroom.unions import scope
 from courses.competitions.access import can_organize
 from courses.competitions.models import Stage
-from courses.drills import access, integrity, mock, queries, rounds, views
+from courses.drills import access, integrity, mock, queries, rankings, rounds, views
 from courses.drills.content import KIND_LABELS
 from courses.drills.forms import ConfirmForm, MockExamForm, RoundForm
 from courses.drills.models import MockAttempt, MockExam, QuestionVersion
@@ -84,6 +84,16 @@ def exam(exam_id: int):
                            stage=db.session.get(Stage, exam.stage_id) if exam.stage_id else None,
                            current=mock.open_attempt(exam.id, current_user.id),
                            attempts=queries.my_attempts(exam.id, current_user.id))
+
+
+@bp.route("/drills/mock/<int:exam_id>/rankings")
+@login_required
+def ranking(exam_id: int):
+    """The exam's (or round's) leaderboard: people by score then time, unions by participation."""
+    exam = exam_or_404(exam_id)
+    return render_template("drills/exam_rankings.html", exam=exam,
+                           stage=db.session.get(Stage, exam.stage_id) if exam.stage_id else None,
+                           people=rankings.exam_people(current_user, exam), unions=rankings.exam_unions(exam))
 
 
 @bp.route("/drills/mock/<int:exam_id>/start", methods=["POST"])
