@@ -109,7 +109,7 @@ def test_a_rounds_ranking_people_by_score_then_time_unions_by_entries_that_sat(a
     with sql_statements(app) as many:
         page = organizer.get(url).get_data(as_text=True)
     assert len(NAMES.findall(page)) == 9 and 'data-union="B1"' in page
-    assert len(many) == len(few) <= 14, (len(few), len(many))
+    assert len(many) == len(few) <= 10, (len(few), len(many))  # 9 on both backends today
 
 
 def test_a_mock_exams_ranking_takes_each_persons_best_paper(app, tree, bank, make_user):
