@@ -97,6 +97,7 @@ class Config:
     DISPATCH_BATCH = 50
     REMINDER_SCAN_SECONDS = 300
     MEMBER_COUNT_FOLD_SECONDS = 60  # the member counters' appended deltas are folded this often
+    DRILL_DAILY_REMINDER_HOUR = 19  # 每日一练 reminders go out from this local hour on (courses.drills.daily)
     DRILL_SUBMIT_SECONDS = 15  # mock-exam papers past their deadline are submitted this often (courses.drills)
     OUTBOX_CLAIM_SECONDS = 300  # a claimed message not marked within this is retried (its dispatcher died)
     # A transient failure (SMTP down, a timeout, a 4xx answer) is retried until it succeeds or the message

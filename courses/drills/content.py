@@ -113,8 +113,10 @@ def message(code: str, row: int | None = None) -> str:
 
 
 def same_content(version: Any, data: dict[str, Any]) -> bool:
-    """Whether ``data`` says what ``version`` already says (a re-import of it changes nothing)."""
+    """Whether ``data`` says what ``version`` already says (a re-import of it changes nothing; content
+    without an image named, as an import row, keeps the version's image)."""
     return (version.kind, version.text, list(version.options), list(version.answer), version.explanation,
-            version.difficulty, list(version.tags)) == (
+            version.difficulty, list(version.tags), version.image_key, version.image_alt) == (
         data["kind"], data["text"], list(data["options"]), list(data["answer"]), data["explanation"],
-        data["difficulty"], list(data["tags"]))
+        data["difficulty"], list(data["tags"]), data.get("image_key", version.image_key),
+        data.get("image_alt", version.image_alt))

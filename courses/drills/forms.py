@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from classroom.accounts.forms import strip
@@ -30,9 +30,12 @@ class BankForm(Form):
     trade = StringField(_l("Trade"), validators=[Optional(), Length(max=50)], filters=[strip])
     skill_level = SelectField(_l("Skill level"), coerce=optional_int,
                               choices=[("", _l("Any level")), *((str(k), v) for k, v in SKILL_LEVELS.items())])
+    daily_size = IntegerField(_l("Daily practice: questions a day"), default=5,
+                              validators=[Optional(), NumberRange(1, 50)])
 
     def data_dict(self) -> dict[str, Any]:
-        return {"title": self.title.data, "trade": self.trade.data, "skill_level": self.skill_level.data}
+        return {"title": self.title.data, "trade": self.trade.data, "skill_level": self.skill_level.data,
+                "daily_size": self.daily_size.data}
 
 
 class QuestionForm(Form):
@@ -50,6 +53,11 @@ class QuestionForm(Form):
     difficulty = SelectField(_l("Difficulty"), coerce=int, choices=list(DIFFICULTY_LABELS.items()), default=2)
     tags = StringField(_l("Knowledge points"), validators=[Length(max=200)], filters=[strip],
                        description=_l("Separated by commas, at most 5."))
+    image = FileField(_l("Image (optional)"), description=_l("PNG, JPEG, GIF or WebP, shown with the question."),
+                      render_kw={"accept": ".png,.jpg,.jpeg,.gif,.webp"})
+    image_alt = StringField(_l("What the image shows"), validators=[Length(max=200)], filters=[strip],
+                            description=_l("Read aloud to people who cannot see it."))
+    remove_image = BooleanField(_l("Remove the image"))
 
     @classmethod
     def for_version(cls, question: Any, version: Any) -> QuestionForm:
@@ -58,7 +66,12 @@ class QuestionForm(Form):
         row = question_file.export_row(question, version)
         return cls(code=question.code, kind=version.kind, text=version.text, options="\n".join(version.options),
                    answer=row[len(LETTERS) + 3], explanation=version.explanation, difficulty=version.difficulty,
-                   tags=", ".join(version.tags))
+                   tags=", ".join(version.tags), image_alt=version.image_alt)
+
+    def image_upload(self) -> tuple[str | None, Any] | None:
+        """(file name, stream) of an image sent with the question, if one was."""
+        upload = self.image.data
+        return (upload.filename, upload.stream) if upload and getattr(upload, "filename", "") else None
 
     def question_data(self) -> dict[str, Any]:
         kind = self.kind.data
@@ -70,6 +83,9 @@ class QuestionForm(Form):
         data = question_file.row_content(cells)
         if len(lines) > len(LETTERS):
             data["options"] = lines  # too many: the check refuses them
+        data["image_alt"] = self.image_alt.data or ""
+        if self.remove_image.data:
+            data["image_key"] = None
         return data
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from classroom.extensions import db
-from courses.drills import mock
+from courses.drills import daily, mock
 from courses.drills.models import MockAttempt
 
 BATCH = 200
@@ -31,3 +31,10 @@ def submit_expired(*, now: datetime) -> int:
         db.session.commit()
         done += len(claimed)
         after = due[-1]
+
+
+def daily_reminders(*, now: datetime) -> int:
+    """每日一练 reminders due now (at most one a person and day): how many are new."""
+    made = daily.remind(now=now)
+    db.session.commit()
+    return made

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -58,13 +58,17 @@ def bank(bank_id: int):
 def question(bank_id: int, question_id: int | None = None):
     bank = access.bank_or_404(current_user, bank_id, editing=True)
     question = owned_or_404(DrillQuestion, question_id, bank_id=bank.id) if question_id else None
-    form = QuestionForm.for_version(question, queries.current_version(question) if question else None)
+    version = queries.current_version(question) if question else None
+    form = QuestionForm.for_version(question, version)
+    config = current_app.config
     if form.validate_on_submit() and perform(
             lambda: banks.save_question(bank, form.question_data(), actor=current_user, now=utcnow(),
-                                        question=question),
+                                        question=question, image=form.image_upload(),
+                                        folder=config["UPLOAD_FOLDER"], max_bytes=config["UPLOAD_MAX_BYTES"]),
             success=_("Question saved."), form=form, field="text").ok:
         return redirect(url_for("drills_manage.bank", bank_id=bank.id))
-    return render_template("drills/question_form.html", bank=bank, question=question, form=form)
+    return render_template("drills/question_form.html", bank=bank, question=question, form=form,
+                           version=version)
 
 
 @bp.route("/banks/<int:bank_id>/import", methods=["GET", "POST"])

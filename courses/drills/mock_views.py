@@ -14,10 +14,10 @@ from classroom.http import owned_or_404, perform, perform_quietly
 from classroom.unions import scope
 from courses.competitions.access import can_organize
 from courses.competitions.models import Stage
-from courses.drills import access, integrity, mock, queries, rounds
+from courses.drills import access, integrity, mock, queries, rankings, rounds, views
 from courses.drills.content import KIND_LABELS
 from courses.drills.forms import ConfirmForm, MockExamForm, RoundForm
-from courses.drills.models import MockAttempt, MockExam
+from courses.drills.models import MockAttempt, MockExam, QuestionVersion
 
 bp = Blueprint("drills_mock", __name__)
 
@@ -86,6 +86,16 @@ def exam(exam_id: int):
                            attempts=queries.my_attempts(exam.id, current_user.id))
 
 
+@bp.route("/drills/mock/<int:exam_id>/rankings")
+@login_required
+def ranking(exam_id: int):
+    """The exam's (or round's) leaderboard: people by score then time, unions by participation."""
+    exam = exam_or_404(exam_id)
+    return render_template("drills/exam_rankings.html", exam=exam,
+                           stage=db.session.get(Stage, exam.stage_id) if exam.stage_id else None,
+                           people=rankings.exam_people(current_user, exam), unions=rankings.exam_unions(exam))
+
+
 @bp.route("/drills/mock/<int:exam_id>/start", methods=["POST"])
 @login_required
 def start(exam_id: int):
@@ -129,6 +139,18 @@ def answer(attempt_id: int):
     if outcome.error is not None:
         return jsonify(error=str(outcome.error)), 409
     return jsonify(saved=1) if outcome.value else (jsonify(error=_("This question is not on your paper.")), 400)
+
+
+@bp.route("/drills/mock/attempts/<int:attempt_id>/images/<int:version_id>")
+@login_required
+def image(attempt_id: int, version_id: int):
+    """The image of a question on the person's own paper (a round's entrant may not practise its bank)."""
+    attempt = attempt_or_404(attempt_id)
+    version = db.session.get(QuestionVersion, version_id) \
+        if version_id in {item[0] for item in attempt.paper} else None
+    if version is None:
+        abort(404)
+    return views.image_response(version)
 
 
 @bp.app_template_filter("countdown")

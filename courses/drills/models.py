@@ -24,6 +24,7 @@ class QuestionBank(Model):
     title: Mapped[str] = mapped_column(String(200))
     trade: Mapped[str | None] = mapped_column(String(50))
     skill_level: Mapped[int | None] = mapped_column(SmallInteger)
+    daily_size: Mapped[int] = mapped_column(SmallInteger, default=5, server_default="5")  # 每日一练: questions a day
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:
@@ -65,7 +66,13 @@ class QuestionVersion(Model):
     explanation: Mapped[str] = mapped_column(Text, default="")
     difficulty: Mapped[int] = mapped_column(SmallInteger, default=2)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the stem's image: its stored name under the upload folder's drills/ (kept by later versions) and alt text
+    image_key: Mapped[str | None] = mapped_column(String(80))
+    image_alt: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<QuestionVersion {self.question_id} v{self.number}>"
 
 
 class PracticeAnswer(Model):
@@ -185,3 +192,39 @@ class MockAnswer(Model):
                                             index=True)
     answer: Mapped[list[Any]] = mapped_column(JSON)
     saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DailyPlan(Model):
+    """每日一练 turned on: the person gets the bank's ``daily_size`` questions a day."""
+
+    __tablename__ = "drill_daily_plan"
+    __table_args__ = (UniqueConstraint("user_id", "bank_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("drill_bank.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<DailyPlan user={self.user_id} bank={self.bank_id}>"
+
+
+class DailySet(Model):
+    """One person's questions of one day (their local date) in a bank, drawn once and kept: the question
+    ids in order, those answered, and when the last of them was."""
+
+    __tablename__ = "drill_daily_set"
+    __table_args__ = (UniqueConstraint("user_id", "bank_id", "day"),
+                      Index("ix_drill_daily_set_done", "user_id", "day", "completed_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("drill_bank.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    questions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    answered: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"<DailySet user={self.user_id} bank={self.bank_id} {self.day}>"

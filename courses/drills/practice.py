@@ -19,9 +19,9 @@ from classroom.timefmt import local_date, zone
 from courses.drills import content
 from courses.drills.models import DrillQuestion, Favourite, Mistake, PracticeAnswer, QuestionBank, QuestionVersion
 
-MODES = ("sequential", "random", "mistakes", "favourites")
+MODES = ("sequential", "random", "mistakes", "favourites", "daily")
 MODE_LABELS = {"sequential": _l("In order"), "random": _l("Random"), "mistakes": _l("Mistake book"),
-               "favourites": _l("Favourites")}
+               "favourites": _l("Favourites"), "daily": _l("Daily practice")}
 
 
 def _current(bank_id: int) -> Select:

@@ -7,9 +7,11 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from classroom.database import utcnow
+from classroom.domain import Invalid
 from classroom.forms import arg_int, parse_id
 from classroom.http import owned_or_404, paginate, perform, perform_quietly, safe_next
-from courses.drills import access, practice, queries, rounds
+from classroom.storage import storage
+from courses.drills import access, banks, daily, practice, queries, rounds
 from courses.drills import rankings as ranking
 from courses.drills.content import DIFFICULTY_LABELS, KIND_LABELS, options_of
 from courses.drills.forms import ConfirmForm
@@ -28,16 +30,44 @@ def mode_arg() -> str:
 def index():
     return render_template("drills/index.html", banks=queries.banks_for(current_user, editing=False),
                            editor=access.editor_paths(current_user) != [],
-                           rounds=rounds.my_rounds(current_user, now=utcnow()))
+                           rounds=rounds.my_rounds(current_user, now=utcnow()),
+                           streaks=daily.streaks(current_user, now=utcnow()))
 
 
 @bp.route("/banks/<int:bank_id>")
 @login_required
 def bank(bank_id: int):
     bank = access.bank_or_404(current_user, bank_id, editing=False)
+    now = utcnow()
     return render_template("drills/bank.html", bank=bank, modes=practice.MODE_LABELS,
                            counts=queries.my_counts(current_user.id, bank.id), exams=queries.mock_exams(bank.id),
-                           progress=practice.progress_by_tag(current_user.id, bank.id))
+                           progress=practice.progress_by_tag(current_user.id, bank.id), form=ConfirmForm(),
+                           streak=daily.streaks(current_user, now=now, bank_id=bank.id).get(bank.id),
+                           today=daily.todays_set(current_user, bank, now=now))
+
+
+@bp.route("/banks/<int:bank_id>/daily/<any(on, off):action>", methods=["POST"])
+@login_required
+def daily_plan(bank_id: int, action: str):
+    """Turn daily practice on or off for this bank."""
+    bank = access.bank_or_404(current_user, bank_id, editing=False)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    perform_quietly(lambda: daily.turn_on(current_user, bank, now=utcnow()) if action == "on"
+                    else daily.turn_off(current_user, bank))
+    return redirect(url_for("drills.bank", bank_id=bank.id))
+
+
+@bp.route("/banks/<int:bank_id>/daily", methods=["POST"])
+@login_required
+def daily_start(bank_id: int):
+    """Today's questions: drawn on the first press of the day, then answered one by one."""
+    bank = access.bank_or_404(current_user, bank_id, editing=False)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if perform(lambda: daily.start(current_user, bank, now=utcnow()), category="warning").error is not None:
+        return redirect(url_for("drills.bank", bank_id=bank.id))
+    return redirect(url_for("drills.question", bank_id=bank.id, mode="daily"))
 
 
 @bp.route("/banks/<int:bank_id>/practice")
@@ -45,9 +75,11 @@ def bank(bank_id: int):
 def question(bank_id: int):
     bank = access.bank_or_404(current_user, bank_id, editing=False)
     mode = mode_arg()
-    found = practice.next_question(current_user.id, bank, mode, after=arg_int("after"))
+    found = daily.next_question(current_user, bank, now=utcnow()) if mode == "daily" else \
+        practice.next_question(current_user.id, bank, mode, after=arg_int("after"))
     if found is None:
-        return render_template("drills/nothing.html", bank=bank, mode=mode, modes=practice.MODE_LABELS)
+        return render_template("drills/nothing.html", bank=bank, mode=mode, modes=practice.MODE_LABELS,
+                               today=daily.todays_set(current_user, bank, now=utcnow()) if mode == "daily" else None)
     return render_template("drills/question.html", bank=bank, mode=mode, question=found[0], version=found[1],
                            options=options_of(found[1].kind, found[1].options), kinds=KIND_LABELS,
                            difficulties=DIFFICULTY_LABELS, form=ConfirmForm())
@@ -67,7 +99,11 @@ def answer(bank_id: int):
 def _answer(bank) -> PracticeAnswer:
     version = practice.version_in_bank(bank, parse_id(request.form.get("version", "")))
     given = practice.given_answer(version.kind, request.form.getlist("choice"), request.form.getlist("blank"))
-    return practice.answer(current_user, bank, version, given, now=utcnow())
+    now = utcnow()
+    record = practice.answer(current_user, bank, version, given, now=now)
+    if mode_arg() == "daily":
+        daily.note_answer(current_user, bank, version.question_id, now=now)
+    return record
 
 
 @bp.route("/banks/<int:bank_id>/practice/answers/<int:answer_id>")
@@ -80,6 +116,26 @@ def result(bank_id: int, answer_id: int):
                            options=options_of(version.kind, version.options), form=ConfirmForm(),
                            favourite=practice.is_favourite(current_user.id, record.question_id),
                            in_book=practice.in_mistake_book(current_user.id, record.question_id))
+
+
+@bp.route("/banks/<int:bank_id>/images/<int:version_id>")
+@login_required
+def image(bank_id: int, version_id: int):
+    """A question's image, for the people who may practise (or edit) its bank; 404 for anyone else."""
+    bank = access.bank_or_404(current_user, bank_id, editing=False)
+    try:
+        version = practice.version_in_bank(bank, version_id)
+    except Invalid:
+        abort(404)
+    return image_response(version)
+
+
+def image_response(version):
+    if not version.image_key:
+        abort(404)
+    key = version.image_key
+    return storage().download(f"{banks.IMAGE_FOLDER}/{key}", f"question-{version.id}.{key.rpartition('.')[2]}",
+                              banks.image_type(key))
 
 
 @bp.route("/banks/<int:bank_id>/questions/<int:question_id>/favourite", methods=["POST"])

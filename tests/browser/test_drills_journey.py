@@ -1,6 +1,6 @@
 """Journey at phone width (issue 21): a worker practises a bank, gets one wrong, finds it in the mistake
-book, sits a mock exam whose answers are saved as they are clicked (a reload keeps them), submits it, and
-sees the union's participation ranking."""
+book, sits a mock exam whose answers are saved as they are clicked (a reload keeps them), submits it, sees
+the exam's ranking and the union's participation ranking, and turns daily practice on."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ def test_practise_mistake_book_mock_exam_and_ranking(live_server, new_page, tree
     apply(bank, [({"code": f"Q{n}", "kind": "single", "text": f"第{n}题：安全电压上限？", "options": ["12", "24", "36"],
                    "answer": [2], "explanation": "一般环境下为36伏。", "difficulty": 1, "tags": ["安全用电"]}, None)
                  for n in range(1, 4)], now=utcnow())
-    db.session.add(MockExam(bank_id=bank.id, title="安全模拟考", minutes=30, pass_score=60,
-                            blueprint=[{"kind": "single", "count": 2, "points": 1, "difficulty": None, "tag": None}]))
+    exam = MockExam(bank_id=bank.id, title="安全模拟考", minutes=30, pass_score=60,
+                    blueprint=[{"kind": "single", "count": 2, "points": 1, "difficulty": None, "tag": None}])
+    db.session.add(exam)
     worker = make_user("张小明", union=tree.a1, trade="电工", locale="en")
     db.session.commit()
 
@@ -52,7 +53,16 @@ def test_practise_mistake_book_mock_exam_and_ranking(live_server, new_page, tree
     page.on("dialog", lambda dialog: dialog.accept())
     page.locator("button[name=submit]").click()
     expect(page.locator("[data-mock-score]")).to_have_attribute("data-mock-score", "50")
+    page.goto(f"{live_server}/drills/mock/{exam.id}")
+    page.locator("[data-exam-rankings]").click()
+    expect(page.locator("[data-exam-people] [data-score]")).to_have_text("50%")
 
     page.goto(f"{live_server}/drills/banks/{bank.id}/rankings")
     expect(page.locator("[data-union='A1'] [data-rate]")).to_have_text("100%")
     screenshot(page, "drills-ranking-en")
+
+    page.goto(f"{live_server}/drills/banks/{bank.id}")
+    page.locator("[data-daily-on]").click()
+    page.locator("[data-daily-start]").click()
+    expect(page.locator("[data-practice-question]")).to_be_visible()
+    screenshot(page, "drills-daily-en")
