@@ -100,6 +100,7 @@ def import_models() -> None:
     import classroom.api.models  # noqa: F401
     import classroom.audit  # noqa: F401
     import classroom.notifications.models  # noqa: F401
+    import classroom.unions.announcement_models  # noqa: F401
     import classroom.unions.counters  # noqa: F401
     import classroom.unions.import_models  # noqa: F401
     import classroom.unions.models  # noqa: F401

@@ -1,4 +1,5 @@
-"""The union tree, memberships and the union admins' pages, member imports and member counters."""
+"""The union tree, memberships and the union admins' pages, member imports, announcements to a whole union
+and member counters."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The union pages, the audit of out-of-scope requests, the triggers of the member counters (for create_all)
     and their folding job."""
-    from classroom.unions import counters, import_commit, import_views, jobs, scope, views
+    from classroom.unions import announcement_views, announcements, counters, import_commit, import_views, jobs, scope, views
 
     registry = app.extensions["classroom"]
     counters.attach_triggers()
     registry.kinds[import_commit.WELCOME.name] = import_commit.WELCOME
-    for blueprint in (views.bp, import_views.bp):
+    registry.kinds[announcements.KIND.name] = announcements.KIND
+    for blueprint in (views.bp, import_views.bp, announcement_views.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(scope.ScopeDenied, views.record_denial)
     registry.add_job("unions.fold_member_counts", jobs.fold, "MEMBER_COUNT_FOLD_SECONDS")
     for action, task in jobs.TASKS.items():
         registry.tasks[task] = jobs.run_task(action)
+    registry.tasks[announcements.TASK] = announcements.send

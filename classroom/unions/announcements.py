@@ -1,0 +1,166 @@
+"""Announcements to a whole union: posted by an admin of the union (or above), sent by a queue task to every
+active member of the union's subtree, a batch at a time.
+
+Each batch is one transaction: it locks the announcement's row (PostgreSQL; SQLite: the write lock), reads
+the next members after the row's cursor (keyset by member id, on uq_membership_one_active), notifies them
+with notify_many (one notification each, its email and text copies queued in the outbox by the people's
+choices) and moves the cursor and the count in the same commit. A worker killed mid-batch leaves that
+batch unwritten and the cursor where it was: the retried task goes on from there. Two runs at once (RQ's
+retry beside an admin's "Resume") take turns on the row's lock and each reads the other's cursor; and the
+notifications' dedup keys (``union.announcement:<id>:<user id>``) make a repeat harmless in any case.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, func, select, update
+
+from classroom import queue
+from classroom.accounts.models import User
+from classroom.audit import record_event
+from classroom.database import begin_write, is_postgresql, utcnow
+from classroom.domain import Conflict, Invalid
+from classroom.extensions import db
+from classroom.notifications.services import notify_many
+from classroom.registry import Kind
+from classroom.unions.announcement_models import AnnouncementStatus, UnionAnnouncement
+from classroom.unions.models import Membership, MembershipStatus, TradeUnion
+
+logger = logging.getLogger(__name__)
+KIND = Kind("union.announcement", _l("Announcements from your union"), email=True, sms=False)
+TASK = "union_announcement.send"
+TITLE = _l("%(union)s: %(title)s")
+STOPPED = _l("Sending stopped on an unexpected error. Those already reached keep their message; resume to "
+             "reach the rest.")
+NOT_STOPPED = _l("Only a stopped announcement can be resumed.")
+ORDER = (UnionAnnouncement.created_at, UnionAnnouncement.id)  # newest first, on ix_union_announcement_union_created
+
+
+def post(union: TradeUnion, title: str, body: str, *, actor: Any, now: datetime) -> UnionAnnouncement:
+    """Record an announcement to the union's subtree (sent once the caller commits and starts it)."""
+    title, body = (title or "").strip(), (body or "").strip()
+    if not title or len(title) > 200:
+        raise Invalid(_l("Give the announcement a title of at most 200 characters."), field="title")
+    if not body or len(body) > 5000:
+        raise Invalid(_l("Write a message of at most 5,000 characters."), field="body")
+    announcement = UnionAnnouncement(union_id=union.id, author_id=actor.id, title=title, body=body, created_at=now)
+    db.session.add(announcement)
+    db.session.flush()
+    record_event(actor, "union_announcement.post", announcement, union_id=union.id, title=title)
+    return announcement
+
+
+def start(announcement: UnionAnnouncement) -> None:
+    """Queue the sending (an eager queue sends it now)."""
+    queue.enqueue(TASK, announcement.id)
+
+
+def resume(announcement: UnionAnnouncement, *, actor: Any, now: datetime) -> UnionAnnouncement:
+    """Put a stopped (or interrupted) announcement back in the queue; it goes on from its cursor."""
+    if not (announcement.status == AnnouncementStatus.FAILED or is_interrupted(announcement, now)):
+        raise Conflict(NOT_STOPPED)
+    announcement.status, announcement.message, announcement.heartbeat_at = AnnouncementStatus.QUEUED, None, now
+    record_event(actor, "union_announcement.resume", announcement, union_id=announcement.union_id)
+    return announcement
+
+
+def announcements_of(union: TradeUnion) -> Select:
+    """SELECT of the union's announcements, newest first."""
+    return select(UnionAnnouncement).where(UnionAnnouncement.union_id == union.id).order_by(
+        UnionAnnouncement.created_at.desc(), UnionAnnouncement.id.desc())
+
+
+def announcement_key(announcement: UnionAnnouncement) -> tuple:
+    return announcement.created_at, announcement.id
+
+
+# ---- the recipients ------------------------------------------------------------------------------------
+
+def _audience(path: str) -> Select:
+    return (select(Membership.user_id, User.locale)
+            .join(User, User.id == Membership.user_id)
+            .join(TradeUnion, TradeUnion.id == Membership.union_id)
+            .where(Membership.status == MembershipStatus.ACTIVE, User.is_active.is_(True),
+                   TradeUnion.path.startswith(path, autoescape=True)))
+
+
+def recipients_after(path: str, after: int, limit: int) -> list[Any]:
+    """The next ``limit`` active members of the subtree by id after ``after``: (user_id, locale) rows."""
+    return list(db.session.execute(_audience(path).where(Membership.user_id > after)
+                                   .order_by(Membership.user_id).limit(limit)).all())
+
+
+def count_recipients(path: str) -> int:
+    return db.session.scalar(_audience(path).with_only_columns(func.count()).order_by(None)) or 0
+
+
+# ---- sending (the queue's task) ------------------------------------------------------------------------
+
+def send_batch(announcement_id: int, *, size: int, now: datetime) -> bool:
+    """Notify the next batch in one transaction; True while members may remain."""
+    begin_write(db.session)
+    statement = select(UnionAnnouncement).where(UnionAnnouncement.id == announcement_id) \
+        .execution_options(populate_existing=True)
+    if is_postgresql(db.session):
+        statement = statement.with_for_update(of=UnionAnnouncement)
+    announcement = db.session.scalars(statement).first()
+    if announcement is None or announcement.status == AnnouncementStatus.DONE:
+        db.session.rollback()
+        return False
+    path, union_name = db.session.execute(select(TradeUnion.path, TradeUnion.name)
+                                          .where(TradeUnion.id == announcement.union_id)).one()
+    if announcement.total is None:
+        announcement.total, announcement.started_at = count_recipients(path), now
+    batch = recipients_after(path, announcement.last_user_id, size)
+    notify_many([SimpleNamespace(id=user_id, locale=locale) for user_id, locale in batch], KIND.name,
+                f"{KIND.name}:{announcement.id}", TITLE, announcement.body, now=now,
+                params={"union": union_name, "title": announcement.title})
+    announcement.done += len(batch)
+    announcement.last_user_id = batch[-1].user_id if batch else announcement.last_user_id
+    announcement.status, announcement.heartbeat_at, announcement.message = AnnouncementStatus.SENDING, now, None
+    more = len(batch) == size
+    if not more:
+        announcement.status, announcement.finished_at = AnnouncementStatus.DONE, now
+        announcement.total = announcement.done
+    db.session.commit()
+    return more
+
+
+def send(announcement_id: int) -> None:
+    """The queue's task: every batch until none is left. An unexpected error rolls the batch back and is
+    raised again for the queue to retry (from the cursor); once no retry is left the announcement shows as
+    stopped."""
+    size = current_app.config["ANNOUNCEMENT_BATCH_SIZE"]
+    try:
+        while send_batch(announcement_id, size=size, now=utcnow()):
+            pass
+    except Exception:
+        logger.exception("union announcement %s failed", announcement_id)
+        db.session.rollback()
+        if queue.is_last_attempt():
+            db.session.execute(update(UnionAnnouncement).where(UnionAnnouncement.id == announcement_id)
+                               .values(status=AnnouncementStatus.FAILED, message=str(STOPPED)[:500]))
+            db.session.commit()
+        if not queue.is_eager():
+            raise
+
+
+def is_interrupted(announcement: UnionAnnouncement, now: datetime) -> bool:
+    """Busy in the database but no batch for a while: its worker died and no retry has taken it up yet."""
+    seen = announcement.heartbeat_at or announcement.created_at
+    stale = timedelta(seconds=current_app.config["ANNOUNCEMENT_STALE_SECONDS"])
+    return announcement.is_busy and now - seen > stale
+
+
+def progress_of(announcement: UnionAnnouncement, *, now: datetime) -> dict[str, Any]:
+    """What the pages and the progress poll show (the keys import.js reads: processed, total, percent, busy)."""
+    interrupted = is_interrupted(announcement, now)
+    return {"status": announcement.status, "label": announcement.status_label, "processed": announcement.done,
+            "total": announcement.total if announcement.total is not None else 0, "percent": announcement.percent,
+            "busy": announcement.is_busy and not interrupted, "interrupted": interrupted}
