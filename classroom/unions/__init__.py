@@ -9,7 +9,16 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The union pages, the audit of out-of-scope requests, the triggers of the member counters (for create_all)
     and their folding job."""
-    from classroom.unions import announcement_views, announcements, counters, import_commit, import_views, jobs, scope, views
+    from classroom.unions import (
+        announcement_views,
+        announcements,
+        counters,
+        import_commit,
+        import_views,
+        jobs,
+        scope,
+        views,
+    )
 
     registry = app.extensions["classroom"]
     counters.attach_triggers()
