@@ -100,12 +100,12 @@ def test_only_the_admin_who_asked_downloads_an_export_while_the_union_is_theirs(
 
 
 def test_an_export_that_fails_says_so_and_offers_no_download(app, tree, make_admin, members, monkeypatch):
-    from courses.hours import exports
+    from courses.hours import jobs
 
     def broken(*_args, **_kwargs):
         raise OSError("the bucket is away")
 
-    monkeypatch.setattr(exports, "storage", lambda: type("Broken", (), {"put_bytes": broken})())
+    monkeypatch.setattr(jobs, "storage", lambda: type("Broken", (), {"put_bytes": broken})())
     admin = login_client(app, make_admin(tree.a1))
     export_id = export_id_of(admin.get(f"/reports/hours?union={tree.a1.id}&format=csv"))
     assert fresh(export_id).status == "failed"

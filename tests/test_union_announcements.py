@@ -20,7 +20,7 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification, OutboundMessage
-from classroom.unions import announcements
+from classroom.unions import announcements, jobs
 from classroom.unions.announcement_models import UnionAnnouncement
 from classroom.unions.models import Membership, MembershipStatus
 from tests.factories import login_client
@@ -105,17 +105,17 @@ def test_an_announcement_reaches_every_active_member_of_the_subtree_once(app, tr
         "status": "done", "label": "Sent", "processed": 5, "total": 5, "percent": 100, "busy": False,
         "interrupted": False}
 
-    announcements.send(announcement_id)  # a second delivery of the finished task: nothing happens
+    jobs.send_announcement(announcement_id)  # a second delivery of the finished task: nothing happens
     db.session.execute(UnionAnnouncement.__table__.update().values(status="sending", done=0, last_user_id=0))
     db.session.commit()
-    announcements.send(announcement_id)  # even from a lost cursor, the dedup keys send nothing twice
+    jobs.send_announcement(announcement_id)  # even from a lost cursor, the dedup keys send nothing twice
     assert notified(announcement_id) == audience == emails(announcement_id)
     assert fresh(announcement_id).status == "done"
 
 
 def test_a_failed_batch_is_rolled_back_and_resuming_goes_on_from_the_cursor(app, tree, make_admin, audience,
                                                                            monkeypatch):
-    real, calls = announcements.notify_many, []
+    real, calls = jobs.notify_many, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -124,7 +124,7 @@ def test_a_failed_batch_is_rolled_back_and_resuming_goes_on_from_the_cursor(app,
             raise RuntimeError("the database went away")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(announcements, "notify_many", flaky)
+    monkeypatch.setattr(jobs, "notify_many", flaky)
     admin = login_client(app, make_admin(tree.city))
     announcement_id = announcement_id_of(post(admin, tree.district_a), tree.district_a)
     stopped = fresh(announcement_id)

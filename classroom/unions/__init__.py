@@ -30,4 +30,4 @@ def init_app(app: Flask) -> None:
     registry.add_job("unions.fold_member_counts", jobs.fold, "MEMBER_COUNT_FOLD_SECONDS")
     for action, task in jobs.TASKS.items():
         registry.tasks[task] = jobs.run_task(action)
-    registry.tasks[announcements.TASK] = announcements.send
+    registry.tasks[announcements.TASK] = jobs.send_announcement

@@ -1,5 +1,5 @@
-"""Announcements to a whole union: posted by an admin of the union (or above), sent by a queue task to every
-active member of the union's subtree, a batch at a time.
+"""Announcements to a whole union: posted by an admin of the union (or above), sent by a queue task
+(``jobs.send_announcement``) to every active member of the union's subtree, a batch at a time.
 
 Each batch is one transaction: it locks the announcement's row (PostgreSQL; SQLite: the write lock), reads
 the next members after the row's cursor (keyset by member id, on uq_membership_one_active), notifies them
@@ -12,32 +12,24 @@ notifications' dedup keys (``union.announcement:<id>:<user id>``) make a repeat 
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 
 from classroom import queue
 from classroom.accounts.models import User
 from classroom.audit import record_event
-from classroom.database import begin_write, is_postgresql, utcnow
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
-from classroom.notifications.services import notify_many
 from classroom.registry import Kind
 from classroom.unions.announcement_models import AnnouncementStatus, UnionAnnouncement
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 
-logger = logging.getLogger(__name__)
 KIND = Kind("union.announcement", _l("Announcements from your union"), email=True, sms=False)
 TASK = "union_announcement.send"
-TITLE = _l("%(union)s: %(title)s")
-STOPPED = _l("Sending stopped on an unexpected error. Those already reached keep their message; resume to "
-             "reach the rest.")
 NOT_STOPPED = _l("Only a stopped announcement can be resumed.")
 ORDER = (UnionAnnouncement.created_at, UnionAnnouncement.id)  # newest first, on ix_union_announcement_union_created
 
@@ -98,57 +90,6 @@ def recipients_after(path: str, after: int, limit: int) -> list[Any]:
 
 def count_recipients(path: str) -> int:
     return db.session.scalar(_audience(path).with_only_columns(func.count()).order_by(None)) or 0
-
-
-# ---- sending (the queue's task) ------------------------------------------------------------------------
-
-def send_batch(announcement_id: int, *, size: int, now: datetime) -> bool:
-    """Notify the next batch in one transaction; True while members may remain."""
-    begin_write(db.session)
-    statement = select(UnionAnnouncement).where(UnionAnnouncement.id == announcement_id) \
-        .execution_options(populate_existing=True)
-    if is_postgresql(db.session):
-        statement = statement.with_for_update(of=UnionAnnouncement)
-    announcement = db.session.scalars(statement).first()
-    if announcement is None or announcement.status == AnnouncementStatus.DONE:
-        db.session.rollback()
-        return False
-    path, union_name = db.session.execute(select(TradeUnion.path, TradeUnion.name)
-                                          .where(TradeUnion.id == announcement.union_id)).one()
-    if announcement.total is None:
-        announcement.total, announcement.started_at = count_recipients(path), now
-    batch = recipients_after(path, announcement.last_user_id, size)
-    notify_many([SimpleNamespace(id=user_id, locale=locale) for user_id, locale in batch], KIND.name,
-                f"{KIND.name}:{announcement.id}", TITLE, announcement.body, now=now,
-                params={"union": union_name, "title": announcement.title})
-    announcement.done += len(batch)
-    announcement.last_user_id = batch[-1].user_id if batch else announcement.last_user_id
-    announcement.status, announcement.heartbeat_at, announcement.message = AnnouncementStatus.SENDING, now, None
-    more = len(batch) == size
-    if not more:
-        announcement.status, announcement.finished_at = AnnouncementStatus.DONE, now
-        announcement.total = announcement.done
-    db.session.commit()
-    return more
-
-
-def send(announcement_id: int) -> None:
-    """The queue's task: every batch until none is left. An unexpected error rolls the batch back and is
-    raised again for the queue to retry (from the cursor); once no retry is left the announcement shows as
-    stopped."""
-    size = current_app.config["ANNOUNCEMENT_BATCH_SIZE"]
-    try:
-        while send_batch(announcement_id, size=size, now=utcnow()):
-            pass
-    except Exception:
-        logger.exception("union announcement %s failed", announcement_id)
-        db.session.rollback()
-        if queue.is_last_attempt():
-            db.session.execute(update(UnionAnnouncement).where(UnionAnnouncement.id == announcement_id)
-                               .values(status=AnnouncementStatus.FAILED, message=str(STOPPED)[:500]))
-            db.session.commit()
-        if not queue.is_eager():
-            raise
 
 
 def is_interrupted(announcement: UnionAnnouncement, now: datetime) -> bool:
