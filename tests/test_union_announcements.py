@@ -20,8 +20,9 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification, OutboundMessage
-from classroom.unions import announcements, jobs
-from classroom.unions.announcement_models import UnionAnnouncement
+from classroom.unions.announcements import jobs
+from classroom.unions.announcements import services as announcements
+from classroom.unions.announcements.models import UnionAnnouncement
 from classroom.unions.models import Membership, MembershipStatus
 from tests.factories import login_client
 from tests.test_observability import TOKEN, sample
@@ -105,10 +106,10 @@ def test_an_announcement_reaches_every_active_member_of_the_subtree_once(app, tr
         "status": "done", "label": "Sent", "processed": 5, "total": 5, "percent": 100, "busy": False,
         "interrupted": False}
 
-    jobs.send_announcement(announcement_id)  # a second delivery of the finished task: nothing happens
+    jobs.send(announcement_id)  # a second delivery of the finished task: nothing happens
     db.session.execute(UnionAnnouncement.__table__.update().values(status="sending", done=0, last_user_id=0))
     db.session.commit()
-    jobs.send_announcement(announcement_id)  # even from a lost cursor, the dedup keys send nothing twice
+    jobs.send(announcement_id)  # even from a lost cursor, the dedup keys send nothing twice
     assert notified(announcement_id) == audience == emails(announcement_id)
     assert fresh(announcement_id).status == "done"
 

@@ -8,26 +8,15 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The union pages, the audit of out-of-scope requests, the triggers of the member counters (for create_all)
-    and their folding job."""
-    from classroom.unions import (
-        announcement_views,
-        announcements,
-        counters,
-        import_commit,
-        import_views,
-        jobs,
-        scope,
-        views,
-    )
+    and their folding job, and the member-import tasks (announcements: their own package)."""
+    from classroom.unions import counters, import_commit, import_views, jobs, scope, views
 
     registry = app.extensions["classroom"]
     counters.attach_triggers()
     registry.kinds[import_commit.WELCOME.name] = import_commit.WELCOME
-    registry.kinds[announcements.KIND.name] = announcements.KIND
-    for blueprint in (views.bp, import_views.bp, announcement_views.bp):
+    for blueprint in (views.bp, import_views.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(scope.ScopeDenied, views.record_denial)
     registry.add_job("unions.fold_member_counts", jobs.fold, "MEMBER_COUNT_FOLD_SECONDS")
     for action, task in jobs.TASKS.items():
         registry.tasks[task] = jobs.run_task(action)
-    registry.tasks[announcements.TASK] = jobs.send_announcement

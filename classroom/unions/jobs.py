@@ -1,6 +1,6 @@
-"""The unions' background work, each owning its transactions: member-import runs and announcements to a
-whole union (tasks of the job queue: on an RQ worker, or inline when the queue is eager), the welcome after
-an import, and the scheduled fold of the member counters.
+"""The unions' background work, each owning its transactions: member-import runs (tasks of the job queue:
+on an RQ worker, or inline when the queue is eager), the welcome after an import, and the scheduled fold
+of the member counters.
 
 The data of an import's commit is written in one transaction, which also marks the job done: a process
 killed half-way leaves nothing written (the queue retries the task; the page shows it as interrupted
@@ -33,8 +33,6 @@ from classroom.extensions import db
 from classroom.notifications.services import notify_many
 from classroom.personal_data import encrypt
 from classroom.storage import storage
-from classroom.unions import announcements
-from classroom.unions.announcement_models import AnnouncementStatus, UnionAnnouncement
 from classroom.unions.counters import PG_FOLD, SQLITE_FOLD, UnionMemberDelta
 from classroom.unions.import_commit import WELCOME, ImportResult, run_import
 from classroom.unions.import_files import read_rows
@@ -42,7 +40,6 @@ from classroom.unions.import_jobs import UNREADABLE_FILE, release_file, remove_f
 from classroom.unions.import_models import ImportJob, ImportStatus
 from classroom.unions.invitations import invitation_link
 from classroom.unions.member_import import CHUNK, ImportRejected, validate
-from classroom.unions.models import TradeUnion
 from classroom.uploads import UNREADABLE
 
 logger = logging.getLogger(__name__)
@@ -50,9 +47,6 @@ UNEXPECTED = _l("The import stopped on an unexpected error; nothing was written.
 INVITATION_SMS = _l("[Worker Classroom] %(union)s has registered you. Set your password here: %(link)s")
 IMPORT_LOCK = 18_001  # the advisory locks' first key for member-import commits (the second: the job's id)
 TASKS = {"validate": "member_import.validate", "commit": "member_import.commit"}
-ANNOUNCEMENT_TITLE = _l("%(union)s: %(title)s")
-ANNOUNCEMENT_STOPPED = _l("Sending stopped on an unexpected error. Those already reached keep their message; "
-                          "resume to reach the rest.")
 
 _live: dict[int, tuple[str, int, int]] = {}  # job id → (phase, processed, total), this process only
 
@@ -273,54 +267,3 @@ def fold(*, now: datetime) -> dict[str, int]:
         db.session.execute(delete(UnionMemberDelta).execution_options(synchronize_session=False))
     db.session.commit()
     return {"folded": max(folded, 0)}
-
-
-# ---- announcements to a whole union (their services: ``announcements``) -----------------------------------
-
-def send_announcement_batch(announcement_id: int, *, size: int, now: datetime) -> bool:
-    """Notify the next batch in one transaction; True while members may remain."""
-    begin_write(db.session)
-    statement = select(UnionAnnouncement).where(UnionAnnouncement.id == announcement_id) \
-        .execution_options(populate_existing=True)
-    if is_postgresql(db.session):
-        statement = statement.with_for_update(of=UnionAnnouncement)
-    announcement = db.session.scalars(statement).first()
-    if announcement is None or announcement.status == AnnouncementStatus.DONE:
-        db.session.rollback()
-        return False
-    path, union_name = db.session.execute(select(TradeUnion.path, TradeUnion.name)
-                                          .where(TradeUnion.id == announcement.union_id)).one()
-    if announcement.total is None:
-        announcement.total, announcement.started_at = announcements.count_recipients(path), now
-    batch = announcements.recipients_after(path, announcement.last_user_id, size)
-    notify_many([SimpleNamespace(id=user_id, locale=locale) for user_id, locale in batch], announcements.KIND.name,
-                f"{announcements.KIND.name}:{announcement.id}", ANNOUNCEMENT_TITLE, announcement.body, now=now,
-                params={"union": union_name, "title": announcement.title})
-    announcement.done += len(batch)
-    announcement.last_user_id = batch[-1].user_id if batch else announcement.last_user_id
-    announcement.status, announcement.heartbeat_at, announcement.message = AnnouncementStatus.SENDING, now, None
-    more = len(batch) == size
-    if not more:
-        announcement.status, announcement.finished_at = AnnouncementStatus.DONE, now
-        announcement.total = announcement.done
-    db.session.commit()
-    return more
-
-
-def send_announcement(announcement_id: int) -> None:
-    """The queue's task: every batch until none is left. An unexpected error rolls the batch back and is
-    raised again for the queue to retry (from the cursor); once no retry is left the announcement shows as
-    stopped."""
-    size = current_app.config["ANNOUNCEMENT_BATCH_SIZE"]
-    try:
-        while send_announcement_batch(announcement_id, size=size, now=utcnow()):
-            pass
-    except Exception:
-        logger.exception("union announcement %s failed", announcement_id)
-        db.session.rollback()
-        if queue.is_last_attempt():
-            db.session.execute(update(UnionAnnouncement).where(UnionAnnouncement.id == announcement_id)
-                               .values(status=AnnouncementStatus.FAILED, message=str(ANNOUNCEMENT_STOPPED)[:500]))
-            db.session.commit()
-        if not queue.is_eager():
-            raise

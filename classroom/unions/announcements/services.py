@@ -1,14 +1,5 @@
-"""Announcements to a whole union: posted by an admin of the union (or above), sent by a queue task
-(``jobs.send_announcement``) to every active member of the union's subtree, a batch at a time.
-
-Each batch is one transaction: it locks the announcement's row (PostgreSQL; SQLite: the write lock), reads
-the next members after the row's cursor (keyset by member id, on uq_membership_one_active), notifies them
-with notify_many (one notification each, its email and text copies queued in the outbox by the people's
-choices) and moves the cursor and the count in the same commit. A worker killed mid-batch leaves that
-batch unwritten and the cursor where it was: the retried task goes on from there. Two runs at once (RQ's
-retry beside an admin's "Resume") take turns on the row's lock and each reads the other's cursor; and the
-notifications' dedup keys (``union.announcement:<id>:<user id>``) make a repeat harmless in any case.
-"""
+"""Announcements to a whole union: posting, resuming, the lists, the recipients (active members of the
+union's subtree, by id) and the progress the pages show. The sending is ``jobs.send``, a queue task."""
 
 from __future__ import annotations
 
@@ -25,7 +16,7 @@ from classroom.audit import record_event
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
 from classroom.registry import Kind
-from classroom.unions.announcement_models import AnnouncementStatus, UnionAnnouncement
+from classroom.unions.announcements.models import AnnouncementStatus, UnionAnnouncement
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
 
 KIND = Kind("union.announcement", _l("Announcements from your union"), email=True, sms=False)

@@ -10,8 +10,9 @@ from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.http import perform, role_required
 from classroom.pagination import keyset_page
-from classroom.unions import announcements, queries, scope
-from classroom.unions.announcement_models import UnionAnnouncement
+from classroom.unions import queries, scope
+from classroom.unions.announcements import services as announcements
+from classroom.unions.announcements.models import UnionAnnouncement
 from classroom.unions.forms import AnnouncementForm
 from classroom.unions.import_forms import ConfirmForm
 from classroom.unions.models import MembershipStatus, TradeUnion
