@@ -173,6 +173,9 @@ class Config:
     QUEUE_JOB_TIMEOUT = 3600
     IMPORT_STALE_SECONDS = 120  # a busy import whose heartbeat is older is shown as interrupted
     IMPORT_BACKGROUND_ROWS = 2000  # larger member imports: progress polled by the page (every import is queued)
+    ANNOUNCEMENT_BATCH_SIZE = 1000  # members notified per transaction of a union announcement (its resume point)
+    ANNOUNCEMENT_STALE_SECONDS = 120  # an announcement busy without a batch for longer shows as interrupted
+    EXPORT_DIRECT_MAX_ROWS = 5000  # larger report exports are built by a queue task into storage
 
     # Answers compressed (Flask-Compress): brotli when the browser takes it, else gzip. Streamed answers
     # (downloads sent from files) go as they are; static files are sent whole (classroom/assets.py).

@@ -12,6 +12,7 @@ import config as settings
 from classroom import accounts, api, main, notifications, registry, unions
 from classroom.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from classroom.forms import BoundedIntegerConverter
+from classroom.unions import announcements
 from courses import attendance, catalog, certificates, competitions, drills, enrollment, hours, reminders, study
 from courses import cli as course_cli
 
@@ -33,6 +34,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     accounts.init_app(app)
     unions.init_app(app)
     notifications.init_app(app)
+    announcements.init_app(app)
     main.init_app(app)
     catalog.init_app(app)
     enrollment.init_app(app)
@@ -100,6 +102,7 @@ def import_models() -> None:
     import classroom.api.models  # noqa: F401
     import classroom.audit  # noqa: F401
     import classroom.notifications.models  # noqa: F401
+    import classroom.unions.announcements.models  # noqa: F401
     import classroom.unions.counters  # noqa: F401
     import classroom.unions.import_models  # noqa: F401
     import classroom.unions.models  # noqa: F401

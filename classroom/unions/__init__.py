@@ -1,4 +1,5 @@
-"""The union tree, memberships and the union admins' pages, member imports and member counters."""
+"""The union tree, memberships and the union admins' pages, member imports, announcements to a whole union
+and member counters."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The union pages, the audit of out-of-scope requests, the triggers of the member counters (for create_all)
-    and their folding job."""
+    and their folding job, and the member-import tasks (announcements: their own package)."""
     from classroom.unions import counters, import_commit, import_views, jobs, scope, views
 
     registry = app.extensions["classroom"]

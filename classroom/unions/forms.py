@@ -64,3 +64,9 @@ class GrantRoleForm(Form):
 class TargetForm(Form):
     hours = IntegerField(_l("Annual training-hours target for members (empty: inherit from above)"),
                          validators=[Optional(), NumberRange(0, 1000)])
+
+
+class AnnouncementForm(Form):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)], filters=[strip])
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=5000)], filters=[strip],
+                         render_kw={"rows": 6})

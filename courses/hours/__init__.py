@@ -6,11 +6,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The hours pages, the home panel, and the ledger following lessons, attendance and schedule changes."""
+    """The hours pages, the queued exports (a task), the home panel, and the ledger following lessons, attendance
+    and schedule changes."""
     from classroom.api import add_blueprint
-    from courses.hours import api, report_api, subscribers, views
+    from courses.hours import api, export_views, exports, jobs, report_api, subscribers, views
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(export_views.bp)
+    app.extensions["classroom"].tasks[exports.TASK] = jobs.build_export
     add_blueprint(app, api.bp)
     add_blueprint(app, report_api.bp)
     app.extensions["classroom"].home_panels.append(views.home_section)

@@ -114,3 +114,58 @@ class HoursYear(Model):
 
     def __repr__(self) -> str:
         return f"<HoursYear user={self.user_id} {self.year} union={self.union_id} {self.minutes}>"
+
+
+class ExportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # the file is in storage under ``storage_key``
+    FAILED = "failed"
+
+
+EXPORT_STATUS_LABELS = {
+    ExportStatus.QUEUED: _l("Waiting to be built"),
+    ExportStatus.RUNNING: _l("Being built"),
+    ExportStatus.DONE: _l("Ready to download"),
+    ExportStatus.FAILED: _l("Failed"),
+}
+
+
+class ReportExport(Model):
+    """A large hours-report export, built by a queue task into storage for the admin who asked (and only
+    them, while the union stays in their scope): what was asked, where the file is, how far it got."""
+
+    __tablename__ = "report_export"
+    __table_args__ = (Index("ix_report_export_requester_created", "requested_by_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    union_id: Mapped[int] = mapped_column(ForeignKey("trade_union.id"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    by: Mapped[str] = mapped_column(String(12))  # the report's breakdown (union / trade / group …)
+    period_kind: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    period_label: Mapped[str] = mapped_column(String(40))
+    file_format: Mapped[str] = mapped_column(String(4))  # csv / xlsx
+    locale: Mapped[str] = mapped_column(String(10))  # the requester's language: the file's headers
+    status: Mapped[str] = mapped_column(String(10), default=ExportStatus.QUEUED)
+    rows: Mapped[int | None]  # rows expected when asked; rows written once done
+    storage_key: Mapped[str | None] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    union = relationship("TradeUnion")
+
+    @property
+    def status_label(self) -> str:
+        return str(EXPORT_STATUS_LABELS.get(ExportStatus(self.status), self.status))
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+    def __repr__(self) -> str:
+        return f"<ReportExport {self.id} union={self.union_id} {self.file_format} {self.status}>"

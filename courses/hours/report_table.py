@@ -68,23 +68,34 @@ def _union_table(node: TradeUnion, period: reports.Period, viewer) -> ReportTabl
 def _member_table(union: TradeUnion, period: reports.Period, viewer) -> ReportTable:
     """A grassroots union's members, a keyset page at a time (the export reads them all, only when asked)."""
     total, _children = reports.union_breakdown(union, period)
-    target = effective_targets([union])[union.id]
     page = keyset_page(reports.member_page_rows(union, period), MEMBER_ORDER, member_key, per_page=50)
+    header, line = _member_line(union, viewer)
+    table = ReportTable("members", header, total, page=page)
+    table.rows = [(row.User, line(row.User, row.minutes)) for row in page.items]
+    table.exporter = lambda: member_export(union, period, viewer)[1]
+    top = sorted(table.rows, key=lambda item: -item[1][4])[:20]  # the page's most hours, for the chart
+    table.chart = {"labels": [row[0] for _user, row in top], "hours": [row[4] for _user, row in top]}
+    return table
+
+
+def member_export(union: TradeUnion, period: reports.Period, viewer) -> tuple[list[str], list[list[object]]]:
+    """The header and every row of a grassroots union's member table (the export, direct or queued)."""
+    header, line = _member_line(union, viewer)
+    return header, [line(user, minutes) for user, minutes in db.session.execute(reports.member_rows(union, period))]
+
+
+def _member_line(union: TradeUnion, viewer) -> tuple[list[str], Callable[[User, int], list[object]]]:
+    """The member table's header and its row maker (mobiles masked by the reader's rights)."""
+    target = effective_targets([union])[union.id]
     show_mobile = can_see_mobile(viewer, union)
     header = [_("Name"), _("Mobile"), _("Employer"), _("Trade"), _("Training hours"), _("Meets the target")]
-    table = ReportTable("members", header, total, page=page)
 
     def line(user: User, minutes: int) -> list[object]:
         met = _("yes") if target is not None and minutes >= target else (_("no") if target is not None else "—")
         mobile = user.mobile if show_mobile else mask_mobile(user.mobile)
         return [user.real_name, mobile or "", user.employer or "", user.trade or "", _hours(minutes), met]
 
-    table.rows = [(row.User, line(row.User, row.minutes)) for row in page.items]
-    table.exporter = lambda: [line(user, minutes) for user, minutes in
-                              db.session.execute(reports.member_rows(union, period)).all()]
-    top = sorted(table.rows, key=lambda item: -item[1][4])[:20]  # the page's most hours, for the chart
-    table.chart = {"labels": [row[0] for _user, row in top], "hours": [row[4] for _user, row in top]}
-    return table
+    return header, line
 
 
 def _dimension_table(node: TradeUnion, period: reports.Period, by: str) -> ReportTable:

@@ -3,6 +3,8 @@ for members, and the union report (/reports/hours) with exports."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import (
     Blueprint,
     Response,
@@ -22,7 +24,7 @@ from flask_login import AnonymousUserMixin, current_user, login_required
 from classroom import replica
 from classroom.accounts.models import User
 from classroom.cache import TTLCache
-from classroom.database import utcnow
+from classroom.database import begin_write, utcnow
 from classroom.domain import DomainError
 from classroom.exports import csv_bytes, xlsx_bytes
 from classroom.extensions import db, limiter
@@ -35,10 +37,10 @@ from classroom.storage import storage
 from classroom.timefmt import local_date
 from classroom.unions import scope
 from classroom.unions.models import TradeUnion, UnionKind
-from courses.hours import queries, reports, transcript
+from courses.hours import exports, queries, reports, transcript
 from courses.hours import services as hours
 from courses.hours.forms import AdjustmentForm, ExternalForm, ReportForm
-from courses.hours.models import HoursEntry
+from courses.hours.models import HoursEntry, ReportExport
 from courses.hours.report_table import ReportTable, report_table
 
 YEARS = range(1950, 2200)  # a calendar year the pages can be asked about
@@ -192,8 +194,7 @@ def report() -> ResponseReturnValue:
         table = cached_table(node, period, by)
     export = request.args.get("format")
     if export in ("csv", "xlsx"):
-        return _export(table.header, table.rows_for_export(), export,
-                       f"hours-{node.code}-{period.label.replace(' ', '')}", _("Training hours"))
+        return _report_export(node, period, by, table, export)
     return render_template("hours/report.html", node=node, form=form, period=period, table=table,
                            ancestors=queries.managed_ancestors(node, current_user), source=source)
 
@@ -211,6 +212,23 @@ def cached_table(node: TradeUnion, period: reports.Period, by: str) -> ReportTab
     key = (node.id, period.kind, period.start, period.end, by, locale_code(), current_user.is_site_admin)
     return report_cache.get_or_set(key, current_app.config["REPORT_CACHE_SECONDS"],
                                    lambda: report_table(node, period, by, viewer=current_user))
+
+
+def _report_export(node: TradeUnion, period: reports.Period, by: str, table: ReportTable,
+                   kind: str) -> ResponseReturnValue:
+    """The report's file: directly when small; a large member table is built by the queue (its page)."""
+    stem = f"hours-{node.code}-{period.label.replace(' ', '')}"
+    with replica.reads():
+        rows = exports.export_rows(node, period, by)
+    if not exports.is_large(rows):
+        return _export(table.header, table.rows_for_export(), kind, stem, _("Training hours"))
+    begin_write(db.session)  # a GET that records the export it queues
+    asked = perform(lambda: exports.request_export(node, period, by, kind, actor=current_user, locale=locale_code(),
+                                                   rows=rows, stem=stem, now=utcnow()))
+    export, is_new = cast(tuple[ReportExport, bool], asked.value)
+    if is_new:
+        exports.start(export)
+    return redirect(url_for("hours_exports.show", export_id=export.id))
 
 
 def _report_node() -> TradeUnion:
@@ -238,10 +256,9 @@ def _period(form: ReportForm) -> reports.Period:
 def _export(header: list, rows: list, kind: str, stem: str, title: str) -> Response:
     name = f"{stem}.{kind}"
     if kind == "csv":
-        body, mimetype = csv_bytes(header, rows), "text/csv; charset=utf-8"
+        body, mimetype = csv_bytes(header, rows), exports.MIMETYPES["csv"]
     else:
-        body = xlsx_bytes(title, header, rows)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, mimetype = xlsx_bytes(title, header, rows), exports.MIMETYPES["xlsx"]
     response = make_response(body)
     response.headers["Content-Type"] = mimetype
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
