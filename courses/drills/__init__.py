@@ -6,10 +6,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The drill pages and the scan that submits papers at their deadline."""
-    from courses.drills import jobs, manage_views, mock_views, views
+    """The drill pages, their API and the scan that submits papers at their deadline."""
+    from classroom.api import add_blueprint
+    from courses.drills import api, jobs, manage_views, mock_api, mock_views, views
 
     for module in (views, manage_views, mock_views):
         app.register_blueprint(module.bp)
+    for resources in (api, mock_api):
+        add_blueprint(app, resources.bp)
     app.extensions["classroom"].home_panels.append(views.home_section)
     app.extensions["classroom"].add_job("drills.submit_expired", jobs.submit_expired, "DRILL_SUBMIT_SECONDS")
