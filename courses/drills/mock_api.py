@@ -21,7 +21,7 @@ from classroom.database import utcnow
 from classroom.domain import Conflict
 from classroom.extensions import db
 from courses.drills import access, mock, reads, rounds
-from courses.drills.api import correct_answer, options, person_and_bank
+from courses.drills.api import correct_answer, given_answer, options, person_and_bank
 from courses.drills.api_schemas import DrillAttemptSchema, DrillExamSchema, DrillGivenSchema, DrillSavedAnswerSchema
 from courses.drills.models import MockAttempt, MockExam, QuestionBank
 
@@ -114,8 +114,8 @@ def save_answer(data: dict, attempt_id: int, number: int):
     if number > len(found.paper):
         raise Problem("not-found")
     version_id, now = found.paper[number - 1][0], utcnow()
-    run(lambda: mock.save_answers(found, {version_id: ([str(choice - 1) for choice in data["choices"]],
-                                                       data["blanks"])}, now=now))
+    given = given_answer(reads.version_kind(version_id), data)
+    run(lambda: mock.save_answer(found, version_id, given, now=now))
     return {"number": number, "saved_at": now, "choices": sorted(set(data["choices"])), "blanks": data["blanks"]}
 
 

@@ -45,6 +45,20 @@ def current_versions_of(question_ids: Iterable[int]) -> dict[int, tuple[str, Que
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
+_KINDS: dict[int, str] = {}  # a version's kind, kept per process: a version never changes (an edit makes a new one)
+
+
+def version_kind(version_id: int) -> str:
+    """The kind of a question version (read once per process)."""
+    kind = _KINDS.get(version_id)
+    if kind is None:
+        kind = db.session.scalar(select(QuestionVersion.kind).where(QuestionVersion.id == version_id)) or "single"
+        if len(_KINDS) > 100_000:
+            _KINDS.clear()
+        _KINDS[version_id] = kind
+    return kind
+
+
 def bank_exams(bank_id: int) -> Select:
     """The bank's mock exams (competition rounds aside), as the bank's page lists them."""
     return select(MockExam).where(MockExam.bank_id == bank_id, MockExam.stage_id.is_(None))
