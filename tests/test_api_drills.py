@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from classroom.audit import AuditEvent
 from classroom.database import utcnow
+from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from courses.drills import mock
 from courses.drills.banks import apply
 from courses.drills.models import Favourite, Mistake, MockAnswer, MockAttempt, MockExam, PracticeAnswer, QuestionBank
 from tests.api_support import bearer, problem, sign_in
@@ -219,3 +221,38 @@ def test_the_bank_s_union_ranking_pages_by_cursor(client, tree, bank, worker, he
     assert all(row["rank"] >= 2 and row["union_id"] != tree.a1.id for row in rest["items"])
     assert rest["next_cursor"] is None
     assert db.session.scalar(select(func.count()).select_from(Mistake)) == 1
+
+
+def test_saving_an_answer_is_one_small_write_and_no_other_read_than_the_caller_and_the_paper(
+        app, client, exam, headers):
+    paper = client.post(f"/api/v1/drill-exams/{exam.id}/attempts", headers=headers).get_json()
+    url = f"/api/v1/drill-attempts/{paper['id']}/answers/1"
+    assert client.put(url, json={"choices": [1]}, headers=headers).status_code == 200  # the version's kind, once
+    seen: list[str] = []
+
+    def note(_connection, _cursor, statement, *_args) -> None:
+        if statement.lstrip().split()[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            seen.append(" ".join(statement.split()[:4]))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert client.put(url, json={"choices": [2]}, headers=headers).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    tables = [next(word for word in text.split() if word.startswith(("api_", "drill_"))) for text in seen]
+    assert [text.split()[0] for text in seen] == ["SELECT", "SELECT", "INSERT"], seen
+    assert tables[1:] == ["drill_mock_attempt.id,", "drill_mock_answer"], seen
+    stored = db.session.scalars(select(MockAnswer.answer)).all()
+    assert stored == [[1]]
+
+
+def test_the_save_service_refuses_a_question_off_the_paper_and_a_closed_paper(app, exam, worker):
+    attempt = mock.start(worker, exam, now=utcnow())
+    db.session.commit()
+    with pytest.raises(Invalid):
+        mock.save_answer(attempt, -1, [0], now=utcnow())
+    with pytest.raises(Conflict):
+        mock.save_answer(attempt, attempt.paper[0][0], [0], now=attempt.deadline_at)
+    mock.submit(attempt, now=utcnow())
+    with pytest.raises(mock.AlreadySubmitted):
+        mock.save_answer(attempt, attempt.paper[0][0], [0], now=utcnow())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, and_, func, select
 
 from classroom.extensions import db
@@ -45,17 +46,18 @@ def current_versions_of(question_ids: Iterable[int]) -> dict[int, tuple[str, Que
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
-_KINDS: dict[int, str] = {}  # a version's kind, kept per process: a version never changes (an edit makes a new one)
+KEPT_KINDS = 100_000
 
 
 def version_kind(version_id: int) -> str:
-    """The kind of a question version (read once per process)."""
-    kind = _KINDS.get(version_id)
+    """The kind of a question version, read once per app (a version never changes: an edit makes a new one)."""
+    kinds: dict[int, str] = current_app.extensions.setdefault("drills_version_kinds", {})
+    kind = kinds.get(version_id)
     if kind is None:
         kind = db.session.scalar(select(QuestionVersion.kind).where(QuestionVersion.id == version_id)) or "single"
-        if len(_KINDS) > 100_000:
-            _KINDS.clear()
-        _KINDS[version_id] = kind
+        if len(kinds) >= KEPT_KINDS:
+            kinds.clear()
+        kinds[version_id] = kind
     return kind
 
 
