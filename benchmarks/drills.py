@@ -316,8 +316,8 @@ def run_round(server, url: str, prepared: dict, args, folder: str) -> list[dict]
     to_floor = Comparison(list(zip(samples["floor"], samples["answer save"], strict=True)))
     print(f"answer save ÷ bare POST, req/s: {save.speed()} (CPU per request {save.cpu()}); "
           f"÷ floor: {to_floor.speed()}")
-    medians = {name: describe(Sample(statistics.median(s.count / s.seconds for s in values), 1.0,
-                                     statistics.median(s.cpu_each for s in values)))
+    medians = {name: describe(Sample(rate := statistics.median(s.rate for s in values), 1.0,
+                                     rate * statistics.median(s.cpu_each for s in values)))
                for name, values in samples.items()}
     return [
         row(f"round over HTTP: {len(tokens):,} starts at once, then {sum(saved.values()):,} answer saves — "
