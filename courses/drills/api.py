@@ -164,14 +164,15 @@ def set_favourite(bank_id: int, question_id: int, wanted: bool) -> dict:
         raise Problem("not-found")
 
     def change() -> None:
-        if practice.is_favourite(person.id, question.id) != wanted:
-            with db.session.begin_nested():
+        if practice.is_favourite(person.id, question.id) == wanted:
+            return
+        try:
+            with db.session.begin_nested():  # its savepoint is rolled back on a clash
                 practice.toggle_favourite(person, bank, question, now=utcnow())
+        except IntegrityError:  # the same request at the same moment kept it first
+            pass
 
-    try:
-        run(change)
-    except IntegrityError:  # the same request at the same moment kept it first
-        db.session.rollback()
+    run(change)
     return {"question_id": question.id, "favourite": practice.is_favourite(person.id, question.id)}
 
 
