@@ -92,7 +92,7 @@ def prepare(entrants: int, out: str) -> None:
     app = create_app()
     with app.app_context():
         now = utcnow()
-        root = db.session.scalar(select(TradeUnion).where(TradeUnion.parent_id.is_(None)))
+        root = db.session.scalars(select(TradeUnion).where(TradeUnion.parent_id.is_(None))).one()
         bank = QuestionBank(union_id=root.id, title="安全生产知识竞赛题库", trade=None, created_at=now)
         db.session.add(bank)
         db.session.flush()
@@ -134,7 +134,9 @@ def call(base: str, method: str, path: str, token: str, body: dict | None = None
 def start_all(base: str, exam_id: int, tokens: list[str]) -> tuple[Counter, dict[str, dict], list[float], float]:
     """Every entrant starts at once (one thread each, behind a barrier): statuses, papers by token, latencies."""
     threading.stack_size(256 * 1024)
-    barrier, statuses, papers, seconds = threading.Barrier(len(tokens)), Counter(), {}, []
+    barrier, statuses = threading.Barrier(len(tokens)), Counter[int]()
+    papers: dict[str, dict] = {}
+    seconds: list[float] = []
 
     def start(token: str) -> None:
         barrier.wait()
@@ -168,7 +170,9 @@ def save_all(base: str, papers: dict[str, dict], concurrency: int) -> tuple[Coun
     jobs = [(token, paper["id"], item["number"], answer_for(item, rng)) for token, paper in papers.items()
             for item in paper["questions"]]
     rng.shuffle(jobs)
-    statuses, kept, seconds, lock = Counter(), {}, [], threading.Lock()
+    statuses, lock = Counter[int](), threading.Lock()
+    kept: dict[tuple[int, int], dict] = {}
+    seconds: list[float] = []
 
     def save(job) -> None:
         token, attempt_id, number, body = job
@@ -284,7 +288,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", f"from benchmarks.drills import prepare; prepare({args.entrants}, "
                         f"{out!r})"], env=app_env(url, **SETTINGS), cwd=ROOT, check=True)
         prepared = json.loads(Path(out).read_text())
-        with gunicorn(url, workers=args.workers, target="benchmarks.drills:bench_app()", **SETTINGS) as server:
+        with gunicorn(url, workers=args.workers, target="benchmarks.drills:bench_app()",
+                      API_RATE_LIMIT=SETTINGS["API_RATE_LIMIT"],
+                      API_ACCESS_TOKEN_SECONDS=SETTINGS["API_ACCESS_TOKEN_SECONDS"]) as server:
             rows = run_round(server, url, prepared, args, folder)
     record("drills", rows)
 
