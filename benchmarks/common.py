@@ -139,12 +139,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, workers: int = 4, threads: int = 1, **settings: str) -> Iterator[Server]:
-    """The app under gunicorn (sync workers unless ``threads``), stopped when the block ends."""
+def gunicorn(database_url: str, workers: int = 4, threads: int = 1, target: str = "classroom:create_app()",
+             **settings: str) -> Iterator[Server]:
+    """The app under gunicorn (sync workers unless ``threads``), stopped when the block ends; ``target``: the
+    WSGI app to serve (a benchmark may add a baseline route to the app)."""
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", str(threads), "--bind", f"127.0.0.1:{port}",
-         "--log-level", "warning", "classroom:create_app()"], env=app_env(database_url, **settings), cwd=ROOT)
+         "--log-level", "warning", target], env=app_env(database_url, **settings), cwd=ROOT)
     server = Server(f"http://127.0.0.1:{port}", process.pid)
     try:
         for _ in range(150):

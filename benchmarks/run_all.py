@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from benchmarks.common import OUT, ROOT, Spread
 
 BENCHMARKS = ("catalogue", "enroll_race", "competition_quota", "reminders", "hours_report", "member_import", "seed",
-              "outbox", "api", "scale", "memory")
+              "outbox", "api", "drills", "scale", "memory")
 
 
 def run(name: str) -> dict:

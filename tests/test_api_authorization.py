@@ -20,6 +20,9 @@ from classroom.notifications.models import Notification
 from classroom.notifications.services import notify
 from classroom.unions.models import Membership
 from courses.competitions.models import Entry, EntryMember
+from courses.drills import mock
+from courses.drills.banks import apply
+from courses.drills.models import MockExam, QuestionBank
 from courses.enrollment.services import enroll
 from courses.study import exam_attempts
 from tests.api_support import bearer, problem, sign_in
@@ -63,6 +66,22 @@ CASES = [  # (method, path in the document, who asks, the path's values, a body)
      {"member_id": "their_invitation", "answer": "accept"}, None),
     ("POST", "/api/v1/competitions/invitations/{member_id}/{answer}", W,
      {"member_id": "their_invitation", "answer": "decline"}, None),
+    ("GET", "/api/v1/drill-banks/{bank_id}/practice", W, {"bank_id": "hidden_bank"}, None),
+    ("POST", "/api/v1/drill-banks/{bank_id}/practice/answers", W, {"bank_id": "hidden_bank"},
+     {"version_id": 1}),
+    ("GET", "/api/v1/drill-banks/{bank_id}/mistakes", W, {"bank_id": "hidden_bank"}, None),
+    ("GET", "/api/v1/drill-banks/{bank_id}/rankings", W, {"bank_id": "hidden_bank"}, None),
+    ("GET", "/api/v1/drill-banks/{bank_id}/exams", W, {"bank_id": "hidden_bank"}, None),
+    ("PUT", "/api/v1/drill-banks/{bank_id}/favourites/{question_id}", W,
+     {"bank_id": "hidden_bank", "question_id": "hidden_question"}, None),
+    ("DELETE", "/api/v1/drill-banks/{bank_id}/favourites/{question_id}", W,
+     {"bank_id": "hidden_bank", "question_id": "hidden_question"}, None),
+    ("GET", "/api/v1/drill-exams/{exam_id}", W, {"exam_id": "hidden_drill_exam"}, None),
+    ("POST", "/api/v1/drill-exams/{exam_id}/attempts", W, {"exam_id": "hidden_drill_exam"}, None),
+    ("GET", "/api/v1/drill-attempts/{attempt_id}", W, {"attempt_id": "their_paper"}, None),
+    ("PUT", "/api/v1/drill-attempts/{attempt_id}/answers/{number}", W, {"attempt_id": "their_paper", "number": 1},
+     {"choices": [1]}),
+    ("POST", "/api/v1/drill-attempts/{attempt_id}/submit", W, {"attempt_id": "their_paper"}, None),
     ("GET", "/api/v1/unions/{union_id}", A, {"union_id": "other_district"}, None),
     ("GET", "/api/v1/unions/{union_id}/members", A, {"union_id": "other_district"}, None),
     ("GET", "/api/v1/unions/{union_id}/applications", A, {"union_id": "other_district"}, None),
@@ -113,6 +132,7 @@ def others(tree, make_user, make_admin, make_course, make_exam, make_competition
     db.session.add_all([EntryMember(entry_id=entry.id, event_id=team_event.id, user_id=they.id, is_captain=True,
                                     status="accepted", is_active=True, invited_at=now, responded_at=now), invitation])
     applicant = make_user("西城申请人", union=tree.b1, status="applied")
+    drills = their_drills(tree, they)
     db.session.commit()
     return SimpleNamespace(
         hidden_course=hidden_course.id, their_enrollment=their_enrollment.id, their_attempt=their_attempt.id,
@@ -124,7 +144,24 @@ def others(tree, make_user, make_admin, make_course, make_exam, make_competition
         their_application=db.session.scalar(select(Membership.id).where(Membership.user_id == applicant.id)),
         their_pending_course=make_course("西城待审", scope=tree.district_b, status="pending",
                                          submitted_at=utcnow() - timedelta(hours=1)).id,
-        their_revision=_revision(make_course("西城已发布", scope=tree.district_b), instructor).id)
+        their_revision=_revision(make_course("西城已发布", scope=tree.district_b), instructor).id, **drills)
+
+
+def their_drills(tree, they) -> dict:
+    """District B's question bank, its mock exam and a paper of B1's worker (a paper of a bank the asker
+    may practise would do too: a paper is its owner's alone)."""
+    bank = QuestionBank(union_id=tree.district_b.id, title="西城题库")
+    db.session.add(bank)
+    db.session.flush()
+    question = apply(bank, [({"code": "X1", "kind": "single", "text": "题", "options": ["甲", "乙"], "answer": [0],
+                              "explanation": "", "difficulty": 2, "tags": []}, None)], now=utcnow())[0]
+    exam = MockExam(bank_id=bank.id, title="西城模拟考", blueprint=[{"kind": "single", "count": 1, "points": 1}])
+    db.session.add(exam)
+    db.session.commit()  # a start takes the write lock first (on SQLite: a new transaction)
+    paper = mock.start(they, exam, now=utcnow())
+    db.session.flush()
+    return {"hidden_bank": bank.id, "hidden_question": question.id, "hidden_drill_exam": exam.id,
+            "their_paper": paper.id}
 
 
 @pytest.fixture

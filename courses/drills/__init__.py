@@ -6,12 +6,15 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The drill pages, the scan that submits papers at their deadline, and the daily-practice reminder
-    (its kind off by default: sent only to those who choose it)."""
-    from courses.drills import daily, jobs, manage_views, mock_views, views
+    """The drill pages, their API, the scan that submits papers at their deadline, and the daily-practice
+    reminder (its kind off by default: sent only to those who choose it)."""
+    from classroom.api import add_blueprint
+    from courses.drills import api, daily, jobs, manage_views, mock_api, mock_views, views
 
     for module in (views, manage_views, mock_views):
         app.register_blueprint(module.bp)
+    for resources in (api, mock_api):
+        add_blueprint(app, resources.bp)
     app.extensions["classroom"].home_panels.append(views.home_section)
     app.extensions["classroom"].add_job("drills.submit_expired", jobs.submit_expired, "DRILL_SUBMIT_SECONDS")
     app.extensions["classroom"].add_kind(daily.KIND, daily.KIND_LABEL, email=False, sms=False)

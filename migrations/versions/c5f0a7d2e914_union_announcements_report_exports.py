@@ -5,7 +5,7 @@ queue task in batches (its row holds the cursor and the count). report_export: a
 export built by a queue task into storage for the admin who asked.
 
 Revision ID: c5f0a7d2e914
-Revises: a9e20c4f7b13
+Revises: c5e1a7d93b20
 Create Date: 2026-12-09 10:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c5f0a7d2e914'
-down_revision = 'a9e20c4f7b13'
+down_revision = 'c5e1a7d93b20'
 branch_labels = None
 depends_on = None
 
