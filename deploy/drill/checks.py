@@ -61,6 +61,15 @@ def latency_by_phase(records: Iterable[Record], spans: Sequence[tuple[str, float
     return table
 
 
+def latency_by_op(records: Iterable[Record]) -> dict[str, tuple[int, float, float]]:
+    """{request kind: (answered, p50 ms, p95 ms)} over the whole run."""
+    took: dict[str, list[float]] = {}
+    for record in records:
+        if record.status:
+            took.setdefault(record.op, []).append(record.ms)
+    return {op: (len(values), percentile(values, 0.5), percentile(values, 0.95)) for op, values in took.items()}
+
+
 @dataclass
 class Errors:
     total: int

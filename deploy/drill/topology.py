@@ -158,10 +158,8 @@ class Topology:
                 os.killpg(process.popen.pid, signal.SIGTERM)  # type: ignore[union-attr]
         deadline = time.monotonic() + 15
         for process in live:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.popen.wait(max(0.1, deadline - time.monotonic()))  # type: ignore[union-attr]
-            except subprocess.TimeoutExpired:
-                pass
         for process in self.processes.values():
             if process.popen is not None:
                 with contextlib.suppress(ProcessLookupError):
