@@ -55,7 +55,8 @@ def test_errors_count_only_when_no_fault_came_just_before():
     # two faults' windows overlap: a failure is put down to the one it followed most closely
     overlapping = [Fault("worker", T0 + 20), Fault("web1", T0 + 30)]
     assert checks.explained_by(rec(30.1, status=502), overlapping, 15).name == "web1"
-    assert checks.explained_by(rec(29.5, status=502), overlapping, 15).name == "web1"  # already on its way
+    assert checks.explained_by(rec(27, status=502, ms=3500), overlapping, 15).name == "web1"  # on its way
+    assert checks.explained_by(rec(18, status=502, ms=100), [Fault("web1", T0 + 30)], 15) is None  # ended before
     assert checks.explained_by(rec(25, status=502), overlapping, 15).name == "worker"
 
 

@@ -89,10 +89,11 @@ class Errors:
 
 
 def explained_by(record: Record, faults: Sequence[Fault], window: float) -> Fault | None:
-    """The fault a failed request followed most closely (sent within ``window`` seconds after it broke or
-    was repaired; a second's slack before, for a request already on its way)."""
+    """The fault a failed request followed most closely: sent within ``window`` seconds after it broke or
+    was repaired, or on its way then (sent before, ended after)."""
+    ended = record.at + record.ms / 1000
     near = [(record.at - moment, fault) for fault in faults for moment in {fault.at, fault.end}
-            if moment - 1.0 <= record.at <= moment + window]
+            if ended >= moment - 0.5 and record.at <= moment + window]
     return min(near, key=lambda pair: abs(pair[0]))[1] if near else None
 
 

@@ -128,9 +128,13 @@ class Topology:
             self.start(name)
 
     def kill(self, name: str) -> float:
-        """SIGKILL the process's whole group (the host is gone); the moment it happened."""
+        """SIGKILL the process, its group and its children (the host is gone): RQ's work-horse runs in a
+        session of its own, so the group alone would leave it finishing the job. The moment it happened."""
         process = self.processes[name]
         assert process.popen is not None
+        for child in process.children():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.popen.pid, signal.SIGKILL)
         process.killed_at = time.time()
