@@ -105,10 +105,11 @@ class Topology:
         for number in (1, 2):
             self.processes[f"scheduler{number}"] = Process(f"scheduler{number}", [*flask, "scheduler", "run"])
         for number in (1, 2):
-            # RQ's sweep for abandoned jobs is every 10 minutes by default: often enough for a service,
-            # too seldom for a two-minute drill (a killed job comes back within 5 + 60 + 10 s here)
+            # RQ's sweep for abandoned jobs is every 10 minutes by default, and an idle worker wakes only every
+            # worker-ttl - 15 s (405): too seldom for a two-minute drill (here: within 5 + 60 + 10 s)
             self.processes[f"worker{number}"] = Process(f"worker{number}", [
-                *flask, "queue", "worker", "--job-monitoring-interval", "5", "--maintenance-interval", "10"])
+                *flask, "queue", "worker", "--job-monitoring-interval", "5", "--maintenance-interval", "10",
+                "--worker-ttl", "25"])
         conf = nginx_conf(self.folder, self.nginx_port, self.hosts)
         self.processes["nginx"] = Process("nginx", ["nginx", "-p", str(self.folder), "-c", str(conf),
                                                     "-g", "daemon off;"])
