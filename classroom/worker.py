@@ -39,9 +39,18 @@ def perform_task(task: str, *args: Any) -> Any:
 
 @queue_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
-def worker_command(burst: bool) -> None:
+@click.option("--job-monitoring-interval", type=click.IntRange(1), default=30, show_default=True,
+              help="Seconds between the running job's heartbeats; a job whose worker died is taken for "
+                   "abandoned this long plus 60 s after its last one.")
+@click.option("--maintenance-interval", type=click.IntRange(1), default=600, show_default=True,
+              help="Seconds between this worker's sweeps of the registries (abandoned jobs go back to be retried).")
+@click.option("--worker-ttl", type=click.IntRange(16), default=420, show_default=True,
+              help="Seconds this worker's registration lives between beats; an idle worker wakes (and may sweep) "
+                   "every worker-ttl - 15 seconds.")
+def worker_command(burst: bool, job_monitoring_interval: int, maintenance_interval: int, worker_ttl: int) -> None:
     """Work the queue until stopped (SIGTERM: the running job finishes first), with RQ's scheduler for the
-    delayed retries."""
+    delayed retries. A job whose worker was killed is retried by the next sweep of a live worker once its
+    heartbeat has lapsed: within job-monitoring-interval + 60 + max(maintenance-interval, worker-ttl - 15) s."""
     from rq import Worker
 
     global _app
@@ -49,7 +58,8 @@ def worker_command(burst: bool) -> None:
     if queue.is_eager(app):
         raise click.UsageError("CLASSROOM_QUEUE_URL is not set: tasks run inline, no worker is needed.")
     _app = app
-    Worker([queue.rq_queue(app)], connection=queue.connection(app)).work(with_scheduler=True, burst=burst)
+    Worker([queue.rq_queue(app)], connection=queue.connection(app), job_monitoring_interval=job_monitoring_interval,
+           maintenance_interval=maintenance_interval, worker_ttl=worker_ttl).work(with_scheduler=True, burst=burst)
 
 
 @queue_cli.command("status")

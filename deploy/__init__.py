@@ -1,0 +1,1 @@
+"""The deployment's files; ``deploy.drill`` is the failover drill."""

@@ -1,0 +1,1 @@
+"""The failover drill (issue 18): ``make drill``. See run.py."""
