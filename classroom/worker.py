@@ -39,12 +39,12 @@ def perform_task(task: str, *args: Any) -> Any:
 
 @queue_cli.command("worker")
 @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
-@click.option("--job-monitoring-interval", type=click.IntRange(1), default=30, show_default=True,
+@click.option("--job-monitoring-interval", type=click.IntRange(1), default=10, show_default=True,
               help="Seconds between the running job's heartbeats; a job whose worker died is taken for "
                    "abandoned this long plus 60 s after its last one.")
-@click.option("--maintenance-interval", type=click.IntRange(1), default=600, show_default=True,
+@click.option("--maintenance-interval", type=click.IntRange(1), default=30, show_default=True,
               help="Seconds between this worker's sweeps of the registries (abandoned jobs go back to be retried).")
-@click.option("--worker-ttl", type=click.IntRange(16), default=420, show_default=True,
+@click.option("--worker-ttl", type=click.IntRange(16), default=60, show_default=True,
               help="Seconds this worker's registration lives between beats; an idle worker wakes (and may sweep) "
                    "every worker-ttl - 15 seconds.")
 def worker_command(burst: bool, job_monitoring_interval: int, maintenance_interval: int, worker_ttl: int) -> None:

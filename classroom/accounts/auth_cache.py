@@ -10,6 +10,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -28,6 +29,7 @@ class Snapshot:
     stamps: tuple[bytes, bytes]
     until: float  # time.monotonic() deadline
     epoch: int  # the process's Redis connection epoch when the stamps were read
+    kept: Any = None  # what a credential of another kind keeps beside the user (an API token: its device)
 
 
 class AuthCache:

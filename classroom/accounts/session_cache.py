@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy as copying
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -42,13 +43,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from classroom.accounts.auth_cache import AuthCache, Snapshot
 from classroom.accounts.models import LoginSession, RoleGrant, User
 from classroom.accounts.services import load_login_session
+from classroom.api.models import ApiDevice
 from classroom.extensions import db
 from classroom.notifications.models import Notification
 from classroom.tokens import token_hash
 
 log = logging.getLogger(__name__)
 
-WATCHED_TABLES = frozenset({"user", "role_grant", "login_session", "notification"})
+WATCHED_TABLES = frozenset({"user", "role_grant", "login_session", "notification", "api_device", "api_token"})
 CHANGED = "auth_cache.changed"  # session.info: ids of people whose records this transaction changed
 EVERYONE = "auth_cache.everyone"
 
@@ -113,6 +115,39 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> tuple[
     return user, touched
 
 
+def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime] | None],
+                now: datetime) -> tuple[User, Any, bool] | None:
+    """(user, what was kept beside them, whether the database answered) for a credential of another kind
+    (an API access token: ``key`` its hash, prefixed): this process's copy when Redis says nothing changed,
+    else ``copy_until()``'s answer — (user, what to keep, the moment the copy must lapse: the credential's
+    expiry or its next last-used touch), or None when the credential is refused."""
+    cache = cache_for(current_app)
+    if cache is None:
+        found = copy_until()
+        return (found[0], found[1], True) if found else None
+    snapshot = cache.get(key)
+    if snapshot is not None and time.monotonic() < snapshot.until \
+            and cache.stamps(snapshot.user.id) == snapshot.stamps and snapshot.epoch == cache.epoch:
+        attached = _attach(snapshot, db.session(), None)
+        if attached is not None:
+            return attached, snapshot.kept, False
+    owner = snapshot.user.id if snapshot is not None else cache.owner(key)
+    fresh = not db.session().in_transaction()  # as in session_user: only a first load may be copied
+    epoch = cache.epoch
+    stamps = cache.ensure_stamps(owner) if owner is not None else None  # read before the load
+    found = copy_until()
+    if found is None:
+        cache.forget(key)
+        return None
+    user, kept, until = found
+    cache.set_owner(key, user.id)
+    left = min(cache.seconds, (until - now).total_seconds())
+    if stamps is not None and fresh and user.id == owner and left > 0:
+        cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch,
+                                kept=kept))
+    return user, kept, True
+
+
 def session_started(token: str, user_id: int) -> None:
     """A log-in session was just opened here: its first request may already be served from a copy."""
     cache = cache_for(current_app)
@@ -120,7 +155,7 @@ def session_started(token: str, user_id: int) -> None:
         cache.set_owner(token_hash(token), user_id)
 
 
-def _attach(snapshot: Snapshot, session: Session, token: str) -> User | None:
+def _attach(snapshot: Snapshot, session: Session, token: str | None) -> User | None:
     """The copy in this request's session, without a query. A user this session already holds is
     taken as it is (merging would overwrite what the request loaded or changed); None when the
     session holds one of the user's role grants (then the database answers)."""
@@ -131,7 +166,8 @@ def _attach(snapshot: Snapshot, session: Session, token: str) -> User | None:
     if held is None:
         _own_json(user)
         user.unread_count = snapshot.unread
-    user.login_token = token
+    if token is not None:
+        user.login_token = token
     return user
 
 
@@ -210,7 +246,7 @@ def _after_flush(session: Session, _context) -> None:
 def _row_owner(obj) -> int | None:
     if isinstance(obj, User):
         return obj.id
-    if isinstance(obj, (RoleGrant, LoginSession, Notification)):
+    if isinstance(obj, (RoleGrant, LoginSession, Notification, ApiDevice)):
         return obj.user_id
     return None
 

@@ -105,6 +105,7 @@ def refresh(data: dict):
 @bp.response(204)
 def logout():
     """Sign this device out: its access and refresh tokens are refused from now on."""
-    device_id = current_principal().device_id
-    if device_id is not None:
-        run(lambda: sign_out(device_id, now=utcnow()))
+    principal = current_principal()
+    if principal.device_id is not None and principal.user is not None:
+        device_id, user_id = principal.device_id, principal.user.id
+        run(lambda: sign_out(device_id, user_id, now=utcnow()))

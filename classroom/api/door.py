@@ -8,7 +8,6 @@ from __future__ import annotations
 import string
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
@@ -20,7 +19,7 @@ from classroom.api import idempotency
 from classroom.api.keys import KEY_PREFIX, key_by_secret, record_use
 from classroom.api.principal import PRINCIPAL, Principal, bearer_secret, current_principal
 from classroom.api.problems import Problem, domain_problem, problem_response
-from classroom.api.tokens import signed_in, touch_device
+from classroom.api.tokens import caller, touch_device
 from classroom.audit import record_event
 from classroom.database import begin_write, utcnow
 from classroom.domain import DomainError
@@ -77,16 +76,14 @@ def _key_caller(secret: str) -> Principal:
 
 def _token_caller(secret: str) -> Principal:
     now = utcnow()
-    found = signed_in(secret, now=now)
+    found = caller(secret, now=now)
     if found is None:
         raise Problem("invalid-token")
-    device, user = found
-    device_id = device.id
-    if now - device.last_used_at > timedelta(seconds=current_app.config["API_TOKEN_TOUCH_SECONDS"]):
+    if found.touch_due:
         begin_write(db.session)  # (the read ends: on SQLite the write takes the lock first)
-        touch_device(device_id, now=now)
+        touch_device(found.device_id, now=now)
         db.session.commit()
-    return Principal(user=user, device_id=device_id)
+    return Principal(user=found.user, device_id=found.device_id)
 
 
 def reachable_union(union_id: int) -> TradeUnion:

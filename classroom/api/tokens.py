@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import CursorResult, Select, delete, select, update
 
 from classroom.accounts.models import User
+from classroom.accounts.session_cache import copied_user
 from classroom.api.models import ApiDevice, ApiToken
 from classroom.audit import record_event
 from classroom.database import begin_write
@@ -24,6 +25,7 @@ from classroom.tokens import token_hash
 
 ACCESS, REFRESH = "access", "refresh"
 ACCESS_PREFIX, REFRESH_PREFIX = "wca_", "wcr_"  # recognizable by secret scanners, and by us
+COPY_PREFIX = "api:"  # an access token's key among the log-in cache's copies
 LOGOUT, BY_USER, REUSED, CLOSED = "logout", "user", "reuse", "closed"
 
 
@@ -98,18 +100,57 @@ def revoke_device(device: ApiDevice, *, reason: str, now: datetime) -> None:
 
 def signed_in(access_secret: str, *, now: datetime) -> tuple[ApiDevice, User] | None:
     """The live device and active person an access token belongs to, in one query; else None."""
-    row = db.session.execute(
-        select(ApiDevice, User).join(ApiToken, ApiToken.device_id == ApiDevice.id)
+    row = _signed_in_row(access_secret, now)
+    return (row.ApiDevice, row.User) if row is not None else None
+
+
+def _signed_in_row(access_secret: str, now: datetime) -> Any:
+    return db.session.execute(
+        select(ApiDevice, User, ApiToken.expires_at).join(ApiToken, ApiToken.device_id == ApiDevice.id)
         .join(User, User.id == ApiDevice.user_id)
         .where(ApiToken.token_hash == token_hash(access_secret), ApiToken.kind == ACCESS,
                ApiToken.expires_at > now, ApiDevice.revoked_at.is_(None), User.is_active.is_(True))
     ).first()
-    return (row.ApiDevice, row.User) if row is not None else None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whom an access token speaks for: its device and person, and whether the device's last use is due
+    to be recorded (at most every API_TOKEN_TOUCH_SECONDS)."""
+
+    device_id: int
+    user: User
+    touch_due: bool
+
+
+def caller(access_secret: str, *, now: datetime) -> Caller | None:
+    """The caller of an access token, or None when it is unknown, expired or revoked, or its person is
+    disabled. With the log-in cache on (AUTH_CACHE_URL) a process keeps a copy of the person for the token
+    and asks Redis whether anything of theirs changed since, instead of the database
+    (classroom.accounts.session_cache): a device signed out or revoked, a person disabled or their roles
+    changed is refused or seen at the next request; a copy never outlives the token nor the device's next
+    last-used touch."""
+    touch_after = timedelta(seconds=current_app.config["API_TOKEN_TOUCH_SECONDS"])
+
+    def load() -> tuple[User, tuple[int, datetime], datetime] | None:
+        row = _signed_in_row(access_secret, now)
+        if row is None:
+            return None
+        device, user, expires_at = row
+        return user, (device.id, device.last_used_at), min(expires_at, device.last_used_at + touch_after)
+
+    found = copied_user(COPY_PREFIX + token_hash(access_secret), copy_until=load, now=now)
+    if found is None:
+        return None
+    user, (device_id, last_used_at), loaded = found
+    return Caller(device_id, user, loaded and now - last_used_at > touch_after)
 
 
 def touch_device(device_id: int, *, now: datetime) -> None:
-    """Record that a device was used now (written at most every API_TOKEN_TOUCH_SECONDS)."""
-    db.session.execute(update(ApiDevice).where(ApiDevice.id == device_id).values(last_used_at=now))
+    """Record that a device was used now (written at most every API_TOKEN_TOUCH_SECONDS; it changes nobody's
+    rights, so no copy of the log-in cache is made stale by it)."""
+    db.session.execute(update(ApiDevice).where(ApiDevice.id == device_id).values(last_used_at=now)
+                       .execution_options(auth_users=()))
 
 
 def active_devices(user: User) -> Select:
@@ -129,18 +170,20 @@ def device_section(user: User) -> list[dict]:
 def erase_devices(user: User, now: datetime) -> None:
     """Closing an account: every device is revoked and its tokens deleted."""
     db.session.execute(update(ApiDevice).where(ApiDevice.user_id == user.id, ApiDevice.revoked_at.is_(None))
-                       .values(revoked_at=now, revoked_reason=CLOSED))
+                       .values(revoked_at=now, revoked_reason=CLOSED).execution_options(auth_users=(user.id,)))
     db.session.execute(delete(ApiToken).where(ApiToken.device_id.in_(
-        select(ApiDevice.id).where(ApiDevice.user_id == user.id))))
+        select(ApiDevice.id).where(ApiDevice.user_id == user.id))).execution_options(auth_users=(user.id,)))
 
 
-def sign_out(device_id: int, *, reason: str = LOGOUT, now: datetime) -> None:
-    """End the device ``device_id`` (its tokens are refused from now on)."""
-    db.session.execute(update(ApiDevice).where(ApiDevice.id == device_id, ApiDevice.revoked_at.is_(None))
-                       .values(revoked_at=now, revoked_reason=reason))
+def sign_out(device_id: int, user_id: int, *, reason: str = LOGOUT, now: datetime) -> None:
+    """End the device ``device_id`` of ``user_id`` (its tokens are refused from now on, in every process)."""
+    db.session.execute(update(ApiDevice).where(ApiDevice.id == device_id, ApiDevice.user_id == user_id,
+                                               ApiDevice.revoked_at.is_(None))
+                       .values(revoked_at=now, revoked_reason=reason).execution_options(auth_users=(user_id,)))
 
 
 def purge_expired(*, now: datetime) -> int:
     """Delete tokens a day past their expiry (refused since; a device's history stays)."""
-    statement = delete(ApiToken).where(ApiToken.expires_at < now - timedelta(days=1))
+    statement = delete(ApiToken).where(ApiToken.expires_at < now - timedelta(days=1)).execution_options(
+        auth_users=())  # refused since they expired; no copy outlives its token
     return cast(CursorResult[Any], db.session.execute(statement)).rowcount

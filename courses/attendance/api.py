@@ -12,7 +12,7 @@ from classroom.api.door import idempotent, run
 from classroom.api.principal import bearer_secret, current_person
 from classroom.api.schemas import instant, text, whole_number
 from classroom.api.spec import ApiBlueprint
-from classroom.api.tokens import signed_in
+from classroom.api.tokens import caller
 from classroom.database import utcnow
 from classroom.extensions import db, limiter
 from classroom.forms import MAX_INT
@@ -53,8 +53,8 @@ class BadgeSchema(Schema):
 def checkin_key() -> str:
     """Whose tries a check-in counts against: the person of the token (as on the page), else the credential."""
     secret = bearer_secret()
-    found = signed_in(secret, now=utcnow()) if secret else None
-    return f"checkin:{found[1].id}" if found is not None else rate_key()
+    found = caller(secret, now=utcnow()) if secret else None
+    return f"checkin:{found.user.id}" if found is not None else rate_key()
 
 
 @bp.route("/checkins", methods=["POST"])

@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, CursorResult, and_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from classroom.audit import record_event
@@ -134,21 +136,42 @@ def save_answers(attempt: MockAttempt, sent: Mapping[int, tuple[Sequence[str], S
     return len(rows)
 
 
-def save_answer(attempt: MockAttempt, version_id: int, given: list[Any], *, now: datetime) -> None:
+def save_answer(attempt_id: int, version_id: int, given: list[Any], *, now: datetime) -> None:
     """Keep one answer of an open paper (``given`` as ``practice.given_answer`` makes it for the version's
-    kind), in one upsert and no read: the hot path of a round, where thousands save at once. Conflict after
-    the deadline or the submission, Invalid for a question not on the paper."""
-    if attempt.submitted_at is not None:
-        raise AlreadySubmitted()
-    if now >= attempt.deadline_at:
-        raise Conflict(TIME_UP)
-    if version_id not in {item[0] for item in attempt.paper}:
-        raise Invalid(_l("This question is not on your paper."))
-    insert = dialect_insert(db.session)(MockAnswer).values(attempt_id=attempt.id, version_id=version_id,
-                                                           answer=given, saved_at=now)
-    db.session.execute(insert.on_conflict_do_update(
-        index_elements=["attempt_id", "version_id"],
-        set_={"answer": insert.excluded.answer, "saved_at": insert.excluded.saved_at}))
+    kind; the caller knows the version is on the paper), in one statement and no read: the hot path of a
+    round, where thousands save at once. The upsert takes its row from the paper only while the paper is open
+    (not submitted, before its deadline), holding the paper's row against a submission meanwhile
+    (PostgreSQL: FOR SHARE; SQLite: the write lock): a submission scores the answer, or the answer is
+    refused. Conflict when the paper is closed."""
+    begin_write(db.session)
+    connection = db.session.connection()  # (Core: the ORM would take the parameters for a bulk INSERT)
+    saved = connection.execute(_save_statement(connection.dialect.name), {
+        "attempt_id": attempt_id, "version_id": version_id, "answer": given, "now": now}).first()
+    if saved is None:
+        closed = db.session.scalar(select(MockAttempt.submitted_at).where(MockAttempt.id == attempt_id))
+        raise AlreadySubmitted() if closed is not None else Conflict(TIME_UP)
+
+
+_SAVES: dict[str, Any] = {}
+
+
+def _save_statement(dialect: str) -> Any:
+    """``save_answer``'s upsert, made once per database kind with bound parameters (a statement made anew
+    for each of thousands of saves costs more than the database's work for it)."""
+    statement = _SAVES.get(dialect)
+    if statement is None:
+        now = bindparam("now", type_=MockAnswer.saved_at.type)
+        source = select(MockAttempt.id, bindparam("version_id", type_=MockAnswer.version_id.type),
+                        bindparam("answer", type_=MockAnswer.answer.type), now).where(
+            MockAttempt.id == bindparam("attempt_id"), MockAttempt.submitted_at.is_(None),
+            MockAttempt.deadline_at > now)
+        insert = (pg_insert if dialect == "postgresql" else sqlite_insert)(MockAnswer).from_select(
+            ["attempt_id", "version_id", "answer", "saved_at"], source.with_for_update(read=True))
+        statement = _SAVES[dialect] = insert.on_conflict_do_update(
+            index_elements=["attempt_id", "version_id"],
+            set_={"answer": insert.excluded.answer, "saved_at": insert.excluded.saved_at},
+        ).returning(MockAnswer.attempt_id)  # (an INSERT … SELECT's rowcount is not told on PostgreSQL)
+    return statement
 
 
 def claim(attempt_ids: Sequence[int], *, now: datetime, auto: bool, due_only: bool = False) -> list[int]:

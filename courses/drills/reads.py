@@ -5,6 +5,8 @@ give a page's rows their details, one query a page."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -59,6 +61,32 @@ def version_kind(version_id: int) -> str:
             kinds.clear()
         kinds[version_id] = kind
     return kind
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """What never changes of a paper once drawn: whose it is, its question versions in order, its deadline."""
+
+    user_id: int
+    versions: tuple[int, ...]
+    deadline_at: datetime
+
+
+def sheet(attempt_id: int) -> Sheet | None:
+    """A paper's sheet, read once per app (None: no such paper); whether it is still open is the writer's
+    to check (``mock.save_answer``)."""
+    sheets: dict[int, Sheet] = current_app.extensions.setdefault("drills_sheets", {})
+    found = sheets.get(attempt_id)
+    if found is None:
+        row = db.session.execute(select(MockAttempt.user_id, MockAttempt.paper, MockAttempt.deadline_at)
+                                 .where(MockAttempt.id == attempt_id)).first()
+        if row is None:
+            return None
+        found = Sheet(row.user_id, tuple(item[0] for item in row.paper), row.deadline_at)
+        if len(sheets) >= KEPT_KINDS:
+            sheets.clear()
+        sheets[attempt_id] = found
+    return found
 
 
 def bank_exams(bank_id: int) -> Select:

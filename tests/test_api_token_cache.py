@@ -1,0 +1,113 @@
+"""An API access token through the Redis-checked log-in cache: a repeat call reads nothing of the token from
+the database, and every change that ends or changes what the token may do — a sign-out, a device revoked
+on the web, an account disabled or closed, a role granted — is seen by every process at its next call; a
+copy never outlives its token nor the device's next last-used touch."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from classroom.accounts.models import Role, User
+from classroom.accounts.services import set_account_active
+from classroom.api.models import ApiDevice
+from classroom.api.tokens import erase_devices
+from classroom.database import utcnow
+from classroom.extensions import db
+from classroom.unions.roles import grant_role
+from tests.api_support import bearer, problem, sign_in
+from tests.conftest import auth_cache_settings
+from tests.factories import login_client
+from tests.helpers import sql_statements
+from tests.test_session_cache import second_process
+
+
+@pytest.fixture
+def app_config():
+    return auth_cache_settings()
+
+
+@pytest.fixture
+def worker(make_user, tree):
+    return make_user("令牌缓存", union=tree.a1)
+
+
+def warm(app, token: str):
+    """Another process (another gunicorn worker) that has served the token from its copy: its client."""
+    other = second_process(app)
+    other.config["API_TOKEN_TOUCH_SECONDS"] = app.config["API_TOKEN_TOUCH_SECONDS"]
+    client = other.test_client()
+    for _ in range(2):  # the first call learns whose token it is, the second keeps the copy
+        assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    with sql_statements(other) as seen:
+        assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert not any("api_token" in statement or "api_device" in statement for statement in seen), seen
+    return other, client
+
+
+def test_a_repeat_call_reads_nothing_of_its_token(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    assert replay.get("/api/v1/me", headers=bearer(token)).get_json()["real_name"] == "令牌缓存"
+
+
+def test_a_sign_out_in_one_process_is_refused_in_every_other(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
+    problem(replay.get("/api/v1/me", headers=bearer(token)), 401, "invalid-token")
+
+
+def test_a_device_revoked_on_the_web_is_refused_at_once(app, client, worker):
+    tokens = sign_in(client, worker)
+    _other, replay = warm(app, tokens["access_token"])
+    browser = login_client(app, worker)
+    assert browser.post(f"/me/devices/{tokens['device_id']}/revoke").status_code == 302
+    problem(replay.get("/api/v1/me", headers=bearer(tokens["access_token"])), 401, "invalid-token")
+
+
+def test_a_disabled_account_is_refused_at_once(app, client, worker, make_admin, tree):
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    set_account_active(worker, False, actor=make_admin(tree.city), now=utcnow())
+    db.session.commit()
+    problem(replay.get("/api/v1/me", headers=bearer(token)), 401, "invalid-token")
+
+
+def test_a_closed_account_s_devices_are_refused_at_once(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    erase_devices(worker, utcnow())
+    db.session.commit()
+    problem(replay.get("/api/v1/me", headers=bearer(token)), 401, "invalid-token")
+
+
+def test_a_role_granted_is_seen_at_the_next_call(app, client, worker, site_admin, tree):
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    applications = f"/api/v1/unions/{tree.a1.id}/applications"
+    assert replay.get(applications, headers=bearer(token)).status_code == 403  # not an administrator
+    grant_role(db.session.get(User, worker.id), Role.UNION_ADMIN, tree.a1, actor=site_admin)
+    db.session.commit()
+    assert replay.get(applications, headers=bearer(token)).status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [auth_cache_settings(API_ACCESS_TOKEN_SECONDS=2)])
+def test_a_copy_never_outlives_its_token(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    time.sleep(2.1)
+    problem(replay.get("/api/v1/me", headers=bearer(token)), 401, "invalid-token")
+
+
+@pytest.mark.parametrize("app_config", [auth_cache_settings(API_TOKEN_TOUCH_SECONDS=1)])
+def test_the_device_s_last_use_is_still_recorded(app, client, worker):
+    tokens = sign_in(client, worker)
+    _other, replay = warm(app, tokens["access_token"])
+    used = db.session.scalar(select(ApiDevice.last_used_at).where(ApiDevice.id == tokens["device_id"]))
+    time.sleep(1.1)  # the copy lapses when the touch is due: the database answers, and the use is written
+    assert replay.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
+    db.session.rollback()  # (a new transaction: SQLite's would still see the rows as they were)
+    assert db.session.scalar(select(ApiDevice.last_used_at).where(ApiDevice.id == tokens["device_id"])) > used
