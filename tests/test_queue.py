@@ -72,13 +72,18 @@ def worker_process(app, tmp_path: Path, name: str) -> subprocess.Popen:
 
 
 def lapse_heartbeats(rq_queue) -> None:
-    """Age the started jobs as their heartbeats lapse once their worker is dead. RQ gives a job
-    job-monitoring-interval + 60 s after its last beat before a sweep takes it for abandoned: the suite
-    ages the entries rather than waiting a minute; the live worker's own sweep still finds and retries them."""
+    """Age what a dead worker leaves behind as RQ's clocks would: its started jobs' heartbeats (a sweep takes a
+    job for abandoned job-monitoring-interval + 60 s after its last beat) and its scheduler's lock on the queue
+    (interval + 60 s; the retry is a delayed job, moved to the queue by whichever scheduler holds the lock).
+    The suite ages them rather than waiting a minute; the live worker's own sweep and scheduler still find
+    and retry the job."""
+    from rq.scheduler import SCHEDULER_LOCKING_KEY_TEMPLATE
+
     registry, connection = rq_queue.started_job_registry, rq_queue.connection
     entries = connection.zrange(registry.key, 0, -1)
     assert entries, "no started job to lapse"
     connection.zadd(registry.key, {entry: 1 for entry in entries}, xx=True)
+    connection.delete(SCHEDULER_LOCKING_KEY_TEMPLATE % rq_queue.name)
 
 
 def children(pid: int) -> list[int]:
