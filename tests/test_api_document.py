@@ -99,3 +99,49 @@ def fuzz(strategy) -> None:
         case.validate_response(case.call(), checks=CHECKS)
 
     check()
+
+
+def test_the_document_links_what_is_created_to_where_it_leads(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    links = [(name, link) for item in document["paths"].values() for operation in item.values()
+             if isinstance(operation, dict) for response in operation.get("responses", {}).values()
+             for name, link in response.get("links", {}).items()]
+    assert len(links) >= 9 and {"GetEnrollment", "SaveDrillAnswer", "SubmitExamAttempt"} <= {name for name, _ in links}
+    for name, link in links:
+        path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+        item = document["paths"][path.replace("~1", "/").replace("~0", "~")]
+        assert method in item, name
+        declared = {parameter["name"] for parameter in [*item.get("parameters", []), *item[method].get("parameters", [])]
+                    if parameter.get("in") == "path"}  # (a header parameter may be a $ref)
+        assert set(link["parameters"]) == declared, (name, declared)  # every path parameter comes from the answer
+
+
+def test_schemathesis_follows_the_links_with_no_server_error(app, client, make_user, make_course, tree):
+    """The stateful run: sequences of calls that follow the document's links (a worker's token)."""
+    token = sign_in(client, make_user("李工", union=tree.a1))["access_token"]
+    course_id = make_course("公开课", sessions=1).id
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", isolated(app)).exclude(
+        method=SIGNS_OUT[0], path=SIGNS_OUT[1])
+
+    answered: list[tuple[str, str, int]] = []
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": bearer(token)}
+
+        def before_call(self, case):
+            if (case.method.upper(), case.path) == ("POST", "/api/v1/enrollments") and len(answered) % 2:
+                case.body = {"course_id": course_id}  # now and then a course that exists: the links get a start
+
+        def after_call(self, response, case):
+            answered.append((case.method.upper(), case.path, response.status_code))
+
+        def validate_response(self, response, case, **_kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(settings=settings(max_examples=EXAMPLES * 10, stateful_step_count=10, deadline=None, derandomize=True,
+                                   database=None, suppress_health_check=list(HealthCheck)))
+    assert ("POST", "/api/v1/enrollments", 201) in answered
+    followed = {(method, path) for method, path, status in answered if status < 300}
+    assert {("GET", "/api/v1/enrollments/{enrollment_id}"), ("POST", "/api/v1/enrollments/{enrollment_id}/withdraw")} \
+        & followed, sorted(set(answered))  # a link was followed to the enrollment it created

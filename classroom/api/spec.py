@@ -41,6 +41,49 @@ IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
 BODY_METHODS = ("post", "put", "patch")
 
 
+# OpenAPI links: where a created resource's id leads (for clients, and for schemathesis's stateful runs,
+# which follow them). (path, method, status) -> {link name: (target path, target method, {parameter: value})}.
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("/api/v1/enrollments", "post", "201"): {
+        "GetEnrollment": ("/api/v1/enrollments/{enrollment_id}", "get", {"enrollment_id": "$response.body#/id"}),
+        "WithdrawEnrollment": ("/api/v1/enrollments/{enrollment_id}/withdraw", "post",
+                               {"enrollment_id": "$response.body#/id"}),
+    },
+    ("/api/v1/me/membership-application", "post", "201"): {
+        "GetMembership": ("/api/v1/me/memberships/{membership_id}", "get", {"membership_id": "$response.body#/id"}),
+    },
+    ("/api/v1/courses/{course_id}/exam/attempts", "post", "201"): {
+        "GetExamAttempt": ("/api/v1/exam-attempts/{attempt_id}", "get", {"attempt_id": "$response.body#/id"}),
+        "AnswerExamAttempt": ("/api/v1/exam-attempts/{attempt_id}/answers", "put",
+                              {"attempt_id": "$response.body#/id"}),
+        "SubmitExamAttempt": ("/api/v1/exam-attempts/{attempt_id}/submit", "post",
+                              {"attempt_id": "$response.body#/id"}),
+    },
+    ("/api/v1/drill-exams/{exam_id}/attempts", "post", "201"): {
+        "GetDrillAttempt": ("/api/v1/drill-attempts/{attempt_id}", "get", {"attempt_id": "$response.body#/id"}),
+        "SaveDrillAnswer": ("/api/v1/drill-attempts/{attempt_id}/answers/{number}", "put",
+                            {"attempt_id": "$response.body#/id", "number": "$response.body#/questions/0/number"}),
+        "SubmitDrillAttempt": ("/api/v1/drill-attempts/{attempt_id}/submit", "post",
+                               {"attempt_id": "$response.body#/id"}),
+    },
+}
+
+
+def operation_ref(path: str, method: str) -> str:
+    """A JSON pointer to an operation of this document."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def add_links(spec: dict[str, Any]) -> None:
+    """Put ``LINKS`` on the responses they start from (those of operations this app serves)."""
+    for (path, method, status), links in LINKS.items():
+        response = spec["paths"].get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        response["links"] = {name: {"operationRef": operation_ref(target, target_method), "parameters": parameters}
+                             for name, (target, target_method, parameters) in sorted(links.items())}
+
+
 class ClassroomApi(Api):
     """flask-smorest's Api whose errors are problem documents, rendered by ``classroom.api.boundary``."""
 
@@ -52,6 +95,7 @@ class ClassroomApi(Api):
         order the packages registered their blueprints in)."""
         spec = self.spec.to_dict()
         spec["tags"] = sorted(spec.get("tags", []), key=lambda tag: tag["name"])
+        add_links(spec)
         return json.loads(json.dumps(spec))
 
     def _openapi_json(self) -> Response:
