@@ -44,6 +44,8 @@ def test_practise_mistake_book_mock_exam_and_ranking(live_server, new_page, tree
     page.goto(f"{live_server}/drills/banks/{bank.id}")
     page.locator("a", has_text="安全模拟考").click()
     page.locator("[data-start-mock]").click()
+    expect(page.locator("form[data-answer-url]")).to_be_attached()  # the paper, then its script listening
+    page.wait_for_load_state("load")  # before the first answer is clicked
     first = page.locator("[data-mock-paper] li").first
     first.locator("label").nth(2).click()  # saved by the script as it is clicked
     expect(page.locator("[data-save-status]")).to_have_text("Answer saved.")
