@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import subprocess
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,7 +18,7 @@ from deploy.drill.checks import Fault
 from deploy.drill.load import Record, checkin_code, multipart
 from deploy.drill.run import IMPORT_PREFIX, import_file
 from deploy.drill.topology import nginx_conf, upstream_settings
-from tests.conftest import IN_CI
+from tests.test_deploy import nginx_or_skip
 
 T0 = 1_800_000_000.0
 
@@ -121,11 +120,7 @@ def test_the_drills_nginx_site_uses_the_shipped_upstream_settings_and_passes_ngi
     text = conf.read_text()
     assert text.count(f"max_fails={max_fails} fail_timeout={fail_timeout}s;") == 2
     assert f"include {Path(__file__).resolve().parents[1] / 'deploy' / 'nginx-classroom-proxy.conf'};" in text
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if nginx is None:
-        if IN_CI:
-            pytest.fail("CI=true but nginx is not installed (apt-get install -y nginx-light)")
-        pytest.skip("needs nginx (apt-get install -y nginx-light)")
+    nginx = nginx_or_skip()
     result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf)], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and "test is successful" in result.stderr, result.stderr

@@ -39,15 +39,11 @@ class UnionRow:
 
 def union_rows(bank: QuestionBank, *, now: datetime, days: int) -> list[UnionRow]:
     """The grassroots unions under the bank's union, best participation first (four grouped queries)."""
-    owner = cast(TradeUnion, db.session.get(TradeUnion, bank.union_id))
     since = now - timedelta(days=days)
     active = (Membership.status == MembershipStatus.ACTIVE)
-    unions = {union.id: union for union in db.session.scalars(select(TradeUnion).where(
-        TradeUnion.path.startswith(owner.path, autoescape=True), TradeUnion.kind == "grassroots"))}
+    unions, members = _grassroots_members(bank)
     if not unions:
         return []
-    members = _pairs(select(Membership.union_id, func.count(Membership.id))
-                     .where(active, Membership.union_id.in_(list(unions))).group_by(Membership.union_id))
     practised = _pairs(
         select(Membership.union_id, func.count(distinct(PracticeAnswer.user_id)))
         .join(Membership, Membership.user_id == PracticeAnswer.user_id)
@@ -65,6 +61,20 @@ def union_rows(bank: QuestionBank, *, now: datetime, days: int) -> list[UnionRow
                      round(float(averages[union_id])) if averages.get(union_id) is not None else None)
             for union_id, union in unions.items()]
     return sorted(rows, key=lambda row: (-row.rate, -row.practised, row.union.name))
+
+
+def _grassroots_members(bank: QuestionBank) -> tuple[dict[int, TradeUnion], dict[int, Any]]:
+    """The grassroots unions under the bank's union by id, and their active members' counts (two queries;
+    the counts are not read when there is no such union)."""
+    owner = cast(TradeUnion, db.session.get(TradeUnion, bank.union_id))
+    unions = {union.id: union for union in db.session.scalars(select(TradeUnion).where(
+        TradeUnion.path.startswith(owner.path, autoescape=True), TradeUnion.kind == "grassroots"))}
+    if not unions:
+        return {}, {}
+    members = _pairs(select(Membership.union_id, func.count(Membership.id))
+                     .where(Membership.status == MembershipStatus.ACTIVE, Membership.union_id.in_(list(unions)))
+                     .group_by(Membership.union_id))
+    return unions, members
 
 
 def _pairs(statement: Any) -> dict[int, Any]:
@@ -148,14 +158,10 @@ def _sorted(rows: list[UnionRow]) -> list[UnionRow]:
 def _grassroots_rows(bank: QuestionBank, papers: ColumnElement[bool]) -> list[UnionRow]:
     """The grassroots unions under the bank's: members, members with a scored paper among ``papers``
     and their average score (three grouped queries)."""
-    owner = cast(TradeUnion, db.session.get(TradeUnion, bank.union_id))
     active = (Membership.status == MembershipStatus.ACTIVE)
-    unions = {union.id: union for union in db.session.scalars(select(TradeUnion).where(
-        TradeUnion.path.startswith(owner.path, autoescape=True), TradeUnion.kind == "grassroots"))}
+    unions, members = _grassroots_members(bank)
     if not unions:
         return []
-    members = _pairs(select(Membership.union_id, func.count(Membership.id))
-                     .where(active, Membership.union_id.in_(list(unions))).group_by(Membership.union_id))
     sat = {row[0]: (row[1], row[2]) for row in db.session.execute(
         select(Membership.union_id, func.count(distinct(MockAttempt.user_id)), func.avg(MockAttempt.score))
         .join(Membership, Membership.user_id == MockAttempt.user_id)
