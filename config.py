@@ -65,6 +65,7 @@ class Config:
     # Rate limits (Flask-Limiter); Redis in production via CLASSROOM_RATELIMIT_STORAGE_URL.
     RATELIMIT_STORAGE_URL = "memory://"
     RATELIMIT_HEADERS_ENABLED = False
+    RATELIMIT_STRATEGY = "fixed-window-counted"  # classroom.ratelimits: the fixed window, told without re-reading
     # Failed log-ins only: a factory's workers reach the platform from one public address, so the
     # per-address limit must let hundreds of them in at a shift change; the per-identifier limit is
     # what stops guessing one account's password.

@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config as settings
-from classroom import accounts, api, main, notifications, registry, unions
+from classroom import accounts, api, main, notifications, ratelimits, registry, unions
 from classroom.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from classroom.forms import BoundedIntegerConverter
 from classroom.unions import announcements
@@ -85,6 +85,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = None  # the server-side log-in session does this job
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    ratelimits.register()
     limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
