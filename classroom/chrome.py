@@ -4,18 +4,55 @@ and the viewer's navigation flags, and they are most of the cost of drawing a ca
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+import secrets
+from collections.abc import Callable, Hashable
+
+from flask import Flask, current_app, g, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from classroom.cache import app_cache
+from classroom.i18n import select_timezone
+
 MAX_FRAGMENTS = 256  # a few templates × languages × navigation sets; never more than this
+VISITOR_PAGES = 256  # whole pages kept for visitors, per app (tens of kB each)
+# Where a kept page's CSRF tokens go: drawn in its place, replaced by this request's token before sending.
+CSRF_HOLE = "csrf-hole-" + secrets.token_hex(12)
 
 
 def init_app(app: Flask) -> None:
     """The fragments' cache and the templates' ``chrome()``."""
     app.extensions["chrome"] = {}
     app.jinja_env.globals["chrome"] = chrome
+
+
+def visitor_page(key: Hashable, seconds: float, draw: Callable[[], str]) -> str:
+    """The page ``draw()`` draws, kept ``seconds`` for visitors: nobody signed in and no message waiting.
+    Kept per ``key`` (what the page shows that may change) and everything of the request the chrome reads:
+    language, timezone, care mode, address. Only the forms' CSRF tokens are drawn for each visitor (so a
+    visitor's session is made as before); a signed-in person's page, or one with a message, is drawn afresh."""
+    if current_user.is_authenticated or session.get("_flashes"):
+        return draw()
+    care_mode = current_app.jinja_env.globals["care_mode"]  # as the page reads it (classroom.accounts.care)
+    look = (key, str(get_locale()), select_timezone(), care_mode(), request.script_root, request.full_path)
+    page = app_cache("visitor-pages", VISITOR_PAGES).get_or_set(look, seconds, lambda: _with_holes(draw))
+    return page.replace(CSRF_HOLE, generate_csrf()) if CSRF_HOLE in page else page
+
+
+def _with_holes(draw: Callable[[], str]) -> str:
+    """``draw()`` with the hole for this request's CSRF token: Flask-WTF hands out the token it holds in
+    ``g`` (its per-request copy) to every form and template, so none is made and no visitor's is kept."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    held = g.pop(name, None)
+    setattr(g, name, CSRF_HOLE)
+    try:
+        return draw()
+    finally:
+        g.pop(name)
+        if held is not None:
+            setattr(g, name, held)
 
 
 def chrome(name: str, nav: dict | None = None) -> Markup:

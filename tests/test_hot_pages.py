@@ -74,3 +74,29 @@ def test_markdown_is_kept_per_text_and_bounded():
     for number in range(600):
         render_markdown(f"第 {number} 段")
     assert _rendered.cache_info().currsize == _rendered.cache_info().maxsize == 256
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_a_visitor_is_served_a_kept_page_with_a_working_csrf_token_of_their_own(app, certified):
+    from flask import template_rendered
+
+    from classroom.chrome import CSRF_HOLE
+
+    link = f"/verify/{certified[2].token}"
+    app.test_client().get(link)  # the first visitor's look keeps the page
+    visitor, drawn = app.test_client(), []
+
+    def note(_sender, template, **_extra):
+        drawn.append(template.name)
+
+    template_rendered.connect(note, app)
+    try:
+        page = visitor.get(link).get_data(as_text=True)
+    finally:
+        template_rendered.disconnect(note, app)
+    assert drawn == [], "a visitor's second look draws no template"
+    assert CSRF_HOLE not in page and _csrf_tokens(page)
+    switched = visitor.post("/care", data={"csrf_token": _csrf_tokens(page)[0], "care": "on", "next": link})
+    assert switched.status_code == 303, "the kept page's form carries this visitor's valid token"
+    assert 'class="care"' in visitor.get(link).get_data(as_text=True)
+    assert app.test_client().post("/care", data={"care": "on", "next": link}).status_code == 400  # no token: refused

@@ -14,6 +14,7 @@ from flask import Response, current_app
 from flask_smorest import Api, Blueprint
 from flask_smorest.etag import _get_etag_ctx
 from flask_smorest.utils import prepare_response
+from marshmallow import Schema
 
 from classroom.api.door import authenticate
 from classroom.api.problems import PROBLEM_MEDIA_TYPE
@@ -135,6 +136,12 @@ class ApiBlueprint(Blueprint):
             return register(func)
 
         return decorator
+
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable:
+        """flask-smorest's arguments, with a schema class made an instance once: webargs would make one per
+        request (a marshmallow schema copies its declared fields when made; loading does not change it)."""
+        made = schema() if isinstance(schema, type) and issubclass(schema, Schema) else schema
+        return super().arguments(made, *args, **kwargs)
 
     @staticmethod
     def auth(*, scope: str | None = None, person: bool = False) -> Callable:

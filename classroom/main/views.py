@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from classroom.cache import app_cache
+from classroom.chrome import visitor_page
 from classroom.figures import read_together
 from classroom.health import health_report
 from classroom.i18n import locale_code, select_timezone
@@ -38,7 +39,8 @@ def _visitor_sections() -> Markup:
 @bp.route("/")
 def home():
     if not current_user.is_authenticated:
-        return render_template("main/home_visitor.html", panels=_visitor_sections())
+        return visitor_page("home", current_app.config["CATALOGUE_CACHE_SECONDS"],
+                            lambda: render_template("main/home_visitor.html", panels=_visitor_sections()))
     managed = first_managed_union(current_user)
     sections = _sections(current_user)
     managed_counts = subtree_figures(managed) if managed else {}

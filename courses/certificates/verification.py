@@ -4,12 +4,13 @@ and whether its signature holds."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, or_, select
+from sqlalchemy import Select, bindparam, case, or_, select
 
 from classroom.domain import DomainError
 from classroom.extensions import db
@@ -50,18 +51,25 @@ class Standing:
 def standing(text: str | None, *, as_token: bool = True) -> Standing | None:
     """The certificate a verifier names, in one indexed read of the columns that change: by its QR
     token (unless ``as_token`` is false), else by the serial the text spells (typed in any accepted form)."""
-    wanted: list[ColumnElement[bool]] = []
+    wanted: dict[str, str] = {}
     if as_token and text and len(text) <= 64:
-        wanted.append(Certificate.token == text)
+        wanted["token"] = text
     with contextlib.suppress(DomainError):  # not a serial's shape: the token alone
-        wanted.append(Certificate.serial == parse_serial(text))
+        wanted["serial"] = parse_serial(text)
     if not wanted:
         return None
-    token_first = case((wanted[0], 0), else_=1) if len(wanted) > 1 else None
-    row = db.session.execute(
-        select(Certificate.id, Certificate.status, Certificate.expires_at, Certificate.revoked_at,
-               Certificate.superseded_at).where(or_(*wanted)).order_by(token_first).limit(1)).first()
+    row = db.session.connection().execute(_lookup(*sorted(wanted)), wanted).first()
     return Standing(*row) if row is not None else None
+
+
+@functools.cache
+def _lookup(*by: str) -> Select:
+    """The standing's read by token, by serial or by either (the token first), made once: a public page's
+    statement is looked up on every request, built on none."""
+    wanted = [getattr(Certificate, name) == bindparam(name) for name in ("token", "serial") if name in by]
+    token_first = case((wanted[0], 0), else_=1) if len(wanted) > 1 else None
+    return (select(Certificate.id, Certificate.status, Certificate.expires_at, Certificate.revoked_at,
+                   Certificate.superseded_at).where(or_(*wanted)).order_by(token_first).limit(1))
 
 
 def public_record(certificate: Certificate, *, now: datetime) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from classroom.cache import app_cache
+from classroom.chrome import visitor_page
 from classroom.cors import allow_any_origin
 from classroom.database import utcnow
 from classroom.domain import DomainError
@@ -162,11 +163,15 @@ def _show(found: verification.Standing) -> ResponseReturnValue:
     if wants_json():
         return jsonify(record)
     view = (key, locale_code(), select_timezone(), request.full_path)
-    fragment = app_cache("certificate-pages").get_or_set(view, seconds,
-                                                         lambda: _fragment(found, record, signature_ok))
-    # The page around the record is drawn for each reader: it holds their own chrome (the care mode, the forms'
-    # CSRF tokens, a flashed message, the signed-in person), never another visitor's.
-    return render_template("certificates/public.html", serial=record["serial"], fragment=fragment)
+
+    def draw() -> str:
+        fragment = app_cache("certificate-pages").get_or_set(view, seconds,
+                                                             lambda: _fragment(found, record, signature_ok))
+        # The page around the record is drawn for each signed-in reader: it holds their own chrome (the care
+        # mode, a flashed message, their name); a visitor's is kept whole but for the forms' CSRF tokens.
+        return render_template("certificates/public.html", serial=record["serial"], fragment=fragment)
+
+    return visitor_page(key, seconds, draw)
 
 
 def _record(found: verification.Standing, now: datetime) -> tuple[dict[str, Any], bool]:
