@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Hashable
+from typing import cast
 
 from flask import Flask, current_app, g, render_template, request, session
 from flask_babel import get_locale
@@ -35,7 +36,7 @@ def visitor_page(key: Hashable, seconds: float, draw: Callable[[], str]) -> str:
     visitor's session is made as before); a signed-in person's page, or one with a message, is drawn afresh."""
     if current_user.is_authenticated or session.get("_flashes"):
         return draw()
-    care_mode = current_app.jinja_env.globals["care_mode"]  # as the page reads it (classroom.accounts.care)
+    care_mode = cast(Callable[[], bool], current_app.jinja_env.globals["care_mode"])  # as the page reads it
     look = (key, str(get_locale()), select_timezone(), care_mode(), request.script_root, request.full_path)
     page = app_cache("visitor-pages", VISITOR_PAGES).get_or_set(look, seconds, lambda: _with_holes(draw))
     return page.replace(CSRF_HOLE, generate_csrf()) if CSRF_HOLE in page else page
