@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import click
+import rq
 from flask import Flask, current_app, has_app_context
 from flask.cli import AppGroup
 
@@ -19,6 +20,31 @@ from classroom.extensions import db
 
 _app: Flask | None = None  # this worker's app (``flask queue worker``: set before the forks)
 queue_cli = AppGroup("queue", help="The job queue (RQ on CLASSROOM_QUEUE_URL).")
+COMMAND_WAIT_SECONDS = 1  # how long the worker's command listener waits for a message before it looks again
+
+
+def _listen_for_commands(worker: rq.worker.BaseWorker) -> None:
+    """RQ's own subscription to the worker's command channel (stop a job, shut down), its listener waking
+    every COMMAND_WAIT_SECONDS instead of 60: RQ joins that thread when the worker stops, and a listener that
+    has just lost its subscription waits its whole wait first (redis-py), so a stopping worker hung a minute."""
+    worker.pubsub = worker.connection.pubsub()
+    worker.pubsub.subscribe(**{worker.pubsub_channel_name: worker.handle_payload})
+    worker.pubsub_thread = worker.pubsub.run_in_thread(  # type: ignore[assignment]  # RQ declares None until subscribed
+        sleep_time=COMMAND_WAIT_SECONDS, daemon=True, exception_handler=worker._pubsub_exception_handler)
+
+
+class Worker(rq.Worker):
+    """RQ's worker (a work-horse fork per job) that stops promptly."""
+
+    def subscribe(self) -> None:
+        _listen_for_commands(self)
+
+
+class InProcessWorker(rq.SimpleWorker):
+    """RQ's worker that runs each job in the worker's own process (no fork), stopping promptly: a test's worker."""
+
+    def subscribe(self) -> None:
+        _listen_for_commands(self)
 
 
 def perform_task(task: str, *args: Any) -> Any:
@@ -51,8 +77,6 @@ def worker_command(burst: bool, job_monitoring_interval: int, maintenance_interv
     """Work the queue until stopped (SIGTERM: the running job finishes first), with RQ's scheduler for the
     delayed retries. A job whose worker was killed is retried by the next sweep of a live worker once its
     heartbeat has lapsed: within job-monitoring-interval + 60 + max(maintenance-interval, worker-ttl - 15) s."""
-    from rq import Worker
-
     global _app
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the app itself, for the forks
     if queue.is_eager(app):

@@ -115,8 +115,7 @@ def test_an_export_that_fails_says_so_and_offers_no_download(app, tree, make_adm
 
 
 def test_on_redis_the_export_is_queued_once_and_a_worker_builds_it(app, tree, make_admin, members):
-    from rq import SimpleWorker
-
+    from classroom.worker import InProcessWorker as SimpleWorker
     from tests.test_union_announcements import _empty, _redis_queue
 
     rq_queue = _redis_queue(app)

@@ -207,9 +207,8 @@ def test_queue_depth_by_state_in_the_metrics(app, client, redis_queue):
 
 def test_a_failing_run_is_retried_and_the_job_fails_only_when_no_retry_is_left(app, tree, make_admin, tmp_path,
                                                                                   redis_queue, monkeypatch):
-    from rq import SimpleWorker
-
     from classroom.unions import jobs
+    from classroom.worker import InProcessWorker as SimpleWorker
 
     app.config["QUEUE_RETRY_INTERVALS"] = [0, 0]  # retried at once: no scheduler needed
     real, calls = jobs.RUNNERS["validate"], []
@@ -234,3 +233,23 @@ def test_a_failing_run_is_retried_and_the_job_fails_only_when_no_retry_is_left(a
     job = fresh(again)
     assert job.status == "failed" and "unexpected error" in job.message  # after the last of 3 runs
     assert redis_queue.failed_job_registry.count == 1
+
+
+@pytest.mark.parametrize("worker_class", ["Worker", "InProcessWorker"])
+def test_a_stopping_worker_does_not_wait_a_minute_for_its_command_listener(redis_queue, worker_class):
+    """RQ's command listener woke every 60 s, and a stopping worker joins it: ours wakes every second."""
+    import time
+
+    from classroom import worker as worker_module
+
+    made = getattr(worker_module, worker_class)([redis_queue], connection=redis_queue.connection)
+    made.subscribe()
+    try:
+        assert made.pubsub_thread.sleep_time == worker_module.COMMAND_WAIT_SECONDS == 1
+    finally:
+        started = time.monotonic()
+        made.unsubscribe()
+    assert time.monotonic() - started < 5
+    started = time.monotonic()
+    made.work(burst=True)  # an empty queue: registers, finds nothing, tears down (unsubscribing) at once
+    assert time.monotonic() - started < 5

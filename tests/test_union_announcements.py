@@ -198,7 +198,7 @@ def test_a_post_without_its_csrf_token_is_refused(app, tree, make_admin, audienc
 # ---- on Redis: a real queue ---------------------------------------------------------------------------
 
 def test_on_redis_the_post_answers_at_once_and_a_worker_sends_it(app, tree, make_admin, audience):
-    from rq import SimpleWorker
+    from classroom.worker import InProcessWorker as SimpleWorker
 
     rq_queue = _redis_queue(app)
     try:
