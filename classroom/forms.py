@@ -119,11 +119,28 @@ class IntegerField(_IntegerField):
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """The ``int`` URL converter: an id no column holds matches no route (404)."""
+    """The ``int`` URL converter: an id no column holds matches no route (404). Its pattern stops at ``max``
+    itself: werkzeug refuses a number above it only after it chose the route by its path and method, and
+    when another method's route at that path came first it answers 405 (for a DELETE beside a PUT)."""
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002 - werkzeug's name
         kwargs.setdefault("max", MAX_INT)
         super().__init__(map, *args, **kwargs)
+        if not self.signed and self.max is not None:
+            self.regex = digits_up_to(self.max)
+
+
+def digits_up_to(limit: int) -> str:
+    """A regular expression (no capturing group) of the decimal numbers from 0 to ``limit``, leading zeros
+    allowed as the ``int`` converter allows them: fewer digits than ``limit``, or as many with a first
+    digit below its own after the same start, or ``limit`` itself."""
+    digits = str(limit)
+    options = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for index, digit in enumerate(digits):
+        lowest = 1 if index == 0 and len(digits) > 1 else 0  # a number of as many digits starts with 1-9
+        if int(digit) > lowest:
+            options.append(rf"{digits[:index]}[{lowest}-{int(digit) - 1}]\d{{{len(digits) - index - 1}}}")
+    return "0*(?:" + "|".join([*options, digits]) + ")"
 
 
 class Form(FlaskForm):

@@ -76,12 +76,22 @@ CASES = [  # (method, path in the document, who asks, the path's values, a body)
      {"bank_id": "hidden_bank", "question_id": "hidden_question"}, None),
     ("DELETE", "/api/v1/drill-banks/{bank_id}/favourites/{question_id}", W,
      {"bank_id": "hidden_bank", "question_id": "hidden_question"}, None),
+    ("GET", "/api/v1/drill-banks/{bank_id}/images/{version_id}", W,
+     {"bank_id": "hidden_bank", "version_id": "hidden_version"}, None),
+    ("GET", "/api/v1/drill-banks/{bank_id}/daily", W, {"bank_id": "hidden_bank"}, None),
+    ("POST", "/api/v1/drill-banks/{bank_id}/daily", W, {"bank_id": "hidden_bank"}, None),
+    ("POST", "/api/v1/drill-banks/{bank_id}/daily/answers", W, {"bank_id": "hidden_bank"}, {"version_id": 1}),
+    ("PUT", "/api/v1/drill-banks/{bank_id}/daily/plan", W, {"bank_id": "hidden_bank"}, None),
+    ("DELETE", "/api/v1/drill-banks/{bank_id}/daily/plan", W, {"bank_id": "hidden_bank"}, None),
     ("GET", "/api/v1/drill-exams/{exam_id}", W, {"exam_id": "hidden_drill_exam"}, None),
+    ("GET", "/api/v1/drill-exams/{exam_id}/rankings", W, {"exam_id": "hidden_drill_exam"}, None),
     ("POST", "/api/v1/drill-exams/{exam_id}/attempts", W, {"exam_id": "hidden_drill_exam"}, None),
     ("GET", "/api/v1/drill-attempts/{attempt_id}", W, {"attempt_id": "their_paper"}, None),
     ("PUT", "/api/v1/drill-attempts/{attempt_id}/answers/{number}", W, {"attempt_id": "their_paper", "number": 1},
      {"choices": [1]}),
     ("POST", "/api/v1/drill-attempts/{attempt_id}/submit", W, {"attempt_id": "their_paper"}, None),
+    ("GET", "/api/v1/drill-attempts/{attempt_id}/images/{version_id}", W,
+     {"attempt_id": "their_paper", "version_id": "their_paper_version"}, None),
     ("GET", "/api/v1/unions/{union_id}", A, {"union_id": "other_district"}, None),
     ("GET", "/api/v1/unions/{union_id}/members", A, {"union_id": "other_district"}, None),
     ("GET", "/api/v1/unions/{union_id}/applications", A, {"union_id": "other_district"}, None),
@@ -161,7 +171,7 @@ def their_drills(tree, they) -> dict:
     paper = mock.start(they, exam, now=utcnow())
     db.session.flush()
     return {"hidden_bank": bank.id, "hidden_question": question.id, "hidden_drill_exam": exam.id,
-            "their_paper": paper.id}
+            "their_paper": paper.id, "hidden_version": paper.paper[0][0], "their_paper_version": paper.paper[0][0]}
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ refused and nothing is kept), the paper is scored once; the bank's ranking of un
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -15,10 +16,22 @@ from classroom.audit import AuditEvent
 from classroom.database import utcnow
 from classroom.domain import Conflict
 from classroom.extensions import db
-from courses.drills import mock
-from courses.drills.banks import apply
-from courses.drills.models import Favourite, Mistake, MockAnswer, MockAttempt, MockExam, PracticeAnswer, QuestionBank
+from courses.drills import daily, daily_api, mock, rankings, views
+from courses.drills.banks import apply, current_versions
+from courses.drills.models import (
+    DailySet,
+    DrillQuestion,
+    Favourite,
+    Mistake,
+    MockAnswer,
+    MockAttempt,
+    MockExam,
+    PracticeAnswer,
+    QuestionBank,
+)
 from tests.api_support import bearer, problem, sign_in
+from tests.factories import login_client
+from tests.test_drills_images import FORM, png, upload
 
 
 def data(code: str, kind: str = "single", answer=None) -> dict:
@@ -261,3 +274,170 @@ def test_the_save_service_refuses_a_closed_paper_and_writes_nothing(app, exam, w
         mock.save_answer(attempt_id, version_id, [0], now=utcnow())
     db.session.rollback()
     assert db.session.scalars(select(MockAnswer.answer)).all() == [[1]]  # only the answer given in time
+
+
+MORNING = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+NAMES = re.compile(r"data-name>([^<]+)<")
+PRACTICE_CODE = re.compile(r'data-practice-question="([^"]+)"')
+
+
+@pytest.fixture
+def daily_bank(tree):
+    """Twelve true-or-false questions (right: position 1), three a day."""
+    bank = QuestionBank(union_id=tree.district_a.id, title="每日电工", daily_size=3)
+    db.session.add(bank)
+    db.session.flush()
+    apply(bank, [({**data(f"D{n:02d}", kind="true_false", answer=[0]), "options": []}, None) for n in range(12)],
+          now=utcnow())
+    db.session.commit()
+    return bank
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The time the daily pages and the daily API read (both doors see the same day)."""
+    now = {"at": MORNING}
+    for module in (views, daily_api):
+        monkeypatch.setattr(module, "utcnow", lambda: now["at"])
+    return now
+
+
+def test_the_daily_set_is_the_page_s_and_answering_it_keeps_the_streak(app, client, daily_bank, worker, headers,
+                                                                       clock):
+    url = f"/api/v1/drill-banks/{daily_bank.id}/daily"
+    page = login_client(app, worker)
+    before = client.get(url, headers=headers).get_json()
+    assert (before["plan"], before["streak"], before["started"], before["questions"]) == (False, None, False, [])
+    first = next(iter(current_versions(daily_bank.id).values()))[1]
+    problem(client.post(f"{url}/answers", json={"version_id": first.id, "choices": [1]}, headers=headers), 409,
+            "conflict")  # nothing drawn yet
+    on = client.put(f"{url}/plan", headers=headers).get_json()
+    assert on["plan"] is True and on["streak"] == {"days": 0, "done_today": False}
+    assert 'data-daily="on"' in page.get(f"/drills/banks/{daily_bank.id}").get_data(as_text=True)
+    page.post(f"/drills/banks/{daily_bank.id}/daily")  # the page draws today's set
+    drawn = db.session.scalar(select(DailySet.questions).where(DailySet.user_id == worker.id))
+    today = client.get(url, headers=headers).get_json()
+    assert [row["id"] for row in today["questions"]] == drawn and len(drawn) == 3 and today["day"] == "2026-03-02"
+    assert today["started"] is True and not any(row["answered"] for row in today["questions"])
+    assert client.post(url, headers=headers).get_json()["questions"] == today["questions"]  # drawn once a day
+    outside = next(version for question_id, version in ((q.id, v) for q, v in current_versions(daily_bank.id).values())
+                   if question_id not in drawn)
+    answers = db.session.scalar(select(func.count()).select_from(PracticeAnswer))
+    problem(client.post(f"{url}/answers", json={"version_id": outside.id, "choices": [1]}, headers=headers), 409,
+            "conflict")
+    assert db.session.scalar(select(func.count()).select_from(PracticeAnswer)) == answers
+    results = [client.post(f"{url}/answers", json={"version_id": row["version_id"], "choices": [2 if n else 1]},
+                           headers=headers) for n, row in enumerate(today["questions"])]
+    assert [result.status_code for result in results] == [201] * 3
+    bodies = [result.get_json() for result in results]
+    assert [(body["right"], body["in_mistake_book"]) for body in bodies] == [(True, False), (False, True),
+                                                                             (False, True)]
+    assert bodies[1]["explanation"] == f"{today['questions'][1]['code']} 的解析"
+    assert [(body["daily"]["answered"], body["daily"]["done"]) for body in bodies] == [(1, False), (2, False),
+                                                                                       (3, True)]
+    assert bodies[2]["daily"]["streak"] == {"days": 1, "done_today": True}
+    bank_page = page.get(f"/drills/banks/{daily_bank.id}").get_data(as_text=True)
+    assert 'data-streak="1"' in bank_page and "data-daily-done" in bank_page  # the page reads what the API wrote
+
+    clock["at"] = MORNING + timedelta(days=1)  # Tuesday: a new set, the streak alive until it is missed
+    tuesday = client.get(url, headers=headers).get_json()
+    assert (tuesday["started"], tuesday["streak"], tuesday["day"]) == (False, {"days": 1, "done_today": False},
+                                                                       "2026-03-03")
+    drawn_by_api = [row["id"] for row in client.post(url, headers=headers).get_json()["questions"]]
+    assert drawn_by_api == daily.draw(worker.id, daily_bank.id, date(2026, 3, 3), 3,
+                                      [q.id for q, _v in current_versions(daily_bank.id).values()])
+    shown = PRACTICE_CODE.search(page.get(f"/drills/banks/{daily_bank.id}/practice?mode=daily").get_data(as_text=True))
+    assert shown.group(1) == db.session.get_one(DrillQuestion, drawn_by_api[0]).code  # the page shows the API's set
+    stale = next((row for row in today["questions"] if row["id"] not in drawn_by_api), None)
+    if stale is not None:  # yesterday's question is not today's
+        problem(client.post(f"{url}/answers", json={"version_id": stale["version_id"], "choices": [1]},
+                            headers=headers), 409, "conflict")
+    off = client.delete(f"{url}/plan", headers=headers).get_json()
+    assert (off["plan"], off["streak"]) == (False, None) and off["started"] is True
+    assert 'data-daily="off"' in page.get(f"/drills/banks/{daily_bank.id}").get_data(as_text=True)
+    problem(client.get(f"/api/v1/drill-banks/{daily_bank.id}/practice?mode=daily", headers=headers), 422,
+            "validation-failed")  # today's set is this resource, not a practice mode
+
+
+def test_an_empty_bank_has_no_daily_set(client, tree, worker, headers):
+    empty = QuestionBank(union_id=tree.district_a.id, title="空题库")
+    db.session.add(empty)
+    db.session.commit()
+    problem(client.post(f"/api/v1/drill-banks/{empty.id}/daily", headers=headers), 409, "conflict")
+    assert db.session.scalar(select(func.count()).select_from(DailySet)) == 0
+
+
+def sat(exam: MockExam, user, score: int, seconds: int) -> None:
+    version = current_versions(exam.bank_id)["Q1"][1]
+    start = utcnow() - timedelta(hours=2)
+    db.session.add(MockAttempt(exam_id=exam.id, user_id=user.id, paper=[[version.id, 1]], started_at=start,
+                               deadline_at=start + timedelta(hours=1), submitted_at=start + timedelta(seconds=seconds),
+                               score=score))
+    db.session.commit()
+
+
+def test_an_exam_s_rankings_mask_names_as_its_page_does(app, client, tree, exam, worker, headers, make_user,
+                                                         make_admin):
+    colleague, other = make_user("王小一", union=tree.a1), make_user("赵大二", union=tree.a2)
+    sat(exam, colleague, 90, 300)
+    sat(exam, other, 80, 100)
+    sat(exam, worker, 80, 200)
+    url = f"/api/v1/drill-exams/{exam.id}/rankings"
+    mine = client.get(url, headers=headers).get_json()
+    assert [(row["rank"], row["name"], row["score"], row["seconds"]) for row in mine["people"]] == [
+        (1, "王*一", 90, 300), (2, "赵*二", 80, 100), (3, "李工", 80, 200)]  # only the caller's own name in full
+    page = login_client(app, worker).get(f"/drills/mock/{exam.id}/rankings").get_data(as_text=True)
+    assert NAMES.findall(page) == [row["name"] for row in mine["people"]]
+    admin = make_admin(tree.district_a, "东城管理员")
+    full = client.get(url, headers=bearer(sign_in(client, admin, device="管理电脑")["access_token"])).get_json()
+    assert [row["name"] for row in full["people"]] == ["王小一", "赵大二", "李工"]
+    assert NAMES.findall(login_client(app, admin).get(f"/drills/mock/{exam.id}/rankings").get_data(as_text=True)) \
+        == ["王小一", "赵大二", "李工"]
+    assert full["counted"] == "members" and full["unions"] == mine["unions"]
+    assert [(row["union_id"], row["sat"], row["members"], row["rate"], row["average_score"])
+            for row in mine["unions"]] == [(row.union.id, row.practised, row.members, row.rate, row.average)
+                                           for row in rankings.exam_unions(exam)]
+    assert sum(row["sat"] for row in mine["unions"]) == 3 and mine["unions"][0]["rate"] == 100
+    stranger = bearer(sign_in(client, make_admin(tree.district_b, "西城管理员"))["access_token"])
+    problem(client.get(url, headers=stranger), 404, "not-found")  # an admin out of scope: the bank is not theirs
+    problem(client.get("/api/v1/drill-exams/999999/rankings", headers=headers), 404, "not-found")
+
+
+def test_question_images_are_shown_and_served_only_to_who_may_see_them(app, client, tree, bank, worker, headers,
+                                                                        make_admin, make_user):
+    assert client.get(f"/api/v1/drill-banks/{bank.id}/practice", headers=headers).get_json()["question"]["image"] \
+        is None
+    pictured = QuestionBank(union_id=tree.district_a.id, title="仪表题库")
+    db.session.add(pictured)
+    db.session.commit()
+    assert upload(login_client(app, make_admin(tree.district_a)), pictured, png(), "meter.png").status_code == 302
+    version = current_versions(pictured.id)["P1"][1]
+    shown = client.get(f"/api/v1/drill-banks/{pictured.id}/practice", headers=headers).get_json()["question"]
+    url = f"/api/v1/drill-banks/{pictured.id}/images/{version.id}"
+    assert shown["image"] == {"url": url, "alt": FORM["image_alt"]}
+    served = client.get(url, headers=headers)
+    assert served.status_code == 200 and served.data == png() and served.mimetype == "image/png"
+    problem(client.get(url), 401, "unauthorized")
+    before = db.session.scalar(select(func.count()).select_from(AuditEvent))
+    outsider = bearer(sign_in(client, make_user("外人", union=tree.b1))["access_token"])
+    problem(client.get(url, headers=outsider), 404, "not-found")
+    db.session.rollback()
+    assert db.session.scalars(select(AuditEvent.object_type).where(AuditEvent.id > before,
+                                                                    AuditEvent.action == "scope.denied")).all() \
+        == ["QuestionBank"]
+    other = current_versions(bank.id)["Q1"][1]
+    problem(client.get(f"/api/v1/drill-banks/{pictured.id}/images/{other.id}", headers=headers), 404, "not-found")
+    problem(client.get(f"/api/v1/drill-banks/{bank.id}/images/{other.id}", headers=headers), 404, "not-found")
+
+    exam = MockExam(bank_id=pictured.id, title="仪表模拟", minutes=10, pass_score=60,
+                    blueprint=[{"kind": "single", "count": 1, "points": 1}])
+    db.session.add(exam)
+    db.session.commit()
+    paper = client.post(f"/api/v1/drill-exams/{exam.id}/attempts", headers=headers).get_json()
+    on_paper = f"/api/v1/drill-attempts/{paper['id']}/images/{version.id}"
+    assert paper["questions"][0]["image"] == {"url": on_paper, "alt": FORM["image_alt"]}
+    assert client.get(on_paper, headers=headers).data == png()
+    colleague = bearer(sign_in(client, make_user("同事", union=tree.a1))["access_token"])
+    problem(client.get(on_paper, headers=colleague), 404, "not-found")  # the paper is its owner's alone
+    problem(client.get(f"/api/v1/drill-attempts/{paper['id']}/images/{other.id}", headers=headers), 404,
+            "not-found")

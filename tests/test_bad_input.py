@@ -4,6 +4,7 @@ the default page) and writes nothing: never a 500. Each case is one a fuzzer fou
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from classroom.accounts.models import User
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.forms import digits_up_to
 from courses.attendance.models import Attendance
 from courses.catalog.models import ClassSession
 from courses.competitions.models import Competition, CompetitionEvent
@@ -184,3 +186,29 @@ def test_a_quota_level_below_the_tree_is_refused(app, tree, make_admin):
         assert page.status_code == 200, depth
     assert db.session.scalar(select(func.count()).select_from(CompetitionEvent)) == 0
     assert app.test_client().get(f"/me/calendar/{2**31}-x.ics").status_code == 404
+
+
+@pytest.mark.parametrize("limit", [0, 7, 10, 19, 20, 99, 100, 1000, 2199, 2**31 - 1])
+def test_the_int_converter_s_pattern_stops_at_its_maximum(limit):
+    pattern = re.compile(digits_up_to(limit))
+    numbers = [*range(0, 2500), *range(limit - 50, limit + 50), limit * 10, limit * 10 + 9, 10 ** len(str(limit))]
+    for number in (n for n in numbers if n >= 0):
+        for text in (str(number), f"00{number}"):
+            assert bool(pattern.fullmatch(text)) is (number <= limit), (limit, text)
+    assert not pattern.fullmatch("") and not pattern.fullmatch("-1") and not pattern.fullmatch("1a")
+
+
+def test_an_id_no_column_holds_is_a_404_beside_a_route_of_another_method(app, tree, make_user):
+    """werkzeug chose a route by path and method before it read the number: a DELETE whose PUT at the same
+    path came first answered 405 for an id above the maximum."""
+    from tests.api_support import bearer, problem, sign_in
+
+    client = app.test_client()
+    auth = bearer(sign_in(client, make_user(union=tree.a1))["access_token"])
+    for method, path in (("PUT", f"/api/v1/drill-banks/{2**31}/favourites/1"),
+                         ("DELETE", f"/api/v1/drill-banks/{2**31}/favourites/1"),
+                         ("DELETE", f"/api/v1/drill-banks/{HUGE}/favourites/{HUGE}"),
+                         ("POST", f"/api/v1/drill-banks/{2**31}/daily"),
+                         ("DELETE", f"/api/v1/drill-banks/{2**31}/daily/plan")):
+        problem(client.open(path, method=method, headers=auth), 404, "not-found")
+    problem(client.patch("/api/v1/drill-banks/1/daily/plan", headers=auth), 405, "method-not-allowed")

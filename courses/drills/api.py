@@ -1,12 +1,15 @@
 """网上练兵 through the API, as the drill pages do it: the banks a worker may practise, the next question and
-its answer (right or wrong, with the explanation), the mistake book, favourites, and the bank's ranking of
-unions by participation. A bank outside the worker's unions is an audited 404, as on the pages
-(``courses.drills.access``). Mock exams and papers: ``courses.drills.mock_api``."""
+its answer (right or wrong, with the explanation), a question's picture, the mistake book, favourites, and
+the bank's ranking of unions by participation. A bank outside the worker's unions is an audited 404, as on
+the pages (``courses.drills.access``). Daily practice: ``courses.drills.daily_api``; mock exams, papers and
+their rankings: ``courses.drills.mock_api``."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
+from flask_babel import gettext
 from sqlalchemy import Integer, literal_column
 from sqlalchemy.exc import IntegrityError
 
@@ -17,9 +20,10 @@ from classroom.api.problems import Problem
 from classroom.api.schemas import CursorArgs, page_of
 from classroom.api.spec import ApiBlueprint
 from classroom.database import utcnow
+from classroom.domain import Invalid
 from classroom.extensions import db
 from classroom.pagination import decode_cursor, encode_cursor
-from courses.drills import access, practice, reads
+from courses.drills import access, banks, practice, reads
 from courses.drills import rankings as ranking
 from courses.drills.api_schemas import (
     DrillBankSchema,
@@ -84,11 +88,22 @@ def answer(data: dict, bank_id: int):
         version = practice.version_in_bank(bank, data["version_id"])
         return version, practice.answer(person, bank, version, given_answer(version.kind, data), now=utcnow())
 
-    version, record = run(scored)
-    return {"id": record.id, "question_id": record.question_id, "version_id": version.id, "right": record.right,
-            "correct": correct_answer(version), "explanation": version.explanation,
-            "in_mistake_book": practice.in_mistake_book(person.id, record.question_id),
-            "answered_at": record.answered_at}
+    return practice_result(person.id, *run(scored))
+
+
+@bp.route("/<int:bank_id>/images/<int:version_id>")
+@bp.auth(person=True)
+@bp.response(200, {"type": "string", "format": "binary"}, content_type="image/*",
+             description="The picture as it was uploaded (PNG, JPEG, GIF or WebP).")
+def image(bank_id: int, version_id: int):
+    """The picture of a question (of any version) of a bank the worker may practise, as the practice page
+    shows it; 404 for anyone else, and for a version without one."""
+    _person, bank = person_and_bank(bank_id)
+    try:
+        version = practice.version_in_bank(bank, version_id)
+    except Invalid:
+        raise Problem("not-found") from None
+    return banks.image_download(version)
 
 
 @bp.route("/<int:bank_id>/mistakes")
@@ -200,7 +215,25 @@ def correct_answer(version: QuestionVersion) -> dict:
 def question_of(question: DrillQuestion, version: QuestionVersion, *, favourite: bool) -> dict:
     return {"question_id": question.id, "version_id": version.id, "code": question.code, "kind": version.kind,
             "text": version.text, "options": options(version), "blanks": blank_count(version),
-            "difficulty": version.difficulty, "tags": list(version.tags or []), "favourite": favourite}
+            "difficulty": version.difficulty, "tags": list(version.tags or []), "favourite": favourite,
+            "image": image_of(version, "api_drills.image", bank_id=question.bank_id)}
+
+
+def image_of(version: QuestionVersion, endpoint: str, **values: Any) -> dict | None:
+    """A version's picture as the API shows it: where to GET it (``endpoint``, which checks who asks as the
+    page's image route does) and its alt text, as the pages show it; None without one."""
+    if not version.image_key:
+        return None
+    return {"url": url_for(endpoint, version_id=version.id, **values),
+            "alt": version.image_alt or gettext("Image of the question")}
+
+
+def practice_result(user_id: int, version: QuestionVersion, record: Any) -> dict:
+    """An answer scored in practice: right or not, the right answer, the explanation, the mistake book."""
+    return {"id": record.id, "question_id": record.question_id, "version_id": version.id, "right": record.right,
+            "correct": correct_answer(version), "explanation": version.explanation,
+            "in_mistake_book": practice.in_mistake_book(user_id, record.question_id),
+            "answered_at": record.answered_at}
 
 
 def mistake_of(row: Any, code: str, version: QuestionVersion) -> dict:

@@ -16,6 +16,7 @@ from courses.drills.rankings import PERIODS
 
 KIND = {"enum": list(KINDS)}
 MAX_BLANKS = 10
+PRACTICE_MODES = tuple(mode for mode in MODES if mode != "daily")  # today's set has its own resource: /daily
 
 
 class DrillBankSchema(Schema):
@@ -32,6 +33,15 @@ class DrillOptionSchema(Schema):
     text = fields.String(required=True)
 
 
+class DrillImageSchema(Schema):
+    url = fields.String(required=True, metadata={
+        "description": "The picture (a path under the API): GET it with the same token; 404 for anyone else."})
+    alt = fields.String(required=True, metadata={"description": "Its text alternative, for screen readers."})
+
+
+IMAGE = {"description": "The stem's picture, if it has one."}
+
+
 class DrillQuestionSchema(Schema):
     id = fields.Integer(required=True, attribute="question_id")
     version_id = fields.Integer(required=True, metadata={"description": "Send it back with the answer."})
@@ -44,15 +54,17 @@ class DrillQuestionSchema(Schema):
     difficulty = fields.Integer(required=True, metadata={"description": "1 easy, 2 medium, 3 hard."})
     tags = fields.List(fields.String(), required=True, metadata={"description": "Knowledge points."})
     favourite = fields.Boolean(required=True)
+    image = fields.Nested(DrillImageSchema, required=True, allow_none=True, metadata=IMAGE)
 
 
 class DrillNextArgs(Schema):
-    mode = one_of(MODES, load_default="sequential", metadata={"description": "Which questions come next."})
+    mode = one_of(PRACTICE_MODES, load_default="sequential", metadata={
+        "description": "Which questions come next (today's daily set: GET /api/v1/drill-banks/{bank_id}/daily)."})
     after = query_number(1, MAX_INT, metadata={"description": "The question just answered (to move on from it)."})
 
 
 class DrillNextQuestionSchema(Schema):
-    mode = fields.String(required=True, metadata={"enum": list(MODES)})
+    mode = fields.String(required=True, metadata={"enum": list(PRACTICE_MODES)})
     question = fields.Nested(DrillQuestionSchema, required=True, allow_none=True, metadata={
         "description": "Null when the mode has nothing to show (an empty mistake book …)."})
 
@@ -123,6 +135,68 @@ class DrillUnionRankSchema(Schema):
         "description": "The members' average mock-exam score in the period, per cent."})
 
 
+class DrillStreakSchema(Schema):
+    days = fields.Integer(required=True, metadata={
+        "description": "Days in a row with the day's set done, up to today (or yesterday while today's is open)."})
+    done_today = fields.Boolean(required=True)
+
+
+class DrillDailyQuestionSchema(DrillQuestionSchema):
+    answered = fields.Boolean(required=True, metadata={"description": "Answered today (right or wrong)."})
+
+
+class DrillDailySchema(Schema):
+    """每日一练: the worker's questions of today in a bank, drawn for them alone and kept for the day."""
+
+    bank_id = fields.Integer(required=True)
+    day = fields.Date(required=True, metadata={"description": "Today, in the worker's timezone."})
+    plan = fields.Boolean(required=True, metadata={
+        "description": "Daily practice is on for this bank (PUT or DELETE daily/plan). Its evening reminder is "
+                       "the notification kind drills.daily: /api/v1/me/notification-preferences."})
+    size = fields.Integer(required=True, metadata={"description": "The bank's questions a day."})
+    streak = fields.Nested(DrillStreakSchema, required=True, allow_none=True, metadata={
+        "description": "Null while daily practice is off."})
+    started = fields.Boolean(required=True, metadata={"description": "Today's set is drawn (POST daily draws it)."})
+    questions = fields.List(fields.Nested(DrillDailyQuestionSchema), required=True, metadata={
+        "description": "Today's set in its order; empty until it is drawn."})
+    answered = fields.Integer(required=True, metadata={"description": "Questions of today's set answered."})
+    done = fields.Boolean(required=True, metadata={"description": "Every question of today's set is answered."})
+
+
+class DrillDailyResultSchema(DrillPracticeResultSchema):
+    daily = fields.Nested(DrillDailySchema, required=True, metadata={"description": "Today's set after the answer."})
+
+
+class DrillPaperRankSchema(Schema):
+    rank = fields.Integer(required=True)
+    name = fields.String(required=True, metadata={
+        "description": "Masked (张*明) unless it is the caller's own or of a union the caller administers."})
+    score = fields.Integer(required=True, metadata={"description": "The person's best paper, per cent."})
+    seconds = fields.Integer(required=True, metadata={"description": "The time that paper took."})
+
+
+class DrillExamUnionRankSchema(Schema):
+    rank = fields.Integer(required=True)
+    union_id = fields.Integer(required=True)
+    union_name = fields.String(required=True)
+    members = fields.Integer(required=True, metadata={
+        "description": "A round: the confirmed entries the union nominated; a mock exam: its active members."})
+    sat = fields.Integer(required=True, metadata={"description": "Of those, who sat (a scored paper)."})
+    rate = fields.Integer(required=True, metadata={"description": "sat ÷ members, per cent."})
+    average_score = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "Their average score, per cent."})
+
+
+class DrillExamRankingsSchema(Schema):
+    exam_id = fields.Integer(required=True)
+    counted = fields.String(required=True, metadata={"enum": ["entries", "members"], "description": (
+        "What a union's members and sat count: a round's entries, or a mock exam's members.")})
+    people = fields.List(fields.Nested(DrillPaperRankSchema), required=True, metadata={
+        "description": "The best 50 people: by best score, then the shorter time."})
+    unions = fields.List(fields.Nested(DrillExamUnionRankSchema), required=True, metadata={
+        "description": "By participation (rate), then average score."})
+
+
 class DrillRoundSchema(Schema):
     stage_id = fields.Integer(required=True)
     starts_at = instant(required=True)
@@ -154,6 +228,7 @@ class DrillPaperQuestionSchema(Schema):
     text = fields.String(required=True)
     options = fields.List(fields.Nested(DrillOptionSchema), required=True)
     blanks = fields.Integer(required=True)
+    image = fields.Nested(DrillImageSchema, required=True, allow_none=True, metadata=IMAGE)
     points = fields.Integer(required=True)
     saved = fields.Nested(DrillSavedSchema, required=True)
     right = fields.Boolean(required=True, allow_none=True, metadata={"description": "Once submitted."})

@@ -10,10 +10,13 @@ from typing import Any, BinaryIO
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response
 
 from classroom.audit import record_event
 from classroom.domain import Invalid, NotAllowed
 from classroom.extensions import db
+from classroom.storage import storage
 from courses.catalog.attachments import KINDS, discard_file, place_file, receive_file
 from courses.drills import access, content
 from courses.drills.models import DrillQuestion, QuestionBank, QuestionVersion
@@ -100,6 +103,16 @@ def image_folder(upload_folder: str) -> str:
 def image_type(key: str) -> str:
     """The content type of a stored image, by the extension its checked upload was given."""
     return KINDS[key.rpartition(".")[2]].content_type
+
+
+def image_download(version: QuestionVersion) -> Response:
+    """The answer to an authorised request for a question version's image (the pages' and the API's);
+    404 for a version without one."""
+    if not version.image_key:
+        raise NotFound()
+    key = version.image_key
+    return storage().download(f"{IMAGE_FOLDER}/{key}", f"question-{version.id}.{key.rpartition('.')[2]}",
+                              image_type(key))
 
 
 def save_question(bank: QuestionBank, data: dict[str, Any], *, actor: Any, now: datetime,

@@ -24,12 +24,14 @@ from classroom.domain import Conflict
 from classroom.extensions import db
 from classroom.notifications.models import NotificationPreference
 from classroom.timefmt import local_date, zone
-from courses.drills.models import DailyPlan, DailySet, DrillQuestion, QuestionBank, QuestionVersion
+from courses.drills import practice
+from courses.drills.models import DailyPlan, DailySet, DrillQuestion, PracticeAnswer, QuestionBank, QuestionVersion
 from courses.reminders.bulk import as_text, localized, notify_from
 
 KIND = "drills.daily"
 KIND_LABEL = _l("Daily practice reminders")
 STREAK_DAYS = 366  # the longest streak counted (one bounded read)
+NOT_TODAY = _l("This question is not among today's questions: draw today's set and answer one of it.")
 
 
 def today_of(user: Any, now: datetime) -> date:
@@ -84,15 +86,33 @@ def next_question(user: Any, bank: QuestionBank, *, now: datetime) -> tuple[Dril
     """The first question of today's set not answered yet (None when the set is done or not started)."""
     found = todays_set(user, bank, now=now)
     waiting = [question_id for question_id in found.questions if question_id not in found.answered] if found else []
-    if not waiting:
-        return None
+    return next(iter(set_questions(waiting)), None)
+
+
+def set_questions(question_ids: list[int]) -> list[tuple[DrillQuestion, QuestionVersion]]:
+    """These questions of a set with their current versions, in the set's order (one query; none if empty)."""
+    if not question_ids:
+        return []
     row = db.session.execute(
         select(DrillQuestion, QuestionVersion)
         .join(QuestionVersion, and_(QuestionVersion.question_id == DrillQuestion.id,
                                     QuestionVersion.number == DrillQuestion.version))
-        .where(DrillQuestion.id.in_(waiting))).all()
+        .where(DrillQuestion.id.in_(question_ids))).all()
     by_id = {question.id: (question, version) for question, version in row}
-    return next((by_id[question_id] for question_id in waiting if question_id in by_id), None)
+    return [by_id[question_id] for question_id in question_ids if question_id in by_id]
+
+
+def answer(user: Any, bank: QuestionBank, version: QuestionVersion, given: list[Any], *,
+           now: datetime) -> PracticeAnswer:
+    """An answer to a question of today's set, as the practice page scores it in its daily mode
+    (``practice.answer``, then ``note_answer``); Conflict for a question not in today's set (or before
+    today's set is drawn)."""
+    found = todays_set(user, bank, now=now)
+    if found is None or version.question_id not in found.questions:
+        raise Conflict(NOT_TODAY)
+    record = practice.answer(user, bank, version, given, now=now)
+    note_answer(user, bank, version.question_id, now=now)
+    return record
 
 
 def note_answer(user: Any, bank: QuestionBank, question_id: int, *, now: datetime) -> bool:

@@ -1,8 +1,9 @@
 """Mock exams and online theory rounds through the API, as the mock-exam pages run them: the exams of a bank
 and the worker's rounds, starting a paper (drawn for this person, timed on the server; one open paper at a
 time), saving one answer at a time as the worker goes (a PUT: one small upsert, repeatable), submitting
-(scored on the server once) and the result. A paper shows no right answer until it is submitted. Another
-worker's paper, an exam of a bank outside the worker's unions, or a round they did not enter, is a 404."""
+(scored on the server once) and the result, the pictures of its questions, and the exam's rankings. A paper
+shows no right answer until it is submitted. Another worker's paper, an exam of a bank outside the worker's
+unions, or a round they did not enter, is a 404."""
 
 from __future__ import annotations
 
@@ -20,10 +21,17 @@ from classroom.api.spec import ApiBlueprint
 from classroom.database import utcnow
 from classroom.domain import Conflict
 from classroom.extensions import db
-from courses.drills import access, mock, reads, rounds
-from courses.drills.api import correct_answer, given_answer, options, person_and_bank
-from courses.drills.api_schemas import DrillAttemptSchema, DrillExamSchema, DrillGivenSchema, DrillSavedAnswerSchema
-from courses.drills.models import MockAttempt, MockExam, QuestionBank
+from courses.drills import access, banks, mock, reads, rounds
+from courses.drills import rankings as ranking
+from courses.drills.api import correct_answer, given_answer, image_of, options, person_and_bank
+from courses.drills.api_schemas import (
+    DrillAttemptSchema,
+    DrillExamRankingsSchema,
+    DrillExamSchema,
+    DrillGivenSchema,
+    DrillSavedAnswerSchema,
+)
+from courses.drills.models import MockAttempt, MockExam, QuestionBank, QuestionVersion
 
 bp = ApiBlueprint("api_drill_exams", __name__, url_prefix="/api/v1",
                   description="Mock exams and online theory rounds: a paper per person, timed on the server.")
@@ -91,6 +99,25 @@ def start(exam_id: int):
     return attempt_answer(run(started), found, now=now), 201
 
 
+@bp.route("/drill-exams/<int:exam_id>/rankings")
+@bp.auth(person=True)
+@bp.etag
+@bp.response(200, DrillExamRankingsSchema)
+def exam_rankings(exam_id: int):
+    """The exam's (or round's) leaderboard, as its rankings page shows it: the best 50 people by best score,
+    then the shorter time (names masked unless the caller's own or of a union the caller administers), and
+    the unions by participation (a round: entries that sat / its confirmed entries; a mock exam: members
+    who sat / members) with their average score."""
+    person, found = person_and_exam(exam_id)
+    people = ranking.exam_people(person, found)
+    return {"exam_id": found.id, "counted": "entries" if found.stage_id else "members",
+            "people": [{"rank": rank, "name": row.name, "score": row.score, "seconds": row.seconds}
+                       for rank, row in enumerate(people, 1)],
+            "unions": [{"rank": rank, "union_id": row.union.id, "union_name": row.union.name, "members": row.members,
+                        "sat": row.practised, "rate": row.rate, "average_score": row.average}
+                       for rank, row in enumerate(ranking.exam_unions(found), 1)]}
+
+
 @bp.route("/drill-attempts/<int:attempt_id>")
 @bp.auth(person=True)
 @bp.etag
@@ -132,6 +159,19 @@ def submit(attempt_id: int):
     person, now = current_person(), utcnow()
     run(lambda: mock.submit(found, now=now, actor=person))
     return attempt_answer(found, db.session.get_one(MockExam, found.exam_id), now=now)
+
+
+@bp.route("/drill-attempts/<int:attempt_id>/images/<int:version_id>")
+@bp.auth(person=True)
+@bp.response(200, {"type": "string", "format": "binary"}, content_type="image/*",
+             description="The picture as it was uploaded (PNG, JPEG, GIF or WebP).")
+def attempt_image(attempt_id: int, version_id: int):
+    """The picture of a question on the worker's own paper (a round's entrant may not practise its bank),
+    as the paper's page shows it; 404 for anyone else's paper and for a version not on it."""
+    found = own_attempt(attempt_id)
+    if version_id not in {item[0] for item in found.paper}:
+        raise Problem("not-found")
+    return banks.image_download(db.session.get_one(QuestionVersion, version_id))
 
 
 def person_and_exam(exam_id: int) -> tuple[Any, MockExam]:
@@ -177,15 +217,16 @@ def attempt_answer(found: MockAttempt, exam_row: MockExam, *, now: datetime) -> 
             "deadline_at": found.deadline_at, "seconds_left": 0 if done else mock.seconds_left(found, now),
             "submitted_at": found.submitted_at, "auto_submitted": found.auto_submitted, "score": found.score,
             "passed": None if found.score is None else found.score >= exam_row.pass_score,
-            "questions": [paper_question(row, done) for row in mock.paper_rows(found)]}
+            "questions": [paper_question(row, done, found.id) for row in mock.paper_rows(found)]}
 
 
-def paper_question(row: mock.PaperRow, done: bool) -> dict:
+def paper_question(row: mock.PaperRow, done: bool, attempt_id: int) -> dict:
     version = row.version
     blank = version.kind == "blank"
     saved = {"choices": [] if blank else [int(index) + 1 for index in row.saved],
              "blanks": [str(text) for text in row.saved] if blank else []}
     return {"number": row.number, "kind": version.kind, "text": version.text, "options": options(version),
             "blanks": len(version.answer) if blank else 0, "points": row.points, "saved": saved,
+            "image": image_of(version, "api_drill_exams.attempt_image", attempt_id=attempt_id),
             "right": row.right, "correct": correct_answer(version) if done else None,
             "explanation": version.explanation if done else None}

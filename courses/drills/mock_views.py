@@ -14,7 +14,7 @@ from classroom.http import owned_or_404, perform, perform_quietly
 from classroom.unions import scope
 from courses.competitions.access import can_organize
 from courses.competitions.models import Stage
-from courses.drills import access, integrity, mock, queries, rankings, rounds, views
+from courses.drills import access, banks, integrity, mock, queries, rankings, rounds
 from courses.drills.content import KIND_LABELS
 from courses.drills.forms import ConfirmForm, MockExamForm, RoundForm
 from courses.drills.models import MockAttempt, MockExam, QuestionVersion
@@ -150,7 +150,7 @@ def image(attempt_id: int, version_id: int):
         if version_id in {item[0] for item in attempt.paper} else None
     if version is None:
         abort(404)
-    return views.image_response(version)
+    return banks.image_download(version)
 
 
 @bp.app_template_filter("countdown")

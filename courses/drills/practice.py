@@ -127,6 +127,14 @@ def is_favourite(user_id: int, question_id: int) -> bool:
     return db.session.scalar(select(Favourite.id).filter_by(user_id=user_id, question_id=question_id)) is not None
 
 
+def favourite_ids(user_id: int, question_ids: list[int]) -> set[int]:
+    """Which of these questions are the person's favourites (one query; none if empty)."""
+    if not question_ids:
+        return set()
+    return set(db.session.scalars(select(Favourite.question_id).where(Favourite.user_id == user_id,
+                                                                      Favourite.question_id.in_(question_ids))))
+
+
 def in_mistake_book(user_id: int, question_id: int) -> bool:
     return db.session.scalar(select(Mistake.id).filter_by(user_id=user_id, question_id=question_id,
                                                           cleared_at=None)) is not None

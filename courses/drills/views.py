@@ -10,7 +10,6 @@ from classroom.database import utcnow
 from classroom.domain import Invalid
 from classroom.forms import arg_int, parse_id
 from classroom.http import owned_or_404, paginate, perform, perform_quietly, safe_next
-from classroom.storage import storage
 from courses.drills import access, banks, daily, practice, queries, rounds
 from courses.drills import rankings as ranking
 from courses.drills.content import DIFFICULTY_LABELS, KIND_LABELS, options_of
@@ -127,15 +126,7 @@ def image(bank_id: int, version_id: int):
         version = practice.version_in_bank(bank, version_id)
     except Invalid:
         abort(404)
-    return image_response(version)
-
-
-def image_response(version):
-    if not version.image_key:
-        abort(404)
-    key = version.image_key
-    return storage().download(f"{banks.IMAGE_FOLDER}/{key}", f"question-{version.id}.{key.rpartition('.')[2]}",
-                              banks.image_type(key))
+    return banks.image_download(version)
 
 
 @bp.route("/banks/<int:bank_id>/questions/<int:question_id>/favourite", methods=["POST"])
