@@ -1,6 +1,6 @@
-"""The outbox dispatcher keeps one SMTP session open across a batch (issue 20): sessions counted at a
-real SMTP server (aiosmtpd), every message received exactly once, a refused recipient failing alone,
-and a session the server dropped reopened without losing or repeating a message."""
+"""The outbox dispatcher keeps one SMTP session open across a dispatch run, batch after batch (issue 20):
+sessions counted at a real SMTP server (aiosmtpd), every message received exactly once, a refused
+recipient failing alone, and a session the server dropped reopened without losing or repeating a message."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from classroom.accounts.models import User
 from classroom.extensions import db
 from classroom.mail import backend, held_open
+from classroom.notifications import jobs
 from classroom.notifications.jobs import dispatch, dispatch_job
 from classroom.notifications.models import OutboundMessage
 from classroom.notifications.services import notify
@@ -58,30 +59,43 @@ def serve(app, sink: Sink) -> Controller:
     return controller
 
 
-def queue(make_user, count: int, emails: list[str] | None = None) -> list[str]:
+def queue(make_user, count: int, emails: list[str] | None = None, first: int = 0) -> list[str]:
     now = datetime.now(UTC)
-    people = [make_user(f"收件人{n}", email=address, timezone="UTC", notification_prefs={"quiet_hours": ""})
+    people = [make_user(f"收件人{n + first}", email=address, timezone="UTC", notification_prefs={"quiet_hours": ""})
               for n, address in enumerate(emails or ["inbox@example.cn"])]
     keys = []
-    for index in range(count):
+    for index in range(first, first + count):
         notify(people[index % len(people)], "course.announcement", f"batch:{index}", f"通知 {index}", "正文", now=now)
         keys.append(f"batch:{index}:email")
     db.session.commit()
     return sorted(keys)
 
 
-def test_one_session_per_batch_and_every_message_once(app, make_user):
+def test_one_session_for_every_batch_of_a_dispatch_run_and_every_message_once(app, make_user, monkeypatch):
     sink = Sink()
     controller = serve(app, sink)
+    claims, real_claim = [], jobs.claim_due
+
+    def counted_claim(**arguments):
+        claims.append(len(found := real_claim(**arguments)))
+        return found
+
+    monkeypatch.setattr(jobs, "claim_due", counted_claim)
     try:
         keys = queue(make_user, 25)
         totals = dispatch_job(now=datetime.now(UTC))
         assert totals["sent"] == 25
+        assert claims == [10, 10, 5, 0]  # three batches (and a look that found nothing) in one run
+        assert getattr(backend()._local, "smtp", None) is None  # closed when the run ends, not left idle
         assert dispatch_job(now=datetime.now(UTC))["sent"] == 0  # nothing twice
+        more = queue(make_user, 12, emails=["later@example.cn"], first=25)
+        assert dispatch_job(now=datetime.now(UTC))["sent"] == 12  # a later run: a session of its own
     finally:
         controller.stop()
-    assert sink.keys() == keys  # every message, exactly once
-    assert sink.sessions() == 3 == backend().opened  # batches of 10: 10, 10, 5
+    assert sink.keys() == sorted(keys + more)  # every message, exactly once
+    assert len(sink.received) == 37
+    # One session per run, whatever its batches; the empty run opened none. Per batch it would be 3 + 2.
+    assert sink.sessions() == 2 == backend().opened
     assert {m.status for m in db.session.scalars(select(OutboundMessage).where(
         OutboundMessage.channel == "email"))} == {"sent"}
 
