@@ -8,6 +8,7 @@ import socket
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
@@ -149,3 +150,30 @@ def test_outside_a_batch_each_message_has_its_own_session(app, make_user):
     finally:
         controller.stop()
     assert backend().opened == 2 == sink.sessions()
+
+
+def test_a_batch_cut_short_keeps_the_marks_of_what_it_sent(app, make_user):
+    """A batch's marks are committed together when it ends, however it ends: an interrupt in the middle
+    leaves what was sent before it marked sent (never sent again), the rest claimed for a later retry."""
+    app.config["DISPATCH_BATCH"] = 10
+    keys = queue(make_user, 10)
+
+    class Interrupted:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def send(self, message) -> None:
+            if len(self.sent) == 4:
+                raise KeyboardInterrupt
+            self.sent.append(message["X-Classroom-Dedup-Key"])
+
+    interrupted = Interrupted()
+    app.extensions["mail_backend"] = {app.config["MAIL_BACKEND"]: interrupted}
+    with pytest.raises(KeyboardInterrupt):
+        dispatch(now=datetime.now(UTC))
+    db.session.rollback()  # what was committed, read afresh
+    rows = {m.dedup_key: m.status for m in db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.channel == "email"))}
+    assert sorted(key for key, status in rows.items() if status == "sent") == sorted(interrupted.sent)
+    assert len(interrupted.sent) == 4 and sorted(rows) == keys
+    assert sorted(status for status in rows.values() if status != "sent") == ["sending"] * 6
