@@ -10,8 +10,12 @@ Checks: one outbox row per dedup key, every key received, duplicates no more tha
 lease. Reports messages/s and the take-over time.
 
 Then the dispatcher's speed: in alternating rounds, ``--throughput`` messages queued and sent by
-the dispatcher (one SMTP session per batch) against a bare `smtplib` loop sending the same messages
-(rendered once beforehand) over one connection to the same server; goal ≥ 0.5 of the bare rate.
+the dispatcher (one SMTP session per dispatch run, whatever its batches) against a bare `smtplib` loop
+sending the same messages (built once beforehand as EmailMessage objects, which smtplib's send_message
+serializes at each send) over one connection to the same server; goal ≥ 0.5 of the bare rate.
+``--only speed`` runs this part alone (``--only exactly-once`` the first); the other part's rows of an
+earlier run stay in benchmarks/out/rows/outbox.json. `benchmarks.profile_outbox` gives the CPU per
+message in one process and the dispatcher's profile.
 """
 
 from __future__ import annotations

@@ -55,8 +55,9 @@ class LogBackend:
 
 class SMTPBackend:
     """Sends through MAIL_SERVER (STARTTLS with MAIL_USE_TLS, log-in with MAIL_USERNAME). Alone, a message
-    gets its own SMTP session; inside ``held_open()`` (the outbox dispatcher's batch) one session per
-    thread carries every message, and a session the server dropped meanwhile is reopened once."""
+    gets its own SMTP session; inside ``held_open()`` (the outbox dispatcher's run, batch after batch) one
+    session per thread carries every message, and a session the server dropped meanwhile is reopened once.
+    ``send_raw`` takes an email already made into bytes (``classroom.mail_wire``, the dispatcher's)."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config

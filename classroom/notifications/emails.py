@@ -25,7 +25,7 @@ from classroom.accounts.models import User
 from classroom.http import public_base_url, public_url
 from classroom.mail import compose
 from classroom.mail_wire import Wire, wire
-from classroom.notifications.facts import Reader
+from classroom.notifications.facts import Reader, babel_locale
 from classroom.notifications.kinds import kinds
 from classroom.notifications.models import Notification, OutboundMessage
 from classroom.notifications.unsubscribe import unsubscribe_url
@@ -90,7 +90,7 @@ def render(message: OutboundMessage, person: User, notification: Notification | 
 
 def _render(message: OutboundMessage, person: User,
             notification: Notification | None) -> tuple[str, str, dict[str, Any]]:
-    with force_locale(person.locale or "zh_CN"):
+    with force_locale(babel_locale(person.locale or "zh_CN")):
         values = context(message, person, notification)
         template = template_for(message.kind, values["f"] if values["has_facts"] else None)
         gettext = _gettext(get_translations().ugettext)  # (``_`` is an alias of ``gettext``)
