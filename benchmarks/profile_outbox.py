@@ -1,6 +1,7 @@
 """Profile the outbox dispatcher in one process: CPU per message (time.process_time) of the dispatcher
 (`dispatch_job` until nothing is due) beside a bare `smtplib` loop sending the same messages, built
-beforehand, over one connection; then cProfile's top functions of the dispatcher. The SMTP server
+beforehand, over one connection (and their messages/s, wall clock); then cProfile's top functions of
+the dispatcher. The SMTP server
 (aiosmtpd's Sink) runs in a process of its own, so that its CPU is nobody's here; a new database.
 
     .venv/bin/python -m benchmarks.profile_outbox [--messages 2000] [--rounds 3] [--top 30] [--no-profile] [--save FILE]
@@ -76,13 +77,13 @@ def run(url: str, port: int, args) -> None:
             connection.execute(sa.text("DELETE FROM outbound_message"))
         queue(engine, args.messages, prefix=f"profile{next(rounds)}", user=False)
 
-    def dispatcher() -> float:
+    def dispatcher() -> tuple[float, float]:
         fresh()
-        started, sent = time.process_time(), 0
+        started, clock, sent = time.process_time(), time.perf_counter(), 0
         while done := dispatch_job(now=datetime.now(UTC))["sent"]:
             sent += done
         assert sent == args.messages, sent
-        return (time.process_time() - started) / sent
+        return (time.process_time() - started) / sent, sent / (time.perf_counter() - clock)
 
     with app.app_context():
         fresh()
@@ -91,22 +92,25 @@ def run(url: str, port: int, args) -> None:
             sa.select(OutboundMessage))]
         db.session.rollback()
 
-        def bare() -> float:
-            started = time.process_time()
+        def bare() -> tuple[float, float]:
+            started, clock = time.process_time(), time.perf_counter()
             with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
                 for message in built:
                     smtp.send_message(message)
-            return (time.process_time() - started) / len(built)
+            return (time.process_time() - started) / len(built), len(built) / (time.perf_counter() - clock)
 
-        figures: dict[str, list[float]] = {"bare smtplib loop": [], "dispatcher": []}
+        figures: dict[str, list[tuple[float, float]]] = {"bare smtplib loop": [], "dispatcher": []}
         for _ in range(args.rounds):
             figures["bare smtplib loop"].append(bare())
             figures["dispatcher"].append(dispatcher())
         for name, values in figures.items():
-            print(f"{name}: CPU {statistics.median(values) * 1000:.3f} ms a message "
-                  f"({', '.join(f'{value * 1000:.3f}' for value in values)})")
-        ratio = statistics.median(figures["dispatcher"]) / statistics.median(figures["bare smtplib loop"])
-        print(f"dispatcher ÷ bare loop, CPU a message: {ratio:.2f}")
+            cpu, rates = [value[0] * 1000 for value in values], [value[1] for value in values]
+            print(f"{name}: CPU {statistics.median(cpu):.3f} ms a message ({', '.join(f'{v:.3f}' for v in cpu)}); "
+                  f"{statistics.median(rates):,.0f} messages/s ({', '.join(f'{v:,.0f}' for v in rates)})")
+        ratios = [(subject[0] / base[0], subject[1] / base[1])
+                  for base, subject in zip(figures["bare smtplib loop"], figures["dispatcher"], strict=True)]
+        print(f"dispatcher ÷ bare loop, CPU a message: {statistics.median(r[0] for r in ratios):.2f}; "
+              f"messages/s: {statistics.median(r[1] for r in ratios):.2f} (rounds in turn, wall clock)")
         if args.no_profile:
             return
         fresh()

@@ -72,7 +72,7 @@ def wire(to: str, subject: str, text: str, html: str, *, unsubscribe: str | None
     return Wire(envelope_from, (to,), b"".join(lines))
 
 
-def send(mail: Wire | EmailMessage) -> None:
+def transmit(mail: Wire | EmailMessage) -> None:
     """Hand the email to the mail backend: as bytes to one that takes them (SMTP), else as a message."""
     transport = backend()
     send_raw = getattr(transport, "send_raw", None)
@@ -91,7 +91,7 @@ def _sender(value: str) -> tuple[bytes, str]:
 
 def _line(name: str, value: str, plain: re.Pattern[str] | None) -> bytes:
     """``name: value`` as the email package folds it: as given when it is of the ``plain`` form and fits."""
-    if (plain is None or plain.fullmatch(value) and "=?" not in value) and len(name) + 2 + len(value) <= MAX_LINE:
+    if (plain is None or (plain.fullmatch(value) and "=?" not in value)) and len(name) + 2 + len(value) <= MAX_LINE:
         return f"{name}: {value}\r\n".encode("ascii")
     return _folded(name, value)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from classroom.accounts.models import User
 from classroom.extensions import db
@@ -154,26 +154,39 @@ def test_outside_a_batch_each_message_has_its_own_session(app, make_user):
 
 def test_a_batch_cut_short_keeps_the_marks_of_what_it_sent(app, make_user):
     """A batch's marks are committed together when it ends, however it ends: an interrupt in the middle
-    leaves what was sent before it marked sent (never sent again), the rest claimed for a later retry."""
+    leaves what was sent before it marked sent (never sent again), the rest claimed for a later retry.
+    No transaction is open while it sends (on SQLite one would hold the write lock all along)."""
     app.config["DISPATCH_BATCH"] = 10
     keys = queue(make_user, 10)
 
     class Interrupted:
         def __init__(self) -> None:
             self.sent: list[str] = []
+            self.in_transaction: list[bool] = []
 
         def send(self, message) -> None:
+            self.in_transaction.append(bool(open_transactions))
             if len(self.sent) == 4:
                 raise KeyboardInterrupt
             self.sent.append(message["X-Classroom-Dedup-Key"])
 
+    open_transactions: set[int] = set()  # the database's, as the engine begins and ends them
+    listeners = {"begin": lambda connection: open_transactions.add(id(connection)),
+                 "commit": lambda connection: open_transactions.discard(id(connection)),
+                 "rollback": lambda connection: open_transactions.discard(id(connection))}
     interrupted = Interrupted()
     app.extensions["mail_backend"] = {app.config["MAIL_BACKEND"]: interrupted}
-    with pytest.raises(KeyboardInterrupt):
-        dispatch(now=datetime.now(UTC))
+    for name, listener in listeners.items():
+        event.listen(db.engine, name, listener)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            dispatch(now=datetime.now(UTC))
+    finally:
+        for name, listener in listeners.items():
+            event.remove(db.engine, name, listener)
     db.session.rollback()  # what was committed, read afresh
     rows = {m.dedup_key: m.status for m in db.session.scalars(select(OutboundMessage).where(
         OutboundMessage.channel == "email"))}
     assert sorted(key for key, status in rows.items() if status == "sent") == sorted(interrupted.sent)
-    assert len(interrupted.sent) == 4 and sorted(rows) == keys
+    assert len(interrupted.sent) == 4 and sorted(rows) == keys and interrupted.in_transaction == [False] * 5
     assert sorted(status for status in rows.values() if status != "sent") == ["sending"] * 6

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from classroom.accounts.models import User
-from classroom.mail_wire import send as send_mail
+from classroom.mail_wire import transmit
 from classroom.notifications.emails import prepare
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
 from classroom.notifications.preferences import quiet_until
@@ -63,7 +63,7 @@ def send(message: OutboundMessage, person: User, notification: Notification | No
         return
     if not person.email:
         raise PermanentFailure("no email address")
-    send_mail(prepare(message, person, notification, to=person.email))
+    transmit(prepare(message, person, notification, to=person.email))
 
 
 def is_permanent(error: Exception) -> bool:

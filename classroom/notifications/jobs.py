@@ -64,15 +64,16 @@ def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
     # commit need not expire them (which would reload every row of the batch, one by one, after it).
     keep, session.expire_on_commit = session.expire_on_commit, False
     try:
-        with held_open():  # one SMTP session for the whole batch (and the run's, when dispatch_job holds it)
-            for message in claimed:
-                notification = notifications.get(message.notification_id) if message.notification_id else None
-                outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
-    finally:
+        db.session.commit()  # the reads end here: no transaction is open while the batch is sent (nor SQLite's lock)
         try:
-            db.session.commit()  # the batch's marks: one UPDATE of its rows, one transaction
+            with held_open():  # one SMTP session for the batch (and for the run, when dispatch_job holds it)
+                for message in claimed:
+                    notification = notifications.get(message.notification_id) if message.notification_id else None
+                    outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
         finally:
-            session.expire_on_commit = keep
+            db.session.commit()  # the batch's marks, in one transaction
+    finally:
+        session.expire_on_commit = keep
     return outcome
 
 
