@@ -16,7 +16,7 @@ import email.policy
 import logging
 import smtplib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -55,8 +55,9 @@ class LogBackend:
 
 class SMTPBackend:
     """Sends through MAIL_SERVER (STARTTLS with MAIL_USE_TLS, log-in with MAIL_USERNAME). Alone, a message
-    gets its own SMTP session; inside ``held_open()`` (the outbox dispatcher's batch) one session per
-    thread carries every message, and a session the server dropped meanwhile is reopened once."""
+    gets its own SMTP session; inside ``held_open()`` (the outbox dispatcher's run, batch after batch) one
+    session per thread carries every message, and a session the server dropped meanwhile is reopened once.
+    ``send_raw`` takes an email already made into bytes (``classroom.mail_wire``, the dispatcher's)."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
@@ -97,19 +98,26 @@ class SMTPBackend:
 
     def send(self, message: EmailMessage) -> None:
         """Send over the held session (reopened once if the server closed it idle), or a session of its own."""
+        self._over_session(lambda smtp: smtp.send_message(message))
+
+    def send_raw(self, sender: str, recipients: Sequence[str], data: bytes) -> None:
+        """Send an email already made into bytes (``classroom.mail_wire``), with its envelope, as ``send`` does."""
+        self._over_session(lambda smtp: smtp.sendmail(sender, list(recipients), data))
+
+    def _over_session(self, action: Callable[[smtplib.SMTP], object]) -> None:
         smtp = getattr(self._local, "smtp", None)
         reused = smtp is not None
         try:
             if smtp is None:
                 smtp = self._local.smtp = self._open()
             try:
-                smtp.send_message(message)
+                action(smtp)
             except smtplib.SMTPServerDisconnected:
                 if not reused:
                     raise
                 self._close()  # dropped while idle: nothing of this message was accepted, so once more
                 smtp = self._local.smtp = self._open()
-                smtp.send_message(message)
+                action(smtp)
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused):
             if not getattr(self._local, "holds", 0):  # refused, but the session is sound (smtplib reset it)
                 self._close()

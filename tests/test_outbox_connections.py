@@ -1,6 +1,6 @@
-"""The outbox dispatcher keeps one SMTP session open across a batch (issue 20): sessions counted at a
-real SMTP server (aiosmtpd), every message received exactly once, a refused recipient failing alone,
-and a session the server dropped reopened without losing or repeating a message."""
+"""The outbox dispatcher keeps one SMTP session open across a dispatch run, batch after batch (issue 20):
+sessions counted at a real SMTP server (aiosmtpd), every message received exactly once, a refused
+recipient failing alone, and a session the server dropped reopened without losing or repeating a message."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import socket
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from classroom.accounts.models import User
 from classroom.extensions import db
 from classroom.mail import backend, held_open
+from classroom.notifications import jobs
 from classroom.notifications.jobs import dispatch, dispatch_job
 from classroom.notifications.models import OutboundMessage
 from classroom.notifications.services import notify
@@ -58,30 +60,43 @@ def serve(app, sink: Sink) -> Controller:
     return controller
 
 
-def queue(make_user, count: int, emails: list[str] | None = None) -> list[str]:
+def queue(make_user, count: int, emails: list[str] | None = None, first: int = 0) -> list[str]:
     now = datetime.now(UTC)
-    people = [make_user(f"收件人{n}", email=address, timezone="UTC", notification_prefs={"quiet_hours": ""})
+    people = [make_user(f"收件人{n + first}", email=address, timezone="UTC", notification_prefs={"quiet_hours": ""})
               for n, address in enumerate(emails or ["inbox@example.cn"])]
     keys = []
-    for index in range(count):
+    for index in range(first, first + count):
         notify(people[index % len(people)], "course.announcement", f"batch:{index}", f"通知 {index}", "正文", now=now)
         keys.append(f"batch:{index}:email")
     db.session.commit()
     return sorted(keys)
 
 
-def test_one_session_per_batch_and_every_message_once(app, make_user):
+def test_one_session_for_every_batch_of_a_dispatch_run_and_every_message_once(app, make_user, monkeypatch):
     sink = Sink()
     controller = serve(app, sink)
+    claims, real_claim = [], jobs.claim_due
+
+    def counted_claim(**arguments):
+        claims.append(len(found := real_claim(**arguments)))
+        return found
+
+    monkeypatch.setattr(jobs, "claim_due", counted_claim)
     try:
         keys = queue(make_user, 25)
         totals = dispatch_job(now=datetime.now(UTC))
         assert totals["sent"] == 25
+        assert claims == [10, 10, 5, 0]  # three batches (and a look that found nothing) in one run
+        assert getattr(backend()._local, "smtp", None) is None  # closed when the run ends, not left idle
         assert dispatch_job(now=datetime.now(UTC))["sent"] == 0  # nothing twice
+        more = queue(make_user, 12, emails=["later@example.cn"], first=25)
+        assert dispatch_job(now=datetime.now(UTC))["sent"] == 12  # a later run: a session of its own
     finally:
         controller.stop()
-    assert sink.keys() == keys  # every message, exactly once
-    assert sink.sessions() == 3 == backend().opened  # batches of 10: 10, 10, 5
+    assert sink.keys() == sorted(keys + more)  # every message, exactly once
+    assert len(sink.received) == 37
+    # One session per run, whatever its batches; the empty run opened none. Per batch it would be 3 + 2.
+    assert sink.sessions() == 2 == backend().opened
     assert {m.status for m in db.session.scalars(select(OutboundMessage).where(
         OutboundMessage.channel == "email"))} == {"sent"}
 
@@ -135,3 +150,43 @@ def test_outside_a_batch_each_message_has_its_own_session(app, make_user):
     finally:
         controller.stop()
     assert backend().opened == 2 == sink.sessions()
+
+
+def test_a_batch_cut_short_keeps_the_marks_of_what_it_sent(app, make_user):
+    """A batch's marks are committed together when it ends, however it ends: an interrupt in the middle
+    leaves what was sent before it marked sent (never sent again), the rest claimed for a later retry.
+    No transaction is open while it sends (on SQLite one would hold the write lock all along)."""
+    app.config["DISPATCH_BATCH"] = 10
+    keys = queue(make_user, 10)
+
+    class Interrupted:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+            self.in_transaction: list[bool] = []
+
+        def send(self, message) -> None:
+            self.in_transaction.append(bool(open_transactions))
+            if len(self.sent) == 4:
+                raise KeyboardInterrupt
+            self.sent.append(message["X-Classroom-Dedup-Key"])
+
+    open_transactions: set[int] = set()  # the database's, as the engine begins and ends them
+    listeners = {"begin": lambda connection: open_transactions.add(id(connection)),
+                 "commit": lambda connection: open_transactions.discard(id(connection)),
+                 "rollback": lambda connection: open_transactions.discard(id(connection))}
+    interrupted = Interrupted()
+    app.extensions["mail_backend"] = {app.config["MAIL_BACKEND"]: interrupted}
+    for name, listener in listeners.items():
+        event.listen(db.engine, name, listener)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            dispatch(now=datetime.now(UTC))
+    finally:
+        for name, listener in listeners.items():
+            event.remove(db.engine, name, listener)
+    db.session.rollback()  # what was committed, read afresh
+    rows = {m.dedup_key: m.status for m in db.session.scalars(select(OutboundMessage).where(
+        OutboundMessage.channel == "email"))}
+    assert sorted(key for key, status in rows.items() if status == "sent") == sorted(interrupted.sent)
+    assert len(interrupted.sent) == 4 and sorted(rows) == keys and interrupted.in_transaction == [False] * 5
+    assert sorted(status for status in rows.values() if status != "sent") == ["sending"] * 6

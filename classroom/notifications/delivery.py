@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from classroom.accounts.models import User
-from classroom.mail import backend as mail_backend
-from classroom.notifications.emails import build
+from classroom.mail_wire import transmit
+from classroom.notifications.emails import prepare
 from classroom.notifications.models import Notification, OutboundMessage, OutboundStatus
 from classroom.notifications.preferences import quiet_until
 from classroom.notifications.texts import sms_text
@@ -63,7 +63,7 @@ def send(message: OutboundMessage, person: User, notification: Notification | No
         return
     if not person.email:
         raise PermanentFailure("no email address")
-    mail_backend().send(build(message, person, notification, to=person.email))
+    transmit(prepare(message, person, notification, to=person.email))
 
 
 def is_permanent(error: Exception) -> bool:

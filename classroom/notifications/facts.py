@@ -4,8 +4,10 @@ venue …), and how they read in the recipient's language and timezone."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time, get_timezone_location
 from flask_babel import force_locale
 from sqlalchemy import JSON, ColumnElement, String, cast, func, literal
@@ -63,11 +65,18 @@ def moment(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@lru_cache(maxsize=64)
+def babel_locale(name: str | None) -> Locale:
+    """Babel's Locale of a locale name (zh_CN, en …), parsed once."""
+    return Locale.parse(name)
+
+
 class Reader:
     """Formats stored facts for one person: their language (``locale``) and timezone."""
 
     def __init__(self, locale: str | None, timezone: str | None) -> None:
         self.locale = "zh_CN" if (locale or "zh_CN").startswith("zh") else locale
+        self.babel = babel_locale(self.locale)  # parsed once, not by every formatting call
         self.zone = zone(timezone)
 
     def local(self, value: object) -> datetime | None:
@@ -78,18 +87,18 @@ class Reader:
     def day(self, value: object) -> str:
         """2026年3月12日星期四 / Thursday, March 12, 2026."""
         found = self.local(value)
-        return format_date(found.date(), "full", locale=self.locale) if found else ""
+        return format_date(found.date(), "full", locale=self.babel) if found else ""
 
     def clock(self, value: object) -> str:
         """19:00 / 7:00 PM, in the person's timezone."""
         found = self.local(value)
-        return format_time(found, "short", tzinfo=self.zone, locale=self.locale) if found else ""
+        return format_time(found, "short", tzinfo=self.zone, locale=self.babel) if found else ""
 
     def zone_name(self) -> str:
         """中国（上海）时间 / Germany (Berlin) Time; UTC for the zones of no place (Babel: "Unknown Region")."""
         if self.zone.key in UNIVERSAL:
             return "UTC"
-        return get_timezone_location(self.zone, locale=self.locale)
+        return get_timezone_location(self.zone, locale=self.babel)
 
     def span(self, starts: object, ends: object = None) -> str:
         """19:00–21:00 (中国（上海）时间); a class ending on another day shows that day too."""
@@ -111,6 +120,6 @@ class Reader:
         first, last = self.local(starts), self.local(ends)
         if first is None:
             return ""
-        text = f"{format_skeleton('MMMEd', first, locale=self.locale)} {self.clock(first)}"
+        text = f"{format_skeleton('MMMEd', first, locale=self.babel)} {self.clock(first)}"
         text += f"–{self.clock(last)}" if last is not None and last.date() == first.date() else ""
         return text.replace("\u202f", " ")  # CLDR's narrow space before PM: not every phone shows it

@@ -2,8 +2,10 @@
 
 Job code owns its transactions, as a view's ``perform`` does a request's: the dispatcher claims due
 messages in one short transaction (FOR UPDATE SKIP LOCKED on PostgreSQL, an atomic claim under the
-write lock on SQLite), then commits each message's fate as soon as it is known (``delivery``), so a
-crash loses at most the message in hand. The digest job commits once per run."""
+write lock on SQLite), marks each message's fate as it is known (``delivery``) and commits the batch's
+marks together when the batch ends, however it ends. A process killed in the middle of a batch leaves
+its rows claimed: they are sent again once the claim lapses, so a message is delivered twice at most, and
+at most a batch of them (those sent but not yet marked). The digest job commits once per run."""
 
 from __future__ import annotations
 
@@ -35,19 +37,21 @@ def dispatch_job(*, now: datetime, still_leading: Callable[[], bool] = lambda: T
     claims are stamped when they are made, never with the time the run began."""
     started = time.monotonic()
     totals = dict.fromkeys(OUTCOMES, 0)
-    for batch in range(MAX_BATCHES_PER_RUN):
-        if not still_leading():
-            break
-        outcome = dispatch(now=now + timedelta(seconds=time.monotonic() - started) if batch else now)
-        for key, value in outcome.items():
-            totals[key] += value
-        if not any(outcome.values()):
-            break
+    with held_open():  # one SMTP session for the whole run, batch after batch
+        for batch in range(MAX_BATCHES_PER_RUN):
+            if not still_leading():
+                break
+            outcome = dispatch(now=now + timedelta(seconds=time.monotonic() - started) if batch else now)
+            for key, value in outcome.items():
+                totals[key] += value
+            if not any(outcome.values()):
+                break
     return totals
 
 
 def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
-    """Send one batch of due messages; each is marked, and committed, as soon as its fate is known."""
+    """Send one batch of due messages; each is marked as its fate is known, and the batch's marks are
+    committed together at its end (however it ends, but for the process dying)."""
     claimed = claim_due(now=now, batch=batch or current_app.config["DISPATCH_BATCH"])
     people = {user.id: user for user in db.session.scalars(
         select(User).where(User.id.in_({message.user_id for message in claimed})))} if claimed else {}
@@ -56,15 +60,18 @@ def dispatch(*, now: datetime, batch: int | None = None) -> dict[str, int]:
         select(Notification).where(Notification.id.in_(wanted)))} if wanted else {}
     outcome = dict.fromkeys(OUTCOMES, 0)
     session = db.session()
-    # The claimed rows are this process's until marked, the people and notifications only read: each
+    # The claimed rows are this process's until marked, the people and notifications only read: the
     # commit need not expire them (which would reload every row of the batch, one by one, after it).
     keep, session.expire_on_commit = session.expire_on_commit, False
     try:
-        with held_open():  # one SMTP session for the whole batch
-            for message in claimed:
-                notification = notifications.get(message.notification_id) if message.notification_id else None
-                outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
-                db.session.commit()
+        db.session.commit()  # the reads end here: no transaction is open while the batch is sent (nor SQLite's lock)
+        try:
+            with held_open():  # one SMTP session for the batch (and for the run, when dispatch_job holds it)
+                for message in claimed:
+                    notification = notifications.get(message.notification_id) if message.notification_id else None
+                    outcome[deliver(message, people.get(message.user_id), notification, now=now)] += 1
+        finally:
+            db.session.commit()  # the batch's marks, in one transaction
     finally:
         session.expire_on_commit = keep
     return outcome

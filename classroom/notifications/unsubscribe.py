@@ -13,7 +13,12 @@ DIGEST = "digest"  # the daily and weekly digest emails: every kind held for the
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+    """The app's signer of these links (made once per secret key: an email each needs one)."""
+    key = current_app.config["SECRET_KEY"]
+    made = current_app.extensions.get("unsubscribe_serializer")
+    if made is None or made[0] != key:
+        made = current_app.extensions["unsubscribe_serializer"] = (key, URLSafeSerializer(key, salt=SALT))
+    return made[1]
 
 
 def token_for(user_id: int, kind: str) -> str:
