@@ -90,12 +90,15 @@ def existing(url: str) -> tuple[int, int, int]:
 
 
 def set_city_target(url: str, hours: int) -> None:
-    """The city's annual target in 学时 of 45 minutes (0: none), so the page computes who meets it."""
+    """The city's annual target in 学时 of 45 minutes (0: none), so the page computes who meets it; then the
+    people past it recounted, as the scheduler's `hours.retarget` does within HOURS_RETARGET_SECONDS of a change
+    (until then the page counts the year rows of the unions whose target moved)."""
     engine = sa.create_engine(url)
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE trade_union SET annual_target_minutes = :minutes WHERE parent_id IS NULL"),
                            {"minutes": hours * 45 or None})
     engine.dispose()
+    flask(url, "hours", "retarget")
 
 
 def compare(url: str, city_id: int, admin_id: int, year: int, *, cache_seconds: int, rounds: int) -> dict:
