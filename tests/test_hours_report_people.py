@@ -9,14 +9,17 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select, text, update
 
-from classroom.database import utcnow
+from classroom.accounts.models import User
+from classroom.database import begin_write, utcnow
 from classroom.extensions import db
 from classroom.unions import jobs as union_jobs
 from classroom.unions.history import UnionMemberMonth
+from classroom.unions.memberships import apply_for_membership, approve_membership
 from classroom.unions.models import Membership
 from courses.hours import jobs as hours_jobs
 from courses.hours import services as hours
 from courses.hours.models import HoursUnionYear, HoursYear
+from tests.concurrency import run_at_once
 from tests.factories import login_client
 from tests.hours_truth import differences, local_midnight, truth
 from tests.markup import elements
@@ -184,3 +187,34 @@ def test_membership_boundaries_follow_the_platforms_day(app, tree, make_user):
     last_year = truth(tree.a1, date(LAST, 1, 1), date(LAST, 12, 31))["total"]
     assert last_year == (600, 3, 2, 2)
     assert differences([tree.a1, tree.district_a], YEAR) == {}
+
+
+def test_credits_racing_transfers_keep_the_rollups(app, runner, tree, make_user, make_admin):
+    """Credits for people whose transfer is approved at the same moment: whichever commits first, the marks and
+    counts agree with the memberships (a credit locks the person's memberships of its union for share)."""
+    people = [make_user(f"并发{n}", union=tree.a1) for n in range(4)]
+    approver_id = make_admin(tree.b1).id
+    tree.city.annual_target_minutes = 100
+    for person in people:
+        apply_for_membership(person, tree.b1, now=utcnow())
+    db.session.commit()
+    applied = {person.id: db.session.scalar(select(Membership.id).where(
+        Membership.user_id == person.id, Membership.status == "applied")) for person in people}
+    ids = list(applied)
+
+    def act(index: int) -> None:
+        with app.app_context():
+            begin_write(db.session)
+            person_id = ids[index // 2]
+            if index % 2:
+                approve_membership(db.session.get_one(Membership, applied[person_id]),
+                                   actor=db.session.get(User, approver_id), now=utcnow())
+            else:
+                hours.record_entry(user_id=person_id, minutes=150, source="external", earned_on=date(YEAR, 6, 1),
+                                   source_key=f"race:{person_id}", now=utcnow())
+            db.session.commit()
+
+    assert not [result for result in run_at_once(2 * len(ids), act) if isinstance(result, BaseException)]
+    assert runner.invoke(args=["hours", "check"]).exit_code == 0
+    assert runner.invoke(args=["unions", "check"]).exit_code == 0
+    assert differences(nodes(tree), YEAR) == {}
