@@ -140,6 +140,7 @@ class Config:
     ROSTER_EDIT_DAYS = 7  # instructors may change a roster this long after the session
     EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
     REPORT_CACHE_SECONDS = 60  # union hours tables, shared by the admins of a node
+    HOURS_RETARGET_SECONDS = 60  # a changed annual target's people are recounted this often (courses.hours)
 
     # Certificates and documents
     # The TrueType font (.ttf or .ttc, glyf outlines) that PDFs embed for Chinese. None: the one shipped in

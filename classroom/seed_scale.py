@@ -28,6 +28,7 @@ from classroom.extensions import Model, db
 from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.seed import DEMO_PASSWORD, GIVEN_PARTS, SURNAMES
+from classroom.unions import history
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
 from classroom.unions.tree import create_union
 
@@ -222,13 +223,16 @@ def copy_rows(dbapi_connection: Any, table: str, columns: tuple[str, ...], rows:
 
 
 def _finish(grassroots: list[Grassroots], seq: Counter, context: ScaleContext) -> None:
-    """The unions' member counters, the sequence past the copied ids, fresh planner statistics."""
+    """The members per month folded (the copies' changes), the sequence past the copied ids, fresh planner
+    statistics."""
     table = table_of(TradeUnion)
     if seq:
         db.session.execute(update(table).where(table.c.id == bindparam("uid")),
                            [{"uid": union_id, "member_seq": count} for union_id, count in seq.items()])
+    history.fold()
     if is_postgresql(db.session):
-        for name in ("user", "membership", "consent", "trade_union"):
+        for name in ("user", "membership", "consent", "trade_union", "union_member_change", "union_member_month",
+                     "union_member_total"):
             db.session.execute(text(f'ANALYZE "{name}"'))
 
 

@@ -7,7 +7,7 @@ helpers only convert.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -28,6 +28,12 @@ def platform_zone() -> ZoneInfo:
 def local_date(moment: datetime, tz: ZoneInfo | None = None) -> date:
     """The calendar day of ``moment`` in ``tz`` (default: the platform's)."""
     return moment.astimezone(tz or platform_zone()).date()
+
+
+def day_start(day: date, tz: ZoneInfo | None = None) -> datetime:
+    """The instant ``day`` begins in ``tz`` (default: the platform's), in UTC: what happened before it
+    happened by the end of the day before."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz or platform_zone()).astimezone(UTC)
 
 
 def local_naive(moment: datetime | None, tz: ZoneInfo) -> datetime | None:

@@ -369,11 +369,11 @@ def test_report_queries_stay_flat_as_members_and_entries_grow(app, tree, make_us
 
 
 def test_hours_check_and_backfill(app, runner, tree, make_course, make_user):
-    from courses.hours.models import HoursYear
+    from courses.hours.models import HoursUnionYear, HoursYear
 
     worker = make_user(union=tree.a1)
     studied_and_completed(worker, make_course(lessons=1))
-    for table in (HoursEntry, HoursMonth, HoursYear):  # as if completed before the ledger existed
+    for table in (HoursEntry, HoursMonth, HoursYear, HoursUnionYear):  # as if completed before the ledger existed
         db.session.execute(table.__table__.delete())
     db.session.commit()
     first = runner.invoke(args=["hours", "backfill"])

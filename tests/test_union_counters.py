@@ -77,7 +77,7 @@ def test_folding_moves_the_deltas_into_the_counts(app, tree, make_user):
     for index in range(4):
         make_user(f"折叠{index}", union=tree.a1)
     assert db.session.scalar(select(func.count()).select_from(UnionMemberDelta)) == 4
-    assert jobs.fold(now=utcnow()) == {"folded": 1}
+    assert jobs.fold(now=utcnow()) == {"folded": 1, "member_months": 1}  # and the four starts into their month
     assert db.session.scalar(select(func.count()).select_from(UnionMemberDelta)) == 0
     assert db.session.scalar(select(UnionMemberCount.members).filter_by(union_id=tree.a1.id, status="active")) == 4
     make_user("折叠后", union=tree.a1)

@@ -7,12 +7,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The union pages, the audit of out-of-scope requests, the triggers of the member counters (for create_all)
-    and their folding job, and the member-import tasks (announcements: their own package)."""
-    from classroom.unions import counters, import_commit, import_views, jobs, scope, views
+    """The union pages, the audit of out-of-scope requests, the triggers of the member counters and of the members
+    per month (for create_all) and their folding job, and the member-import tasks (announcements: their own package)."""
+    from classroom.unions import counters, history, import_commit, import_views, jobs, scope, views
 
     registry = app.extensions["classroom"]
     counters.attach_triggers()
+    history.attach_triggers()
     registry.kinds[import_commit.WELCOME.name] = import_commit.WELCOME
     for blueprint in (views.bp, import_views.bp):
         app.register_blueprint(blueprint)

@@ -1,4 +1,4 @@
-"""`flask hours backfill` and `flask hours check`."""
+"""`flask hours backfill`, `flask hours check` and `flask hours retarget`."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from classroom.database import utcnow
+from classroom.database import begin_write, utcnow
 from classroom.extensions import db
 from classroom.timefmt import local_date
 from courses.attendance.models import ATTENDED, Attendance
 from courses.catalog.models import ClassSession, Lesson
+from courses.hours import rollups
 from courses.hours.models import HoursEntry, HoursMonth, HoursYear
 from courses.hours.services import credit_lesson, session_credit_key, sync_session_credit
 from courses.study.models import LessonProgress
@@ -99,9 +100,22 @@ def check() -> None:
         click.echo(f"month rollup {key}: ledger {in_ledger}, rollup {in_rollup}")
     for (user, y, union), (in_ledger, in_rollup) in sorted(person_differences.items()):
         click.echo(f"year rollup of user {user}, {y}, union {union}: ledger {in_ledger}, rollup {in_rollup}")
-    if differences or person_differences:
+    marks = rollups.mismatches()
+    for line in marks:
+        click.echo(line)
+    if differences or person_differences or marks:
         raise SystemExit(1)
     click.echo(f"The rollups match the ledger ({len(rollup)} month rows, {len(years)} person-year rows).")
+
+
+@hours_cli.command("retarget")
+def retarget() -> None:
+    """Recount the people past the annual target of the unions whose target changed (what the scheduler does
+    every HOURS_RETARGET_SECONDS)."""
+    begin_write(db.session)
+    recounted = rollups.retarget()
+    db.session.commit()
+    click.echo(f"{recounted} union-years recounted.")
 
 
 def _month(column: Any) -> Any:

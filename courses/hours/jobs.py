@@ -1,11 +1,13 @@
-"""The hours package's queued work: building a large report export into storage (``exports`` decides
-which exports are large and records them). The task owns its transactions: the export is marked running,
-the file is written under a key of the export's own, and the export is marked done with its key in one
-commit; a run killed before that commit leaves the export to the queue's retry, which writes the same key."""
+"""The hours package's scheduled and queued work: recounting the people past a changed annual target, and
+building a large report export into storage (``exports`` decides which exports are large and records them).
+The export task owns its transactions: the export is marked running, the file is written under a key of the
+export's own, and the export is marked done with its key in one commit; a run killed before that commit
+leaves the export to the queue's retry, which writes the same key."""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
@@ -18,12 +20,20 @@ from classroom.extensions import db
 from classroom.storage import storage
 from classroom.unions.models import UnionKind
 from classroom.unions.scope import admin_paths
-from courses.hours import exports, reports
+from courses.hours import exports, reports, rollups
 from courses.hours.models import ExportStatus, ReportExport
 from courses.hours.report_table import member_export, report_table
 
 logger = logging.getLogger(__name__)
 EXPORT_FAILED = _l("The export stopped on an unexpected error. Ask for it again from the report.")
+
+
+def retarget(*, now: datetime) -> dict[str, int]:
+    """The scheduled recount of the union-years whose annual target changed (``rollups.retarget``)."""
+    begin_write(db.session)
+    recounted = rollups.retarget()
+    db.session.commit()
+    return {"recounted": recounted}
 
 
 def build_export(export_id: int) -> None:

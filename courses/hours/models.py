@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, SmallInteger, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from classroom.database import utcnow
@@ -101,19 +101,51 @@ class HoursMonth(Model):
 
 
 class HoursYear(Model):
-    """Minutes per person, year and union: who has hours, and who met the annual target."""
+    """Minutes per person, year and union: who has hours, and who met the annual target.
+
+    ``member``: the person is a member of the union at the end of the year (``ends_at``, the platform's midnight
+    starting the next year). ``shared``: the person has rows of other unions that year too (moved), so the union
+    report counts them once per group of unions. Both kept by ``rollups``: set when the row is made, and
+    ``member`` by triggers on ``membership`` whenever the person's memberships change."""
 
     __tablename__ = "hours_year"
-    __table_args__ = (UniqueConstraint("user_id", "year", "union_id"), Index("ix_hours_year_union", "year", "union_id"))
+    __table_args__ = (UniqueConstraint("user_id", "year", "union_id"), Index("ix_hours_year_union", "year", "union_id"),
+                      Index("ix_hours_year_shared", "year", "union_id", postgresql_where=text("shared"),
+                            sqlite_where=text("shared")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(SmallInteger)
     union_id: Mapped[int]
     minutes: Mapped[int] = mapped_column(default=0)
+    ends_at: Mapped[datetime]
+    member: Mapped[bool] = mapped_column(default=False, server_default=false())
+    shared: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     def __repr__(self) -> str:
         return f"<HoursYear user={self.user_id} {self.year} union={self.union_id} {self.minutes}>"
+
+
+class HoursUnionYear(Model):
+    """Per union and year, from its ``HoursYear`` rows: ``minutes``; ``workers``, the people whose minutes there
+    add up to more than 0; ``beyond``, those whose minutes put them on the other side of ``target`` from someone without
+    hours (target > 0: minutes ≥ target; target 0: minutes < 0); ``outside``, those of them who are no members
+    at the year's end. Kept in the ledger's transaction and by the membership triggers; ``target`` is the
+    union's effective annual target when its people were counted (a changed target is recounted by the
+    ``hours.retarget`` job; until then the report counts that union's rows itself)."""
+
+    __tablename__ = "hours_union_year"
+
+    union_id: Mapped[int] = mapped_column(primary_key=True)  # 0: no union
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    minutes: Mapped[int] = mapped_column(BigInteger, default=0)
+    workers: Mapped[int] = mapped_column(default=0)
+    target: Mapped[int | None]
+    beyond: Mapped[int] = mapped_column(default=0)
+    outside: Mapped[int] = mapped_column(default=0)
+
+    def __repr__(self) -> str:
+        return f"<HoursUnionYear union={self.union_id} {self.year} {self.workers} {self.target}:{self.beyond}>"
 
 
 class ExportStatus(enum.StrEnum):

@@ -1,6 +1,6 @@
 """Union training-hours reports: every figure aggregated in SQL. Year, quarter and month hours
 come from the month rollup; custom ranges, trades and worker groups read the ledger through its
-indexes; members and targets come from memberships and the year rollup."""
+indexes; the people (workers, members, the target) are ``report_people``'s."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer as SAInteger
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, case, cast, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from classroom.accounts.models import User
 from classroom.domain import Invalid
 from classroom.extensions import db
-from classroom.unions.models import Membership, MembershipStatus, TradeUnion
+from classroom.unions.models import Membership, TradeUnion
 from courses.hours.models import HoursEntry, HoursMonth, HoursYear
+from courses.hours.report_people import active_at, people
 
 
 @dataclass
@@ -94,17 +95,17 @@ def union_breakdown(node: TradeUnion, period: Period) -> tuple[Row, list[Row]]:
     unions = _union_map(node, [(child.id, child.path) for child in children])
     total = Row("total", node.name, union=node)
     rows = {child.id: Row(child.id, child.name, union=child) for child in children}
-    for key, minutes in _grouped_minutes(unions, period):
+    found = people(unions, period.kind, period.start, period.end)
+    for key, minutes in found.minutes.items() if found.minutes is not None else _grouped_minutes(unions, period):
         _target(total, rows, key).minutes += int(minutes or 0)
-    for key, workers in _grouped_workers(unions, period):
-        _target(total, rows, key).workers += int(workers or 0)
-    for key, members, meeting in _grouped_members(unions, period):
+    for key, (workers, members, meeting) in found.groups.items():
         row = _target(total, rows, key)
-        row.members += int(members or 0)
-        row.meeting_target += int(meeting or 0)
-    total.minutes = sum(row.minutes for row in rows.values()) + (total.minutes if not children else 0)
+        row.workers += workers
+        row.members += members
+        row.meeting_target += meeting
     if children:
-        total.workers = sum(row.workers for row in rows.values())
+        total.minutes = sum(row.minutes for row in rows.values())
+        total.workers = found.workers if found.workers is not None else sum(row.workers for row in rows.values())
         total.members = sum(row.members for row in rows.values())
         total.meeting_target = sum(row.meeting_target for row in rows.values())
     return total, [rows[child.id] for child in children]
@@ -114,10 +115,14 @@ def _target(total: Row, rows: dict, key) -> Row:
     return rows.get(key, total)
 
 
-def _group_column(groups: list[tuple[int, str]], path_column):
-    """A CASE naming the child whose subtree holds the row (or NULL: the node itself)."""
+def _group_column(node: TradeUnion, groups: list[tuple[int, str]], path_column):
+    """The child whose subtree holds the union (or NULL: the node itself): on PostgreSQL the part of the
+    union's path after the node's ("/1/4/17/" under "/1/": 4), elsewhere a CASE over the children's paths."""
     if not groups:
         return literal(None, SAInteger)
+    if db.session.get_bind().dialect.name == "postgresql":
+        part = func.split_part(path_column, "/", len(node.ancestor_ids()) + 2)
+        return cast(func.nullif(part, ""), SAInteger)
     return case(*[(path_column.startswith(path, autoescape=True), child_id) for child_id, path in groups],
                 else_=None)
 
@@ -125,7 +130,8 @@ def _group_column(groups: list[tuple[int, str]], path_column):
 def _union_map(node: TradeUnion, groups: list[tuple[int, str]]):
     """One row per union of the node's subtree: its id, the child group it falls in, and its annual
     target (its own, else the nearest one set above it). The CASEs run once per union, never once
-    per ledger or membership row; the fact tables join this small set by union id."""
+    per ledger or membership row; the fact tables join this small set by union id (a CTE: a statement
+    that joins it more than once computes it once)."""
     setters = db.session.execute(
         select(TradeUnion.path, TradeUnion.annual_target_minutes)
         .where(TradeUnion.annual_target_minutes.is_not(None),
@@ -133,9 +139,9 @@ def _union_map(node: TradeUnion, groups: list[tuple[int, str]]):
         .order_by(TradeUnion.depth.desc())).all()  # the deepest target wins
     target = case(*[(TradeUnion.path.startswith(path, autoescape=True), minutes) for path, minutes in setters],
                   else_=None) if setters else literal(None, SAInteger)
-    return (select(TradeUnion.id.label("union_id"), _group_column(groups, TradeUnion.path).label("grp"),
+    return (select(TradeUnion.id.label("union_id"), _group_column(node, groups, TradeUnion.path).label("grp"),
                    target.label("target"))
-            .where(_in_subtree(TradeUnion.path, node.path)).subquery("unions"))
+            .where(_in_subtree(TradeUnion.path, node.path)).cte("unions"))
 
 
 def _grouped_minutes(unions, period: Period):
@@ -148,44 +154,6 @@ def _grouped_minutes(unions, period: Period):
         select(unions.c.grp, func.sum(HoursEntry.minutes)).join(unions, unions.c.union_id == HoursEntry.union_id)
         .where(HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end)
         .group_by(unions.c.grp)).all()
-
-
-def _grouped_workers(unions, period: Period):
-    if period.kind == "year":
-        return db.session.execute(
-            select(unions.c.grp, func.count(func.distinct(HoursYear.user_id)))
-            .join(unions, unions.c.union_id == HoursYear.union_id)
-            .where(HoursYear.year == period.year, HoursYear.minutes > 0)
-            .group_by(unions.c.grp)).all()
-    per_person = (select(HoursEntry.user_id, HoursEntry.union_id).where(
-        HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end)
-        .group_by(HoursEntry.user_id, HoursEntry.union_id).having(func.sum(HoursEntry.minutes) > 0).subquery())
-    return db.session.execute(
-        select(unions.c.grp, func.count(func.distinct(per_person.c.user_id)))
-        .join(unions, unions.c.union_id == per_person.c.union_id).group_by(unions.c.grp)).all()
-
-
-def _active_at(end: date):
-    """Memberships active at the end of the period (started by then, not ended before)."""
-    return and_(Membership.started_at.is_not(None), func.date(Membership.started_at) <= end,
-                or_(Membership.ended_at.is_(None), func.date(Membership.ended_at) > end),
-                Membership.status.in_([MembershipStatus.ACTIVE, MembershipStatus.TRANSFERRED,
-                                       MembershipStatus.LAPSED]))
-
-
-def _grouped_members(unions, period: Period):
-    """Members at the end of the period, and how many met their union's annual target."""
-    year_minutes = (select(HoursYear.user_id, HoursYear.union_id, HoursYear.minutes)
-                    .where(HoursYear.year == period.year).subquery())
-    met = func.sum(case((year_minutes.c.minutes >= unions.c.target, 1), else_=0))
-    statement = (
-        select(unions.c.grp, func.count(Membership.id), met)
-        .join(unions, unions.c.union_id == Membership.union_id)
-        .outerjoin(year_minutes, and_(year_minutes.c.user_id == Membership.user_id,
-                                      year_minutes.c.union_id == Membership.union_id))
-        .where(_active_at(period.end))
-        .group_by(unions.c.grp))
-    return db.session.execute(statement).all()
 
 
 def member_rows(union: TradeUnion, period: Period) -> Select[User, int]:
@@ -201,7 +169,7 @@ def member_rows(union: TradeUnion, period: Period) -> Select[User, int]:
     return (select(User, func.coalesce(minutes.c.minutes, 0).label("minutes"))
             .join(Membership, Membership.user_id == User.id)
             .outerjoin(minutes, minutes.c.user_id == User.id)
-            .where(Membership.union_id == union.id, _active_at(period.end))
+            .where(Membership.union_id == union.id, active_at(period.end))
             .order_by(func.coalesce(minutes.c.minutes, 0).desc(), User.id))
 
 
@@ -218,7 +186,7 @@ def member_page_rows(union: TradeUnion, period: Period) -> Select[User, int, Mem
                           HoursEntry.earned_on >= period.start, HoursEntry.earned_on <= period.end))
     return (select(User, minutes.scalar_subquery().label("minutes"), Membership)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.union_id == union.id, _active_at(period.end)))
+            .where(Membership.union_id == union.id, active_at(period.end)))
 
 
 def dimension_breakdown(node: TradeUnion, period: Period, dimension: str) -> list[tuple[str, int, int | None]]:

@@ -1,13 +1,17 @@
 """`flask seed-scale --hours-per-worker N`: ledger entries for the seeded workers, spread over
-this year and last, with the month and year rollups built from them in SQL."""
+this year and last, with the month and year rollups built from them in SQL (and the people per union and
+year from the year rollup)."""
 
 from __future__ import annotations
 
 import click
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from classroom.database import is_postgresql
 from classroom.extensions import db
+from courses.hours import rollups
+from courses.hours.models import HoursYear
+from courses.hours.rollups import MEMBER_SQL, year_end
 
 HOURS_OPTION = click.Option(["--hours-per-worker"], type=int, default=0, show_default=True,
                             help="Training-hours entries per seeded worker (lessons, this year and last).")
@@ -46,11 +50,17 @@ def seed_hours(context, hours_per_worker: int = 0, **_options) -> None:
         f"WHERE source_key LIKE 'scale:%' AND user_id BETWEEN :first AND :last GROUP BY 1, 2, 3, 4 "
         f"ON CONFLICT (union_id, month, source, category) DO UPDATE SET "
         f"minutes = hours_month.minutes + excluded.minutes, entries = hours_month.entries + excluded.entries"), params)
+    ends = bindparam("ends_this", year_end(context.now.year), type_=HoursYear.ends_at.type), bindparam(
+        "ends_last", year_end(context.now.year - 1), type_=HoursYear.ends_at.type)
     db.session.execute(text(
-        f"INSERT INTO hours_year (user_id, year, union_id, minutes) "  # noqa: S608
-        f"SELECT user_id, {year}, coalesce(union_id, 0), sum(minutes) FROM hours_entry "
-        f"WHERE source_key LIKE 'scale:%' AND user_id BETWEEN :first AND :last GROUP BY 1, 2, 3 "
-        f"ON CONFLICT (user_id, year, union_id) DO UPDATE SET minutes = hours_year.minutes + excluded.minutes"), params)
+        f"INSERT INTO hours_year (user_id, year, union_id, minutes, ends_at, member) "  # noqa: S608
+        f"SELECT y.user_id, y.year, y.union_id, y.minutes, y.ends_at, {MEMBER_SQL.format(row='y')} FROM ("
+        f"SELECT user_id, {year} AS year, coalesce(union_id, 0) AS union_id, sum(minutes) AS minutes, "
+        f"CASE {year} WHEN :year THEN :ends_this ELSE :ends_last END AS ends_at FROM hours_entry "
+        f"WHERE source_key LIKE 'scale:%' AND user_id BETWEEN :first AND :last GROUP BY 1, 2, 3) AS y WHERE true "
+        f"ON CONFLICT (user_id, year, union_id) DO UPDATE SET minutes = hours_year.minutes + excluded.minutes"
+    ).bindparams(*ends), params)
+    rollups.rebuild(flags=False)  # the people per union and year, from the year rollup
     if is_postgresql(db.session):
         for table in ("hours_entry", "hours_month", "hours_year"):
             db.session.execute(text(f"ANALYZE {table}"))

@@ -22,7 +22,8 @@ from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_union
 from courses.catalog.attachments import discard_file, place_file, receive_file
 from courses.catalog.models import ClassSession, Lesson
-from courses.hours.models import REVERSAL_NOTE, SESSION_REMOVED_NOTE, HoursEntry, HoursMonth, HoursSource, HoursYear
+from courses.hours.models import REVERSAL_NOTE, SESSION_REMOVED_NOTE, HoursEntry, HoursSource
+from courses.hours.rollups import roll_up
 
 EXTERNAL_CATEGORY = "external"
 EVIDENCE_TYPES = frozenset({"pdf", "png", "jpg", "jpeg"})
@@ -55,20 +56,8 @@ def record_entry(*, user_id: int, minutes: int, source: str, source_key: str, ea
     ).scalar()
     if entry_id is None:
         return None
-    _roll_up(held_by or 0, earned_on, source, category or "", minutes, user_id)
+    roll_up(held_by or 0, earned_on, source, category or "", minutes, user_id)
     return db.session.get(HoursEntry, entry_id)
-
-
-def _roll_up(union_id: int, earned_on: date, source: str, category: str, minutes: int, user_id: int) -> None:
-    insert = dialect_insert(db.session)
-    month = insert(HoursMonth).values(union_id=union_id, month=earned_on.replace(day=1), source=source,
-                                      category=category, minutes=minutes, entries=1)
-    db.session.execute(month.on_conflict_do_update(
-        index_elements=["union_id", "month", "source", "category"],
-        set_={"minutes": HoursMonth.minutes + month.excluded.minutes, "entries": HoursMonth.entries + 1}))
-    year = insert(HoursYear).values(user_id=user_id, year=earned_on.year, union_id=union_id, minutes=minutes)
-    db.session.execute(year.on_conflict_do_update(
-        index_elements=["user_id", "year", "union_id"], set_={"minutes": HoursYear.minutes + year.excluded.minutes}))
 
 
 # ---- credits from the course features ------------------------------------------------------------
