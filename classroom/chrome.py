@@ -5,9 +5,10 @@ and the viewer's navigation flags, and they are most of the cost of drawing a ca
 from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
-from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
+
+from classroom.i18n import current_locale
 
 MAX_FRAGMENTS = 256  # a few templates × languages × navigation sets; never more than this
 
@@ -21,7 +22,7 @@ def init_app(app: Flask) -> None:
 def chrome(name: str, nav: dict | None = None) -> Markup:
     """Template ``name`` rendered for this language, script root, log-in state and ``nav`` flags.
     Such a template may use nothing else of the request."""
-    key = (name, str(get_locale()), request.script_root, current_user.is_authenticated,
+    key = (name, str(current_locale()), request.script_root, current_user.is_authenticated,
            tuple(sorted((nav or {}).items())))
     fragments = current_app.extensions["chrome"]
     fragment = fragments.get(key)
