@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from classroom.i18n import current_locale
@@ -19,11 +21,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["chrome"] = chrome
 
 
-def chrome(name: str, nav: dict | None = None) -> Markup:
+@pass_context
+def chrome(context: Context, name: str, nav: dict | None = None) -> Markup:
     """Template ``name`` rendered for this language, script root, log-in state and ``nav`` flags.
-    Such a template may use nothing else of the request."""
-    key = (name, str(current_locale()), request.script_root, current_user.is_authenticated,
-           tuple(sorted((nav or {}).items())))
+    Such a template may use nothing else of the request. (The signed-in person is the page's
+    ``current_user``, not looked up again through Flask-Login's proxy: a page draws four of these.)"""
+    user = context.get("current_user") or current_user
+    key = (name, current_locale(), request.script_root, user.is_authenticated, tuple(sorted((nav or {}).items())))
     fragments = current_app.extensions["chrome"]
     fragment = fragments.get(key)
     if fragment is None:

@@ -58,8 +58,9 @@ def _selected_code() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+    user = current_user._get_current_object()  # (one look-up: each through the proxy costs one)
+    if user is not None and user.is_authenticated and user.locale in languages:
+        return user.locale
     if session.get("lang") in languages:
         return session["lang"]
     best = request.accept_languages.best_match(["zh_CN", "zh", "zh-CN", "en", "en-US", "en-GB"])
@@ -120,8 +121,9 @@ def select_timezone() -> str:
     """The signed-in user's timezone, else the platform's."""
     if not has_request_context():
         return current_app.config["DEFAULT_TIMEZONE"]
-    if current_user and current_user.is_authenticated and current_user.timezone:
-        return current_user.timezone
+    user = current_user._get_current_object()  # (one look-up: each through the proxy costs one)
+    if user is not None and user.is_authenticated and user.timezone:
+        return user.timezone
     return current_app.config["DEFAULT_TIMEZONE"]
 
 
