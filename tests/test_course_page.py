@@ -5,6 +5,7 @@ one statement whatever the outline's size; the kept drawings are bounded."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -19,9 +20,11 @@ from courses.enrollment import drawing
 from courses.enrollment.models import Enrollment
 from courses.enrollment.services import can_access, enroll
 from tests.conftest import auth_cache_settings
-from tests.factories import login_client
+from tests.factories import PASSWORD, login_client
 from tests.helpers import same_page, sql_statements
 from tests.test_catalog import SESSION_FORM, course_form
+
+CSRF_FIELD = r'name="csrf_token"[^>]*? value="([^"]+)"'
 
 
 def version(course) -> int:
@@ -177,6 +180,31 @@ class TestWithTheLogInCache:
         client = login_client(app, worker)
         client.get("/")  # the first request of a log-in session loads the person
         assert len(_page_statements(client, course)) == 1
+
+
+class TestWithCsrf:
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_a_kept_side_column_carries_each_readers_own_token(self, app, tree, make_course, make_user):
+        course = make_course("叉车司机")
+        path = f"/courses/{course.id}"
+        tokens = []
+        for reader in (make_user(union=tree.a1), make_user(union=tree.a1)):  # the same state: the same side column
+            client = app.test_client()
+            login = client.get("/auth/login").get_data(as_text=True)
+            client.post("/auth/login", data={"identifier": reader.mobile, "password": PASSWORD,
+                                             "csrf_token": re.search(CSRF_FIELD, login).group(1)})
+            page = client.get(path).get_data(as_text=True)
+            found = set(re.findall(CSRF_FIELD, page))  # the care switch's, the log-out's, the side column's forms
+            assert len(found) == 1 and "\x00" not in page and f'action="{path}/follow"' in page
+            token = found.pop()
+            assert client.post(f"{path}/follow", data={"csrf_token": token}).status_code == 302  # a valid token
+            assert "Stop following" in client.get(path).get_data(as_text=True)
+            tokens.append(token)
+        assert tokens[0] != tokens[1]
+        assert len(app_cache("course-asides")._entries) == 2  # not following, then following: two states
 
 
 def test_kept_drawings_are_bounded(app, make_course, make_user, tree, monkeypatch):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import get_template_attribute
+from flask import get_template_attribute, request
 from markupsafe import Markup
 
 from classroom.cache import app_cache
@@ -30,6 +30,7 @@ PARTS = "enrollment/_course_parts.html"
 class Drawing:
     """One version of a course as its page shows it, and the course's facts the page's rules read."""
 
+    key: tuple  # what it is the drawing of: the course, its version, the language, timezone and script root
     title: str
     enroll_opens_at: datetime | None
     enroll_closes_at: datetime | None
@@ -47,11 +48,11 @@ class Drawing:
 
 def drawing(course_id: int, version: int) -> Drawing | None:
     """The drawing of this version of the course in the reader's language and timezone (None: no such course)."""
-    key = (course_id, version, locale_code(), select_timezone())
-    return app_cache("course-pages", KEPT).get_or_set(key, KEEP_SECONDS, lambda: _draw(course_id))
+    key = (course_id, version, locale_code(), select_timezone(), request.script_root)  # (its links start there)
+    return app_cache("course-pages", KEPT).get_or_set(key, KEEP_SECONDS, lambda: _draw(course_id, key))
 
 
-def _draw(course_id: int) -> Drawing | None:
+def _draw(course_id: int, key: tuple) -> Drawing | None:
     """Read the course (with its unions, instructors, lessons, sessions and announcements: five statements) and
     draw it. Its caller read the version first, so what is drawn is that version or a newer one."""
     course = course_with_outline(course_id)
@@ -63,7 +64,7 @@ def _draw(course_id: int) -> Drawing | None:
         return Markup(get_template_attribute(PARTS, name)(*args))  # noqa: S704 - our own template's macro
 
     return Drawing(
-        title=course.title, enroll_opens_at=course.enroll_opens_at, enroll_closes_at=course.enroll_closes_at,
+        key=key, title=course.title, enroll_opens_at=course.enroll_opens_at, enroll_closes_at=course.enroll_closes_at,
         starts_on=course.starts_on, has_lessons=bool(course.lessons), head=part("head", course),
         body=part("body", course, description, False), linked_body=part("body", course, description, True),
         news=part("news", latest_announcements(course.id, waitlist=False)),

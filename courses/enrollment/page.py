@@ -10,20 +10,27 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from flask import abort
-from sqlalchemy import Integer, Select, and_, bindparam, case, func, select
+from flask import abort, render_template, request
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import aliased
 
+from classroom.cache import app_cache
+from classroom.database import read_now
 from classroom.extensions import db
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_path
 from courses.catalog.models import Course, CourseFollow, CourseInstructor, CourseStatus, Lesson
 from courses.catalog.visibility import covers, scope_path_of
-from courses.enrollment.drawing import drawing
+from courses.enrollment.drawing import KEEP_SECONDS, drawing
 from courses.enrollment.models import SEATED, Enrollment, EnrollmentStatus
 from courses.enrollment.rules import offers
 from courses.enrollment.services import OPEN_STATUSES, announcement_reach, line_up_to
 from courses.study.models import Exam, LessonProgress
+
+KEPT_ASIDES = 512  # side columns per process: a few readers' states of the courses being read, ~2 KB each
+CSRF_MARK = Markup("\x00csrf\x00")  # where a kept side column takes the reader's token (no request has a NUL)
 
 
 @dataclass(frozen=True)
@@ -67,18 +74,34 @@ def course_page(user, course_id: int, *, now: datetime) -> dict[str, Any]:
     if drawn is None:
         abort(404)
     reach = announcement_reach(live.signup, manage=manage)
-    return {"page": drawn, "course": live, "mine": mine, "manage": manage, "position": live.position,
-            "following": live.following, "study": live.study, "linked": live.signup in SEATED,
-            "news": drawn.news if reach == "all" else drawn.waitlist_news if reach == "waitlist" else "",
+    side = {"page": drawn, "course": live, "mine": mine, "manage": manage, "position": live.position,
+            "following": live.following, "study": live.study, "signed_in": user.is_authenticated,
             "offers": offers(drawn, mine, seen=published and sees, now=now)}
+    return {"page": drawn, "linked": live.signup in SEATED, "aside": aside(side),
+            "news": drawn.news if reach == "all" else drawn.waitlist_news if reach == "waitlist" else ""}
+
+
+def aside(side: dict[str, Any]) -> Markup:
+    """The side column (enrollment/_course_aside.html) for what ``side`` holds, drawn once for every reader who
+    sees the same and kept; the reader's CSRF token put in."""
+    live, offered = side["course"], side["offers"]
+    key = (side["page"].key, live.status, live.capacity, live.enrolled_count, live.waitlist_count, live.signup,
+           live.reason, live.position, live.study if live.signup in SEATED else None, offered.enroll, offered.leave,
+           side["signed_in"], live.following, side["manage"], None if side["signed_in"] else request.path)
+
+    def draw() -> str:
+        return render_template("enrollment/_course_aside.html", csrf=CSRF_MARK, request_path=request.path, **side)
+
+    drawn = app_cache("course-asides", KEPT_ASIDES).get_or_set(key, KEEP_SECONDS, draw)
+    return Markup(drawn.replace(CSRF_MARK, generate_csrf()))  # noqa: S704 - our template's, and a URL-safe token
 
 
 def read_live(user, course_id: int) -> Live | None:
     """The course's live part and the reader's, in one statement (None: no such course)."""
     if not user.is_authenticated:
-        row = db.session.execute(_live_statement(False), {"course_id": course_id}).one_or_none()
+        row = read_now(db.session, _live_statement(False), {"course_id": course_id})
         return _course_part(row) if row is not None else None
-    row = db.session.execute(_live_statement(True), {"course_id": course_id, "reader": user.id}).one_or_none()
+    row = read_now(db.session, _live_statement(True), {"course_id": course_id, "reader": user.id})
     if row is None:
         return None
     signup, reason, position, following, teaches, person_path, first, opened, exam = row[8:]
@@ -122,4 +145,4 @@ def _live_statement(of_reader: bool) -> Select:
             select(CourseInstructor.user_id).where(CourseInstructor.course_id == course_id,
                                                    CourseInstructor.user_id == reader).exists(),
             scope_path_of(reader).scalar_subquery(),
-            case((Enrollment.status.in_(SEATED), first)), opened, exam)
+            case((or_(*(Enrollment.status == status for status in SEATED)), first)), opened, exam)  # (no expanding IN)

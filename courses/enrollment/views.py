@@ -33,7 +33,8 @@ def accessible_course_or_404(course_id: int) -> Course:
 
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
-    return render_template("enrollment/course.html", **course_page(current_user, course_id, now=utcnow()))
+    reader = current_user._get_current_object()  # (the page asks about the reader often: not through the proxy)
+    return render_template("enrollment/course.html", **course_page(reader, course_id, now=utcnow()))
 
 
 @bp.route("/courses/<int:course_id>/enroll", methods=["POST"])
