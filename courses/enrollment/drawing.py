@@ -54,7 +54,8 @@ def drawing(course_id: int, version: int) -> Drawing | None:
 
 def _draw(course_id: int, key: tuple) -> Drawing | None:
     """Read the course (with its unions, instructors, lessons, sessions and announcements: five statements) and
-    draw it. Its caller read the version first, so what is drawn is that version or a newer one."""
+    draw it. Its caller read the version first, so what is drawn is that version or a newer one (never older:
+    on PostgreSQL each statement sees the latest commits, READ COMMITTED; on SQLite both read in one transaction)."""
     course = course_with_outline(course_id)
     if course is None:
         return None
