@@ -9,13 +9,14 @@ from collections.abc import Callable, Hashable
 from typing import cast
 
 from flask import Flask, current_app, g, render_template, request, session
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from classroom.cache import app_cache
-from classroom.i18n import select_timezone
+from classroom.i18n import current_locale, select_timezone
 
 MAX_FRAGMENTS = 256  # a few templates × languages × navigation sets; never more than this
 VISITOR_PAGES = 256  # whole pages kept for visitors, per app (tens of kB each)
@@ -37,7 +38,7 @@ def visitor_page(key: Hashable, seconds: float, draw: Callable[[], str]) -> str:
     if current_user.is_authenticated or session.get("_flashes"):
         return draw()
     care_mode = cast(Callable[[], bool], current_app.jinja_env.globals["care_mode"])  # as the page reads it
-    look = (key, str(get_locale()), select_timezone(), care_mode(), request.script_root, request.full_path)
+    look = (key, current_locale(), select_timezone(), care_mode(), request.script_root, request.full_path)
     page = app_cache("visitor-pages", VISITOR_PAGES).get_or_set(look, seconds, lambda: _with_holes(draw))
     return page.replace(CSRF_HOLE, generate_csrf()) if CSRF_HOLE in page else page
 
@@ -56,11 +57,13 @@ def _with_holes(draw: Callable[[], str]) -> str:
             setattr(g, name, held)
 
 
-def chrome(name: str, nav: dict | None = None) -> Markup:
+@pass_context
+def chrome(context: Context, name: str, nav: dict | None = None) -> Markup:
     """Template ``name`` rendered for this language, script root, log-in state and ``nav`` flags.
-    Such a template may use nothing else of the request."""
-    key = (name, str(get_locale()), request.script_root, current_user.is_authenticated,
-           tuple(sorted((nav or {}).items())))
+    Such a template may use nothing else of the request. (The signed-in person is the page's
+    ``current_user``, not looked up again through Flask-Login's proxy: a page draws four of these.)"""
+    user = context.get("current_user") or current_user
+    key = (name, current_locale(), request.script_root, user.is_authenticated, tuple(sorted((nav or {}).items())))
     fragments = current_app.extensions["chrome"]
     fragment = fragments.get(key)
     if fragment is None:

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import DateTime, MetaData, event
@@ -206,3 +207,24 @@ def forget_inherited_connections(app) -> None:
     its own (SQLAlchemy's documented way: Engine.dispose(close=False))."""
     with app.app_context():
         app.extensions["sqlalchemy"].engine.dispose(close=False)
+
+
+
+_AUTOCOMMIT: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()  # each engine's autocommit twin, made once
+
+
+def read_now(session, statement: Any, parameters: dict[str, Any]) -> Any:
+    """The first row (or None) of a read-only statement that needs no consistency with the request's other reads.
+    On PostgreSQL it runs on a connection of its own in autocommit: no BEGIN and ROLLBACK round trips, and the
+    statement stays prepared after its first few runs (psycopg forgets its prepared statements at every
+    ROLLBACK, and one ends every request's transaction). Elsewhere in ``session``'s transaction."""
+    if isinstance(session, scoped_session):
+        session = session()
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
+        return session.connection().execute(statement, parameters).first()
+    autocommit = _AUTOCOMMIT.get(engine)
+    if autocommit is None:
+        autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit.connect() as connection:
+        return connection.execute(statement, parameters).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 from zoneinfo import available_timezones
@@ -9,9 +10,13 @@ from zoneinfo import available_timezones
 from babel import Locale, support
 from babel.dates import get_timezone_location
 from flask import Flask, current_app, has_request_context, request, session
+from flask.globals import _cv_app
 from flask_babel import Domain, format_date, format_datetime, format_decimal, format_time, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from classroom.database import begin_write
 from classroom.extensions import db
@@ -53,8 +58,9 @@ def _selected_code() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+    user = current_user._get_current_object()  # (one look-up: each through the proxy costs one)
+    if user is not None and user.is_authenticated and user.locale in languages:
+        return user.locale
     if session.get("lang") in languages:
         return session["lang"]
     best = request.accept_languages.best_match(["zh_CN", "zh", "zh-CN", "en", "en-US", "en-GB"])
@@ -72,18 +78,52 @@ class CatalogueDomain(Domain):
         locale = get_locale()
         if locale is None:
             return support.NullTranslations()
+        return self.catalogue(locale)
+
+    def catalogue(self, locale: Locale) -> support.NullTranslations:
+        """The catalogue of ``locale``, loaded once."""
         name = "zh_CN" if locale.language == "zh" else str(locale)
         if name not in self.cache:
             self.cache[name] = support.Translations.load(self.translation_directories[0], [name], self.domain[0])
         return self.cache[name]
+
+    def for_templates(self) -> support.NullTranslations:
+        """``get_translations()`` for the strings of a page, through ``current_locale()``: a page has dozens."""
+        locale = current_locale()
+        return self.catalogue(locale) if locale is not None else support.NullTranslations()
+
+
+def current_locale() -> Locale | None:
+    """``flask_babel.get_locale()``: the locale chosen for this request (or forced: ``force_locale``), read where
+    Flask-Babel keeps it once chosen, without its walk through the request's globals (a page asks many times);
+    the first question of a request takes that walk, which chooses it."""
+    context = _cv_app.get(None)
+    state = context.g.__dict__.get("_flask_babel") if context is not None else None
+    locale = getattr(state, "babel_locale", None)
+    return locale if locale is not None else get_locale()
+
+
+def _flat_gettext(domain: CatalogueDomain) -> Callable[..., str]:
+    """Jinja's new-style ``_()``/``gettext()`` (the translation, escaped when the template escapes, always
+    %-formatted with the keyword arguments) in one call instead of three: the most frequent call of a page."""
+
+    @pass_context
+    def gettext(context: Context, string: str, **variables: Any) -> str:
+        translated = domain.for_templates().ugettext(string)
+        if context.eval_ctx.autoescape:
+            translated = Markup(translated)  # noqa: S704 - as Jinja does: our own catalogue's text
+        return translated % variables
+
+    return gettext
 
 
 def select_timezone() -> str:
     """The signed-in user's timezone, else the platform's."""
     if not has_request_context():
         return current_app.config["DEFAULT_TIMEZONE"]
-    if current_user and current_user.is_authenticated and current_user.timezone:
-        return current_user.timezone
+    user = current_user._get_current_object()  # (one look-up: each through the proxy costs one)
+    if user is not None and user.is_authenticated and user.timezone:
+        return user.timezone
     return current_app.config["DEFAULT_TIMEZONE"]
 
 
@@ -103,7 +143,7 @@ def _timezones() -> set[str]:
 
 def locale_code() -> str:
     """The current language as our settings name it: "zh_CN" or "en"."""
-    locale = get_locale()
+    locale = current_locale()
     return "zh_CN" if locale is not None and locale.language == "zh" else "en"
 
 
@@ -134,7 +174,8 @@ def zone_label(name: str | None) -> str:
 def init_app(app: Flask) -> None:
     """Flask-Babel's catalogue lookup, the ?lang= switch, the formatting filters and globals."""
     babel = app.extensions["babel"].instance
-    babel.__dict__["domain_instance"] = CatalogueDomain()  # replaces Flask-Babel's cached default
+    domain = babel.__dict__["domain_instance"] = CatalogueDomain()  # replaces Flask-Babel's cached default
+    app.jinja_env.globals.update(_=_flat_gettext(domain), gettext=_flat_gettext(domain))  # Flask-Babel's, quicker
     app.before_request(remember_language_switch)
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters.update(

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, render_template, url_for
+from markupsafe import Markup
 
 from classroom.database import utcnow
+from classroom.i18n import locale_code, select_timezone
 
 View = TypeVar("View", bound=Callable)
 
@@ -32,6 +34,19 @@ def rendered_at() -> datetime:
     return utcnow()
 
 
+def offline_notice() -> Markup:
+    """The offline notice of a page drawn now (templates/_offline_notice.html): the same for every page drawn in
+    one second, language and timezone, so drawn once for them (the latest one kept)."""
+    drawn_at = rendered_at().replace(microsecond=0)
+    key = (drawn_at, locale_code(), select_timezone())
+    kept = current_app.extensions["offline_notice"]
+    last = kept.get("last")
+    if last is None or last[0] != key:
+        last = kept["last"] = (key, Markup(render_template("_offline_notice.html", drawn_at=drawn_at)))  # noqa: S704
+    return last[1]
+
+
 def init_app(app: Flask) -> None:
-    """The templates' ``rendered_at()``."""
-    app.jinja_env.globals["rendered_at"] = rendered_at
+    """The templates' ``rendered_at()`` and ``offline_notice()``."""
+    app.extensions["offline_notice"] = {}
+    app.jinja_env.globals.update(rendered_at=rendered_at, offline_notice=offline_notice)

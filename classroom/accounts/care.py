@@ -15,8 +15,9 @@ COOKIE_MAX_AGE = 365 * 24 * 3600
 
 def care_mode() -> bool:
     """Whether this page is drawn in the care mode: the person's choice, or this browser's for a visitor."""
-    if current_user.is_authenticated:
-        return bool(current_user.care_mode)
+    user = current_user._get_current_object()  # (one look-up: each through the proxy costs one)
+    if user.is_authenticated:
+        return bool(user.care_mode)
     return request.cookies.get(COOKIE) == "1"
 
 

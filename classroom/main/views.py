@@ -56,10 +56,11 @@ def home():
 
 def navigation() -> dict[str, dict[str, bool]]:
     """The menu's flags for the signed-in person (a context processor)."""
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # (one look-up: each through the proxy costs one)
+    if not user.is_authenticated:
         return {"nav": {}}
-    return {"nav": {"union_admin": scope.is_union_admin(current_user), "site_admin": current_user.is_site_admin,
-                    "instructor": current_user.has_role("instructor")}}
+    return {"nav": {"union_admin": scope.is_union_admin(user), "site_admin": user.is_site_admin,
+                    "instructor": user.has_role("instructor")}}
 
 
 @bp.route("/privacy")

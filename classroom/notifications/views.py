@@ -70,8 +70,9 @@ def _choices(form: MultiDict[str, str]) -> dict[str, dict[str, Any]]:
 
 def inject_unread_count() -> dict[str, int]:
     """The bell's number: loaded with the user at the start of the request, counted after a change."""
-    if not current_user.is_authenticated:
+    user = current_user._get_current_object()  # (one look-up: each through the proxy costs one)
+    if not user.is_authenticated:
         return {"unread_notifications": 0}
-    if current_user.unread_count is None:
-        current_user.unread_count = unread_count(current_user.id)
-    return {"unread_notifications": current_user.unread_count}
+    if user.unread_count is None:
+        user.unread_count = unread_count(user.id)
+    return {"unread_notifications": user.unread_count}

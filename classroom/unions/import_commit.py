@@ -108,7 +108,8 @@ def _update_profiles(chunk: list[Action]) -> None:
             groups.setdefault(frozenset(action.changes), []).append(params)
     for names, rows in groups.items():
         statement = (update(USERS).where(USERS.c.id == bindparam("uid"))
-                     .values({name: bindparam(f"v_{name}") for name in sorted(names)}))
+                     .values({name: bindparam(f"v_{name}") for name in sorted(names)})
+                     .execution_options(auth_users=tuple(row["uid"] for row in rows)))  # whose records change
         db.session.execute(statement, rows)
 
 

@@ -43,8 +43,13 @@ def managed_unions_clause(user: Any) -> ColumnElement[bool]:
 
 def can_manage_union(user: Any, union: TradeUnion) -> bool:
     """Whether ``user`` administers ``union`` (or a node above it)."""
+    return can_manage_path(user, union.path)
+
+
+def can_manage_path(user: Any, union_path: str) -> bool:
+    """Whether ``user`` administers the union at ``union_path`` (or a node above it)."""
     paths = admin_paths(user)
-    return paths is None or any(union.path.startswith(path) for path in paths)
+    return paths is None or any(union_path.startswith(path) for path in paths)
 
 
 def visible_unions(user: Any) -> Select:

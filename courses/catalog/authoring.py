@@ -129,7 +129,8 @@ def update_course(course: Course, data: dict, *, actor, now: datetime) -> Course
     course.updated_at = now
     if data.get("title", course.title) != course.title:  # every class's calendar entry bears the course title
         db.session.execute(update(ClassSession).where(ClassSession.course_id == course.id)
-                           .values(sequence=ClassSession.sequence + 1, updated_at=now))
+                           .values(sequence=ClassSession.sequence + 1, updated_at=now)
+                           .execution_options(courses=[course.id]))
     if course.status != CourseStatus.PUBLISHED:
         apply_fields(course, data)
         return None

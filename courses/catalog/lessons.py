@@ -69,7 +69,7 @@ def delete_lesson(lesson: Lesson, *, actor, now: datetime) -> CourseRevision | N
     db.session.delete(lesson)
     db.session.flush()
     db.session.execute(update(Lesson).where(Lesson.course_id == course_id, Lesson.position > position)
-                       .values(position=Lesson.position - 1))
+                       .values(position=Lesson.position - 1).execution_options(courses=[course_id]))
     return None
 
 

@@ -95,6 +95,10 @@ class Course(Model):
     enrolled_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     waitlist_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     waitlist_seq: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # What the course page shows of the course (its fields, lessons, sessions, instructors, host, announcements)
+    # changes only with this number, raised in the same transaction (courses/catalog/versions.py); the seat
+    # counters above change without it. A process keeps the page's drawing of each version.
+    content_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,7 +3,7 @@ or one above it), city-wide courses for everyone; any status for its instructors
 
 from __future__ import annotations
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 
 from classroom.extensions import db
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion
@@ -30,11 +30,20 @@ def scope_union_path(user) -> str | None:
     membership only. An applicant not yet approved sees city-wide courses, like a visitor."""
     if not user.is_authenticated:
         return None
-    return db.session.scalar(
-        select(TradeUnion.path).join(Membership, Membership.union_id == TradeUnion.id)
-        .where(Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE)
-        .order_by(Membership.id.desc()).limit(1)
-    )
+    return db.session.scalar(scope_path_of(user.id))
+
+
+def scope_path_of(user_id) -> Select:
+    """SELECT of ``scope_union_path`` (``user_id`` a value or a column)."""
+    return (select(TradeUnion.path).join(Membership, Membership.union_id == TradeUnion.id)
+            .where(Membership.user_id == user_id, Membership.status == MembershipStatus.ACTIVE)
+            .order_by(Membership.id.desc()).limit(1))
+
+
+def covers(scope_path: str, city_wide: bool, person_path: str | None) -> bool:
+    """Whether a course for the union at ``scope_path`` is for a person whose union has ``person_path`` (None: a
+    visitor or an applicant): the course's union is theirs or one above it; city-wide courses are for everyone."""
+    return city_wide or bool(person_path and person_path.startswith(scope_path))
 
 
 def in_scope_clause(user_path: str | None):
@@ -55,9 +64,7 @@ def can_view(user, course: Course) -> bool:
     """Published courses in the person's scope; any status for its instructors and reviewers.
     (The enrollment feature widens this to people enrolled in an archived course.)"""
     if course.status == CourseStatus.PUBLISHED:
-        if course.scope_union.parent_id is None:
-            return True
-        path = scope_union_path(user)
-        if path and path.startswith(course.scope_union.path):
+        scope = course.scope_union
+        if scope.parent_id is None or covers(scope.path, False, scope_union_path(user)):
             return True
     return bool(user.is_authenticated and (can_edit(user, course) or can_review(user, course)))

@@ -15,11 +15,6 @@ def follow_of(user_id: int, course_id: int) -> CourseFollow | None:
     return db.session.scalar(select(CourseFollow).filter_by(user_id=user_id, course_id=course_id))
 
 
-def is_following(user, course: Course) -> bool:
-    """Whether ``user`` (perhaps anonymous) follows the course."""
-    return user.is_authenticated and follow_of(user.id, course.id) is not None
-
-
 def set_following(user, course: Course, follow: bool, *, now: datetime) -> None:
     """Follow the course or stop following it; doing what is already done changes nothing."""
     existing = follow_of(user.id, course.id)

@@ -26,7 +26,13 @@ class EnrollmentClosed(Conflict):
 def check_open(user, course: Course, now: datetime) -> None:
     """Raise EnrollmentClosed unless the course takes sign-ups from ``user`` now (published, in their scope,
     inside its enrollment window)."""
-    if course.status != CourseStatus.PUBLISHED or not can_view(user, course):
+    check_open_to(course, now, seen=course.status == CourseStatus.PUBLISHED and can_view(user, course))
+
+
+def check_open_to(course, now: datetime, *, seen: bool) -> None:
+    """``check_open`` for a person who sees the published course (``seen``) or not; ``course`` has its
+    enrollment window (a Course, or the course page's drawing of one)."""
+    if not seen:
         raise EnrollmentClosed()
     if course.enroll_opens_at and now < course.enroll_opens_at:
         raise EnrollmentClosed(_l("Enrollment opens on %(date)s."), date=local_minute(course.enroll_opens_at))
@@ -34,7 +40,7 @@ def check_open(user, course: Course, now: datetime) -> None:
         raise EnrollmentClosed(_l("Enrollment closed on %(date)s."), date=local_minute(course.enroll_closes_at))
 
 
-def check_leave(enrollment: Enrollment, course: Course, now: datetime) -> None:
+def check_leave(enrollment: Enrollment, course, now: datetime) -> None:
     """Raise unless the worker may leave on their own: once the course has started, a seat is freed by its
     instructor (unless DROP_AFTER_START)."""
     if enrollment.status not in LEAVING:
@@ -61,7 +67,8 @@ class Offers:
     leave: str | None
 
 
-def offers(user, course: Course, mine: Enrollment | None, *, now: datetime) -> Offers:
-    """The course page's buttons for ``user``: each refused with the rule's words, or None (offered)."""
-    return Offers(enroll=refusal(lambda: check_open(user, course, now)),
+def offers(course, mine: Enrollment | None, *, seen: bool, now: datetime) -> Offers:
+    """The course page's buttons for a person who sees the published course (``seen``, as check_open_to) with
+    their sign-up ``mine``: each refused with the rule's words, or None (offered)."""
+    return Offers(enroll=refusal(lambda: check_open_to(course, now, seen=seen)),
                   leave=refusal(lambda: check_leave(mine, course, now)) if mine is not None else None)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from classroom.accounts.models import User
 from classroom.audit import record_event
@@ -17,7 +18,7 @@ from courses.catalog.models import Announcement, ClassSession, Course, CourseSta
 from courses.catalog.permissions import can_edit, can_review
 from courses.catalog.queries import lock_course
 from courses.catalog.visibility import can_view
-from courses.enrollment.models import Enrollment, EnrollmentStatus
+from courses.enrollment.models import SEATED, Enrollment, EnrollmentStatus
 from courses.enrollment.rules import LEAVING, check_leave, check_open
 from courses.enrollment.rules import EnrollmentClosed as EnrollmentClosed  # where callers have always found it
 
@@ -96,11 +97,14 @@ def waitlist_position(enrollment: Enrollment) -> int | None:
     """1 for the first in line; positions move up as people ahead are promoted or leave."""
     if enrollment.status != EnrollmentStatus.WAITLISTED:
         return None
-    return db.session.scalar(
-        select(func.count()).select_from(Enrollment).where(
-            Enrollment.course_id == enrollment.course_id, Enrollment.status == EnrollmentStatus.WAITLISTED,
-            Enrollment.waitlist_seq <= enrollment.waitlist_seq)
-    )
+    return db.session.scalar(line_up_to(enrollment.course_id, enrollment.waitlist_seq))
+
+
+def line_up_to(course_id, waitlist_seq) -> Select:
+    """SELECT of the number of people on the course's waitlist up to this place in it (values or columns)."""
+    ahead = aliased(Enrollment)
+    return select(func.count()).select_from(ahead).where(
+        ahead.course_id == course_id, ahead.status == EnrollmentStatus.WAITLISTED, ahead.waitlist_seq <= waitlist_seq)
 
 
 def drop(enrollment: Enrollment, *, now: datetime, actor=None) -> list[Enrollment]:
@@ -207,19 +211,22 @@ def decide(enrollment: Enrollment, approve: bool, *, actor, now: datetime, reaso
 
 # ---- announcements -------------------------------------------------------------------------------
 
-def announcements_for(course_id: int, enrollment: Enrollment | None, *, manage: bool, limit: int = 10):
-    """The announcements a person reads on the course page: all of them for the course's
-    instructors and scope admins (``manage``); for a worker, those addressed to them (enrolled or
-    completed: all; waitlisted: those posted to the waitlist too); none for anyone else."""
+def announcement_reach(status: str | None, *, manage: bool) -> str | None:
+    """Which announcements a person reads on the course page: "all" for the course's instructors and scope admins
+    (``manage``) and for its enrolled workers and those who completed it; "waitlist" (those posted to the waitlist
+    too) for the waitlisted; None (none) for anyone else. ``status``: their sign-up's, if any."""
+    if manage or status in SEATED:
+        return "all"
+    return "waitlist" if status == EnrollmentStatus.WAITLISTED else None
+
+
+def latest_announcements(course_id: int, *, waitlist: bool, limit: int = 10) -> list[Announcement]:
+    """The course's latest announcements: all, or (``waitlist``) those posted to the waitlist too."""
     statement = select(Announcement).filter_by(course_id=course_id)
-    if not manage:
-        status = enrollment.status if enrollment is not None else None
-        if status == EnrollmentStatus.WAITLISTED:
-            statement = statement.where(Announcement.include_waitlisted.is_(True))
-        elif status not in (EnrollmentStatus.ENROLLED, EnrollmentStatus.COMPLETED):
-            return []
-    return db.session.scalars(statement.order_by(Announcement.created_at.desc(), Announcement.id.desc())
-                              .limit(limit)).all()
+    if waitlist:
+        statement = statement.where(Announcement.include_waitlisted.is_(True))
+    return list(db.session.scalars(statement.order_by(Announcement.created_at.desc(), Announcement.id.desc())
+                                   .limit(limit)))
 
 
 def announcement_audience(course_id: int, include_waitlisted: bool):

@@ -10,15 +10,13 @@ from flask_login import current_user, login_required
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.http import owned_or_404, perform, perform_quietly
-from courses.catalog.content import render_markdown
 from courses.catalog.forms import ReasonForm
 from courses.catalog.models import Course
-from courses.catalog.queries import course_with_outline
 from courses.enrollment import services as enrollment
-from courses.enrollment.following import is_following, set_following
+from courses.enrollment.following import set_following
 from courses.enrollment.forms import AnnouncementForm
 from courses.enrollment.models import ENROLLMENT_STATUS_LABELS, Enrollment, EnrollmentStatus
-from courses.enrollment.rules import offers
+from courses.enrollment.page import course_page
 
 bp = Blueprint("enrollment", __name__)
 SIGNED_UP = {EnrollmentStatus.ENROLLED: _l("You are enrolled."),
@@ -35,17 +33,8 @@ def accessible_course_or_404(course_id: int) -> Course:
 
 @bp.route("/courses/<int:course_id>")
 def course(course_id: int):
-    course = course_with_outline(course_id)
-    if course is None or not enrollment.can_access(current_user, course):
-        abort(404)
-    mine = enrollment.enrollment_of(current_user.id, course.id) if current_user.is_authenticated else None
-    manage = enrollment.can_manage_enrollments(current_user, course)
-    return render_template("enrollment/course.html", course=course, mine=mine, manage=manage,
-                           offers=offers(current_user, course, mine, now=utcnow()),
-                           announcements=enrollment.announcements_for(course.id, mine, manage=manage),
-                           position=enrollment.waitlist_position(mine) if mine else None,
-                           following=is_following(current_user, course),
-                           description=render_markdown(course.description))
+    reader = current_user._get_current_object()  # (the page asks about the reader often: not through the proxy)
+    return render_template("enrollment/course.html", **course_page(reader, course_id, now=utcnow()))
 
 
 @bp.route("/courses/<int:course_id>/enroll", methods=["POST"])

@@ -14,6 +14,7 @@ from classroom.pagination import bounded_counts
 from courses.catalog.models import ClassSession, Course, CourseStatus, Lesson
 from courses.catalog.visibility import in_scope_clause
 from courses.enrollment.models import Enrollment, EnrollmentStatus
+from courses.enrollment.page import study_point_columns
 from courses.study.models import Exam, LessonProgress
 
 MY_STATUSES = (EnrollmentStatus.ENROLLED, EnrollmentStatus.WAITLISTED, EnrollmentStatus.PENDING,
@@ -67,13 +68,7 @@ def resume_point(user_id: int, course_id: int) -> tuple[int | None, bool]:
 
 def study_point(user_id: int, course_id: int) -> tuple[int | None, bool, bool]:
     """``resume_point`` and whether the course has an exam, in one statement (the course page's buttons)."""
-    first = (select(func.min(Lesson.position)).select_from(Lesson)
-             .outerjoin(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.user_id == user_id))
-             .where(Lesson.course_id == course_id, LessonProgress.completed_at.is_(None)).scalar_subquery())
-    opened = select(LessonProgress.id).where(LessonProgress.user_id == user_id,
-                                             LessonProgress.course_id == course_id).exists()
-    exam = select(Exam.id).where(Exam.course_id == course_id).exists()
-    row = db.session.execute(select(first, opened, exam)).one()
+    row = db.session.execute(select(*study_point_columns(user_id, course_id))).one()
     return row[0], bool(row[1]), bool(row[2])
 
 

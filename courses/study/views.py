@@ -134,10 +134,10 @@ def roster(course_id: int):
 
 
 @bp.app_template_global()
-def study_buttons(course_id: int) -> tuple[str, bool]:
+def study_buttons(point: tuple[int | None, bool, bool]) -> tuple[str, bool]:
     """(what the course page's study button says for the signed-in person: start, continue or review; whether
-    the course has an exam), in one statement."""
-    position, opened, exam = queries.study_point(current_user.id, course_id)
+    the course has an exam), from their ``study_point`` (read with the page: courses/enrollment/page.py)."""
+    position, opened, exam = point
     return "review" if position is None else ("continue" if opened else "start"), exam
 
 
