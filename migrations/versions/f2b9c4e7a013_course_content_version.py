@@ -5,7 +5,7 @@ class sessions, instructors, announcements, its instructors' names or its host u
 (courses/catalog/versions.py): a process keeps the course page's drawing of each version.
 
 Revision ID: f2b9c4e7a013
-Revises: c5f0a7d2e914
+Revises: e2b7c4d9a1f6
 Create Date: 2026-12-10 09:00:00
 
 """
