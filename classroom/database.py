@@ -218,25 +218,10 @@ def read_now(session, statement: Any, parameters: dict[str, Any]) -> Any:
     On PostgreSQL it runs on a connection of its own in autocommit: no BEGIN and ROLLBACK round trips, and the
     statement stays prepared after its first few runs (psycopg forgets its prepared statements at every
     ROLLBACK, and one ends every request's transaction). Elsewhere in ``session``'s transaction."""
-    return _at_once(session, statement, parameters, write=False)
-
-
-def write_now(session, statement: Any, parameters: dict[str, Any]) -> Any:
-    """The first row (or None) of a write that is one statement and the whole of its change (a conditional upsert,
-    say), committed by itself: on PostgreSQL on a connection of its own in autocommit, the statement its own
-    transaction — one round trip instead of BEGIN, the statement and COMMIT. Only for a request whose transaction
-    holds no lock the statement could wait for. Elsewhere in ``session``'s transaction, begun for writing
-    (``begin_write``) and committed with the request's change."""
-    return _at_once(session, statement, parameters, write=True)
-
-
-def _at_once(session, statement: Any, parameters: dict[str, Any], *, write: bool) -> Any:
     if isinstance(session, scoped_session):
         session = session()
     engine = session.get_bind()
     if engine.dialect.name != "postgresql":
-        if write:
-            begin_write(session)
         return session.connection().execute(statement, parameters).first()
     autocommit = _AUTOCOMMIT.get(engine)
     if autocommit is None:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from classroom.audit import record_event
-from classroom.database import begin_write, dialect_insert, write_now
+from classroom.database import begin_write, dialect_insert
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from courses.drills import access, content, rounds
@@ -143,9 +143,10 @@ def save_answer(attempt_id: int, version_id: int, given: list[Any], *, now: date
     (not submitted, before its deadline), holding the paper's row against a submission meanwhile
     (PostgreSQL: FOR SHARE; SQLite: the write lock): a submission scores the answer, or the answer is
     refused. Conflict when the paper is closed."""
-    dialect = db.session.get_bind().dialect.name  # (Core: the ORM would take the parameters for a bulk INSERT)
-    saved = write_now(db.session, _save_statement(dialect), {  # the statement is the whole change: its own commit
-        "attempt_id": attempt_id, "version_id": version_id, "answer": given, "now": now})
+    begin_write(db.session)
+    connection = db.session.connection()  # (Core: the ORM would take the parameters for a bulk INSERT)
+    saved = connection.execute(_save_statement(connection.dialect.name), {
+        "attempt_id": attempt_id, "version_id": version_id, "answer": given, "now": now}).first()
     if saved is None:
         closed = db.session.scalar(select(MockAttempt.submitted_at).where(MockAttempt.id == attempt_id))
         raise AlreadySubmitted() if closed is not None else Conflict(TIME_UP)
