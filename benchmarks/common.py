@@ -179,6 +179,10 @@ def login_cookie(base: str, mobile: str, password: str = PASSWORD) -> str:
     except urllib.error.HTTPError as answer:
         if answer.code != 302 or answer.headers.get("Location", "").endswith("/auth/login"):
             raise SystemExit(f"log-in refused for {mobile}: {answer.code}") from None
+    # The first page after a log-in, as a browser opens it: what the session then records once (the privacy
+    # notice checked, the CSRF secret) comes back in the cookie, which a browser keeps; wrk sends one cookie
+    # for a whole round, so without this every request would redo that first page's once-only work.
+    opener.open(base + "/").read()
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
 
