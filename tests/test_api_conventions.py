@@ -250,6 +250,33 @@ def test_ratelimit_headers_count_down_to_a_problem(client, token):
     assert refused.headers["RateLimit-Remaining"] == "0" and 0 < int(refused.headers["Retry-After"]) <= 61
 
 
+@pytest.mark.parametrize("app_config", [{"API_RATE_LIMIT": "3 per minute"}])
+def test_the_api_limit_counts_a_credential_across_endpoints(client, token):
+    """API_RATE_LIMIT is per credential over the whole API (as documented), not per endpoint; another
+    credential, or an anonymous caller by address, has its own count."""
+    for path in ("/api/v1/me", "/api/v1/ping", "/api/v1/notifications"):
+        response = client.get(path, headers=bearer(token))
+        assert response.status_code == 200, path
+    assert response.headers["RateLimit-Remaining"] == "0"
+    problem(client.get("/api/v1/ping", headers=bearer(token)), 429, "too-many-requests")
+    problem(client.get("/api/v1/me", headers=bearer(token)), 429, "too-many-requests")
+    assert client.get("/api/v1/ping").status_code == 200  # (the address counted the log-in only)
+
+
+def test_an_api_endpoint_with_no_limit_of_its_own_is_left_to_the_apis_count(app, client, token):
+    """Flask-Limiter does no work for an API endpoint whose only limit is the API's own (its request filter);
+    one with a limit of its own (the log-in) is still its to count."""
+    from classroom.api.boundary import limits_of_its_own
+
+    with app.test_request_context("/api/v1/me", headers=bearer(token)):
+        app.preprocess_request()
+        assert limits_of_its_own()
+    with app.test_request_context("/api/v1/auth/login", method="POST"):
+        assert not limits_of_its_own()
+    with app.test_request_context("/login"):
+        assert not limits_of_its_own()
+
+
 def test_cors_stays_closed_on_the_api(client, token):
     preflight = client.options("/api/v1/me", headers={"Origin": "https://evil.example",
                                                       "Access-Control-Request-Method": "GET",

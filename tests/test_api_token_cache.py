@@ -111,3 +111,25 @@ def test_the_device_s_last_use_is_still_recorded(app, client, worker):
     assert replay.get("/api/v1/me", headers=bearer(tokens["access_token"])).status_code == 200
     db.session.rollback()  # (a new transaction: SQLite's would still see the rows as they were)
     assert db.session.scalar(select(ApiDevice.last_used_at).where(ApiDevice.id == tokens["device_id"])) > used
+
+
+
+def test_a_call_that_needs_only_whose_token_it_is_leaves_the_person_out_of_the_session(app, client, worker,
+                                                                                       monkeypatch):
+    """From the copy, a request learns whose token it is without merging the person into its session; the
+    row joins it when an endpoint reads it (``Person.row``): the same person, still without a query."""
+    from classroom.accounts import session_cache
+    from classroom.api.door import authenticate
+
+    token = sign_in(client, worker)["access_token"]
+    other, _replay = warm(app, token)
+    merged, worker_id = [], worker.id
+    attach = session_cache._attach
+    monkeypatch.setattr(session_cache, "_attach", lambda *args: merged.append(1) or attach(*args))
+    with other.test_request_context("/api/v1/me", headers=bearer(token)), sql_statements(other) as seen:
+        principal = authenticate(person=True)
+        assert principal.person_id == worker_id and merged == []
+        assert not any(isinstance(held, User) for held in db.session.identity_map.values())
+        row = principal.user
+        assert merged == [1] and row in db.session and row.id == worker_id and row is principal.user
+    assert seen == []

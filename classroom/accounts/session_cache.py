@@ -116,21 +116,21 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> tuple[
 
 
 def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime] | None],
-                now: datetime) -> tuple[User, Any, bool] | None:
-    """(user, what was kept beside them, whether the database answered) for a credential of another kind
-    (an API access token: ``key`` its hash, prefixed): this process's copy when Redis says nothing changed,
-    else ``copy_until()``'s answer — (user, what to keep, the moment the copy must lapse: the credential's
-    expiry or its next last-used touch), or None when the credential is refused."""
+                now: datetime) -> tuple[Person, Any, bool] | None:
+    """(the person, what was kept beside them, whether the database answered) for a credential of another
+    kind (an API access token: ``key`` its hash, prefixed): this process's copy when Redis says nothing
+    changed, else ``copy_until()``'s answer — (user, what to keep, the moment the copy must lapse: the
+    credential's expiry or its next last-used touch), or None when the credential is refused. The person's
+    id is known at once; their row joins the request's session only when asked for (``Person.row``): a
+    request that needs no more than whose it is (saving an answer) does not pay for the merge."""
     cache = cache_for(current_app)
     if cache is None:
         found = copy_until()
-        return (found[0], found[1], True) if found else None
+        return (Person.of(found[0]), found[1], True) if found else None
     snapshot = cache.get(key)
     if snapshot is not None and time.monotonic() < snapshot.until \
             and cache.stamps(snapshot.user.id) == snapshot.stamps and snapshot.epoch == cache.epoch:
-        attached = _attach(snapshot, db.session(), None)
-        if attached is not None:
-            return attached, snapshot.kept, False
+        return Person(snapshot.user.id, snapshot), snapshot.kept, False
     owner = snapshot.user.id if snapshot is not None else cache.owner(key)
     fresh = not db.session().in_transaction()  # as in session_user: only a first load may be copied
     epoch = cache.epoch
@@ -145,7 +145,32 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime]
     if stamps is not None and fresh and user.id == owner and left > 0:
         cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch,
                                 kept=kept))
-    return user, kept, True
+    return Person.of(user), kept, True
+
+
+class Person:
+    """Whom a credential speaks for: ``id`` at once, ``row`` (the user in this request's session) when
+    first asked: the process's copy merged without a query, or — if the session already holds one of their
+    role grants, which a merge must not overwrite — loaded from the database. The copy was found current
+    when the credential was checked, at the request's start."""
+
+    __slots__ = ("id", "_snapshot", "_row")
+
+    def __init__(self, user_id: int, snapshot: Snapshot | None = None, row: User | None = None) -> None:
+        self.id, self._snapshot, self._row = user_id, snapshot, row
+
+    @classmethod
+    def of(cls, user: User) -> Person:
+        """A person whose row the request already holds."""
+        return cls(user.id, row=user)
+
+    @property
+    def row(self) -> User:
+        if self._row is None:
+            session = db.session()
+            assert self._snapshot is not None
+            self._row = _attach(self._snapshot, session, None) or session.get_one(User, self.id)
+        return self._row
 
 
 def session_started(token: str, user_id: int) -> None:

@@ -59,12 +59,10 @@ def add_blueprint(app: Flask, blueprint: Any) -> None:
 
 
 def _serve(api: Any, blueprint: Any) -> None:
-    from classroom.api.boundary import rate_key, rate_limit
-    from classroom.extensions import csrf, limiter
+    from classroom.extensions import csrf
 
     api.register_blueprint(blueprint)
     csrf.exempt(blueprint)
-    limiter.limit(rate_limit, key_func=rate_key)(blueprint)
 
 
 def init_app(app: Flask) -> None:

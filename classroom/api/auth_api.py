@@ -106,6 +106,6 @@ def refresh(data: dict):
 def logout():
     """Sign this device out: its access and refresh tokens are refused from now on."""
     principal = current_principal()
-    if principal.device_id is not None and principal.user is not None:
-        device_id, user_id = principal.device_id, principal.user.id
+    if principal.device_id is not None and principal.person_id is not None:
+        device_id, user_id = principal.device_id, principal.person_id
         run(lambda: sign_out(device_id, user_id, now=utcnow()))

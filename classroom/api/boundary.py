@@ -9,8 +9,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
+from flask_limiter.util import get_qualified_name
+from limits import RateLimitItem, parse
 from werkzeug.exceptions import HTTPException
 
 from classroom.api.principal import bearer_secret
@@ -47,15 +50,75 @@ class CookielessApi:
         return self.wsgi_app(environ, start_without_cookies)
 
 
-def rate_limit() -> str:
-    """API_RATE_LIMIT: requests per credential (or per address without one) on every API blueprint."""
-    return current_app.config["API_RATE_LIMIT"]
+API_LIMIT = "api_limit"  # on ``g``: (the limit, the identifiers this request counted under, whether allowed)
+API_SCOPE = "api"  # one count per credential across the whole API
 
 
 def rate_key() -> str:
     """Whom a request counts against: its credential, else its address."""
     secret = bearer_secret()
     return "api-credential:" + token_hash(secret)[:32] if secret else "api-address:" + (request.remote_addr or "")
+
+
+@lru_cache(maxsize=8)
+def _limit_of(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def count_request() -> None:
+    """Every API blueprint's first hook: count the request against API_RATE_LIMIT for its credential (per
+    address without one) — one count across the API — and refuse it beyond (429). Counted here rather than
+    through Flask-Limiter's per-request resolution of a blueprint limit: the limit is parsed once per
+    setting, the hit is one call to the limiter's own strategy and store (the same keys' prefix, Redis in
+    production), and the RateLimit headers come from that hit (``classroom.ratelimits``). A route's own
+    decorated limits (log-in, check-in, registration) stay Flask-Limiter's."""
+    if not limiter.enabled:
+        return
+    item = _limit_of(current_app.config["API_RATE_LIMIT"])
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")  # as Flask-Limiter prefixes its keys
+    identifiers = (prefix, rate_key(), API_SCOPE) if prefix else (rate_key(), API_SCOPE)
+    allowed = limiter.limiter.hit(item, *identifiers)
+    setattr(g, API_LIMIT, (item, identifiers, allowed))
+    if not allowed:
+        raise Problem("too-many-requests")
+
+
+@limiter.request_filter
+def limits_of_its_own() -> bool:
+    """Flask-Limiter's request filter (True: skip its work): an API endpoint that has no limit but the API's
+    own, which ``count_request`` counts. Whether an endpoint has one (a decorated limit, a default or an
+    application-wide one) is asked of Flask-Limiter once per endpoint and app."""
+    endpoint = request.endpoint
+    if endpoint is None or not is_api_path(request.path):
+        return False
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # (the app itself, as a dict key)
+    known: dict[str, bool] = app.extensions.setdefault("classroom_api_unlimited", {})
+    unlimited = known.get(endpoint)
+    if unlimited is None:
+        view = app.view_functions.get(endpoint)
+        manager = limiter.limit_manager
+        defaults, decorated = manager.resolve_limits(app, endpoint, request.blueprint,
+                                                     get_qualified_name(view) if view else "")
+        unlimited = known[endpoint] = not (defaults or decorated or manager.application_limits
+                                           or manager.has_hints(endpoint))
+    return unlimited
+
+
+def _headline_limit() -> tuple[int, int, float, bool] | None:
+    """(limit, remaining, reset time, refused) of the tightest limit this request counted against: the API's
+    own or a route's (Flask-Limiter's); a refused one first, else the one with the fewest requests left."""
+    told = []
+    if (counted := g.get(API_LIMIT)) is not None:
+        item, identifiers, allowed = counted
+        window = limiter.limiter.get_window_stats(item, *identifiers)
+        told.append((not allowed, window.remaining, item.amount, window.reset_time))
+    route = limiter.current_limit
+    if route is not None:
+        told.append((route.breached, route.remaining, route.limit.amount, route.reset_at))
+    if not told:
+        return None
+    refused, remaining, amount, reset_at = min(told, key=lambda seen: (not seen[0], seen[1]))
+    return amount, remaining, reset_at, refused
 
 
 def check_request() -> None:
@@ -75,11 +138,12 @@ def add_headers(response: Response) -> Response:
     Retry-After when refused, and no caching of an answer that was not made for it."""
     if not is_api_path(request.path):
         return response
-    current = limiter.current_limit
-    if current is not None:
-        reset = max(0, math.ceil(current.reset_at - time.time()))
-        response.headers["RateLimit-Limit"] = str(current.limit.amount)
-        response.headers["RateLimit-Remaining"] = str(current.remaining)
+    headline = _headline_limit()
+    if headline is not None:
+        amount, remaining, reset_at, _refused = headline
+        reset = max(0, math.ceil(reset_at - time.time()))
+        response.headers["RateLimit-Limit"] = str(amount)
+        response.headers["RateLimit-Remaining"] = str(remaining)
         response.headers["RateLimit-Reset"] = str(reset)
         if response.status_code == 429:
             response.headers["Retry-After"] = str(reset)

@@ -55,7 +55,7 @@ def authenticate(*, scope: str | None = None, person: bool = False) -> Principal
     if secret is None:
         raise Problem("unauthorized")
     principal = _key_caller(secret) if secret.startswith(KEY_PREFIX) else _token_caller(secret)
-    if person and principal.user is None:
+    if person and principal.person is None:
         raise Problem("person-required")
     if scope is not None and not principal.allows(scope):
         raise Problem("insufficient-scope", scope=scope,
@@ -83,7 +83,7 @@ def _token_caller(secret: str) -> Principal:
         begin_write(db.session)  # (the read ends: on SQLite the write takes the lock first)
         touch_device(found.device_id, now=now)
         db.session.commit()
-    return Principal(user=found.user, device_id=found.device_id)
+    return Principal(person=found.person, device_id=found.device_id)
 
 
 def reachable_union(union_id: int) -> TradeUnion:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import g, request
 
 from classroom.accounts.models import User
+from classroom.accounts.session_cache import Person
 from classroom.api.models import ApiKey
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_union
@@ -16,17 +17,26 @@ PRINCIPAL = "api_principal"  # on ``g``
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller: ``user`` (a worker's token, acting as that person) or ``key`` (a partner's key, bound to
-    its union subtree and scopes)."""
+    """The caller: a person (a worker's token, acting as that person: ``person_id``, and ``user``, their row
+    in the request's session, when first read) or ``key`` (a partner's key, bound to its union subtree and
+    scopes)."""
 
-    user: User | None = None
+    person: Person | None = None
     key: ApiKey | None = None
     device_id: int | None = None
 
     @property
+    def person_id(self) -> int | None:
+        return self.person.id if self.person is not None else None
+
+    @property
+    def user(self) -> User | None:
+        return self.person.row if self.person is not None else None
+
+    @property
     def owner(self) -> str:
         """A stable name of the caller (e.g. for its Idempotency-Keys)."""
-        return f"user:{self.user.id}" if self.user is not None else f"key:{self.key.id if self.key else 0}"
+        return f"user:{self.person.id}" if self.person is not None else f"key:{self.key.id if self.key else 0}"
 
     def allows(self, scope: str) -> bool:
         """A key needs the scope; a person acts as themselves (each endpoint checks their rights)."""
@@ -58,6 +68,14 @@ def current_person() -> User:
     if user is None:
         raise RuntimeError(f"{request.endpoint} reads a person without auth(person=True)")
     return user
+
+
+def current_person_id() -> int:
+    """The id of the worker calling (``auth(person=True)``), without bringing their row into the session."""
+    person_id = current_principal().person_id
+    if person_id is None:
+        raise RuntimeError(f"{request.endpoint} reads a person without auth(person=True)")
+    return person_id
 
 
 def bearer_secret() -> str | None:

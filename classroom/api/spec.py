@@ -16,6 +16,7 @@ from flask_smorest.etag import _get_etag_ctx
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema
 
+from classroom.api.boundary import count_request
 from classroom.api.door import authenticate
 from classroom.api.problems import PROBLEM_MEDIA_TYPE
 from classroom.api.schemas import ProblemSchema
@@ -125,6 +126,7 @@ class ApiBlueprint(Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_problem_doc)
+        self.before_request(count_request)  # API_RATE_LIMIT, per caller
 
     def route(self, rule: str, **options: Any) -> Callable:
         """flask-smorest's route; a rule with a path parameter may answer 404."""

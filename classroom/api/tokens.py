@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import CursorResult, Select, delete, select, update
 
 from classroom.accounts.models import User
-from classroom.accounts.session_cache import copied_user
+from classroom.accounts.session_cache import Person, copied_user
 from classroom.api.models import ApiDevice, ApiToken
 from classroom.audit import record_event
 from classroom.database import begin_write
@@ -115,12 +115,17 @@ def _signed_in_row(access_secret: str, now: datetime) -> Any:
 
 @dataclass(frozen=True)
 class Caller:
-    """Whom an access token speaks for: its device and person, and whether the device's last use is due
-    to be recorded (at most every API_TOKEN_TOUCH_SECONDS)."""
+    """Whom an access token speaks for: its device and person (``person.id`` at once, ``user`` — the row in
+    the request's session — when first read), and whether the device's last use is due to be recorded (at
+    most every API_TOKEN_TOUCH_SECONDS)."""
 
     device_id: int
-    user: User
+    person: Person
     touch_due: bool
+
+    @property
+    def user(self) -> User:
+        return self.person.row
 
 
 def caller(access_secret: str, *, now: datetime) -> Caller | None:
@@ -142,8 +147,8 @@ def caller(access_secret: str, *, now: datetime) -> Caller | None:
     found = copied_user(COPY_PREFIX + token_hash(access_secret), copy_until=load, now=now)
     if found is None:
         return None
-    user, (device_id, last_used_at), loaded = found
-    return Caller(device_id, user, loaded and now - last_used_at > touch_after)
+    person, (device_id, last_used_at), loaded = found
+    return Caller(device_id, person, loaded and now - last_used_at > touch_after)
 
 
 def touch_device(device_id: int, *, now: datetime) -> None:

@@ -54,7 +54,7 @@ def checkin_key() -> str:
     """Whose tries a check-in counts against: the person of the token (as on the page), else the credential."""
     secret = bearer_secret()
     found = caller(secret, now=utcnow()) if secret else None
-    return f"checkin:{found.user.id}" if found is not None else rate_key()
+    return f"checkin:{found.person.id}" if found is not None else rate_key()
 
 
 @bp.route("/checkins", methods=["POST"])
