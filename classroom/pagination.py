@@ -4,7 +4,8 @@ one indexed range scan whatever its depth, and no page counts the whole list.
 A page is asked for with ``?after=<cursor>`` (the next page) or ``?before=<cursor>`` (the previous
 one); a cursor is the opaque, URL-safe encoding of the sort key of a page's last (or first) row. A
 cursor that does not decode is the first page. Totals are either exact figures the caller has
-cheaply (maintained counters) or a count that stops at ``COUNT_BOUND`` ("10,000+").
+cheaply (maintained counters), a count that stops at ``COUNT_BOUND`` ("10,000+"), or the page's own
+(``by_page``: exact when the list fits on its first page, else "more than a page").
 """
 
 from __future__ import annotations
@@ -37,14 +38,15 @@ class KeysetPage:
     next_cursor: str | None
     prev_cursor: str | None
     total: int | None = None
-    capped: bool = False  # the total stopped counting at COUNT_BOUND: "more than COUNT_BOUND"
+    capped: bool = False  # the total stopped counting at its bound: "more than ``bound``"
     prefix: str = ""  # of the cursors' query arguments, when a page shows two lists ("r" → ?rafter=)
+    count_bound: int | None = None  # where a capped total stopped, when not COUNT_BOUND (a page's size)
 
     keyset = True  # the pager macro draws Previous / Next links without page numbers
 
     @property
     def bound(self) -> int:
-        return COUNT_BOUND
+        return self.count_bound or COUNT_BOUND
 
 
 
@@ -86,10 +88,12 @@ def _typed(value, column: OrderColumn):
 
 def keyset_page(statement: Select, order: Sequence[OrderColumn], key_of: Callable[[Any], Sequence[Any]], *,
                 per_page: int | None = None, rows: bool = True, total: tuple[int, bool] | None = None,
-                ascending: bool = False, prefix: str = "") -> KeysetPage:
+                by_page: bool = False, ascending: bool = False, prefix: str = "") -> KeysetPage:
     """The page of ``statement`` (by ``order``: descending, newest first, unless ``ascending``) that the
     request's cursor (?after= or ?before=, named with ``prefix`` before them) names. ``key_of`` gives a
-    result row's sort key; ``total`` is (how many, whether that is a cap)."""
+    result row's sort key; ``total`` is (how many, whether that is a cap). ``by_page`` takes the total from
+    the page itself, for a list no count may walk (a search whose matches grow with the city): exact when
+    the first page holds the whole list, else "more than" a page's rows, which is all the page knows."""
     size = per_page or current_app.config["PAGE_SIZE"]
     key = tuple_(*order)
     before = decode_cursor(request.args.get(prefix + "before"), order)
@@ -114,7 +118,11 @@ def keyset_page(statement: Select, order: Sequence[OrderColumn], key_of: Callabl
     prev_cursor = encode_cursor(key_of(found[0])) if found and (after is not None or (before is not None and more)) \
         else None
     count, is_capped = total if total is not None else (None, False)
-    return KeysetPage(found, next_cursor, prev_cursor, count, is_capped, prefix)
+    page = KeysetPage(found, next_cursor, prev_cursor, count, is_capped, prefix)
+    if by_page:
+        whole = before is None and after is None and not more
+        page.total, page.capped, page.count_bound = (len(found), False, None) if whole else (size, True, size)
+    return page
 
 
 def _bound(values: tuple, order: Sequence[OrderColumn]):

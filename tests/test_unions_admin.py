@@ -156,6 +156,29 @@ def test_a_filtered_member_count_stops_at_the_bound(app, tree, make_admin, make_
     assert "8 people found" in unfiltered  # from the member counters: exact, whatever the size
 
 
+def test_a_search_tells_its_total_from_its_page(app, tree, make_admin, make_user, monkeypatch):
+    """A search counts nothing past its page: exact when its matches fit on the first page, else "more
+    than" a page with a hint to narrow it; a common name (COMMON_MATCHES people or more) walks the list's
+    index and still finds every match, newest first, on both sides of a page break."""
+    from classroom.unions import queries
+
+    for index in range(23):
+        make_user(f"王{index:02d}", union=tree.a1 if index % 2 else tree.a2)
+    make_user("李四", union=tree.a1)
+    make_user("王外区", union=tree.b1)
+    client = login(app, make_admin(tree.district_a))
+    few = client.get(f"/unions/{tree.district_a.id}/members?q=李").get_data(as_text=True)
+    assert "1 person found" in few and "narrow the search" not in few
+    for common in (1_000, 3):  # rare: joined from the people; common: the index walked
+        monkeypatch.setattr(queries, "COMMON_MATCHES", common)
+        first = client.get(f"/unions/{tree.district_a.id}/members?q=王").get_data(as_text=True)
+        assert "More than 20 people found" in first and "narrow the search" in first
+        second = client.get(link(first, "next")).get_data(as_text=True)
+        assert "More than 20 people found" in second
+        assert names_on(first) + names_on(second) == [f"王{index:02d}" for index in reversed(range(23))]
+        assert "1 person found" in client.get(f"/unions/{tree.district_a.id}/members?q=王07").get_data(as_text=True)
+
+
 def test_overview_counts_the_subtree(app, tree, make_admin, make_user):
     for _ in range(3):
         make_user(union=tree.a1)

@@ -106,9 +106,10 @@ class Membership(Model):
             sqlite_where=text("status = 'applied'"), postgresql_where=text("status = 'applied'"),
         ),
         Index("ix_membership_union_status", "union_id", "status"),
-        # the member lists: newest first by keyset, in one union or across a subtree
-        Index("ix_membership_union_applied", "union_id", "applied_at", "id"),
-        Index("ix_membership_applied", "applied_at", "id"),
+        # the member lists: newest first by keyset, in one union or across a subtree; a common name's
+        # search walks them testing person and status from the index alone (unions.queries.member_listing)
+        Index("ix_membership_union_applied", "union_id", "applied_at", "id", postgresql_include=["user_id", "status"]),
+        Index("ix_membership_applied", "applied_at", "id", postgresql_include=["user_id", "status"]),
         # the applications waiting, oldest first by keyset, in one union or across a subtree
         Index("ix_membership_union_waiting", "union_id", "applied_at", "id",
               sqlite_where=text("status = 'applied'"), postgresql_where=text("status = 'applied'")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, select, true
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from classroom.accounts.models import User
@@ -18,6 +18,8 @@ from classroom.unions.union_search import escape_like
 # newest first; keyset on ix_membership_(union_)applied
 MEMBER_ORDER: tuple[ColumnElement[Any], ...] = (Membership.applied_at.expression, Membership.id.expression)
 FILTERS = ("q", "status", "trade", "level", "group")
+# a search matching this many people or more is common ("王"): its list walks the members' index (_searched)
+COMMON_MATCHES = 500
 
 
 def first_managed_union(user: Any) -> TradeUnion | None:
@@ -61,7 +63,7 @@ def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: s
         .order_by(Membership.applied_at.desc(), Membership.id.desc())
     )
     if q:
-        statement = statement.where(person_matches(q))
+        statement = statement.where(_searched(q))
     if trade:
         statement = statement.where(User.trade == trade)
     if level and (skill_level := parse_id(level)) is not None:
@@ -75,16 +77,44 @@ def person_matches(q: str) -> ColumnElement[bool]:
     """SQL over User: a search by name or mobile, served by the trigram indexes on PostgreSQL. Three
     characters or more match anywhere; one or two match the start (a surname, a mobile's first digits):
     trigrams index a short prefix (its padded first trigram) but not one or two characters elsewhere."""
+    return _column_matches(User.real_name, q) | _column_matches(User.mobile, q)
+
+
+def _column_matches(column: Any, q: str) -> ColumnElement[bool]:
+    """``column`` holds ``q`` (see person_matches), regardless of case. A text with no cased letters (Chinese,
+    digits) is matched by LIKE, the same test, which the prefix btrees (ix_user_*_prefix) also serve:
+    PostgreSQL takes any other character but ASCII for a letter, and ILIKE then never ranges over a btree."""
     text = escape_like(q)
     pattern = f"%{text}%" if len(q) >= 3 else f"{text}%"
-    return User.real_name.ilike(pattern, escape="\\") | User.mobile.ilike(pattern, escape="\\")
+    caseless = q.lower() == q.upper()
+    return column.like(pattern, escape="\\") if caseless else column.ilike(pattern, escape="\\")
+
+
+def _searched(q: str) -> ColumnElement[bool]:
+    """SQL over Membership and User: the member's person matches ``q``, in the form whose work stays bounded
+    as the city grows. One indexed look counts the matching people up to COMMON_MATCHES. Fewer (a full name,
+    a mobile's digits): the list joins from them, at most that many. More (a surname: a share of the city):
+    the list walks its own index newest first and keeps the members among them, about a page ÷ their share
+    of rows whatever the city's size; the people's ids (name matches, then mobile matches: each from its
+    index alone, ix_user_*_prefix, or else the trigram index) are hashed once. PostgreSQL pulls
+    a bare IN up into a join, which loses the index's order; "OR false" keeps it a hashed filter."""
+    matching = union_all(*[select(User.id).where(_column_matches(column, q)) for column in (User.real_name,
+                                                                                              User.mobile)])
+    found = db.session.scalar(select(func.count()).select_from(matching.limit(COMMON_MATCHES).subquery()))
+    if (found or 0) < COMMON_MATCHES:
+        return person_matches(q)
+    return or_(Membership.user_id.in_(matching), literal_column("false"))
 
 
 def member_total(union: TradeUnion, statement: Select, *, q: str = "", status: str = "", trade: str = "",
-                 level: str = "", group: str = "") -> tuple[int, bool]:
+                 level: str = "", group: str = "") -> tuple[int, bool] | None:
     """(how many the member list holds, whether that is a cap): from the counters when only the status
-    narrows it, else a count that stops at COUNT_BOUND."""
-    if q or trade or level or group:
+    narrows it, else a count that stops at COUNT_BOUND; None for a search, whose page tells its total
+    (``keyset_page(by_page=True)``): a common name's matches grow with the city, and an admin looking for
+    one person needs the page and "more than a page", not their number."""
+    if q:
+        return None
+    if trade or level or group:
         return bounded_count(statement)
     counts = counters.subtree_counts(union)
     return sum(counts.get(name, 0) for name in ([status] if status else IN_SCOPE_STATUSES)), False

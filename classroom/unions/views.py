@@ -82,8 +82,8 @@ def members(union_id: int):
     filters.validate()
     values = {name: (filters[name].data or "") if not filters[name].errors else "" for name in queries.FILTERS}
     listing = queries.member_listing(union, **values)
-    page = keyset_page(listing, queries.MEMBER_ORDER, queries.member_key,
-                       total=queries.member_total(union, listing, **values))
+    total = queries.member_total(union, listing, **values)
+    page = keyset_page(listing, queries.MEMBER_ORDER, queries.member_key, total=total, by_page=total is None)
     return render_template("unions/members.html", union=union, filters=filters, page=page)
 
 
