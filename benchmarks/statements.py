@@ -24,12 +24,14 @@ def count(paths: list[str]) -> dict[str, dict[str, list[int]]]:
     from sqlalchemy import event
 
     from classroom import create_app
+    from classroom.database import statement_engines
     from classroom.extensions import db
 
     app = create_app(WTF_CSRF_ENABLED=False)
     executed: list[str] = []
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *args: executed.append(args[2]))
+        for engine in statement_engines(db.engine):
+            event.listen(engine, "before_cursor_execute", lambda *args: executed.append(args[2]))
     found: dict[str, dict[str, list[int]]] = {}
     for role, mobile in ROLES.items():
         client = app.test_client()

@@ -9,7 +9,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from flask import current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -206,7 +206,7 @@ def forget_inherited_connections(app) -> None:
     drop the pooled connections without closing them (they belong to the parent), so this process opens
     its own (SQLAlchemy's documented way: Engine.dispose(close=False))."""
     with app.app_context():
-        app.extensions["sqlalchemy"].engine.dispose(close=False)
+        dispose(app.extensions["sqlalchemy"].engine, close=False)
 
 
 
@@ -223,8 +223,44 @@ def read_now(session, statement: Any, parameters: dict[str, Any]) -> Any:
     engine = session.get_bind()
     if engine.dialect.name != "postgresql":
         return session.connection().execute(statement, parameters).first()
+    with _autocommit(engine).connect() as connection:
+        return connection.execute(statement, parameters).first()
+
+
+def write_alone(engine: Engine, session: Any, statement: Any, parameters: dict[str, Any]) -> Any:
+    """The first row (or None) of one writing statement that stands alone: nothing else of the request commits
+    or rolls back with it, and it needs no row the request read before. On PostgreSQL (``engine``) it commits
+    by itself, on a connection in autocommit: no session is made for it, no BEGIN and COMMIT round trips, and
+    the statement stays prepared after its first few runs (as in ``read_now``). Elsewhere it runs in
+    ``session``'s transaction under the write lock (``begin_write``), for the caller to commit."""
+    if engine.dialect.name != "postgresql":
+        begin_write(session)
+        return session.connection().execute(statement, parameters).first()
+    with _autocommit(engine).connect() as connection:
+        return connection.execute(statement, parameters).first()
+
+
+def _autocommit(engine: Engine) -> Engine:
+    """``engine``'s autocommit twin: an engine of its own on the same database whose connections stay in
+    autocommit (switching one of ``engine``'s connections for each use and back costs more than the statement
+    it runs). Made with no event listener of its own: whoever counts ``engine``'s statements listens to both
+    (``statement_engines``)."""
     autocommit = _AUTOCOMMIT.get(engine)
     if autocommit is None:
-        autocommit = _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    with autocommit.connect() as connection:
-        return connection.execute(statement, parameters).first()
+        autocommit = _AUTOCOMMIT[engine] = create_engine(engine.url, isolation_level="AUTOCOMMIT",
+                                                         pool_size=2, pool_recycle=1800)
+    return autocommit
+
+
+def statement_engines(engine: Engine) -> tuple[Engine, ...]:
+    """The engines that send ``engine``'s database statements: it, and on PostgreSQL its autocommit twin
+    (``read_now``, ``write_alone``): a statement counter listens to each."""
+    return (engine, _autocommit(engine)) if engine.dialect.name == "postgresql" else (engine,)
+
+
+def dispose(engine: Engine, *, close: bool = True) -> None:
+    """Drop ``engine``'s pooled connections and its twin's (``close=False`` in a forked process: they are the
+    parent's)."""
+    engine.dispose(close=close)
+    if (twin := _AUTOCOMMIT.get(engine)) is not None:
+        twin.dispose(close=close)

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from classroom import create_app
+from classroom.database import dispose
 from classroom.extensions import db
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -122,7 +123,7 @@ def _truncate_all(app) -> None:
         tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        dispose(db.engine)
 
 
 @pytest.fixture

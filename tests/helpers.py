@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import event, select
 
+from classroom.database import statement_engines
 from classroom.extensions import db
 
 TESTDATA = Path(__file__).resolve().parent / "data"  # the corpora live in the repository (tests/data/README.md)
@@ -148,11 +149,14 @@ def sql_statements(app=None):
         if statement.split()[0].upper() not in TRANSACTION_CONTROL:
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
+    engines = statement_engines(engine)
+    for each in engines:
+        event.listen(each, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for each in engines:
+            event.remove(each, "before_cursor_execute", record)
 
 
 class _DataTexts(HTMLParser):

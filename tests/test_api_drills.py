@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event, func, select, update
 
 from classroom.audit import AuditEvent
-from classroom.database import utcnow
+from classroom.database import statement_engines, utcnow
 from classroom.domain import Conflict
 from classroom.extensions import db
 from courses.drills import daily, daily_api, mock, rankings, views
@@ -247,11 +247,13 @@ def test_saving_an_answer_is_one_small_write_and_no_other_read_than_the_caller(
         if statement.lstrip().split()[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE"):
             seen.append(" ".join(statement.split()[:4]))
 
-    event.listen(db.engine, "before_cursor_execute", note)
+    for engine in statement_engines(db.engine):
+        event.listen(engine, "before_cursor_execute", note)
     try:
         assert client.put(url, json={"choices": [2]}, headers=headers).status_code == 200
     finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+        for engine in statement_engines(db.engine):
+            event.remove(engine, "before_cursor_execute", note)
     assert [text.split()[0] for text in seen] == ["SELECT", "INSERT"], seen  # the caller's token; the upsert
     assert "drill_mock_answer" in seen[1], seen
     stored = db.session.scalars(select(MockAnswer.answer)).all()

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, select
 
 from classroom.accounts.models import Role, RoleGrant
 from classroom.audit import AuditEvent
-from classroom.database import utcnow
+from classroom.database import statement_engines, utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
 from classroom.unions.models import Membership
@@ -371,11 +371,13 @@ class QueryCounter:
         self.engine, self.count = engine, 0
 
     def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._count)
+        for engine in statement_engines(self.engine):
+            event.listen(engine, "before_cursor_execute", self._count)
         return self
 
     def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._count)
+        for engine in statement_engines(self.engine):
+            event.remove(engine, "before_cursor_execute", self._count)
 
     def _count(self, connection, cursor, statement, *args):
         if not statement.startswith("BEGIN"):  # SQLite's transaction start, not a query

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from classroom import create_app
 from classroom.accounts.models import User
 from classroom.audit import AuditEvent
-from classroom.database import utcnow
+from classroom.database import statement_engines, utcnow
 from classroom.extensions import db
 from classroom.notifications.models import Notification
 from classroom.timefmt import zone
@@ -141,11 +141,13 @@ class QueryCounter:
         self.count = 0
 
     def __enter__(self):
-        sa_event.listen(db.engine, "before_cursor_execute", self._count)
+        for engine in statement_engines(db.engine):
+            sa_event.listen(engine, "before_cursor_execute", self._count)
         return self
 
     def __exit__(self, *exc):
-        sa_event.remove(db.engine, "before_cursor_execute", self._count)
+        for engine in statement_engines(db.engine):
+            sa_event.remove(engine, "before_cursor_execute", self._count)
 
     def _count(self, _connection, _cursor, statement, *args):
         self.count += not statement.startswith("BEGIN")

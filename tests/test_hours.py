@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy import event, func, select, update
 
 from classroom.audit import AuditEvent
-from classroom.database import utcnow
+from classroom.database import statement_engines, utcnow
 from classroom.extensions import db
 from classroom.timefmt import local_date
 from classroom.unions.models import Membership
@@ -343,11 +343,13 @@ def queries(client, url) -> int:
         nonlocal count
         count += not statement.startswith("BEGIN")
 
-    event.listen(db.engine, "before_cursor_execute", counter)
+    for engine in statement_engines(db.engine):
+        event.listen(engine, "before_cursor_execute", counter)
     try:
         assert client.get(url).status_code == 200
     finally:
-        event.remove(db.engine, "before_cursor_execute", counter)
+        for engine in statement_engines(db.engine):
+            event.remove(engine, "before_cursor_execute", counter)
     return count
 
 

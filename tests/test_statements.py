@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event, select
 
 from classroom.accounts.models import User
+from classroom.database import statement_engines
 from classroom.extensions import db
 from classroom.seed import DEMO_PASSWORD, seed_demo
 from classroom.unions.models import Membership, MembershipStatus
@@ -37,11 +38,14 @@ def recording(with_parameters: bool = False) -> Iterator[list]:
     def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001, PLR0913
         executed.append((statement, parameters) if with_parameters else statement)
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    engines = statement_engines(db.engine)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield executed
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

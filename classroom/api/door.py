@@ -41,6 +41,8 @@ def run(action: Callable[[], T]) -> T:
     except DomainError as error:
         db.session.rollback()
         raise domain_problem(error) from error
+    if not db.session.registry.has():  # the change committed itself (database.write_alone): no session was made
+        return value
     if g.get(DEFER_COMMIT):
         db.session.flush()
     else:

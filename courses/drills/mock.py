@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from classroom.audit import record_event
-from classroom.database import begin_write, dialect_insert
+from classroom.database import begin_write, dialect_insert, write_alone
 from classroom.domain import Conflict, Invalid, NotAllowed
 from classroom.extensions import db
 from courses.drills import access, content, rounds
@@ -142,11 +142,11 @@ def save_answer(attempt_id: int, version_id: int, given: list[Any], *, now: date
     round, where thousands save at once. The upsert takes its row from the paper only while the paper is open
     (not submitted, before its deadline), holding the paper's row against a submission meanwhile
     (PostgreSQL: FOR SHARE; SQLite: the write lock): a submission scores the answer, or the answer is
-    refused. Conflict when the paper is closed."""
-    begin_write(db.session)
-    connection = db.session.connection()  # (Core: the ORM would take the parameters for a bulk INSERT)
-    saved = connection.execute(_save_statement(connection.dialect.name), {
-        "attempt_id": attempt_id, "version_id": version_id, "answer": given, "now": now}).first()
+    refused. On PostgreSQL it commits by itself (``write_alone``: the answer is the request's only change);
+    on SQLite the caller commits. Conflict when the paper is closed."""
+    engine = db.engine  # (Core: the ORM would take the parameters for a bulk INSERT)
+    saved = write_alone(engine, db.session, _save_statement(engine.dialect.name), {
+        "attempt_id": attempt_id, "version_id": version_id, "answer": given, "now": now})
     if saved is None:
         closed = db.session.scalar(select(MockAttempt.submitted_at).where(MockAttempt.id == attempt_id))
         raise AlreadySubmitted() if closed is not None else Conflict(TIME_UP)
