@@ -27,7 +27,7 @@ from classroom.personal_data import is_mobile, normalize_mobile
 from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.seed_scale import seed_scale
-from classroom.unions import counters, history
+from classroom.unions import counter_checks, history
 from classroom.unions.import_commit import ImportResult, run_import
 from classroom.unions.import_files import ImportRow, file_format, read_rows
 from classroom.unions.invitations import invitation_link
@@ -192,7 +192,7 @@ unions_cli = AppGroup("unions", help="The union tree's maintained figures.")
 def check_member_counts_command() -> None:
     """Compare the member counters and the members per month with the memberships; exit 1 and list the
     differences if they disagree."""
-    differences = counters.mismatches()
+    differences = counter_checks.mismatches()
     for (union_id, status), (rows, kept) in sorted(differences.items()):
         click.echo(f"union {union_id}, {status}: memberships {rows}, counter {kept}")
     months = history.mismatches()
@@ -208,7 +208,7 @@ def recount_member_counts_command() -> None:
     """Rebuild the member counters and the members per month from the memberships (after hand-written
     changes with triggers off)."""
     begin_write(db.session)
-    counters.recount()
+    counter_checks.recount()
     history.rebuild()
     db.session.commit()
     click.echo("The member counters are rebuilt.")

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, request
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, func, literal, select, tuple_
 from sqlalchemy.orm import QueryableAttribute
 
 from classroom.extensions import db
@@ -88,12 +88,16 @@ def _typed(value, column: OrderColumn):
 
 def keyset_page(statement: Select, order: Sequence[OrderColumn], key_of: Callable[[Any], Sequence[Any]], *,
                 per_page: int | None = None, rows: bool = True, total: tuple[int, bool] | None = None,
-                by_page: bool = False, ascending: bool = False, prefix: str = "") -> KeysetPage:
+                by_page: bool = False, ascending: bool = False, prefix: str = "",
+                expand: Callable[[Subquery], Select] | None = None) -> KeysetPage:
     """The page of ``statement`` (by ``order``: descending, newest first, unless ``ascending``) that the
     request's cursor (?after= or ?before=, named with ``prefix`` before them) names. ``key_of`` gives a
     result row's sort key; ``total`` is (how many, whether that is a cap). ``by_page`` takes the total from
     the page itself, for a list no count may walk (a search whose matches grow with the city): exact when
-    the first page holds the whole list, else "more than" a page's rows, which is all the page knows."""
+    the first page holds the whole list, else "more than" a page's rows, which is all the page knows.
+    ``expand``: ``statement`` selects only the rows' keys, and ``expand(the page's keys as a subquery)`` the
+    rows shown: a list that filters many rows to fill a page walks an index alone, reading whole rows for
+    the page's only (in the same statement)."""
     size = per_page or current_app.config["PAGE_SIZE"]
     key = tuple_(*order)
     before = decode_cursor(request.args.get(prefix + "before"), order)
@@ -108,7 +112,10 @@ def keyset_page(statement: Select, order: Sequence[OrderColumn], key_of: Callabl
             bound = _bound(after, order)
             statement = statement.where(key > bound if ascending else key < bound)
         query = statement.order_by(None).order_by(*forward)
-    result = db.session.execute(query.limit(size + 1))
+    query = query.limit(size + 1)
+    if expand is not None:
+        query = expand(query.subquery("page_keys")).order_by(*(backward if before is not None else forward))
+    result = db.session.execute(query)
     found = list(result.all() if rows else result.scalars().all())
     more = len(found) > size
     found = found[:size]

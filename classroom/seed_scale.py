@@ -28,7 +28,7 @@ from classroom.extensions import Model, db
 from classroom.registry import registry
 from classroom.security import hash_password
 from classroom.seed import DEMO_PASSWORD, GIVEN_PARTS, SURNAMES
-from classroom.unions import history
+from classroom.unions import counters, history
 from classroom.unions.models import Membership, MembershipStatus, TradeUnion, UnionKind
 from classroom.unions.tree import create_union
 
@@ -223,16 +223,17 @@ def copy_rows(dbapi_connection: Any, table: str, columns: tuple[str, ...], rows:
 
 
 def _finish(grassroots: list[Grassroots], seq: Counter, context: ScaleContext) -> None:
-    """The members per month folded (the copies' changes), the sequence past the copied ids, fresh planner
-    statistics."""
+    """The member counters and the members per month folded (the copies' changes, as the scheduler would within
+    a minute), the sequence past the copied ids, fresh planner statistics."""
     table = table_of(TradeUnion)
     if seq:
         db.session.execute(update(table).where(table.c.id == bindparam("uid")),
                            [{"uid": union_id, "member_seq": count} for union_id, count in seq.items()])
+    counters.fold()
     history.fold()
     if is_postgresql(db.session):
         for name in ("user", "membership", "consent", "trade_union", "union_member_change", "union_member_month",
-                     "union_member_total"):
+                     "union_member_total", "union_member_delta", "union_member_count", "union_subtree_count"):
             db.session.execute(text(f'ANALYZE "{name}"'))
 
 

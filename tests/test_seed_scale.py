@@ -36,9 +36,9 @@ def test_seed_scale_builds_a_realistic_city(app, runner, client):
                                                                         Membership.status == "active")).all()
         assert sorted(numbers) == [f"{union.code}-{n:06d}" for n in range(1, union.member_seq + 1)]
     assert count(Membership, Membership.status == "applied") == len(range(0, 2000, 17))
-    from classroom.unions import counters
+    from classroom.unions import counter_checks
 
-    assert counters.mismatches() == {}  # COPY (PostgreSQL) and bulk inserts kept the member counters
+    assert counter_checks.mismatches() == {}  # COPY (PostgreSQL) and bulk inserts kept the member counters
     worker = db.session.scalar(select(User).join(Membership, Membership.user_id == User.id)
                                .where(Membership.status == "active").limit(1))
     assert client.post("/auth/login", data={"identifier": worker.mobile, "password": DEMO_PASSWORD}).status_code == 302

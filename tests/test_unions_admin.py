@@ -12,7 +12,7 @@ from classroom.audit import AuditEvent
 from classroom.extensions import db
 from classroom.unions.models import TradeUnion
 from tests.factories import PASSWORD
-from tests.helpers import data_texts
+from tests.helpers import data_texts, sql_statements
 
 
 def login(app, user):
@@ -177,6 +177,33 @@ def test_a_search_tells_its_total_from_its_page(app, tree, make_admin, make_user
         assert "More than 20 people found" in second
         assert names_on(first) + names_on(second) == [f"王{index:02d}" for index in reversed(range(23))]
         assert "1 person found" in client.get(f"/unions/{tree.district_a.id}/members?q=王07").get_data(as_text=True)
+
+
+KEY_WALK = re.compile(r"\(SELECT membership\.applied_at AS applied_at, membership\.id AS id\s+FROM membership\b(.*?)\)"
+                      r"\s+AS page_keys", re.DOTALL)
+PERSON_JOINED = re.compile(r'\bJOIN "?user"?\s')
+
+
+def test_a_member_page_walks_keys_and_reads_only_its_own_rows(app, tree, make_admin, make_user, monkeypatch):
+    """The member list walks its index for (applied_at, id) alone, joining no union, and a common name's walk
+    no person either (the matching people are a hashed list of ids); the page's whole rows are read by their
+    keys in the same statement. Next and Previous still page through them."""
+    from classroom.unions import queries
+
+    monkeypatch.setattr(queries, "COMMON_MATCHES", 3)
+    for index in range(23):
+        make_user(f"王{index:02d}", union=tree.a1)
+    client = login(app, make_admin(tree.district_a))
+    for query, person_joined in (("", False), ("?q=王", False), ("?trade=电工", True)):
+        with sql_statements() as executed:
+            first = client.get(f"/unions/{tree.district_a.id}/members{query}").get_data(as_text=True)
+        walks = [found.group(1) for statement in executed if (found := KEY_WALK.search(statement))]
+        assert len(walks) == 1, query
+        assert "trade_union" not in walks[0] and bool(PERSON_JOINED.search(walks[0])) == person_joined, query
+    first = client.get(f"/unions/{tree.district_a.id}/members?q=王").get_data(as_text=True)
+    second = client.get(link(first, "next")).get_data(as_text=True)
+    assert names_on(second) == ["王02", "王01", "王00"]
+    assert names_on(client.get(link(second, "prev")).get_data(as_text=True)) == names_on(first)
 
 
 def test_overview_counts_the_subtree(app, tree, make_admin, make_user):

@@ -6,17 +6,23 @@ request. Triggers on ``membership`` append what each statement changed to ``unio
 adds a few dozen), in the same transaction as the rows, whatever wrote them: the ORM, a bulk
 import, ``COPY`` or hand-written SQL. Appending takes no lock that another transaction waits for,
 so approvals, imports and sign-ups in one union never queue behind a counter row (or deadlock on
-one). The scheduler folds the deltas into ``union_member_count`` every minute (jobs.py); a figure is the sum
-of both, over the subtree's unions (a few thousand rows at most).
+one). The scheduler folds the deltas into ``union_member_count`` every minute (jobs.py), and into
+``union_subtree_count``: each node's subtree (itself and every union below it) per status, so a node's
+figures are its own few rows plus the deltas not folded yet (a minute's changes), whatever the size of
+its subtree: the city's total reads one row per status, not one per union.
 """
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from sqlalchemy import (
     DDL,
+    CursorResult,
     ForeignKey,
     Index,
     ScalarSelect,
+    Select,
     String,
     Subquery,
     delete,
@@ -28,8 +34,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from classroom.database import is_postgresql
 from classroom.extensions import Model, db
 from classroom.unions.models import Membership, TradeUnion
+
+TREE_LOCK = 18_002  # PostgreSQL's advisory lock serializing a fold with a move of a node (``lock_tree``)
 
 
 class UnionMemberCount(Model):
@@ -43,6 +52,21 @@ class UnionMemberCount(Model):
 
     def __repr__(self) -> str:
         return f"<UnionMemberCount {self.union_id} {self.status} {self.members}>"
+
+
+class UnionSubtreeCount(Model):
+    """How many memberships of one node's subtree (the node and every union below it) are in one status, up
+    to the last fold: the fold adds each union's deltas to every node on its path, and moving a node takes its
+    subtree's figures off the nodes it left and onto the ones it joined (``moved``)."""
+
+    __tablename__ = "union_subtree_count"
+
+    union_id: Mapped[int] = mapped_column(ForeignKey("trade_union.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    members: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+    def __repr__(self) -> str:
+        return f"<UnionSubtreeCount {self.union_id} {self.status} {self.members}>"
 
 
 class UnionMemberDelta(Model):
@@ -115,10 +139,23 @@ RECOUNT = ("INSERT INTO union_member_count (union_id, status, members) "
 _FOLD = ("INSERT INTO union_member_count (union_id, status, members) SELECT union_id, status, sum(delta) FROM {source} "
          "GROUP BY union_id, status ORDER BY union_id, status "
          "ON CONFLICT (union_id, status) DO UPDATE SET members = union_member_count.members + EXCLUDED.members")
+# each delta counts in every node on its union's path ("/1/4/17/": the ids 1, 4 and 17)
+_SUBTREE_FOLD = ("INSERT INTO union_subtree_count (union_id, status, members) "
+                 "SELECT above.id, folded.status, sum(folded.delta) FROM {source} AS folded "
+                 "JOIN trade_union AS below ON below.id = folded.union_id {above} "
+                 "GROUP BY above.id, folded.status ORDER BY above.id, folded.status "
+                 "ON CONFLICT (union_id, status) DO UPDATE "
+                 "SET members = union_subtree_count.members + EXCLUDED.members")
 # PostgreSQL: one statement moves exactly the deltas it deletes (appends committed meanwhile stay for next time).
-PG_FOLD = ("WITH moved AS (DELETE FROM union_member_delta RETURNING union_id, status, delta) "  # noqa: S608 - constants
+PG_FOLD = ("WITH moved AS (DELETE FROM union_member_delta RETURNING union_id, status, delta), "  # noqa: S608 - constants
+           "subtrees AS (" + _SUBTREE_FOLD.format(
+               source="moved", above="CROSS JOIN LATERAL unnest(string_to_array(trim(BOTH '/' FROM below.path), '/')"
+                                     "::integer[]) AS above(id)") + ") "
            + _FOLD.format(source="moved"))
-SQLITE_FOLD = _FOLD.format(source="union_member_delta")  # then the deltas are deleted (jobs.fold)
+SQLITE_FOLD = _FOLD.format(source="union_member_delta")  # with SQLITE_SUBTREE_FOLD, then the deltas are deleted
+SQLITE_SUBTREE_FOLD = _SUBTREE_FOLD.format(
+    source="union_member_delta",
+    above="JOIN trade_union AS above ON substr(below.path, 1, length(above.path)) = above.path")
 
 _DDL = [DDL(statement).execute_if(dialect="postgresql") for statement in PG_TRIGGERS] + [
     DDL(statement).execute_if(dialect="sqlite") for statement in SQLITE_TRIGGERS]
@@ -131,6 +168,50 @@ def attach_triggers() -> None:
             event.listen(Membership.__table__, "after_create", ddl)
 
 
+def lock_tree(session: Any = None) -> None:
+    """Hold off a fold (or a move) until this transaction ends: a fold reads the unions' paths and a move
+    changes them, and each must see the other's work whole (PostgreSQL; SQLite has one writer)."""
+    session = session or db.session
+    if is_postgresql(session):
+        session.execute(select(func.pg_advisory_xact_lock(TREE_LOCK)))
+
+
+def fold(session: Any = None) -> int:
+    """Move the appended deltas into the counts per union and per subtree (the scheduler, every minute; the
+    scale seed after its copies; the caller commits); how many counts of a union and status they changed.
+    ``session``: another than the app's (a migration's)."""
+    session = session or db.session
+    lock_tree(session)
+    if is_postgresql(session):
+        return max(cast(CursorResult[Any], session.execute(text(PG_FOLD))).rowcount or 0, 0)
+    # SQLite has one writer: nothing can append between the statements
+    session.execute(text(SQLITE_SUBTREE_FOLD))
+    folded = cast(CursorResult[Any], session.execute(text(SQLITE_FOLD))).rowcount or 0
+    session.execute(delete(UnionMemberDelta).execution_options(synchronize_session=False))
+    return max(folded, 0)
+
+
+def moved(union: TradeUnion, left: list[int], joined: list[int]) -> None:
+    """After ``union`` moved (its subtree with it) from under the nodes ``left`` to under ``joined``: its
+    subtree's folded figures come off the ones and onto the others, a few rows whatever the subtree's size.
+    The deltas not folded yet follow the new path by themselves (a read and the fold join it). The caller
+    took ``lock_tree`` before the move, so no fold runs in between."""
+    totals = dict(db.session.execute(select(UnionSubtreeCount.status, UnionSubtreeCount.members)
+                                     .where(UnionSubtreeCount.union_id == union.id)).all())
+    if not totals or not (left or joined):
+        return
+    rows = {(row.union_id, row.status): row for row in db.session.scalars(
+        select(UnionSubtreeCount).where(UnionSubtreeCount.union_id.in_(left + joined)))}
+    for nodes, sign in ((left, -1), (joined, 1)):
+        for node in nodes:
+            for status, members in totals.items():
+                row = rows.get((node, status))
+                if row is None:
+                    row = rows[(node, status)] = UnionSubtreeCount(union_id=node, status=status, members=0)
+                    db.session.add(row)
+                row.members += sign * members
+
+
 def _kept() -> Subquery:
     """(union_id, status, members) rows: the folded counts and the deltas not folded yet."""
     return union_all(
@@ -139,26 +220,31 @@ def _kept() -> Subquery:
     ).subquery("kept")
 
 
+def _subtree_kept(union: TradeUnion) -> Subquery:
+    """(status, members) rows whose sum per status is this node's subtree: its folded rows and the deltas not
+    folded yet of its unions (the root's: all of them, no join)."""
+    pending: Select = select(UnionMemberDelta.status, UnionMemberDelta.delta.label("members"))
+    if union.parent_id is not None:
+        pending = (pending.join(TradeUnion, TradeUnion.id == UnionMemberDelta.union_id)
+                   .where(TradeUnion.path.startswith(union.path, autoescape=True)))
+    return union_all(
+        select(UnionSubtreeCount.status, UnionSubtreeCount.members).where(UnionSubtreeCount.union_id == union.id),
+        pending,
+    ).subquery("subtree")
+
+
 def subtree_counts(union: TradeUnion) -> dict[str, int]:
     """Memberships per status in this node's subtree, from the counters (one small query)."""
-    kept = _kept()
-    rows = db.session.execute(
-        select(kept.c.status, func.sum(kept.c.members))
-        .join(TradeUnion, TradeUnion.id == kept.c.union_id)
-        .where(TradeUnion.path.startswith(union.path, autoescape=True))
-        .group_by(kept.c.status)
-    ).all()
+    kept = _subtree_kept(union)
+    rows = db.session.execute(select(kept.c.status, func.sum(kept.c.members)).group_by(kept.c.status)).all()
     return {status: int(count or 0) for status, count in rows}
 
 
 def subtree_figure(union: TradeUnion, status: str) -> ScalarSelect[int]:
     """SQL: memberships in one status in this node's subtree, from the counters (a scalar subquery, so a
     page reads it with its other figures: ``classroom.figures.read_together``)."""
-    kept = _kept()
-    return (select(func.coalesce(func.sum(kept.c.members), 0))
-            .join(TradeUnion, TradeUnion.id == kept.c.union_id)
-            .where(TradeUnion.path.startswith(union.path, autoescape=True), kept.c.status == status)
-            .scalar_subquery())
+    kept = _subtree_kept(union)
+    return select(func.coalesce(func.sum(kept.c.members), 0)).where(kept.c.status == status).scalar_subquery()
 
 
 def per_union() -> Subquery:
@@ -166,21 +252,3 @@ def per_union() -> Subquery:
     kept = _kept()
     return (select(kept.c.union_id, kept.c.status, func.sum(kept.c.members).label("members"))
             .group_by(kept.c.union_id, kept.c.status).subquery("member_counts"))
-
-
-def recount() -> None:
-    """Rebuild the counters from the memberships (``flask unions recount``)."""
-    db.session.execute(delete(UnionMemberDelta).execution_options(synchronize_session=False))
-    db.session.execute(delete(UnionMemberCount).execution_options(synchronize_session=False))
-    db.session.execute(text(RECOUNT))
-
-
-def mismatches() -> dict[tuple[int, str], tuple[int, int]]:
-    """{(union, status): (memberships, counter)} wherever the counters disagree with the rows."""
-    actual = {(row.union_id, row.status): row.n for row in db.session.execute(
-        select(Membership.union_id, Membership.status, func.count().label("n"))
-        .group_by(Membership.union_id, Membership.status))}
-    current = per_union()
-    kept = {(row.union_id, row.status): row.members for row in db.session.execute(select(current))}
-    return {key: (actual.get(key, 0), kept.get(key, 0)) for key in set(actual) | set(kept)
-            if actual.get(key, 0) != kept.get(key, 0)}

@@ -23,7 +23,7 @@ from typing import Any, cast
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CursorResult, delete, select, text, update
+from sqlalchemy import select, text, update
 
 from classroom import queue, sms
 from classroom.accounts.models import User
@@ -33,8 +33,7 @@ from classroom.extensions import db
 from classroom.notifications.services import notify_many
 from classroom.personal_data import encrypt
 from classroom.storage import storage
-from classroom.unions import history
-from classroom.unions.counters import PG_FOLD, SQLITE_FOLD, UnionMemberDelta
+from classroom.unions import counters, history
 from classroom.unions.import_commit import WELCOME, ImportResult, run_import
 from classroom.unions.import_files import read_rows
 from classroom.unions.import_jobs import UNREADABLE_FILE, release_file, remove_file, staged_key, store_errors
@@ -262,11 +261,7 @@ def welcome(tokens: dict[int, str], union_name: str, *, text_links: bool, now: d
 def fold(*, now: datetime) -> dict[str, int]:
     """Fold the member counters' appended deltas into the counts, and the members' changes into their months
     (a scheduled job, every minute)."""
-    if is_postgresql(db.session):
-        folded = cast(CursorResult[Any], db.session.execute(text(PG_FOLD))).rowcount or 0
-    else:  # SQLite has one writer: nothing can append between the two statements
-        folded = cast(CursorResult[Any], db.session.execute(text(SQLITE_FOLD))).rowcount or 0
-        db.session.execute(delete(UnionMemberDelta).execution_options(synchronize_session=False))
+    folded = counters.fold()
     months = history.fold()
     db.session.commit()
-    return {"folded": max(folded, 0), "member_months": months}
+    return {"folded": folded, "member_months": months}

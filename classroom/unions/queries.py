@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column, or_, select, true, union_all
+from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, func, literal_column, or_, select, true, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from classroom.accounts.models import User
@@ -51,19 +51,26 @@ def _in_subtree(union_ids: list[int] | None) -> ColumnElement[bool]:
 
 
 def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: str = "",
-                   level: str = "", group: str = "") -> Select:
+                   level: str = "", group: str = "", keys: bool = False) -> Select:
     """SELECT (Membership, User, TradeUnion) of the current memberships in this subtree, newest first.
-    The subtree is named by its unions' ids, so one union's list walks its own index in order."""
+    The subtree is named by its unions' ids, so one union's list walks its own index in order. ``keys``:
+    SELECT (applied_at, id) only, the person joined only when a filter reads it, so the walk (a common name's:
+    thousands of rows on a big union) reads the membership index alone (INCLUDE user_id, status);
+    ``member_rows`` then reads the page's rows (``keyset_page(expand=…)``)."""
+    searched, reads_person = _searched(q) if q else (true(), False)
+    statement = select(Membership.applied_at, Membership.id) if keys else select(Membership, User, TradeUnion)
+    if not keys or reads_person or trade or level or group:
+        statement = statement.join(User, User.id == Membership.user_id)
+    if not keys:
+        statement = statement.join(TradeUnion, TradeUnion.id == Membership.union_id)
     statement = (
-        select(Membership, User, TradeUnion)
-        .join(User, User.id == Membership.user_id)
-        .join(TradeUnion, TradeUnion.id == Membership.union_id)
+        statement
         .where(_in_subtree(subtree_union_ids(union)),
                Membership.status.in_([status] if status else IN_SCOPE_STATUSES))
         .order_by(Membership.applied_at.desc(), Membership.id.desc())
     )
     if q:
-        statement = statement.where(_searched(q))
+        statement = statement.where(searched)
     if trade:
         statement = statement.where(User.trade == trade)
     if level and (skill_level := parse_id(level)) is not None:
@@ -71,6 +78,15 @@ def member_listing(union: TradeUnion, *, q: str = "", status: str = "", trade: s
     if group:
         statement = statement.where(User.worker_group == group)
     return statement
+
+
+def member_rows(keys: Subquery) -> Select:
+    """SELECT (Membership, User, TradeUnion) of the memberships whose ids ``keys`` (a page of
+    ``member_listing(keys=True)``) holds: a page's rows by their primary keys."""
+    return (select(Membership, User, TradeUnion)
+            .join(keys, keys.c.id == Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .join(TradeUnion, TradeUnion.id == Membership.union_id))
 
 
 def person_matches(q: str) -> ColumnElement[bool]:
@@ -90,20 +106,21 @@ def _column_matches(column: Any, q: str) -> ColumnElement[bool]:
     return column.like(pattern, escape="\\") if caseless else column.ilike(pattern, escape="\\")
 
 
-def _searched(q: str) -> ColumnElement[bool]:
-    """SQL over Membership and User: the member's person matches ``q``, in the form whose work stays bounded
-    as the city grows. One indexed look counts the matching people up to COMMON_MATCHES. Fewer (a full name,
-    a mobile's digits): the list joins from them, at most that many. More (a surname: a share of the city):
-    the list walks its own index newest first and keeps the members among them, about a page ÷ their share
-    of rows whatever the city's size; the people's ids (name matches, then mobile matches: each from its
-    index alone, ix_user_*_prefix, or else the trigram index) are hashed once. PostgreSQL pulls
-    a bare IN up into a join, which loses the index's order; "OR false" keeps it a hashed filter."""
+def _searched(q: str) -> tuple[ColumnElement[bool], bool]:
+    """(SQL: the member's person matches ``q``; whether it reads User, or Membership alone), in the form whose
+    work stays bounded as the city grows. One indexed look counts the matching people up to COMMON_MATCHES.
+    Fewer (a full name, a mobile's digits): the list joins from them, at most that many. More (a surname: a
+    share of the city): the list walks its own index newest first and keeps the members among them, about a
+    page ÷ their share of rows whatever the city's size, from the index alone; the people's ids (name
+    matches, then mobile matches: each from its index alone, ix_user_*_prefix, or else the trigram index) are
+    hashed once. PostgreSQL pulls a bare IN up into a join, which loses the index's order; "OR false" keeps it
+    a hashed filter."""
     matching = union_all(*[select(User.id).where(_column_matches(column, q)) for column in (User.real_name,
                                                                                               User.mobile)])
     found = db.session.scalar(select(func.count()).select_from(matching.limit(COMMON_MATCHES).subquery()))
     if (found or 0) < COMMON_MATCHES:
-        return person_matches(q)
-    return or_(Membership.user_id.in_(matching), literal_column("false"))
+        return person_matches(q), True
+    return or_(Membership.user_id.in_(matching), literal_column("false")), False
 
 
 def member_total(union: TradeUnion, statement: Select, *, q: str = "", status: str = "", trade: str = "",

@@ -10,6 +10,7 @@ from sqlalchemy import CursorResult, func, literal, select, update
 from classroom.audit import record_event
 from classroom.domain import Conflict, Invalid
 from classroom.extensions import db
+from classroom.unions import counters
 from classroom.unions.models import TradeUnion, UnionKind
 
 MAX_TARGET_MINUTES = 1000 * 60
@@ -59,7 +60,9 @@ def move_union(union: TradeUnion, new_parent: TradeUnion | None, *, actor: Any) 
     if new_parent.path.startswith(union.path):
         raise Invalid(_l("A union cannot be moved below itself."))
     _check_placement(union.kind, new_parent)
+    counters.lock_tree()
     old_path, new_path = union.path, f"{new_parent.path}{union.id}/"
+    above_before, above_after = union.ancestor_ids()[:-1], new_parent.ancestor_ids()
     depth_change = new_parent.depth + 1 - union.depth
     moved = cast(CursorResult[Any], db.session.execute(
         update(TradeUnion)
@@ -71,6 +74,8 @@ def move_union(union: TradeUnion, new_parent: TradeUnion | None, *, actor: Any) 
         .execution_options(synchronize_session=False)
     )).rowcount
     union.parent_id = new_parent.id
+    counters.moved(union, [node for node in above_before if node not in above_after],
+                   [node for node in above_after if node not in above_before])
     record_event(actor, "union.move", union, union_id=union.id, old_path=old_path, new_path=new_path)
     db.session.flush()
     db.session.expire_all()

@@ -81,9 +81,10 @@ def members(union_id: int):
     filters = MemberFilterForm(formdata=request.args)
     filters.validate()
     values = {name: (filters[name].data or "") if not filters[name].errors else "" for name in queries.FILTERS}
-    listing = queries.member_listing(union, **values)
+    listing = queries.member_listing(union, keys=True, **values)
     total = queries.member_total(union, listing, **values)
-    page = keyset_page(listing, queries.MEMBER_ORDER, queries.member_key, total=total, by_page=total is None)
+    page = keyset_page(listing, queries.MEMBER_ORDER, queries.member_key, total=total, by_page=total is None,
+                       expand=queries.member_rows)
     return render_template("unions/members.html", union=union, filters=filters, page=page)
 
 
