@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,23 @@ class Snapshot:
     until: float  # time.monotonic() deadline
     epoch: int  # the process's Redis connection epoch when the stamps were read
     kept: Any = None  # what a credential of another kind keeps beside the user (an API token: its device)
+
+
+class Person:
+    """Whom a credential speaks for: ``id`` at once; ``row``, the user in the request's session, made by
+    ``load`` when first asked (a request that needs only whose credential it is never pays for it)."""
+
+    __slots__ = ("id", "_load", "_row")
+
+    def __init__(self, user_id: int, load: Callable[[], User] | None = None, row: User | None = None) -> None:
+        self.id, self._load, self._row = user_id, load, row
+
+    @property
+    def row(self) -> User:
+        if self._row is None:
+            assert self._load is not None
+            self._row = self._load()
+        return self._row
 
 
 class AuthCache:

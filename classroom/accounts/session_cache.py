@@ -32,6 +32,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -40,7 +41,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from classroom.accounts.auth_cache import AuthCache, Snapshot
+from classroom.accounts.auth_cache import AuthCache, Person, Snapshot
 from classroom.accounts.models import LoginSession, RoleGrant, User
 from classroom.accounts.services import load_login_session
 from classroom.api.models import ApiDevice
@@ -126,11 +127,11 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime]
     cache = cache_for(current_app)
     if cache is None:
         found = copy_until()
-        return (Person.of(found[0]), found[1], True) if found else None
+        return (Person(found[0].id, row=found[0]), found[1], True) if found else None
     snapshot = cache.get(key)
     if snapshot is not None and time.monotonic() < snapshot.until \
             and cache.stamps(snapshot.user.id) == snapshot.stamps and snapshot.epoch == cache.epoch:
-        return Person(snapshot.user.id, snapshot), snapshot.kept, False
+        return Person(snapshot.user.id, partial(_attached, snapshot)), snapshot.kept, False
     owner = snapshot.user.id if snapshot is not None else cache.owner(key)
     fresh = not db.session().in_transaction()  # as in session_user: only a first load may be copied
     epoch = cache.epoch
@@ -145,32 +146,14 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime]
     if stamps is not None and fresh and user.id == owner and left > 0:
         cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch,
                                 kept=kept))
-    return Person.of(user), kept, True
+    return Person(user.id, row=user), kept, True
 
 
-class Person:
-    """Whom a credential speaks for: ``id`` at once, ``row`` (the user in this request's session) when
-    first asked: the process's copy merged without a query, or — if the session already holds one of their
-    role grants, which a merge must not overwrite — loaded from the database. The copy was found current
-    when the credential was checked, at the request's start."""
-
-    __slots__ = ("id", "_snapshot", "_row")
-
-    def __init__(self, user_id: int, snapshot: Snapshot | None = None, row: User | None = None) -> None:
-        self.id, self._snapshot, self._row = user_id, snapshot, row
-
-    @classmethod
-    def of(cls, user: User) -> Person:
-        """A person whose row the request already holds."""
-        return cls(user.id, row=user)
-
-    @property
-    def row(self) -> User:
-        if self._row is None:
-            session = db.session()
-            assert self._snapshot is not None
-            self._row = _attach(self._snapshot, session, None) or session.get_one(User, self.id)
-        return self._row
+def _attached(snapshot: Snapshot) -> User:
+    """The copy (found current when the credential was checked) in the request's session; loaded instead
+    when the session holds one of the user's role grants, which a merge must not overwrite."""
+    session = db.session()
+    return _attach(snapshot, session, None) or session.get_one(User, snapshot.user.id)
 
 
 def session_started(token: str, user_id: int) -> None:

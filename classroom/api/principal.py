@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from flask import g, request
 
+from classroom.accounts.auth_cache import Person
 from classroom.accounts.models import User
-from classroom.accounts.session_cache import Person
 from classroom.api.models import ApiKey
 from classroom.unions.models import TradeUnion
 from classroom.unions.scope import can_manage_union

@@ -15,8 +15,9 @@ from typing import Any, cast
 from flask import current_app
 from sqlalchemy import CursorResult, Select, delete, select, update
 
+from classroom.accounts.auth_cache import Person
 from classroom.accounts.models import User
-from classroom.accounts.session_cache import Person, copied_user
+from classroom.accounts.session_cache import copied_user
 from classroom.api.models import ApiDevice, ApiToken
 from classroom.audit import record_event
 from classroom.database import begin_write
