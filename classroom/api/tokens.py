@@ -10,10 +10,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, Select, delete, select, update
+from sqlalchemy import CursorResult, Select, bindparam, delete, select, update
+from sqlalchemy.orm import joinedload
 
 from classroom.accounts.auth_cache import Person
 from classroom.accounts.models import User
@@ -106,12 +108,20 @@ def signed_in(access_secret: str, *, now: datetime) -> tuple[ApiDevice, User] | 
 
 
 def _signed_in_row(access_secret: str, now: datetime) -> Any:
-    return db.session.execute(
-        select(ApiDevice, User, ApiToken.expires_at).join(ApiToken, ApiToken.device_id == ApiDevice.id)
-        .join(User, User.id == ApiDevice.user_id)
-        .where(ApiToken.token_hash == token_hash(access_secret), ApiToken.kind == ACCESS,
-               ApiToken.expires_at > now, ApiDevice.revoked_at.is_(None), User.is_active.is_(True))
-    ).first()
+    return db.session.execute(_signed_in_statement(), {"token_hash": token_hash(access_secret), "now": now}
+                              ).unique().first()
+
+
+@cache
+def _signed_in_statement() -> Select:
+    """(device, person with their role grants, expiry) of a live access token, made once: the log-in cache
+    reads it whenever a process has no current copy of the token's person, and the copy keeps the grants
+    (loaded in the same round trip, not by a second query)."""
+    return (select(ApiDevice, User, ApiToken.expires_at).join(ApiToken, ApiToken.device_id == ApiDevice.id)
+            .join(User, User.id == ApiDevice.user_id).options(joinedload(User.grants))
+            .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.kind == ACCESS,
+                   ApiToken.expires_at > bindparam("now"), ApiDevice.revoked_at.is_(None),
+                   User.is_active.is_(True)))
 
 
 @dataclass(frozen=True)
