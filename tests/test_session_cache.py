@@ -364,3 +364,26 @@ def test_threads_share_one_copy_safely(app, make_user, tree):
             thread.join()
     assert failures == []
     assert sum("login_session" in statement for statement in seen) == 0  # the copy served every request
+
+
+def test_stamps_are_read_with_one_command_and_made_only_when_missing(app, monkeypatch):
+    """A load reads the person's and everyone's stamps first (one MGET: they mostly exist); only a missing one
+    is created (SET NX), and an existing stamp is never replaced by it."""
+    from classroom.accounts.session_cache import cache_for
+
+    cache = cache_for(app)
+    store = redis.Redis.from_url(app.config["AUTH_CACHE_URL"])
+    everyone, person = cache._keys(424242)
+    store.delete(everyone, person)
+    made = cache.ensure_stamps(424242)
+    assert made is not None and made == (store.get(everyone), store.get(person))
+    sent: list[str] = []
+    original = redis.client.Redis.execute_command
+    monkeypatch.setattr(redis.client.Redis, "execute_command",
+                        lambda self, *args, **options: sent.append(str(args[0]).upper()) or original(self, *args,
+                                                                                                    **options))
+    assert cache.ensure_stamps(424242) == made
+    assert sent == ["MGET"]
+    store.delete(person)
+    again = cache.ensure_stamps(424242)
+    assert again is not None and again[0] == made[0] and again[1] != made[1]

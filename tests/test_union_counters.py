@@ -121,6 +121,31 @@ def test_a_node_reads_its_own_subtree_rows_not_its_unions(app, tree, make_user):
     assert len(executed) == 1 and "union_member_count" not in executed[0]
 
 
+def test_a_nodes_children_are_counted_from_their_own_subtree_rows(app, tree, make_user):
+    """The union page's children, each with its subtree's members and applicants: the children's folded rows
+    plus the deltas not folded yet credited to the child above them; no union's own count is read."""
+    from classroom.unions.queries import children_with_counts
+
+    make_user("东一", union=tree.a1)
+    make_user("东二", union=tree.a2, status=MembershipStatus.APPLIED)
+    make_user("西一", union=tree.b1)
+    jobs.fold(now=utcnow())
+    make_user("东三", union=tree.a1)  # deltas not folded yet
+    make_user("交一", union=tree.i1)
+    make_user("区直属", union=tree.district_b)
+    db.session.commit()
+    db.session.refresh(tree.city)
+    with sql_statements() as executed:
+        found = {child.code: (active, applied) for child, active, applied in children_with_counts(tree.city)}
+    assert found == {"DA": (2, 1), "DB": (2, 0), "IN": (1, 0)}
+    assert len(executed) == 1 and "union_member_count" not in executed[0]
+    jobs.fold(now=utcnow())
+    assert {child.code: (active, applied) for child, active, applied in children_with_counts(tree.city)} == found
+    db.session.refresh(tree.district_a)
+    assert {child.code: (active, applied) for child, active, applied in children_with_counts(tree.district_a)} \
+        == {"A1": (2, 0), "A2": (0, 1)}
+
+
 def test_moving_a_node_moves_its_subtree_figures(app, tree, make_user):
     """A move takes the node's folded figures off the nodes it left and onto those it joined; its deltas not
     folded yet follow its new path, before and after the next fold."""

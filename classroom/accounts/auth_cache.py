@@ -99,9 +99,11 @@ class AuthCache:
             log.warning("auth cache: Redis unreachable; log-ins are loaded from the database", exc_info=True)
 
     def ensure_stamps(self, user_id: int) -> tuple[bytes, bytes] | None:
-        """The current stamps, first creating any that is missing."""
+        """The current stamps, first creating any that is missing (read first: they mostly exist)."""
         everyone, person = self._keys(user_id)
         try:
+            if (found := _both(self.redis.mget(everyone, person))) is not None:
+                return found
             pipe = self.redis.pipeline(transaction=False)
             pipe.set(everyone, secrets.token_hex(8), nx=True, ex=STAMP_SECONDS)
             pipe.set(person, secrets.token_hex(8), nx=True, ex=STAMP_SECONDS)

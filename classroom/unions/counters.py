@@ -32,7 +32,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from classroom.database import is_postgresql
 from classroom.extensions import Model, db
@@ -252,3 +252,19 @@ def per_union() -> Subquery:
     kept = _kept()
     return (select(kept.c.union_id, kept.c.status, func.sum(kept.c.members).label("members"))
             .group_by(kept.c.union_id, kept.c.status).subquery("member_counts"))
+
+
+def children_kept(union: TradeUnion) -> Subquery:
+    """(union_id, status, members) rows whose sum per child and status is each child node's subtree: the
+    children's folded subtree rows and the deltas not folded yet, each credited to the child above its union.
+    Its size is the children's few rows plus a minute's deltas, whatever lies below them."""
+    children = select(TradeUnion.id).where(TradeUnion.parent_id == union.id)
+    child, below = aliased(TradeUnion), aliased(TradeUnion)
+    return union_all(
+        select(UnionSubtreeCount.union_id, UnionSubtreeCount.status, UnionSubtreeCount.members)
+        .where(UnionSubtreeCount.union_id.in_(children)),
+        select(child.id, UnionMemberDelta.status, UnionMemberDelta.delta)
+        .join(below, below.id == UnionMemberDelta.union_id)
+        .join(child, (child.parent_id == union.id) & below.path.startswith(child.path)),
+    ).subquery("children_kept")
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, func, literal_column, or_, select, true, union_all
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from classroom.accounts.models import User
 from classroom.extensions import db
@@ -166,16 +166,15 @@ def waiting_total(union: TradeUnion) -> tuple[int, bool]:
 
 
 def children_with_counts(union: TradeUnion) -> list[tuple[TradeUnion, int, int]]:
-    """Each child node with its subtree's active members and waiting applications, from the member
-    counters (one query over the union tree, whatever the number of members)."""
-    member_union, counts = aliased(TradeUnion), counters.per_union()
-    active = func.coalesce(func.sum(counts.c.members).filter(counts.c.status == MembershipStatus.ACTIVE), 0)
-    applied = func.coalesce(func.sum(counts.c.members).filter(counts.c.status == MembershipStatus.APPLIED), 0)
+    """Each child node with its subtree's active members and waiting applications, from the children's own
+    subtree counters (one query, whatever the number of unions and members below them)."""
+    kept = counters.children_kept(union)
+    active = func.coalesce(func.sum(kept.c.members).filter(kept.c.status == MembershipStatus.ACTIVE), 0)
+    applied = func.coalesce(func.sum(kept.c.members).filter(kept.c.status == MembershipStatus.APPLIED), 0)
     rows = db.session.execute(
         select(TradeUnion, active, applied)
         .where(TradeUnion.parent_id == union.id)
-        .outerjoin(member_union, member_union.path.startswith(TradeUnion.path))
-        .outerjoin(counts, counts.c.union_id == member_union.id)
+        .outerjoin(kept, kept.c.union_id == TradeUnion.id)
         .group_by(TradeUnion.id)
         .order_by(TradeUnion.name)
     ).all()
