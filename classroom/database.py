@@ -223,8 +223,7 @@ def read_now(session, statement: Any, parameters: dict[str, Any]) -> Any:
     engine = session.get_bind()
     if engine.dialect.name != "postgresql":
         return session.connection().execute(statement, parameters).first()
-    with _autocommit(engine).connect() as connection:
-        return connection.execute(statement, parameters).first()
+    return _first_alone(engine, statement, parameters)
 
 
 def write_alone(engine: Engine, session: Any, statement: Any, parameters: dict[str, Any]) -> Any:
@@ -236,6 +235,11 @@ def write_alone(engine: Engine, session: Any, statement: Any, parameters: dict[s
     if engine.dialect.name != "postgresql":
         begin_write(session)
         return session.connection().execute(statement, parameters).first()
+    return _first_alone(engine, statement, parameters)
+
+
+def _first_alone(engine: Engine, statement: Any, parameters: dict[str, Any]) -> Any:
+    """The first row (or None) of ``statement`` run by itself on ``engine``'s autocommit twin."""
     with _autocommit(engine).connect() as connection:
         return connection.execute(statement, parameters).first()
 

@@ -104,9 +104,9 @@ def limits_of_its_own() -> bool:
     return unlimited
 
 
-def _headline_limit() -> tuple[int, int, float, bool] | None:
-    """(limit, remaining, reset time, refused) of the tightest limit this request counted against: the API's
-    own or a route's (Flask-Limiter's); a refused one first, else the one with the fewest requests left."""
+def _headline_limit() -> tuple[int, int, float] | None:
+    """(limit, remaining, reset time) of the tightest limit this request counted against: the API's own or a
+    route's (Flask-Limiter's); a refused one first, else the one with the fewest requests left."""
     told = []
     if (counted := g.get(API_LIMIT)) is not None:
         item, identifiers, allowed = counted
@@ -117,8 +117,8 @@ def _headline_limit() -> tuple[int, int, float, bool] | None:
         told.append((route.breached, route.remaining, route.limit.amount, route.reset_at))
     if not told:
         return None
-    refused, remaining, amount, reset_at = min(told, key=lambda seen: (not seen[0], seen[1]))
-    return amount, remaining, reset_at, refused
+    _refused, remaining, amount, reset_at = min(told, key=lambda seen: (not seen[0], seen[1]))
+    return amount, remaining, reset_at
 
 
 def check_request() -> None:
@@ -140,7 +140,7 @@ def add_headers(response: Response) -> Response:
         return response
     headline = _headline_limit()
     if headline is not None:
-        amount, remaining, reset_at, _refused = headline
+        amount, remaining, reset_at = headline
         reset = max(0, math.ceil(reset_at - time.time()))
         response.headers["RateLimit-Limit"] = str(amount)
         response.headers["RateLimit-Remaining"] = str(remaining)
