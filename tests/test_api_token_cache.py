@@ -5,9 +5,11 @@ copy never outlives its token nor the device's next last-used touch."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from classroom.accounts.models import Role, User
@@ -16,6 +18,7 @@ from classroom.api.models import ApiDevice
 from classroom.api.tokens import erase_devices
 from classroom.database import utcnow
 from classroom.extensions import db
+from classroom.tokens import token_hash
 from classroom.unions.roles import grant_role
 from tests.api_support import bearer, problem, sign_in
 from tests.conftest import auth_cache_settings
@@ -118,14 +121,14 @@ def test_a_call_that_needs_only_whose_token_it_is_leaves_the_person_out_of_the_s
                                                                                        monkeypatch):
     """From the copy, a request learns whose token it is without merging the person into its session; the
     row joins it when an endpoint reads it (``Person.row``): the same person, still without a query."""
-    from classroom.accounts import session_cache
+    from classroom.accounts import session_cache, shared_copies
     from classroom.api.door import authenticate
 
     token = sign_in(client, worker)["access_token"]
     other, _replay = warm(app, token)
     merged, worker_id = [], worker.id
-    attach = session_cache._attach
-    monkeypatch.setattr(session_cache, "_attach", lambda *args: merged.append(1) or attach(*args))
+    attach = session_cache.attach
+    monkeypatch.setattr(shared_copies, "attach", lambda *args: merged.append(1) or attach(*args))
     with other.test_request_context("/api/v1/me", headers=bearer(token)), sql_statements(other) as seen:
         principal = authenticate(person=True)
         assert principal.person_id == worker_id and merged == []
@@ -133,3 +136,76 @@ def test_a_call_that_needs_only_whose_token_it_is_leaves_the_person_out_of_the_s
         row = principal.user
         assert merged == [1] and row in db.session and row.id == worker_id and row is principal.user
     assert seen == []
+
+
+def token_reads(statements: list[str]) -> list[str]:
+    return [statement for statement in statements if "api_token" in statement or "api_device" in statement]
+
+
+def test_a_process_that_never_saw_the_token_serves_it_from_the_shared_copy(app, client, worker):
+    """A token loaded in one process is current in every other (phones reach whichever worker is free): a
+    new process reads nothing of the token, and nothing of the person when the endpoint does not ask."""
+    token = sign_in(client, worker)["access_token"]
+    warm(app, token)
+    newcomer = second_process(app).test_client()
+    with sql_statements(newcomer.application) as seen:
+        assert newcomer.get("/api/v1/me", headers=bearer(token)).get_json()["real_name"] == "令牌缓存"
+    assert token_reads(seen) == [] and len(seen) == 1 and "role_grant" in seen[0], seen  # the row and its grants
+    with sql_statements(newcomer.application) as seen:  # the row is now this process's copy
+        assert newcomer.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert seen == []
+
+
+def test_the_shared_copy_keeps_whose_token_and_its_device_not_the_secret(app, client, worker):
+    tokens = sign_in(client, worker)
+    warm(app, tokens["access_token"])
+    cache = app.extensions["auth_cache"]
+    copies = [key for key in cache.redis.scan_iter(cache.prefix + "c:*")
+              if key.decode().endswith(token_hash(tokens["access_token"]))]
+    assert len(copies) == 1
+    kept = json.loads(cache.redis.get(copies[0]))
+    assert kept["user"] == worker.id and kept["kept"] == tokens["device_id"]
+    assert tokens["access_token"] not in json.dumps(kept)
+    assert 0 < cache.redis.pttl(copies[0]) <= app.config["AUTH_CACHE_SECONDS"] * 1000
+
+
+@pytest.mark.parametrize("app_config", [auth_cache_settings(API_ACCESS_TOKEN_SECONDS=5)])
+def test_the_shared_copy_lives_no_longer_than_its_token(app, client, worker):
+    tokens = sign_in(client, worker)
+    warm(app, tokens["access_token"])
+    cache = app.extensions["auth_cache"]
+    assert 0 < cache.redis.pttl(f"{cache.prefix}c:api:{token_hash(tokens['access_token'])}") <= 5000
+
+
+def test_a_restarted_redis_server_s_copies_are_not_current(app, client, worker):
+    """A Redis server that restarted may have brought back from disk a copy older than the stamps a change
+    wrote since: a copy taken on another run of the server is never served."""
+    token = sign_in(client, worker)["access_token"]
+    warm(app, token)
+    newcomer = second_process(app)
+    replay = newcomer.test_client()
+    assert replay.get("/api/v1/me", headers=bearer(token)).status_code == 200  # connected: knows the run id
+    newcomer.extensions["auth_cache"].run_id = "a-later-run"  # as if its connection reached a restarted server
+    with sql_statements(newcomer) as seen:
+        assert replay.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert token_reads(seen), seen
+
+
+def test_a_refused_token_s_shared_copy_is_removed(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
+    problem(replay.get("/api/v1/me", headers=bearer(token)), 401, "invalid-token")
+    cache = app.extensions["auth_cache"]
+    assert not cache.redis.exists(f"{cache.prefix}c:api:{token_hash(token)}")
+
+
+def test_without_redis_the_database_answers_every_call(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    other = second_process(app)
+    other.extensions["auth_cache"].redis = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens
+    replay = other.test_client()
+    for _ in range(3):
+        with sql_statements(other) as seen:
+            assert replay.get("/api/v1/me", headers=bearer(token)).status_code == 200
+        assert token_reads(seen), seen

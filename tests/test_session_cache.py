@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from classroom import create_app
 from classroom.accounts.models import Role, RoleGrant, User
 from classroom.accounts.services import set_account_active
-from classroom.accounts.session_cache import _attach, session_user
+from classroom.accounts.session_cache import attach, session_user
 from classroom.database import UTCDateTime, utcnow
 from classroom.extensions import db
 from classroom.notifications.services import mark_read, notify, notify_many
@@ -236,11 +236,11 @@ def test_requests_get_their_own_json_values(app, make_user, tree):
     cache = app.extensions["auth_cache"]
     snapshot = next(iter(cache._snapshots.values()))
     with app.test_request_context():
-        first = _attach(snapshot, db.session, "token")
+        first = attach(snapshot, db.session, "token")
         first.notification_prefs["quiet"] = "changed in place"
     with app.test_request_context():
         db.session.remove()
-        second = _attach(snapshot, db.session, "token")
+        second = attach(snapshot, db.session, "token")
         assert second.notification_prefs == {"quiet": "22:00-07:00"}
     assert snapshot.user.notification_prefs == {"quiet": "22:00-07:00"}
 

@@ -3,6 +3,7 @@ checked against (classroom/accounts/session_cache.py says how they are used)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -29,7 +30,19 @@ class Snapshot:
     stamps: tuple[bytes, bytes]
     until: float  # time.monotonic() deadline
     epoch: int  # the process's Redis connection epoch when the stamps were read
-    kept: Any = None  # what a credential of another kind keeps beside the user (an API token: its device)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What Redis holds for a credential every process may check (an API access token): whose it is (None
+    until a process has loaded it once), the person's current stamps (None when one is missing), and its
+    copy — ``kept``, what the credential's load keeps beside the person — when the copy was taken under
+    those stamps on this Redis server's run (``current``)."""
+
+    owner: int | None
+    stamps: tuple[bytes, bytes] | None
+    current: bool
+    kept: Any = None
 
 
 class Person:
@@ -49,8 +62,20 @@ class Person:
         return self._row
 
 
+# One round trip for a credential's shared copy: the copy, its owner and both of the owner's stamps (the
+# owner's key is named by the owner found, so it cannot be a declared key: one Redis server, not a cluster).
+_READ_SHARED = """
+local copy = redis.call('GET', KEYS[1])
+local owner = redis.call('GET', KEYS[2])
+local person = false
+if owner then person = redis.call('GET', ARGV[1] .. owner) end
+return {copy, owner, redis.call('GET', KEYS[3]), person}
+"""
+
+
 class AuthCache:
-    """The per-process copies and the Redis stamps they are checked against."""
+    """The per-process copies and the Redis stamps they are checked against; for API access tokens, a copy
+    in Redis that every process shares."""
 
     def __init__(self, url: str, *, prefix: str, seconds: float, max_entries: int = 10000) -> None:
         self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
@@ -64,6 +89,7 @@ class AuthCache:
         self._snapshots: OrderedDict[str, Snapshot] = OrderedDict()
         self._owners: OrderedDict[str, int] = OrderedDict()  # token hash -> user id (never changes)
         self._lock = threading.Lock()
+        self._read_shared = self.redis.register_script(_READ_SHARED)
 
     def _connected(self, connection) -> None:
         """A new connection: if it reaches a restarted server (a new run id), that server may hold
@@ -127,6 +153,45 @@ class AuthCache:
             self.clear()
             log.error("auth cache: could not mark %s changed; other processes' copies may live up to %s s",
                       "everyone" if everyone else sorted(user_ids), self.seconds, exc_info=True)
+
+    # ---- copies every process shares (API access tokens) ----
+    def shared(self, key: str) -> Shared | None:
+        """The credential ``key``'s shared copy, owner and stamps, read at once; None when Redis is away."""
+        try:
+            copy, owner, everyone, person = self._read_shared(
+                keys=[f"{self.prefix}c:{key}", f"{self.prefix}o:{key}", self.prefix + "all"],
+                args=[self.prefix + "u:"])
+        except redis.RedisError:
+            self._unreachable()
+            return None
+        stamps, owner_id = _both([everyone, person]), int(owner) if owner else None
+        if copy is None or stamps is None:
+            return Shared(owner_id, stamps, current=False)
+        taken = json.loads(copy)
+        current = (taken["user"] == owner_id and taken["stamps"] == [stamp.decode() for stamp in stamps]
+                   and taken["run"] == self.run_id)
+        return Shared(owner_id, stamps, current, taken["kept"] if current else None)
+
+    def share(self, key: str, user_id: int, kept: Any, stamps: tuple[bytes, bytes], seconds: float) -> None:
+        """Keep a copy of the credential for every process, valid under ``stamps`` for ``seconds`` at most
+        (``kept``: JSON). Taken under this server's run id: a restarted server's copies are never current."""
+        copy = json.dumps({"user": user_id, "kept": kept, "stamps": [stamp.decode() for stamp in stamps],
+                           "run": self.run_id})
+        self._quietly(lambda client: client.set(f"{self.prefix}c:{key}", copy, px=max(1, int(seconds * 1000))))
+
+    def share_owner(self, key: str, user_id: int) -> None:
+        """Tell every process whose credential ``key`` is (it never changes; kept a day since its last load)."""
+        self._quietly(lambda client: client.set(f"{self.prefix}o:{key}", user_id, ex=STAMP_SECONDS))
+
+    def unshare(self, key: str) -> None:
+        """The credential was refused: its shared copy goes (a stale one would not match its stamps anyway)."""
+        self._quietly(lambda client: client.delete(f"{self.prefix}c:{key}"))
+
+    def _quietly(self, write: Callable[[redis.Redis], Any]) -> None:
+        try:
+            write(self.redis)
+        except redis.RedisError:
+            self._unreachable()
 
     # ---- copies in this process ----
     def get(self, token_hash: str) -> Snapshot | None:

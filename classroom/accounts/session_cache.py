@@ -30,9 +30,7 @@ from __future__ import annotations
 import copy as copying
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import partial
 from itertools import chain
 from typing import Any
 
@@ -41,7 +39,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from classroom.accounts.auth_cache import AuthCache, Person, Snapshot
+from classroom.accounts.auth_cache import AuthCache, Snapshot
 from classroom.accounts.models import LoginSession, RoleGrant, User
 from classroom.accounts.services import load_login_session
 from classroom.api.models import ApiDevice
@@ -94,7 +92,7 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> tuple[
     snapshot = cache.get(key)
     if snapshot is not None and time.monotonic() < snapshot.until \
             and cache.stamps(snapshot.user.id) == snapshot.stamps and snapshot.epoch == cache.epoch:
-        attached = _attach(snapshot, db.session(), token)
+        attached = attach(snapshot, db.session(), token)
         if attached is not None:
             return attached, False
     owner = snapshot.user.id if snapshot is not None else cache.owner(key)
@@ -112,48 +110,8 @@ def session_user(token: str, *, now: datetime, touch_after: timedelta) -> tuple[
     if stamps is not None and fresh and user.id == owner and not touched:
         left = min(cache.seconds, (last_seen_at + touch_after - now).total_seconds())
         if left > 0:
-            cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch))
+            cache.put(key, Snapshot(detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch))
     return user, touched
-
-
-def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime] | None],
-                now: datetime) -> tuple[Person, Any, bool] | None:
-    """(the person, what was kept beside them, whether the database answered) for a credential of another
-    kind (an API access token: ``key`` its hash, prefixed): this process's copy when Redis says nothing
-    changed, else ``copy_until()``'s answer — (user, what to keep, the moment the copy must lapse: the
-    credential's expiry or its next last-used touch), or None when the credential is refused. The person's
-    id is known at once; their row joins the request's session only when asked for (``Person.row``): a
-    request that needs no more than whose it is (saving an answer) does not pay for the merge."""
-    cache = cache_for(current_app)
-    if cache is None:
-        found = copy_until()
-        return (Person(found[0].id, row=found[0]), found[1], True) if found else None
-    snapshot = cache.get(key)
-    if snapshot is not None and time.monotonic() < snapshot.until \
-            and cache.stamps(snapshot.user.id) == snapshot.stamps and snapshot.epoch == cache.epoch:
-        return Person(snapshot.user.id, partial(_attached, snapshot)), snapshot.kept, False
-    owner = snapshot.user.id if snapshot is not None else cache.owner(key)
-    fresh = not db.session().in_transaction()  # as in session_user: only a first load may be copied
-    epoch = cache.epoch
-    stamps = cache.ensure_stamps(owner) if owner is not None else None  # read before the load
-    found = copy_until()
-    if found is None:
-        cache.forget(key)
-        return None
-    user, kept, until = found
-    cache.set_owner(key, user.id)
-    left = min(cache.seconds, (until - now).total_seconds())
-    if stamps is not None and fresh and user.id == owner and left > 0:
-        cache.put(key, Snapshot(_detached_copy(user), user.unread_count, stamps, time.monotonic() + left, epoch,
-                                kept=kept))
-    return Person(user.id, row=user), kept, True
-
-
-def _attached(snapshot: Snapshot) -> User:
-    """The copy (found current when the credential was checked) in the request's session; loaded instead
-    when the session holds one of the user's role grants, which a merge must not overwrite."""
-    session = db.session()
-    return _attach(snapshot, session, None) or session.get_one(User, snapshot.user.id)
 
 
 def session_started(token: str, user_id: int) -> None:
@@ -163,7 +121,7 @@ def session_started(token: str, user_id: int) -> None:
         cache.set_owner(token_hash(token), user_id)
 
 
-def _attach(snapshot: Snapshot, session: Session, token: str | None) -> User | None:
+def attach(snapshot: Snapshot, session: Session, token: str | None) -> User | None:
     """The copy in this request's session, without a query. A user this session already holds is
     taken as it is (merging would overwrite what the request loaded or changed); None when the
     session holds one of the user's role grants (then the database answers)."""
@@ -206,7 +164,7 @@ def _copy(obj: Any) -> Any:
     return duplicate
 
 
-def _detached_copy(user: User) -> User:
+def detached_copy(user: User) -> User:
     """The user with their role grants, as detached copies that many threads may merge at once
     (nobody holds or changes them). A grant's union is left out: it loads fresh when asked for."""
     duplicate = _copy(user)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from classroom.accounts.auth_cache import Person
 from classroom.accounts.models import User
-from classroom.accounts.session_cache import copied_user
+from classroom.accounts.shared_copies import copied_user
 from classroom.api.models import ApiDevice, ApiToken
 from classroom.audit import record_event
 from classroom.database import begin_write
@@ -147,19 +147,22 @@ def caller(access_secret: str, *, now: datetime) -> Caller | None:
     changed is refused or seen at the next request; a copy never outlives the token nor the device's next
     last-used touch."""
     touch_after = timedelta(seconds=current_app.config["API_TOKEN_TOUCH_SECONDS"])
+    touch_due = False
 
-    def load() -> tuple[User, tuple[int, datetime], datetime] | None:
+    def load() -> tuple[User, int, datetime] | None:
+        nonlocal touch_due
         row = _signed_in_row(access_secret, now)
         if row is None:
             return None
         device, user, expires_at = row
-        return user, (device.id, device.last_used_at), min(expires_at, device.last_used_at + touch_after)
+        touch_due = now - device.last_used_at > touch_after  # (then the copy lapses at once: none is kept)
+        return user, device.id, min(expires_at, device.last_used_at + touch_after)
 
     found = copied_user(COPY_PREFIX + token_hash(access_secret), copy_until=load, now=now)
     if found is None:
         return None
-    person, (device_id, last_used_at), loaded = found
-    return Caller(device_id, person, loaded and now - last_used_at > touch_after)
+    person, device_id = found
+    return Caller(device_id, person, touch_due)
 
 
 def touch_device(device_id: int, *, now: datetime) -> None:

@@ -1,0 +1,88 @@
+"""API access tokens through the log-in cache: a copy in Redis that every process shares.
+
+A phone's token is seen by whichever process its request reaches; a copy kept per process would be loaded
+by each of them, and lapse in each. So a token's copy — whose it is and what its load keeps beside them (its
+device) — lives in Redis beside the stamps (classroom/accounts/session_cache.py), read with them in one
+round trip, and taken under the same rules: its stamps read before the database load it is made from, only
+from a load that opens the request's first transaction, never current under other stamps nor after the
+Redis server restarted (its run id), never longer than ``AUTH_CACHE_SECONDS`` nor past the token's expiry
+or its device's next last-used touch. The person's row is copied per process, only when a request asks.
+A process that cannot write a stamp drops its own copies but cannot reach the shared ones: those live out
+their bound, as other processes' own copies always did (the change is unannounced to them all alike).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from classroom.accounts.auth_cache import AuthCache, Person, Snapshot
+from classroom.accounts.models import User
+from classroom.accounts.session_cache import attach, cache_for, detached_copy
+from classroom.extensions import db
+
+
+def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime] | None],
+                now: datetime) -> tuple[Person, Any] | None:
+    """(the person, what was kept beside them) for an API access token
+    (``key``: its hash, prefixed): its copy in Redis, shared by every process, when Redis says nothing of the
+    person changed since; else ``copy_until()``'s answer — (user, what to keep: JSON, the moment the copy
+    must lapse: the token's expiry or its next last-used touch), or None when the token is refused. Only whose
+    token it is comes from the copy: the person's row joins the request's session when asked for
+    (``Person.row``: this process's copy of it, else one query), so a request that needs no more (saving an
+    answer) pays for neither, and a token seen first by one process is current in all of them."""
+    cache = cache_for(current_app)
+    if cache is None:
+        found = copy_until()
+        return (Person(found[0].id, row=found[0]), found[1]) if found else None
+    fresh = not db.session().in_transaction()  # as in session_user: only a first load may be copied
+    epoch = cache.epoch
+    shared = cache.shared(key)  # read before the load
+    if shared is not None and shared.current and shared.owner is not None and shared.stamps is not None:
+        row = partial(_row, cache, key, shared.owner, shared.stamps, epoch if fresh else None)
+        return Person(shared.owner, row), shared.kept
+    owner = shared.owner if shared is not None else None
+    stamps = shared.stamps if shared is not None else None
+    if stamps is None and owner is not None:
+        stamps = cache.ensure_stamps(owner)
+    found = copy_until()
+    if found is None:
+        cache.unshare(key)
+        return None
+    user, kept, until = found
+    left = min(cache.seconds, (until - now).total_seconds())
+    if stamps is not None and fresh and user.id == owner and left > 0:
+        cache.share(key, user.id, kept, stamps, left)
+    elif shared is not None and owner is None:
+        cache.share_owner(key, user.id)
+    return Person(user.id, row=user), kept
+
+
+def _row(cache: AuthCache, key: str, user_id: int, stamps: tuple[bytes, bytes], epoch: int | None) -> User:
+    """The person of a shared copy, in the request's session: this process's copy of the row when taken
+    under the same stamps, else loaded (with the role grants) and copied when the stamps were read before
+    the request's first transaction (``epoch`` given)."""
+    snapshot = cache.get(key)
+    if snapshot is not None and snapshot.user.id == user_id and snapshot.stamps == stamps \
+            and snapshot.epoch == cache.epoch and time.monotonic() < snapshot.until:
+        return _attached(snapshot)
+    user = db.session.execute(select(User).options(joinedload(User.grants)).where(User.id == user_id)
+                              ).unique().scalar_one()
+    if epoch is not None and epoch == cache.epoch:
+        cache.put(key, Snapshot(detached_copy(user), user.unread_count, stamps, time.monotonic() + cache.seconds,
+                                epoch))
+    return user
+
+
+def _attached(snapshot: Snapshot) -> User:
+    """The copy (found current when the credential was checked) in the request's session; loaded instead
+    when the session holds one of the user's role grants, which a merge must not overwrite."""
+    session = db.session()
+    return attach(snapshot, session, None) or session.get_one(User, snapshot.user.id)
