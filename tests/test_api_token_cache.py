@@ -21,6 +21,7 @@ from classroom.extensions import db
 from classroom.tokens import token_hash
 from classroom.unions.roles import grant_role
 from tests.api_support import bearer, problem, sign_in
+from tests.test_api_drills import bank, exam  # noqa: F401 - fixtures
 from tests.conftest import auth_cache_settings
 from tests.factories import login_client
 from tests.helpers import sql_statements
@@ -209,3 +210,23 @@ def test_without_redis_the_database_answers_every_call(app, client, worker):
         with sql_statements(other) as seen:
             assert replay.get("/api/v1/me", headers=bearer(token)).status_code == 200
         assert token_reads(seen), seen
+
+
+def test_saving_an_answer_from_the_shared_copy_is_the_upsert_alone(app, client, worker, exam, monkeypatch):
+    """The hot path of an online round: whose token it is comes from Redis, and on PostgreSQL the answer
+    commits by itself (``write_alone``): the request sends the upsert alone and makes no ORM session."""
+    headers = bearer(sign_in(client, worker)["access_token"])
+    paper = client.post(f"/api/v1/drill-exams/{exam.id}/attempts", headers=headers).get_json()
+    number = next(item["number"] for item in paper["questions"] if item["kind"] == "single")
+    url = f"/api/v1/drill-attempts/{paper['id']}/answers/{number}"
+    for choice in (1, 2):  # the first loads the token and learns whose it is, the second copies it
+        assert client.put(url, json={"choices": [choice]}, headers=headers).status_code == 200
+    made = []
+    registry = db.session.registry
+    make = registry.createfunc
+    monkeypatch.setattr(registry, "createfunc", lambda: made.append(1) or make())
+    with sql_statements(app) as seen:
+        assert client.put(url, json={"choices": [3]}, headers=headers).status_code == 200
+    assert len(seen) == 1 and seen[0].startswith("INSERT INTO drill_mock_answer"), seen
+    if db.engine.dialect.name == "postgresql":
+        assert made == []

@@ -42,7 +42,8 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime]
     if cache is None:
         found = copy_until()
         return (Person(found[0].id, row=found[0]), found[1]) if found else None
-    fresh = not db.session().in_transaction()  # as in session_user: only a first load may be copied
+    # as in session_user: only a first load may be copied (asked without making the request's session)
+    fresh = not (db.session.registry.has() and db.session().in_transaction())
     epoch = cache.epoch
     shared = cache.shared(key)  # read before the load
     if shared is not None and shared.current and shared.owner is not None and shared.stamps is not None:
