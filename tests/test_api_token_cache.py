@@ -21,10 +21,10 @@ from classroom.extensions import db
 from classroom.tokens import token_hash
 from classroom.unions.roles import grant_role
 from tests.api_support import bearer, problem, sign_in
-from tests.test_api_drills import bank, exam  # noqa: F401 - fixtures
 from tests.conftest import auth_cache_settings
 from tests.factories import login_client
 from tests.helpers import sql_statements
+from tests.test_api_drills import bank, exam  # noqa: F401 - fixtures
 from tests.test_session_cache import second_process
 
 
@@ -212,7 +212,7 @@ def test_without_redis_the_database_answers_every_call(app, client, worker):
         assert token_reads(seen), seen
 
 
-def test_saving_an_answer_from_the_shared_copy_is_the_upsert_alone(app, client, worker, exam, monkeypatch):
+def test_saving_an_answer_from_the_shared_copy_is_the_upsert_alone(app, client, worker, exam, monkeypatch):  # noqa: F811
     """The hot path of an online round: whose token it is comes from Redis, and on PostgreSQL the answer
     commits by itself (``write_alone``): the request sends the upsert alone and makes no ORM session."""
     headers = bearer(sign_in(client, worker)["access_token"])
