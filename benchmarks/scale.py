@@ -62,21 +62,27 @@ PUBLIC = [("certificate verification", 0.5, lambda site: f"/verify/{site.serial}
           ("catalogue page 1 (a worker)", 0.35, lambda site: "/courses/", "worker"),
           ("anonymous home page", 0.35, lambda site: "/", None),
           ("verification's floor: its rate-limit count and standing read, nothing drawn", None,
-           lambda site: f"/bench/verify-floor/{site.serial}", None)]
+           lambda site: f"/bench/verify-floor/{site.serial}", None),
+          ("course page's floor: its log-in check and live read, nothing drawn", None,
+           lambda site: "/bench/course-floor/1", "worker")]
 # verification is rate-limited per address; wrk comes from one
 SERVER_SETTINGS = {"CERTIFICATE_VERIFY_LIMIT": "100000000 per minute"}
 LONGEST = [60]  # seconds: the longest round a slow page gets (--longest)
 
 
 def bench_app():
-    """The production app plus the verification page's physical floor (``/bench/verify-floor/<serial>``): what
-    any look-up must do — count against the per-address budget (the same shared limit) and read the
-    certificate's standing (the same indexed statement) — answered as a word of plain text."""
+    """The production app plus the physical floors of two pages, answered as a word of plain text: verification's
+    (``/bench/verify-floor/<serial>``), what any look-up must do — count against the per-address budget (the
+    same shared limit) and read the certificate's standing (the same indexed statement); the course page's
+    (``/bench/course-floor/<id>``), who is signed in (the log-in cache) and the page's one live read of the
+    course and the reader's part of it."""
     from flask import Blueprint
+    from flask_login import current_user
 
     from classroom import create_app
     from courses.certificates import verification
     from courses.certificates.verify_views import verify_limit
+    from courses.enrollment.page import read_live
 
     app = create_app()
     floor = Blueprint("bench_floor", __name__)
@@ -86,6 +92,11 @@ def bench_app():
     def verify_floor(serial: str):
         found = verification.standing(serial)
         return (found.status if found else "none"), 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @floor.route("/bench/course-floor/<int:course_id>")
+    def course_floor(course_id: int):
+        live = read_live(current_user._get_current_object(), course_id)
+        return (live.status if live else "none"), 200, {"Content-Type": "text/plain; charset=utf-8"}
 
     app.register_blueprint(floor)
     return app
