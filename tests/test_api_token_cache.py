@@ -12,6 +12,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from classroom import create_app
 from classroom.accounts.models import Role, User
 from classroom.accounts.services import set_account_active
 from classroom.api.models import ApiDevice
@@ -19,7 +20,7 @@ from classroom.api.tokens import erase_devices
 from classroom.database import utcnow
 from classroom.extensions import db
 from classroom.tokens import token_hash
-from classroom.unions.roles import grant_role
+from classroom.unions.roles import grant_role, revoke_role
 from tests.api_support import bearer, problem, sign_in
 from tests.conftest import auth_cache_settings
 from tests.factories import login_client
@@ -164,7 +165,9 @@ def test_the_shared_copy_keeps_whose_token_and_its_device_not_the_secret(app, cl
     copies = [key for key in cache.redis.scan_iter(cache.prefix + "c:*")
               if key.decode().endswith(token_hash(tokens["access_token"]))]
     assert len(copies) == 1
-    kept = json.loads(cache.redis.get(copies[0]))
+    signature, _, body = cache.redis.get(copies[0]).decode().partition(".")
+    assert len(signature) == 64  # HMAC-SHA256, keyed by the app's secret
+    kept = json.loads(body)
     assert kept["user"] == worker.id and kept["kept"] == tokens["device_id"]
     assert tokens["access_token"] not in json.dumps(kept)
     assert 0 < cache.redis.pttl(copies[0]) <= app.config["AUTH_CACHE_SECONDS"] * 1000
@@ -230,3 +233,73 @@ def test_saving_an_answer_from_the_shared_copy_is_the_upsert_alone(app, client, 
     assert len(seen) == 1 and seen[0].startswith("INSERT INTO drill_mock_answer"), seen
     if db.engine.dialect.name == "postgresql":
         assert made == []
+
+
+def test_a_role_taken_away_is_seen_at_every_later_call(app, client, worker, site_admin, tree):
+    """The person's row copied in a process is checked against the stamps at every call, not only the call
+    that loads the token."""
+    grant = grant_role(db.session.get(User, worker.id), Role.UNION_ADMIN, tree.a1, actor=site_admin)
+    db.session.commit()
+    token = sign_in(client, worker)["access_token"]
+    _other, replay = warm(app, token)
+    applications = f"/api/v1/unions/{tree.a1.id}/applications"
+    for _ in range(3):
+        assert replay.get(applications, headers=bearer(token)).status_code == 200
+    revoke_role(db.session.get(type(grant), grant.id), actor=site_admin)
+    db.session.commit()
+    for _ in range(3):
+        assert replay.get(applications, headers=bearer(token)).status_code == 403
+
+
+def forge(app, token: str, user_id: int, signature: str = "0" * 64) -> None:
+    """Write a shared copy for ``token`` as someone who can reach Redis but does not hold the app's secret."""
+    cache = app.extensions["auth_cache"]
+    key = "api:" + token_hash(token)
+    everyone, person = cache.ensure_stamps(user_id)
+    body = json.dumps({"user": user_id, "kept": 1, "stamps": [everyone.decode(), person.decode()],
+                       "run": cache.run_id}, separators=(",", ":"))
+    cache.redis.set(f"{cache.prefix}o:{key}", user_id)
+    cache.redis.set(f"{cache.prefix}c:{key}", f"{signature}.{body}")
+
+
+def test_a_copy_written_to_redis_without_the_app_s_secret_is_no_token(app, client, worker):
+    forge(app, "wca_made-up", worker.id)
+    problem(client.get("/api/v1/me", headers=bearer("wca_made-up")), 401, "invalid-token")
+    cache = app.extensions["auth_cache"]
+    cache.redis.set(f"{cache.prefix}c:api:{token_hash('wca_made-up')}", "not a copy at all")
+    problem(client.get("/api/v1/me", headers=bearer("wca_made-up")), 401, "invalid-token")
+
+
+def test_another_deployment_sharing_the_redis_does_not_take_this_one_s_copies(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    warm(app, token)
+    keep = ("DATABASE_URL", "AUTH_CACHE_URL", "AUTH_CACHE_PREFIX", "WTF_CSRF_ENABLED", "UPLOAD_FOLDER", "SERVER_NAME")
+    elsewhere = create_app("testing", SECRET_KEY="another deployment", **{name: app.config[name] for name in keep})
+    with sql_statements(elsewhere) as seen:
+        assert elsewhere.test_client().get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert token_reads(seen), seen  # its own database answered (here the same one), not this one's copy
+
+
+def test_after_a_stamp_it_could_not_write_a_process_trusts_no_shared_copy(app, client, worker):
+    token = sign_in(client, worker)["access_token"]
+    other, replay = warm(app, token)
+    cache = other.extensions["auth_cache"]
+    real = cache.redis
+    cache.redis = redis.Redis(port=1, socket_connect_timeout=0.2)
+    cache.bump([worker.id])  # fails: this process's copies go, and the shared ones are not trusted here
+    cache.redis = real
+    with sql_statements(other) as seen:
+        assert replay.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert token_reads(seen), seen
+
+
+def test_someone_else_s_refresh_leaves_every_copy_current(app, client, worker, make_user, tree):
+    """Marking a refresh token used changes nobody's rights: it restamps no one (it restamped everyone, so
+    every refresh anywhere made every copy on the platform load again)."""
+    token = sign_in(client, worker)["access_token"]
+    other, replay = warm(app, token)
+    someone = sign_in(client, make_user("别人", union=tree.a1))
+    assert client.post("/api/v1/auth/refresh", json={"refresh_token": someone["refresh_token"]}).status_code == 200
+    with sql_statements(other) as seen:
+        assert replay.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert seen == [], seen

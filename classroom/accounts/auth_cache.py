@@ -3,6 +3,8 @@ checked against (classroom/accounts/session_cache.py says how they are used)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -77,7 +79,7 @@ class AuthCache:
     """The per-process copies and the Redis stamps they are checked against; for API access tokens, a copy
     in Redis that every process shares."""
 
-    def __init__(self, url: str, *, prefix: str, seconds: float, max_entries: int = 10000) -> None:
+    def __init__(self, url: str, *, prefix: str, seconds: float, secret: str, max_entries: int = 10000) -> None:
         self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
                                           redis_connect_func=self._connected)
         self._warned_at = float("-inf")
@@ -90,6 +92,10 @@ class AuthCache:
         self._owners: OrderedDict[str, int] = OrderedDict()  # token hash -> user id (never changes)
         self._lock = threading.Lock()
         self._read_shared = self.redis.register_script(_READ_SHARED)
+        # A shared copy says whose a token is: it is signed with a key of the app's secret, so neither another
+        # deployment sharing the Redis nor anyone who can only write to it can make a token stand for someone.
+        self._signing_key = hmac.new(secret.encode(), b"classroom.auth_cache.shared", hashlib.sha256).digest()
+        self._distrust_shared_until = float("-inf")  # after a stamp this process could not write
 
     def _connected(self, connection) -> None:
         """A new connection: if it reaches a restarted server (a new run id), that server may hold
@@ -151,37 +157,59 @@ class AuthCache:
             pipe.execute()
         except redis.RedisError:
             self.clear()
+            self._distrust_shared_until = time.monotonic() + self.seconds  # the copies the stamp would end
             log.error("auth cache: could not mark %s changed; other processes' copies may live up to %s s",
                       "everyone" if everyone else sorted(user_ids), self.seconds, exc_info=True)
 
     # ---- copies every process shares (API access tokens) ----
     def shared(self, key: str) -> Shared | None:
-        """The credential ``key``'s shared copy, owner and stamps, read at once; None when Redis is away."""
+        """The credential ``key``'s shared copy, owner and stamps, read at once; None when Redis is away. A copy
+        is current when signed by this app, taken under the current stamps on this run of the Redis server,
+        and this process has not failed to write a stamp since it could have been taken."""
         try:
             copy, owner, everyone, person = self._read_shared(
                 keys=[f"{self.prefix}c:{key}", f"{self.prefix}o:{key}", self.prefix + "all"],
-                args=[self.prefix + "u:"])
+                args=[self.prefix + "u:"], client=self.redis)
         except redis.RedisError:
             self._unreachable()
             return None
-        stamps, owner_id = _both([everyone, person]), int(owner) if owner else None
-        if copy is None or stamps is None:
+        stamps, owner_id = _both([everyone, person]), _number(owner)
+        if copy is None or stamps is None or owner_id is None or self.run_id is None \
+                or time.monotonic() < self._distrust_shared_until:
             return Shared(owner_id, stamps, current=False)
-        taken = json.loads(copy)
-        current = (taken["user"] == owner_id and taken["stamps"] == [stamp.decode() for stamp in stamps]
-                   and taken["run"] == self.run_id)
-        return Shared(owner_id, stamps, current, taken["kept"] if current else None)
+        taken = self._opened(key, copy)
+        current = (taken is not None and taken.get("user") == owner_id and taken.get("run") == self.run_id
+                   and taken.get("stamps") == [_text(stamp) for stamp in stamps])
+        return Shared(owner_id, stamps, current, taken.get("kept") if current and taken else None)
 
     def share(self, key: str, user_id: int, kept: Any, stamps: tuple[bytes, bytes], seconds: float) -> None:
         """Keep a copy of the credential for every process, valid under ``stamps`` for ``seconds`` at most
-        (``kept``: JSON). Taken under this server's run id: a restarted server's copies are never current."""
-        copy = json.dumps({"user": user_id, "kept": kept, "stamps": [stamp.decode() for stamp in stamps],
-                           "run": self.run_id})
+        (``kept``: JSON), signed, and taken under this server's run id: a restarted server's copies are never
+        current (nor is any when the run id is unknown)."""
+        if self.run_id is None:
+            return
+        body = json.dumps({"user": user_id, "kept": kept, "stamps": [_text(stamp) for stamp in stamps],
+                           "run": self.run_id}, separators=(",", ":"))
+        copy = self._signature(key, body) + "." + body
         self._quietly(lambda client: client.set(f"{self.prefix}c:{key}", copy, px=max(1, int(seconds * 1000))))
 
-    def share_owner(self, key: str, user_id: int) -> None:
-        """Tell every process whose credential ``key`` is (it never changes; kept a day since its last load)."""
-        self._quietly(lambda client: client.set(f"{self.prefix}o:{key}", user_id, ex=STAMP_SECONDS))
+    def _signature(self, key: str, body: str) -> str:
+        return hmac.new(self._signing_key, f"{key}\n{body}".encode(), hashlib.sha256).hexdigest()
+
+    def _opened(self, key: str, copy: bytes | str) -> dict | None:
+        """The body of a shared copy signed for ``key`` by this app; None for any other value."""
+        signature, _, body = _text(copy).partition(".")
+        if not hmac.compare_digest(signature.encode(), self._signature(key, body).encode()):
+            return None
+        try:
+            taken = json.loads(body)
+        except ValueError:
+            return None
+        return taken if isinstance(taken, dict) else None
+
+    def share_owner(self, key: str, user_id: int, seconds: float) -> None:
+        """Tell every process whose credential ``key`` is (it never changes), for the ``seconds`` it lives."""
+        self._quietly(lambda client: client.set(f"{self.prefix}o:{key}", user_id, ex=max(1, int(seconds) + 1)))
 
     def unshare(self, key: str) -> None:
         """The credential was refused: its shared copy goes (a stale one would not match its stamps anyway)."""
@@ -241,6 +269,19 @@ class AuthCache:
     def _drop_copies(self) -> None:  # the caller holds the lock
         self.epoch += 1
         self._snapshots.clear()
+
+
+def _text(value: bytes | str) -> str:
+    """A Redis reply as text (bytes unless the URL asked redis-py to decode them)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _number(value: bytes | str | None) -> int | None:
+    """A person's id as Redis holds it; None when missing or not a number."""
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 def _both(found: list) -> tuple[bytes, bytes] | None:

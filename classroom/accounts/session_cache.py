@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     url = app.config.get("AUTH_CACHE_URL")
     app.extensions["auth_cache"] = AuthCache(
         url, prefix=app.config["AUTH_CACHE_PREFIX"], seconds=float(app.config["AUTH_CACHE_SECONDS"]),
-        max_entries=int(app.config["AUTH_CACHE_ENTRIES"])) if url else None
+        max_entries=int(app.config["AUTH_CACHE_ENTRIES"]), secret=app.config["SECRET_KEY"]) if url else None
     app.extensions["classroom"].health_checks.append(_health)
     if url:
         _listen()

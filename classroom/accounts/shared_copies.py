@@ -6,9 +6,11 @@ device) — lives in Redis beside the stamps (classroom/accounts/session_cache.p
 round trip, and taken under the same rules: its stamps read before the database load it is made from, only
 from a load that opens the request's first transaction, never current under other stamps nor after the
 Redis server restarted (its run id), never longer than ``AUTH_CACHE_SECONDS`` nor past the token's expiry
-or its device's next last-used touch. The person's row is copied per process, only when a request asks.
-A process that cannot write a stamp drops its own copies but cannot reach the shared ones: those live out
-their bound, as other processes' own copies always did (the change is unannounced to them all alike).
+or its device's next last-used touch. A copy is signed with a key of the app's secret (whoever can only
+write to Redis, or another deployment sharing it, cannot make a token stand for anyone). The person's row is
+copied per process, only when a request asks. A process that cannot write a stamp drops its own copies and
+trusts no shared one for ``AUTH_CACHE_SECONDS``; other processes' shared copies live out that bound, as their
+own copies always did (the change is unannounced to them all alike).
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from classroom.accounts.session_cache import attach, cache_for, detached_copy
 from classroom.extensions import db
 
 
-def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime] | None],
+def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime, datetime] | None],
                 now: datetime) -> tuple[Person, Any] | None:
     """(the person, what was kept beside them) for an API access token
     (``key``: its hash, prefixed): its copy in Redis, shared by every process, when Redis says nothing of the
     person changed since; else ``copy_until()``'s answer — (user, what to keep: JSON, the moment the copy
-    must lapse: the token's expiry or its next last-used touch), or None when the token is refused. Only whose
+    must lapse: the token's expiry or its next last-used touch, the token's expiry), or None when the token is
+    refused. Only whose
     token it is comes from the copy: the person's row joins the request's session when asked for
     (``Person.row``: this process's copy of it, else one query), so a request that needs no more (saving an
     answer) pays for neither, and a token seen first by one process is current in all of them."""
@@ -57,26 +60,27 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime]
     if found is None:
         cache.unshare(key)
         return None
-    user, kept, until = found
+    user, kept, until, expires = found
     left = min(cache.seconds, (until - now).total_seconds())
-    if stamps is not None and fresh and user.id == owner and left > 0:
+    if stamps is not None and fresh and user.id == owner and left > 0 and epoch == cache.epoch:
         cache.share(key, user.id, kept, stamps, left)
     elif shared is not None and owner is None:
-        cache.share_owner(key, user.id)
+        cache.share_owner(key, user.id, (expires - now).total_seconds())
     return Person(user.id, row=user), kept
 
 
 def _row(cache: AuthCache, key: str, user_id: int, stamps: tuple[bytes, bytes], epoch: int | None) -> User:
     """The person of a shared copy, in the request's session: this process's copy of the row when taken
     under the same stamps, else loaded (with the role grants) and copied when the stamps were read before
-    the request's first transaction (``epoch`` given)."""
+    the request's first transaction (``epoch`` given) and this load opens it."""
     snapshot = cache.get(key)
     if snapshot is not None and snapshot.user.id == user_id and snapshot.stamps == stamps \
             and snapshot.epoch == cache.epoch and time.monotonic() < snapshot.until:
         return _attached(snapshot)
+    first = not (db.session.registry.has() and db.session().in_transaction())  # (not rows this request changed)
     user = db.session.execute(select(User).options(joinedload(User.grants)).where(User.id == user_id)
                               ).unique().scalar_one()
-    if epoch is not None and epoch == cache.epoch:
+    if epoch is not None and first and epoch == cache.epoch:
         cache.put(key, Snapshot(detached_copy(user), user.unread_count, stamps, time.monotonic() + cache.seconds,
                                 epoch))
     return user

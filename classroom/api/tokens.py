@@ -84,6 +84,7 @@ def rotate(refresh_secret: str, *, now: datetime) -> IssuedTokens | None:
     token, device = row
     claimed = cast(CursorResult[Any], db.session.execute(  # conditional: of two uses at once, one rotates
         update(ApiToken).where(ApiToken.id == token.id, ApiToken.used_at.is_(None)).values(used_at=now)
+        .execution_options(auth_users=())  # a refresh token marked used changes nobody's copy: restamp no one
     )).rowcount
     if not claimed:
         revoke_device(device, reason=REUSED, now=now)
@@ -149,14 +150,14 @@ def caller(access_secret: str, *, now: datetime) -> Caller | None:
     touch_after = timedelta(seconds=current_app.config["API_TOKEN_TOUCH_SECONDS"])
     touch_due = False
 
-    def load() -> tuple[User, int, datetime] | None:
+    def load() -> tuple[User, int, datetime, datetime] | None:
         nonlocal touch_due
         row = _signed_in_row(access_secret, now)
         if row is None:
             return None
         device, user, expires_at = row
         touch_due = now - device.last_used_at > touch_after  # (then the copy lapses at once: none is kept)
-        return user, device.id, min(expires_at, device.last_used_at + touch_after)
+        return user, device.id, min(expires_at, device.last_used_at + touch_after), expires_at
 
     found = copied_user(COPY_PREFIX + token_hash(access_secret), copy_until=load, now=now)
     if found is None:
