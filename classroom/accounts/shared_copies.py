@@ -37,16 +37,14 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime,
     (``key``: its hash, prefixed): its copy in Redis, shared by every process, when Redis says nothing of the
     person changed since; else ``copy_until()``'s answer — (user, what to keep: JSON, the moment the copy
     must lapse: the token's expiry or its next last-used touch, the token's expiry), or None when the token is
-    refused. Only whose
-    token it is comes from the copy: the person's row joins the request's session when asked for
-    (``Person.row``: this process's copy of it, else one query), so a request that needs no more (saving an
-    answer) pays for neither, and a token seen first by one process is current in all of them."""
+    refused. Only whose token it is comes from the copy: the person's row joins the request's session when
+    asked for (``Person.row``: this process's copy of it, else one query), so a request that needs no more
+    (saving an answer) pays for neither, and a token seen first by one process is current in all of them."""
     cache = cache_for(current_app)
     if cache is None:
         found = copy_until()
         return (Person(found[0].id, row=found[0]), found[1]) if found else None
-    # as in session_user: only a first load may be copied (asked without making the request's session)
-    fresh = not (db.session.registry.has() and db.session().in_transaction())
+    fresh = _no_transaction()  # as in session_user: only a first load may be copied
     epoch = cache.epoch
     shared = cache.shared(key)  # read before the load
     if shared is not None and shared.current and shared.owner is not None and shared.stamps is not None:
@@ -77,7 +75,7 @@ def _row(cache: AuthCache, key: str, user_id: int, stamps: tuple[bytes, bytes], 
     if snapshot is not None and snapshot.user.id == user_id and snapshot.stamps == stamps \
             and snapshot.epoch == cache.epoch and time.monotonic() < snapshot.until:
         return _attached(snapshot)
-    first = not (db.session.registry.has() and db.session().in_transaction())  # (not rows this request changed)
+    first = _no_transaction()  # (else the session may hold rows this request changed)
     user = db.session.execute(select(User).options(joinedload(User.grants)).where(User.id == user_id)
                               ).unique().scalar_one()
     if epoch is not None and first and epoch == cache.epoch:
@@ -91,3 +89,8 @@ def _attached(snapshot: Snapshot) -> User:
     when the session holds one of the user's role grants, which a merge must not overwrite."""
     session = db.session()
     return attach(snapshot, session, None) or session.get_one(User, snapshot.user.id)
+
+
+def _no_transaction() -> bool:
+    """Whether the request's session has no transaction open (asked without making the session)."""
+    return not (db.session.registry.has() and db.session().in_transaction())
