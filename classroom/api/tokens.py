@@ -142,9 +142,9 @@ class Caller:
 
 def caller(access_secret: str, *, now: datetime) -> Caller | None:
     """The caller of an access token, or None when it is unknown, expired or revoked, or its person is
-    disabled. With the log-in cache on (AUTH_CACHE_URL) a process keeps a copy of the person for the token
-    and asks Redis whether anything of theirs changed since, instead of the database
-    (classroom.accounts.session_cache): a device signed out or revoked, a person disabled or their roles
+    disabled. With the log-in cache on (AUTH_CACHE_URL) the token's copy lives in Redis for every process,
+    read with the person's stamps instead of asking the database (classroom.accounts.shared_copies): a
+    device signed out or revoked, a person disabled or their roles
     changed is refused or seen at the next request; a copy never outlives the token nor the device's next
     last-used touch."""
     touch_after = timedelta(seconds=current_app.config["API_TOKEN_TOUCH_SECONDS"])
