@@ -12,15 +12,20 @@ count returned for the rest of the request (in ``flask.g``) and each window's en
   any other window is asked for its ``TTL`` once, then remembered.
 
 A limit only tested in this request (Flask-Limiter's ``deduct_when`` limits, counted after the answer)
-is read from the store as before. Registered as ``fixed-window-counted`` (RATELIMIT_STRATEGY)."""
+is read from the store as before. Registered as ``fixed-window-counted`` (RATELIMIT_STRATEGY).
+
+A count may also be made elsewhere on the store's own server, with a read the request needs anyway
+(``redis_counter``, ``counted``: the API counts a token's request in the round trip that reads its copy)."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from flask import g, has_request_context
 from limits import RateLimitItem
-from limits.strategies import STRATEGIES, FixedWindowRateLimiter
+from limits.storage import RedisStorage
+from limits.strategies import STRATEGIES, FixedWindowRateLimiter, RateLimiter
 from limits.util import WindowStats
 
 NAME = "fixed-window-counted"
@@ -34,7 +39,13 @@ class CountedFixedWindow(FixedWindowRateLimiter):
 
     def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
         key = item.key_for(*identifiers)
-        count = self.storage.incr(key, item.get_expiry(), amount=cost)
+        return self._told(key, item, self.storage.incr(key, item.get_expiry(), amount=cost), cost)
+
+    def counted(self, item: RateLimitItem, identifiers: tuple[str, ...], count: int, *, cost: int = 1) -> bool:
+        """A hit whose increment of the store's key (``redis_counter``) answered ``count``: whether allowed."""
+        return self._told(item.key_for(*identifiers), item, count, cost)
+
+    def _told(self, key: str, item: RateLimitItem, count: int, cost: int) -> bool:
         if count == cost:  # this hit opened the window
             self._remember(key, time.time() + item.get_expiry())
         if has_request_context():
@@ -56,6 +67,24 @@ class CountedFixedWindow(FixedWindowRateLimiter):
             self._ends.clear()
         self._ends[key] = end
         return end
+
+
+SAME_SERVER = ("host", "port", "path", "db", "username")  # a redis-py connection's address and database
+
+
+def redis_counter(strategy: RateLimiter, item: RateLimitItem, identifiers: tuple[str, ...],
+                  beside: Any) -> str | None:
+    """The Redis key a hit of ``item`` increments (``INCRBY`` by the cost, ``EXPIRE`` by ``item``'s expiry
+    when the count equals the cost, as the store's own script does) when ``strategy`` is this module's on a
+    Redis store whose server and database are those of the client ``beside``: the hit may then be counted in a
+    round trip ``beside`` makes anyway and told with ``counted``. None otherwise."""
+    storage = strategy.storage
+    if not isinstance(strategy, CountedFixedWindow) or type(storage) is not RedisStorage:  # (not a cluster's)
+        return None
+    mine, theirs = storage.storage.connection_pool.connection_kwargs, beside.connection_pool.connection_kwargs
+    if any(mine.get(name) != theirs.get(name) for name in SAME_SERVER):
+        return None
+    return storage.prefixed_key(item.key_for(*identifiers))
 
 
 def register() -> None:

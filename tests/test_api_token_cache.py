@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 import redis
@@ -22,16 +23,29 @@ from classroom.extensions import db
 from classroom.tokens import token_hash
 from classroom.unions.roles import grant_role, revoke_role
 from tests.api_support import bearer, problem, sign_in
-from tests.conftest import auth_cache_settings
+from tests.conftest import auth_cache_settings, redis_url_or_skip
 from tests.factories import login_client
 from tests.helpers import sql_statements
 from tests.test_api_drills import bank, exam  # noqa: F401 - fixtures
 from tests.test_session_cache import second_process
 
 
+def settings(**extra) -> dict:
+    """The log-in cache on Redis, and the rate limiter's counts on the same server (as production runs them):
+    a token's request is counted in the round trip that reads its copy (tests/test_api_redis_trip.py)."""
+    return auth_cache_settings(RATELIMIT_STORAGE_URL=redis_url_or_skip(), RATELIMIT_KEY_PREFIX=f"test:{uuid.uuid4().hex}",
+                               **extra)
+
+
 @pytest.fixture
-def app_config():
-    return auth_cache_settings()
+def extra() -> dict:
+    """Settings a test adds (parametrized: made when the test runs, so that without Redis it skips)."""
+    return {}
+
+
+@pytest.fixture
+def app_config(extra):
+    return settings(**extra)
 
 
 @pytest.fixture
@@ -99,7 +113,7 @@ def test_a_role_granted_is_seen_at_the_next_call(app, client, worker, site_admin
     assert replay.get(applications, headers=bearer(token)).status_code == 200
 
 
-@pytest.mark.parametrize("app_config", [auth_cache_settings(API_ACCESS_TOKEN_SECONDS=3)])
+@pytest.mark.parametrize("extra", [{"API_ACCESS_TOKEN_SECONDS": 3}])
 def test_a_copy_never_outlives_its_token(app, client, worker):
     token = sign_in(client, worker)["access_token"]
     _other, replay = warm(app, token)
@@ -107,7 +121,7 @@ def test_a_copy_never_outlives_its_token(app, client, worker):
     problem(replay.get("/api/v1/me", headers=bearer(token)), 401, "invalid-token")
 
 
-@pytest.mark.parametrize("app_config", [auth_cache_settings(API_TOKEN_TOUCH_SECONDS=3)])
+@pytest.mark.parametrize("extra", [{"API_TOKEN_TOUCH_SECONDS": 3}])
 def test_the_device_s_last_use_is_still_recorded(app, client, worker):
     tokens = sign_in(client, worker)
     _other, replay = warm(app, tokens["access_token"])
@@ -173,7 +187,7 @@ def test_the_shared_copy_keeps_whose_token_and_its_device_not_the_secret(app, cl
     assert 0 < cache.redis.pttl(copies[0]) <= app.config["AUTH_CACHE_SECONDS"] * 1000
 
 
-@pytest.mark.parametrize("app_config", [auth_cache_settings(API_ACCESS_TOKEN_SECONDS=5)])
+@pytest.mark.parametrize("extra", [{"API_ACCESS_TOKEN_SECONDS": 5}])
 def test_the_shared_copy_lives_no_longer_than_its_token(app, client, worker):
     tokens = sign_in(client, worker)
     warm(app, tokens["access_token"])

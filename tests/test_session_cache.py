@@ -34,11 +34,13 @@ def app_config():
     return auth_cache_settings(CATALOGUE_CACHE_SECONDS=60)
 
 
-def second_process(app):
-    """Another app on the same database and Redis, as another gunicorn worker would be."""
+def second_process(app, **changes):
+    """Another app on the same database and Redis, as another gunicorn worker would be (``changes``: settings
+    of its own)."""
     keep = ("DATABASE_URL", "AUTH_CACHE_URL", "AUTH_CACHE_PREFIX", "AUTH_CACHE_SECONDS", "WTF_CSRF_ENABLED",
-            "UPLOAD_FOLDER", "CATALOGUE_CACHE_SECONDS", "SERVER_NAME")
-    other = create_app("testing", **{name: app.config[name] for name in keep})
+            "UPLOAD_FOLDER", "CATALOGUE_CACHE_SECONDS", "SERVER_NAME", "RATELIMIT_STORAGE_URL", "RATELIMIT_KEY_PREFIX",
+            "API_RATE_LIMIT")
+    other = create_app("testing", **{**{name: app.config[name] for name in keep if name in app.config}, **changes})
     other.test_client_class = Client
     return other
 

@@ -45,6 +45,7 @@ class Shared:
     stamps: tuple[bytes, bytes] | None
     current: bool
     kept: Any = None
+    count: int | None = None  # the rate limiter's count, when asked to make it
 
 
 class Person:
@@ -66,12 +67,19 @@ class Person:
 
 # One round trip for a credential's shared copy: the copy, its owner and both of the owner's stamps (the
 # owner's key is named by the owner found, so it cannot be a declared key: one Redis server, not a cluster).
+# With a fourth key, the rate limiter's count of the request is made in the same trip (INCRBY ARGV[3], and EXPIRE
+# ARGV[2] when the window opens: the limiter's own script, classroom.ratelimits.redis_counter).
 _READ_SHARED = """
 local copy = redis.call('GET', KEYS[1])
 local owner = redis.call('GET', KEYS[2])
 local person = false
 if owner then person = redis.call('GET', ARGV[1] .. owner) end
-return {copy, owner, redis.call('GET', KEYS[3]), person}
+local count = false
+if KEYS[4] then
+  count = redis.call('INCRBY', KEYS[4], ARGV[3])
+  if count == tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[4], ARGV[2]) end
+end
+return {copy, owner, redis.call('GET', KEYS[3]), person, count}
 """
 
 
@@ -162,25 +170,27 @@ class AuthCache:
                       "everyone" if everyone else sorted(user_ids), self.seconds, exc_info=True)
 
     # ---- copies every process shares (API access tokens) ----
-    def shared(self, key: str) -> Shared | None:
+    def shared(self, key: str, count: tuple[str, int, int] | None = None) -> Shared | None:
         """The credential ``key``'s shared copy, owner and stamps, read at once; None when Redis is away. A copy
         is current when signed by this app, taken under the current stamps on this run of the Redis server,
-        and this process has not failed to write a stamp since it could have been taken."""
+        and this process has not failed to write a stamp since it could have been taken. ``count``: (a rate
+        limiter's key on this server, its window's seconds, the cost) to count in the same round trip."""
+        keys = [f"{self.prefix}c:{key}", f"{self.prefix}o:{key}", self.prefix + "all"]
         try:
-            copy, owner, everyone, person = self._read_shared(
-                keys=[f"{self.prefix}c:{key}", f"{self.prefix}o:{key}", self.prefix + "all"],
-                args=[self.prefix + "u:"], client=self.redis)
+            copy, owner, everyone, person, counted = self._read_shared(
+                keys=[*keys, count[0]] if count else keys, args=[self.prefix + "u:", *(count[1:] if count else ())],
+                client=self.redis)
         except redis.RedisError:
             self._unreachable()
             return None
-        stamps, owner_id = _both([everyone, person]), _number(owner)
+        stamps, owner_id, counted = _both([everyone, person]), _number(owner), counted if count else None
         if copy is None or stamps is None or owner_id is None or self.run_id is None \
                 or time.monotonic() < self._distrust_shared_until:
-            return Shared(owner_id, stamps, current=False)
+            return Shared(owner_id, stamps, current=False, count=counted)
         taken = self._opened(key, copy)
         current = (taken is not None and taken.get("user") == owner_id and taken.get("run") == self.run_id
                    and taken.get("stamps") == [_text(stamp) for stamp in stamps])
-        return Shared(owner_id, stamps, current, taken.get("kept") if current and taken else None)
+        return Shared(owner_id, stamps, current, taken.get("kept") if current and taken else None, counted)
 
     def share(self, key: str, user_id: int, kept: Any, stamps: tuple[bytes, bytes], seconds: float) -> None:
         """Keep a copy of the credential for every process, valid under ``stamps`` for ``seconds`` at most

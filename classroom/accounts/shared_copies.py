@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -45,8 +45,9 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime,
         found = copy_until()
         return (Person(found[0].id, row=found[0]), found[1]) if found else None
     fresh = _no_transaction()  # as in session_user: only a first load may be copied
-    epoch = cache.epoch
-    shared = cache.shared(key)  # read before the load
+    read = g.pop(READ_AHEAD, None)
+    epoch, shared = read[1:] if read is not None and read[0] == key else (cache.epoch, cache.shared(key))
+    # (read before the load)
     if shared is not None and shared.current and shared.owner is not None and shared.stamps is not None:
         row = partial(_row, cache, key, shared.owner, shared.stamps, epoch if fresh else None)
         return Person(shared.owner, row), shared.kept
@@ -65,6 +66,27 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime,
     elif shared is not None and owner is None:
         cache.share_owner(key, user.id, (expires - now).total_seconds())
     return Person(user.id, row=user), kept
+
+
+READ_AHEAD = "classroom_shared_copy_read"  # on ``g``: (key, the cache's epoch before, Shared) read with the count
+
+
+def read_with_count(key: str, counter: Callable[[Any], str | None], seconds: int, cost: int) -> int | None:
+    """Read the credential ``key``'s shared copy now, for ``copied_user`` later in this request, and make the
+    rate limiter's count of the request in the same round trip (``counter``: the limiter's key given the log-in
+    cache's Redis client, None unless it counts on that server; ``seconds``: its window): the count, or None
+    when there is no log-in cache, the limiter counts elsewhere or Redis did not answer (the caller then counts
+    as usual, and ``copied_user`` reads the copy itself)."""
+    cache = cache_for(current_app)
+    target = counter(cache.redis) if cache is not None else None
+    if cache is None or target is None:
+        return None
+    epoch = cache.epoch
+    shared = cache.shared(key, (target, seconds, cost))
+    if shared is None or shared.count is None:
+        return None
+    g.setdefault(READ_AHEAD, (key, epoch, shared))
+    return shared.count
 
 
 def _row(cache: AuthCache, key: str, user_id: int, stamps: tuple[bytes, bytes], epoch: int | None) -> User:

@@ -10,16 +10,20 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import cast
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter.util import get_qualified_name
 from limits import RateLimitItem, parse
 from werkzeug.exceptions import HTTPException
 
+from classroom.accounts.shared_copies import read_with_count
 from classroom.api.principal import bearer_secret
 from classroom.api.problems import Problem, domain_problem, problem_response
+from classroom.api.tokens import ACCESS_PREFIX, copy_key
 from classroom.domain import DomainError
 from classroom.extensions import limiter
+from classroom.ratelimits import CountedFixedWindow, redis_counter
 from classroom.tokens import token_hash
 
 PREFIX = "/api/"
@@ -77,10 +81,26 @@ def count_request() -> None:
     item = _limit_of(current_app.config["API_RATE_LIMIT"])
     prefix = current_app.config.get("RATELIMIT_KEY_PREFIX")  # as Flask-Limiter prefixes its keys
     identifiers = (prefix, rate_key(), API_SCOPE) if prefix else (rate_key(), API_SCOPE)
-    allowed = limiter.limiter.hit(item, *identifiers)
+    allowed = _counted_with_token(item, identifiers)
+    if allowed is None:
+        allowed = limiter.limiter.hit(item, *identifiers)
     setattr(g, API_LIMIT, (item, identifiers, allowed))
     if not allowed:
         raise Problem("too-many-requests")
+
+
+def _counted_with_token(item: RateLimitItem, identifiers: tuple[str, ...]) -> bool | None:
+    """Whether an access token's request is allowed, counted in the round trip that reads the token's shared
+    copy for its authentication (``read_with_count``) when the limiter counts on the log-in cache's Redis
+    server: one trip to Redis for both. None when it was not counted so (no access token, another store, Redis
+    did not answer)."""
+    secret = bearer_secret()
+    if secret is None or not secret.startswith(ACCESS_PREFIX):
+        return None
+    strategy = limiter.limiter
+    count = read_with_count(copy_key(secret), lambda client: redis_counter(strategy, item, identifiers, client),
+                            item.get_expiry(), 1)
+    return None if count is None else cast(CountedFixedWindow, strategy).counted(item, identifiers, count)
 
 
 @limiter.request_filter

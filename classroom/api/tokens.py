@@ -159,11 +159,16 @@ def caller(access_secret: str, *, now: datetime) -> Caller | None:
         touch_due = now - device.last_used_at > touch_after  # (then the copy lapses at once: none is kept)
         return user, device.id, min(expires_at, device.last_used_at + touch_after), expires_at
 
-    found = copied_user(COPY_PREFIX + token_hash(access_secret), copy_until=load, now=now)
+    found = copied_user(copy_key(access_secret), copy_until=load, now=now)
     if found is None:
         return None
     person, device_id = found
     return Caller(device_id, person, touch_due)
+
+
+def copy_key(access_secret: str) -> str:
+    """An access token's key among the log-in cache's copies."""
+    return COPY_PREFIX + token_hash(access_secret)
 
 
 def touch_device(device_id: int, *, now: datetime) -> None:
