@@ -159,6 +159,25 @@ def sql_statements(app=None):
             event.remove(each, "before_cursor_execute", record)
 
 
+@contextmanager
+def redis_commands(monkeypatch):
+    """The commands (name upper-cased, then the arguments) every redis-py client sends while the block runs."""
+    import redis
+
+    sent: list[tuple] = []
+    original = redis.client.Redis.execute_command
+
+    def spy(client, *args, **options):
+        sent.append((str(args[0]).upper(), *args[1:]))
+        return original(client, *args, **options)
+
+    monkeypatch.setattr(redis.client.Redis, "execute_command", spy)
+    try:
+        yield sent
+    finally:
+        monkeypatch.setattr(redis.client.Redis, "execute_command", original)
+
+
 class _DataTexts(HTMLParser):
     """The text inside each element that carries a data attribute (with a given value, when one is given)."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 import redis
@@ -33,8 +32,7 @@ from tests.test_session_cache import second_process
 def settings(**extra) -> dict:
     """The log-in cache on Redis, and the rate limiter's counts on the same server (as production runs them):
     a token's request is counted in the round trip that reads its copy (tests/test_api_redis_trip.py)."""
-    return auth_cache_settings(RATELIMIT_STORAGE_URL=redis_url_or_skip(), RATELIMIT_KEY_PREFIX=f"test:{uuid.uuid4().hex}",
-                               **extra)
+    return auth_cache_settings(RATELIMIT_STORAGE_URL=redis_url_or_skip(), **extra)  # (counts keyed per token)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from limits.strategies import FixedWindowRateLimiter
 from classroom.extensions import limiter
 from classroom.ratelimits import CountedFixedWindow
 from tests.api_support import bearer, sign_in
+from tests.helpers import redis_commands
 
 LIMIT = parse("5 per minute")
 
@@ -127,16 +128,9 @@ def test_an_api_request_counts_with_one_call_to_redis(app, database_url, make_us
     client = served.test_client()
     token = sign_in(client, worker)["access_token"]
     client.get("/api/v1/me", headers=bearer(token))  # the window opened by this process
-    commands: list[str] = []
-    original = redis.client.Redis.execute_command
-
-    def spy(self, *args, **options):
-        commands.append(str(args[0]).upper())
-        return original(self, *args, **options)
-
-    monkeypatch.setattr(redis.client.Redis, "execute_command", spy)
-    answer = client.get("/api/v1/me", headers=bearer(token))
-    monkeypatch.undo()
+    with redis_commands(monkeypatch) as sent:
+        answer = client.get("/api/v1/me", headers=bearer(token))
+    commands = [command[0] for command in sent]
     try:
         assert answer.status_code == 200
         assert [c for c in commands if c in ("GET", "TTL", "PTTL", "EVALSHA", "EVAL", "INCRBY")] == ["EVALSHA"]

@@ -26,7 +26,7 @@ from classroom.unions.tree import rename_union
 from courses.reminders.bulk import notify_from
 from tests.conftest import Client, auth_cache_settings
 from tests.factories import login_client
-from tests.helpers import sql_statements
+from tests.helpers import redis_commands, sql_statements
 
 
 @pytest.fixture
@@ -379,13 +379,9 @@ def test_stamps_are_read_with_one_command_and_made_only_when_missing(app, monkey
     store.delete(everyone, person)
     made = cache.ensure_stamps(424242)
     assert made is not None and made == (store.get(everyone), store.get(person))
-    sent: list[str] = []
-    original = redis.client.Redis.execute_command
-    monkeypatch.setattr(redis.client.Redis, "execute_command",
-                        lambda self, *args, **options: sent.append(str(args[0]).upper()) or original(self, *args,
-                                                                                                    **options))
-    assert cache.ensure_stamps(424242) == made
-    assert sent == ["MGET"]
+    with redis_commands(monkeypatch) as sent:
+        assert cache.ensure_stamps(424242) == made
+    assert [command[0] for command in sent] == ["MGET"]
     store.delete(person)
     again = cache.ensure_stamps(424242)
     assert again is not None and again[0] == made[0] and again[1] != made[1]

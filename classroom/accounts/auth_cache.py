@@ -72,13 +72,9 @@ class Person:
 _READ_SHARED = """
 local copy = redis.call('GET', KEYS[1])
 local owner = redis.call('GET', KEYS[2])
-local person = false
-if owner then person = redis.call('GET', ARGV[1] .. owner) end
-local count = false
-if KEYS[4] then
-  count = redis.call('INCRBY', KEYS[4], ARGV[3])
-  if count == tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[4], ARGV[2]) end
-end
+local person = owner and redis.call('GET', ARGV[1] .. owner)
+local count = (KEYS[4] and redis.call('INCRBY', KEYS[4], ARGV[3])) or false  -- (a nil would end the reply)
+if count == tonumber(ARGV[3]) then redis.call('EXPIRE', KEYS[4], ARGV[2]) end
 return {copy, owner, redis.call('GET', KEYS[3]), person, count}
 """
 
@@ -88,7 +84,10 @@ class AuthCache:
     in Redis that every process shares."""
 
     def __init__(self, url: str, *, prefix: str, seconds: float, secret: str, max_entries: int = 10000) -> None:
+        # No command is repeated (redis-py repeats a failed one ten times): one that timed out may have run, and
+        # the trip that counts a request for the rate limiter would count it again.
         self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5,
+                                          retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0),
                                           redis_connect_func=self._connected)
         self._warned_at = float("-inf")
         self.epoch = 0  # moves on when Redis restarted or a stamp could not be written: older copies are dropped

@@ -77,6 +77,7 @@ def read_with_count(key: str, counter: Callable[[Any], str | None], seconds: int
     cache's Redis client, None unless it counts on that server; ``seconds``: its window): the count, or None
     when there is no log-in cache, the limiter counts elsewhere or Redis did not answer (the caller then counts
     as usual, and ``copied_user`` reads the copy itself)."""
+    g.pop(READ_AHEAD, None)  # (an app context may outlive a request: none but this request's is taken)
     cache = cache_for(current_app)
     target = counter(cache.redis) if cache is not None else None
     if cache is None or target is None:
@@ -85,7 +86,7 @@ def read_with_count(key: str, counter: Callable[[Any], str | None], seconds: int
     shared = cache.shared(key, (target, seconds, cost))
     if shared is None or shared.count is None:
         return None
-    g.setdefault(READ_AHEAD, (key, epoch, shared))
+    setattr(g, READ_AHEAD, (key, epoch, shared))
     return shared.count
 
 

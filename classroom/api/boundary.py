@@ -93,7 +93,7 @@ def _counted_with_token(item: RateLimitItem, identifiers: tuple[str, ...]) -> bo
     """Whether an access token's request is allowed, counted in the round trip that reads the token's shared
     copy for its authentication (``read_with_count``) when the limiter counts on the log-in cache's Redis
     server: one trip to Redis for both. None when it was not counted so (no access token, another store, Redis
-    did not answer)."""
+    did not answer: the limiter then counts it, so a trip that failed after its script ran counts it twice)."""
     secret = bearer_secret()
     if secret is None or not secret.startswith(ACCESS_PREFIX):
         return None
