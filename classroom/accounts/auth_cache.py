@@ -182,7 +182,7 @@ class AuthCache:
         except redis.RedisError:
             self._unreachable()
             return None
-        stamps, owner_id, counted = _both([everyone, person]), _number(owner), counted if count else None
+        stamps, owner_id = _both([everyone, person]), _number(owner)  # (counted: None unless asked)
         if copy is None or stamps is None or owner_id is None or self.run_id is None \
                 or time.monotonic() < self._distrust_shared_until:
             return Shared(owner_id, stamps, current=False, count=counted)

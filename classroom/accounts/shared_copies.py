@@ -45,9 +45,8 @@ def copied_user(key: str, *, copy_until: Callable[[], tuple[User, Any, datetime,
         found = copy_until()
         return (Person(found[0].id, row=found[0]), found[1]) if found else None
     fresh = _no_transaction()  # as in session_user: only a first load may be copied
-    read = g.pop(READ_AHEAD, None)
+    read = g.pop(READ_AHEAD, None)  # the copy and the epoch before it, read before the load
     epoch, shared = read[1:] if read is not None and read[0] == key else (cache.epoch, cache.shared(key))
-    # (read before the load)
     if shared is not None and shared.current and shared.owner is not None and shared.stamps is not None:
         row = partial(_row, cache, key, shared.owner, shared.stamps, epoch if fresh else None)
         return Person(shared.owner, row), shared.kept

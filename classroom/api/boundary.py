@@ -97,10 +97,10 @@ def _counted_with_token(item: RateLimitItem, identifiers: tuple[str, ...]) -> bo
     secret = bearer_secret()
     if secret is None or not secret.startswith(ACCESS_PREFIX):
         return None
-    strategy = limiter.limiter
+    strategy, cost = limiter.limiter, 1
     count = read_with_count(copy_key(secret), lambda client: redis_counter(strategy, item, identifiers, client),
-                            item.get_expiry(), 1)
-    return None if count is None else cast(CountedFixedWindow, strategy).counted(item, identifiers, count)
+                            item.get_expiry(), cost)
+    return None if count is None else cast(CountedFixedWindow, strategy).counted(item, identifiers, count, cost=cost)
 
 
 @limiter.request_filter
